@@ -1,0 +1,197 @@
+package drivers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"time"
+)
+
+// Sink receives the readings a session or decoder produces. Emit is called
+// from the goroutine that runs the session. A non-nil error stops the
+// session and is returned from Run: a reading the gateway cannot keep must
+// never be lost silently.
+type Sink interface {
+	Emit(ctx context.Context, r Reading) error
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(ctx context.Context, r Reading) error
+
+// Emit calls f.
+func (f SinkFunc) Emit(ctx context.Context, r Reading) error { return f(ctx, r) }
+
+// Session is the host side of one device link. Run blocks, reading from the
+// link (and writing to it where the protocol has a dialog), until the
+// context ends or the link fails. After cancellation it returns an error
+// that matches context.Canceled or context.DeadlineExceeded. An error
+// matching ErrLinkLost means the transport failed and may be reopened.
+type Session interface {
+	Run(ctx context.Context, sink Sink) error
+	// Stats reports what the session has seen so far. Safe for concurrent use.
+	Stats() Stats
+}
+
+// Stats counts what a session or decoder has seen.
+type Stats struct {
+	Readings int64 `json:"readings"` // readings emitted
+	Frames   int64 `json:"frames"`   // frames or lines accepted
+	Bad      int64 `json:"bad"`      // frames or lines rejected (garbled, truncated, out of spec)
+	Skipped  int64 `json:"skipped"`  // bytes skipped while resynchronising
+	// LastError describes the most recent rejected frame, or is empty.
+	LastError string `json:"last_error,omitempty"`
+}
+
+// ErrLinkLost reports that the transport under a session failed (the port
+// went away, a read returned an I/O error, or the device fell silent past
+// the protocol's limit). The supervisor reopens the port and starts again.
+var ErrLinkLost = errors.New("drivers: link lost")
+
+// Options are common to every driver's sessions and decoders. The zero
+// value is valid.
+type Options struct {
+	// Logger receives diagnostics. Values and patient data are logged only
+	// at debug level. The default is slog.Default().
+	Logger *slog.Logger
+	// Now is the gateway clock used for ReceivedAt. The default is time.Now.
+	Now func() time.Time
+	// DeviceLocation is the time zone of the device's clock, for protocols
+	// that send local times without an offset. The default is time.UTC.
+	DeviceLocation *time.Location
+}
+
+// WithDefaults returns a copy of o with defaults filled in.
+func (o Options) WithDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.DeviceLocation == nil {
+		o.DeviceLocation = time.UTC
+	}
+	return o
+}
+
+// Parity of a serial line.
+type Parity string
+
+// Parities.
+const (
+	NoParity   Parity = "none"
+	EvenParity Parity = "even"
+	OddParity  Parity = "odd"
+)
+
+// LineSettings are the serial line parameters a device needs.
+type LineSettings struct {
+	Baud     int    `json:"baud"`
+	DataBits int    `json:"data_bits"`
+	Parity   Parity `json:"parity"`
+	StopBits int    `json:"stop_bits"` // 1 or 2
+	// RTSCTS enables hardware flow control.
+	RTSCTS bool `json:"rtscts,omitempty"`
+}
+
+// String gives the usual short form, for example "9600 8N1".
+func (l LineSettings) String() string {
+	p := "N"
+	switch l.Parity {
+	case EvenParity:
+		p = "E"
+	case OddParity:
+		p = "O"
+	}
+	s := fmt.Sprintf("%d %d%s%d", l.Baud, l.DataBits, p, l.StopBits)
+	if l.RTSCTS {
+		s += " RTS/CTS"
+	}
+	return s
+}
+
+// Validate reports a clear error for settings no serial port accepts.
+func (l LineSettings) Validate() error {
+	var errs []error
+	if l.Baud <= 0 {
+		errs = append(errs, fmt.Errorf("baud rate %d: must be positive (for example 9600 or 115200)", l.Baud))
+	}
+	if l.DataBits < 5 || l.DataBits > 8 {
+		errs = append(errs, fmt.Errorf("data bits %d: must be 5, 6, 7 or 8", l.DataBits))
+	}
+	switch l.Parity {
+	case NoParity, EvenParity, OddParity:
+	default:
+		errs = append(errs, fmt.Errorf("parity %q: must be none, even or odd", l.Parity))
+	}
+	if l.StopBits != 1 && l.StopBits != 2 {
+		errs = append(errs, fmt.Errorf("stop bits %d: must be 1 or 2", l.StopBits))
+	}
+	return errors.Join(errs...)
+}
+
+// Driver describes one protocol to the registry.
+type Driver struct {
+	// Name is the registry key, lower case, for example "masimo".
+	Name string
+	// Description is one line for people, naming the devices and the mode.
+	Description string
+	// Line is the serial setting the device uses by default.
+	Line LineSettings
+	// NewSession starts the host side of the protocol over rw. The session
+	// never opens or closes the port itself.
+	NewSession func(rw io.ReadWriter, opts Options) (Session, error)
+	// Decode reads a capture of the bytes the device sent and emits every
+	// reading in it; it returns the statistics of the decode. It returns
+	// nil at a clean end of input.
+	Decode func(ctx context.Context, r io.Reader, sink Sink, opts Options) (Stats, error)
+}
+
+// Registry maps driver names to drivers. The zero value is empty and ready.
+type Registry struct {
+	byName map[string]Driver
+}
+
+// Register adds d. It fails on an empty or duplicate name or a driver
+// without a session constructor or decoder.
+func (r *Registry) Register(d Driver) error {
+	switch {
+	case d.Name == "":
+		return errors.New("drivers: register: empty driver name")
+	case d.NewSession == nil || d.Decode == nil:
+		return fmt.Errorf("drivers: register %q: NewSession and Decode are required", d.Name)
+	}
+	if err := d.Line.Validate(); err != nil {
+		return fmt.Errorf("drivers: register %q: %w", d.Name, err)
+	}
+	if _, dup := r.byName[d.Name]; dup {
+		return fmt.Errorf("drivers: register %q: duplicate driver name", d.Name)
+	}
+	if r.byName == nil {
+		r.byName = make(map[string]Driver)
+	}
+	r.byName[d.Name] = d
+	return nil
+}
+
+// Lookup returns the driver registered under name.
+func (r *Registry) Lookup(name string) (Driver, error) {
+	d, ok := r.byName[name]
+	if !ok {
+		return Driver{}, fmt.Errorf("drivers: unknown driver %q (known: %v)", name, r.Names())
+	}
+	return d, nil
+}
+
+// Names lists the registered names in sorted order.
+func (r *Registry) Names() []string {
+	names := make([]string, 0, len(r.byName))
+	for n := range r.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
