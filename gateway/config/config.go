@@ -1,0 +1,325 @@
+// Package config loads and checks the gateway's configuration: a YAML file
+// with BEDGATE_* environment overrides (viper), validated as a whole so that
+// every bad value is reported at once with the key it came from.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/bedgate/bedgate/drivers"
+)
+
+// Config is the whole gateway configuration.
+type Config struct {
+	Gateway Gateway `mapstructure:"gateway"`
+	MQTT    MQTT    `mapstructure:"mqtt"`
+	Buffer  Buffer  `mapstructure:"buffer"`
+	Beds    []Bed   `mapstructure:"beds"`
+}
+
+// Gateway names this gateway and where it keeps its state.
+type Gateway struct {
+	// ID names this gateway in topics and identifiers; it must never change
+	// for a given box. Letters, digits, '-', '_' and '.'.
+	ID string `mapstructure:"id"`
+	// Site and Ward locate the gateway in topics.
+	Site string `mapstructure:"site"`
+	Ward string `mapstructure:"ward"`
+	// DataDir holds the durable outbox. The default is /var/lib/bedgate.
+	DataDir string `mapstructure:"data_dir"`
+	// Format of published observations: "fhir" (FHIR R4 transaction
+	// Bundles). The default is "fhir".
+	Format string `mapstructure:"format"`
+	// DeviceTimezone is the IANA zone of device clocks that send local time
+	// without an offset. The default is "UTC".
+	DeviceTimezone string `mapstructure:"device_timezone"`
+}
+
+// MQTT is the link to the broker that forwards to the EPR.
+type MQTT struct {
+	// Broker is the broker URL: tcp://host:port (plaintext) or
+	// ssl://host:port (TLS). Required.
+	Broker string `mapstructure:"broker"`
+	// Plaintext must be true to allow a tcp:// broker: an unencrypted link
+	// is a deliberate choice, never a default.
+	Plaintext bool `mapstructure:"plaintext"`
+	// ClientID is the MQTT client id. The default is "bedgate-<gateway id>".
+	ClientID string `mapstructure:"client_id"`
+	// KeepAlive is the MQTT keep-alive; it is never 0. The default is 30s.
+	KeepAlive time.Duration `mapstructure:"keepalive"`
+	// Window is the most publishes awaiting PUBACK at once. The default is 64.
+	Window int `mapstructure:"window"`
+}
+
+// Buffer bounds the durable outbox.
+type Buffer struct {
+	// MaxBytes is the most payload bytes kept. The default is 256 MiB.
+	MaxBytes int64 `mapstructure:"max_bytes"`
+	// MaxAge drops entries older than this (counted and reported). The
+	// default is 168h (7 days).
+	MaxAge time.Duration `mapstructure:"max_age"`
+}
+
+// Bed is one bed space with one device on one serial port.
+type Bed struct {
+	// Name of the bed as the ward knows it, used in topics. Required.
+	Name string `mapstructure:"name"`
+	// Driver is the protocol, a name from the driver registry. Required.
+	Driver string `mapstructure:"driver"`
+	// Port is the serial port path; prefer /dev/serial/by-path/... so the
+	// binding follows the physical USB socket. Required.
+	Port string `mapstructure:"port"`
+	// Device names the device when it reports no serial number. The
+	// default is the bed name.
+	Device string `mapstructure:"device"`
+	// Baud, DataBits, Parity and StopBits override the driver's defaults.
+	Baud     int    `mapstructure:"baud"`
+	DataBits int    `mapstructure:"data_bits"`
+	Parity   string `mapstructure:"parity"`
+	StopBits int    `mapstructure:"stop_bits"`
+	// NHSNumber assigns a patient statically, for sites without an
+	// admission feed. Checked with Modulus 11.
+	NHSNumber string `mapstructure:"nhs_number"`
+}
+
+// Defaults for unset values.
+const (
+	DefaultDataDir   = "/var/lib/bedgate"
+	DefaultFormat    = "fhir"
+	DefaultKeepAlive = 30 * time.Second
+	DefaultWindow    = 64
+	DefaultMaxBytes  = 256 << 20
+	DefaultMaxAge    = 7 * 24 * time.Hour
+)
+
+// defaults lists every scalar key, so that BEDGATE_<KEY> environment variables
+// override them (for example BEDGATE_MQTT_BROKER).
+var defaults = map[string]any{
+	"gateway.id":              "",
+	"gateway.site":            "",
+	"gateway.ward":            "",
+	"gateway.data_dir":        DefaultDataDir,
+	"gateway.format":          DefaultFormat,
+	"gateway.device_timezone": "UTC",
+	"mqtt.broker":             "",
+	"mqtt.plaintext":          false,
+	"mqtt.client_id":          "",
+	"mqtt.keepalive":          DefaultKeepAlive,
+	"mqtt.window":             DefaultWindow,
+	"buffer.max_bytes":        int64(DefaultMaxBytes),
+	"buffer.max_age":          DefaultMaxAge,
+}
+
+// Load reads the YAML file at path, applies BEDGATE_* environment
+// overrides and defaults, and validates the result against known driver
+// names. It returns every problem found, joined.
+func Load(path string, knownDrivers []string) (*Config, error) {
+	v := viper.New()
+	v.SetConfigFile(path)
+	v.SetConfigType("yaml")
+	v.SetEnvPrefix("BEDGATE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("config: read %s: %w", path, err)
+	}
+	var c Config
+	if err := v.UnmarshalExact(&c); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	c.applyDefaults()
+	if err := c.Validate(knownDrivers); err != nil {
+		return nil, fmt.Errorf("config: %s:\n%w", path, err)
+	}
+	return &c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.MQTT.ClientID == "" && c.Gateway.ID != "" {
+		c.MQTT.ClientID = "bedgate-" + c.Gateway.ID
+	}
+	for i := range c.Beds {
+		if c.Beds[i].Device == "" {
+			c.Beds[i].Device = c.Beds[i].Name
+		}
+	}
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// Validate checks every value and returns all problems joined, each naming
+// its key.
+func (c *Config) Validate(knownDrivers []string) error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+	checkName := func(key, val string) {
+		switch {
+		case val == "":
+			bad(key, "required")
+		case !namePattern.MatchString(val):
+			bad(key, "%q: use letters, digits, '.', '-' or '_' (at most 64, no spaces or MQTT wildcards)", val)
+		}
+	}
+	checkName("gateway.id", c.Gateway.ID)
+	checkName("gateway.site", c.Gateway.Site)
+	checkName("gateway.ward", c.Gateway.Ward)
+	if c.Gateway.DataDir == "" {
+		bad("gateway.data_dir", "required")
+	}
+	if c.Gateway.Format != "fhir" {
+		bad("gateway.format", "%q: must be fhir", c.Gateway.Format)
+	}
+	if _, err := time.LoadLocation(c.Gateway.DeviceTimezone); err != nil {
+		bad("gateway.device_timezone", "%q: not an IANA time zone (for example Europe/London)", c.Gateway.DeviceTimezone)
+	}
+
+	if c.MQTT.Broker == "" {
+		bad("mqtt.broker", "required (for example ssl://epr-broker.trust.nhs.uk:8883)")
+	} else if u, err := url.Parse(c.MQTT.Broker); err != nil || u.Host == "" {
+		bad("mqtt.broker", "%q: not a URL of the form scheme://host:port", c.MQTT.Broker)
+	} else {
+		switch u.Scheme {
+		case "tcp", "mqtt":
+			if !c.MQTT.Plaintext {
+				bad("mqtt.broker", "%q is unencrypted: use ssl://, or set mqtt.plaintext: true to allow it deliberately", c.MQTT.Broker)
+			}
+		case "ssl", "tls", "mqtts":
+		default:
+			bad("mqtt.broker", "%q: scheme must be tcp, mqtt, ssl, tls or mqtts", c.MQTT.Broker)
+		}
+		if u.Port() == "" {
+			bad("mqtt.broker", "%q: give the port (1883 plaintext, 8883 TLS)", c.MQTT.Broker)
+		}
+	}
+	if c.MQTT.KeepAlive < time.Second {
+		bad("mqtt.keepalive", "%v: must be at least 1s (0 would let a dead link go unnoticed)", c.MQTT.KeepAlive)
+	}
+	if c.MQTT.Window < 1 || c.MQTT.Window > 65535 {
+		bad("mqtt.window", "%d: must be between 1 and 65535", c.MQTT.Window)
+	}
+	if c.Buffer.MaxBytes < 1<<20 {
+		bad("buffer.max_bytes", "%d: must be at least 1048576 (1 MiB)", c.Buffer.MaxBytes)
+	}
+	if c.Buffer.MaxAge < time.Minute {
+		bad("buffer.max_age", "%v: must be at least 1m", c.Buffer.MaxAge)
+	}
+
+	if len(c.Beds) == 0 {
+		bad("beds", "at least one bed is required")
+	}
+	names := map[string]int{}
+	ports := map[string]int{}
+	for i, b := range c.Beds {
+		key := fmt.Sprintf("beds[%d]", i)
+		checkName(key+".name", b.Name)
+		if j, dup := names[b.Name]; dup && b.Name != "" {
+			bad(key+".name", "%q is also beds[%d]", b.Name, j)
+		}
+		names[b.Name] = i
+		if b.Driver == "" {
+			bad(key+".driver", "required (one of %v)", knownDrivers)
+		} else if !contains(knownDrivers, b.Driver) {
+			bad(key+".driver", "%q: unknown driver (one of %v)", b.Driver, knownDrivers)
+		}
+		if b.Port == "" {
+			bad(key+".port", "required (prefer /dev/serial/by-path/...)")
+		} else if !strings.HasPrefix(b.Port, "/") {
+			bad(key+".port", "%q: must be an absolute path such as /dev/serial/by-path/...", b.Port)
+		}
+		if j, dup := ports[b.Port]; dup && b.Port != "" {
+			bad(key+".port", "%q is also the port of beds[%d]: one port carries one device", b.Port, j)
+		}
+		ports[b.Port] = i
+		if b.Device != "" {
+			checkName(key+".device", b.Device)
+		}
+		if b.Baud < 0 {
+			bad(key+".baud", "%d: must be positive", b.Baud)
+		}
+		if b.DataBits != 0 && (b.DataBits < 5 || b.DataBits > 8) {
+			bad(key+".data_bits", "%d: must be 5, 6, 7 or 8", b.DataBits)
+		}
+		switch drivers.Parity(b.Parity) {
+		case "", drivers.NoParity, drivers.EvenParity, drivers.OddParity:
+		default:
+			bad(key+".parity", "%q: must be none, even or odd", b.Parity)
+		}
+		if b.StopBits != 0 && b.StopBits != 1 && b.StopBits != 2 {
+			bad(key+".stop_bits", "%d: must be 1 or 2", b.StopBits)
+		}
+		if b.NHSNumber != "" {
+			if err := CheckNHSNumber(b.NHSNumber); err != nil {
+				bad(key+".nhs_number", "%w", err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Line returns the bed's serial settings: the driver's defaults with the
+// bed's overrides applied.
+func (b Bed) Line(defaults drivers.LineSettings) drivers.LineSettings {
+	l := defaults
+	if b.Baud != 0 {
+		l.Baud = b.Baud
+	}
+	if b.DataBits != 0 {
+		l.DataBits = b.DataBits
+	}
+	if b.Parity != "" {
+		l.Parity = drivers.Parity(b.Parity)
+	}
+	if b.StopBits != 0 {
+		l.StopBits = b.StopBits
+	}
+	return l
+}
+
+// CheckNHSNumber checks a 10-digit NHS number with the Modulus 11 rule:
+// weights 10 down to 2 on the first nine digits, check digit 11 - (sum mod
+// 11), where 11 means 0 and 10 means the number is invalid.
+func CheckNHSNumber(s string) error {
+	digits := strings.ReplaceAll(s, " ", "")
+	if len(digits) != 10 {
+		return fmt.Errorf("NHS number must have 10 digits, got %d", len(digits))
+	}
+	sum := 0
+	for i := 0; i < 10; i++ {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			return errors.New("NHS number must be digits only")
+		}
+		if i < 9 {
+			sum += int(c-'0') * (10 - i)
+		}
+	}
+	check := 11 - sum%11
+	if check == 11 {
+		check = 0
+	}
+	if check == 10 || check != int(digits[9]-'0') {
+		return errors.New("NHS number fails the Modulus 11 check")
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
