@@ -1,0 +1,130 @@
+package gateway
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// observationNamespace is the UUIDv5 namespace of observation identifiers.
+// It never changes: identifiers must stay stable across versions.
+var observationNamespace = uuid.MustParse("5f2b9a3e-1c47-4d8e-9b6a-2e0c7d1f4a90")
+
+// ObservationID returns the stable identifier of one value: a UUIDv5 of the
+// gateway id, the device key, the MDC code and the reading's time, so a
+// reading delivered twice carries the same identifier and the EPR files it
+// once.
+func ObservationID(gateway, deviceKey string, mdc uint32, at time.Time) string {
+	name := gateway + "\x00" + deviceKey + "\x00" + strconv.FormatUint(uint64(mdc), 10) + "\x00" + at.UTC().Format(time.RFC3339Nano)
+	return uuid.NewSHA1(observationNamespace, []byte(name)).String()
+}
+
+// Bed is where a reading was taken: the static facts the supervisor adds to
+// each reading.
+type Bed struct {
+	Gateway, Site, Ward, Name string
+	// Device names the device when it reports no serial number.
+	Device string
+	// Patient is a static assignment, or nil.
+	Patient *record.Patient
+}
+
+// ObsTopic is the bed's observation topic.
+func (b Bed) ObsTopic() string {
+	return "bedgate/v1/" + b.Site + "/" + b.Ward + "/" + b.Name + "/obs"
+}
+
+// DeviceTopic is the bed's retained device status topic.
+func (b Bed) DeviceTopic() string {
+	return "bedgate/v1/" + b.Site + "/" + b.Ward + "/" + b.Name + "/device"
+}
+
+// StatusTopic is the gateway's retained status topic.
+func StatusTopic(site, gatewayID string) string {
+	return "bedgate/v1/" + site + "/gateway/" + gatewayID + "/status"
+}
+
+// DeviceKey is the stable name of the device a reading came from: the
+// driver and serial number when the device reports one, else the bed's
+// configured device name.
+func (b Bed) DeviceKey(d drivers.DeviceID) string {
+	if d.Serial != "" {
+		return d.Driver + ":" + d.Serial
+	}
+	return "bed:" + b.Site + "/" + b.Ward + "/" + b.Device
+}
+
+// Observe turns a device reading into a record: every value is kept, with
+// a stable identifier; a value the device flagged or did not send becomes
+// an absent value with its reason, never a number; a questionable value is
+// forwarded with a flag.
+func (b Bed) Observe(r drivers.Reading) record.Record {
+	at := r.DeviceTime
+	var offset time.Duration
+	if at.IsZero() {
+		at = r.ReceivedAt
+	} else {
+		offset = r.DeviceTime.Sub(r.ReceivedAt)
+	}
+	key := b.DeviceKey(r.Device)
+	rec := record.Record{
+		Gateway:      b.Gateway,
+		Site:         b.Site,
+		Ward:         b.Ward,
+		Bed:          b.Name,
+		Topic:        b.ObsTopic(),
+		Device:       r.Device,
+		DeviceKey:    key,
+		DeviceTime:   r.DeviceTime,
+		ReceivedAt:   r.ReceivedAt,
+		ClockOffset:  offset,
+		Patient:      b.Patient,
+		DeviceStatus: r.DeviceStatus,
+		Observations: make([]record.Observation, 0, len(r.Values)),
+	}
+	for _, v := range r.Values {
+		o := record.Observation{
+			ID:     ObservationID(b.Gateway, key, v.MDC, at),
+			MDC:    v.MDC,
+			Ref:    v.Ref,
+			Label:  v.Label,
+			Unit:   v.Unit,
+			Status: v.Status,
+		}
+		o.Value, o.Absent = judge(v)
+		if o.Absent == "" && v.Status&(drivers.Questionable|drivers.Demo|drivers.Calibrating|drivers.OutOfRange) != 0 {
+			o.Questionable = true
+			o.Reason = "device status: " + v.Status.String()
+		}
+		rec.Observations = append(rec.Observations, o)
+	}
+	return rec
+}
+
+// judge returns the value to forward, or the FHIR data-absent-reason code
+// for why there is none.
+func judge(v drivers.Value) (*float64, string) {
+	switch {
+	case v.Value == nil && v.Status&drivers.SensorOff != 0:
+		return nil, "not-performed"
+	case v.Value == nil:
+		return nil, "unknown"
+	case math.IsNaN(*v.Value):
+		return nil, "not-a-number"
+	case math.IsInf(*v.Value, 1):
+		return nil, "positive-infinity"
+	case math.IsInf(*v.Value, -1):
+		return nil, "negative-infinity"
+	case v.Status&drivers.Invalid != 0:
+		return nil, "error"
+	case v.Status&(drivers.SensorOff|drivers.Unavailable) != 0:
+		return nil, "not-performed"
+	}
+	x := *v.Value
+	return &x, ""
+}

@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/bedgate/bedgate/drivers"
+)
+
+func TestObservationIDStable(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	a := ObservationID("gw1", "masimo:123", 150456, at)
+	if a != ObservationID("gw1", "masimo:123", 150456, at.In(time.FixedZone("X", 3600))) {
+		t.Error("same instant in another zone gave another id")
+	}
+	for name, other := range map[string]string{
+		"gateway": ObservationID("gw2", "masimo:123", 150456, at),
+		"device":  ObservationID("gw1", "masimo:124", 150456, at),
+		"code":    ObservationID("gw1", "masimo:123", 149530, at),
+		"time":    ObservationID("gw1", "masimo:123", 150456, at.Add(time.Second)),
+	} {
+		if other == a {
+			t.Errorf("changing the %s did not change the id", name)
+		}
+	}
+	if len(a) != 36 || a[14] != '5' {
+		t.Errorf("id %q is not a version 5 UUID", a)
+	}
+}
+
+func TestObserveJudgesValues(t *testing.T) {
+	bed := Bed{Gateway: "gw1", Site: "s", Ward: "w", Name: "bed1", Device: "mon1"}
+	dev := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	recv := dev.Add(1500 * time.Millisecond)
+	tests := []struct {
+		name         string
+		v            drivers.Value
+		wantValue    *float64
+		wantAbsent   string
+		questionable bool
+	}{
+		{"valid", drivers.Value{MDC: 150456, Value: drivers.Float(97), Unit: "%"}, drivers.Float(97), "", false},
+		{"no value", drivers.Value{MDC: 150456, Status: drivers.Unavailable, Unit: "%"}, nil, "unknown", false},
+		{"sensor off", drivers.Value{MDC: 150456, Status: drivers.SensorOff | drivers.Unavailable, Unit: "%"}, nil, "not-performed", false},
+		{"invalid with number", drivers.Value{MDC: 150456, Value: drivers.Float(12), Status: drivers.Invalid, Unit: "%"}, nil, "error", false},
+		{"NaN", drivers.Value{MDC: 150456, Value: drivers.Float(math.NaN()), Unit: "%"}, nil, "not-a-number", false},
+		{"+Inf", drivers.Value{MDC: 150456, Value: drivers.Float(math.Inf(1)), Unit: "%"}, nil, "positive-infinity", false},
+		{"questionable", drivers.Value{MDC: 150456, Value: drivers.Float(88), Status: drivers.Questionable, Unit: "%"}, drivers.Float(88), "", true},
+		{"demo", drivers.Value{MDC: 150456, Value: drivers.Float(99), Status: drivers.Demo, Unit: "%"}, drivers.Float(99), "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := drivers.Reading{Device: drivers.DeviceID{Driver: "masimo"}, DeviceTime: dev, ReceivedAt: recv, Values: []drivers.Value{tt.v}}
+			rec := bed.Observe(r)
+			if len(rec.Observations) != 1 {
+				t.Fatalf("got %d observations", len(rec.Observations))
+			}
+			o := rec.Observations[0]
+			if (o.Value == nil) != (tt.wantValue == nil) || (o.Value != nil && *o.Value != *tt.wantValue) {
+				t.Errorf("value = %v, want %v", o.Value, tt.wantValue)
+			}
+			if o.Absent != tt.wantAbsent {
+				t.Errorf("absent = %q, want %q", o.Absent, tt.wantAbsent)
+			}
+			if o.Questionable != tt.questionable {
+				t.Errorf("questionable = %v, want %v", o.Questionable, tt.questionable)
+			}
+			if o.ID != ObservationID("gw1", "bed:s/w/mon1", 150456, dev) {
+				t.Errorf("id %q not derived from device time and bed device key", o.ID)
+			}
+			if rec.ClockOffset != -1500*time.Millisecond {
+				t.Errorf("clock offset = %v", rec.ClockOffset)
+			}
+			if rec.Topic != "bedgate/v1/s/w/bed1/obs" {
+				t.Errorf("topic = %q", rec.Topic)
+			}
+		})
+	}
+}
+
+func TestDeviceKeyPrefersSerial(t *testing.T) {
+	bed := Bed{Site: "s", Ward: "w", Device: "mon1"}
+	if k := bed.DeviceKey(drivers.DeviceID{Driver: "masimo", Serial: "0000093112"}); k != "masimo:0000093112" {
+		t.Errorf("key = %q", k)
+	}
+	if k := bed.DeviceKey(drivers.DeviceID{Driver: "masimo"}); k != "bed:s/w/mon1" {
+		t.Errorf("key = %q", k)
+	}
+}
+
+func TestObserveWithoutDeviceTimeUsesReceiveTime(t *testing.T) {
+	bed := Bed{Gateway: "gw1", Site: "s", Ward: "w", Name: "b", Device: "d"}
+	recv := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	rec := bed.Observe(drivers.Reading{ReceivedAt: recv, Values: []drivers.Value{{MDC: 1, Value: drivers.Float(1)}}})
+	if rec.ClockOffset != 0 || rec.Observations[0].ID != ObservationID("gw1", "bed:s/w/d", 1, recv) {
+		t.Errorf("record without device time: offset %v id %s", rec.ClockOffset, rec.Observations[0].ID)
+	}
+}
