@@ -1,0 +1,33 @@
+// Package serialport opens serial ports for device sessions: the transport
+// under every driver in drivers/<protocol>.
+//
+// [Open] opens a port by path, including the stable symlinks under
+// /dev/serial/by-path and /dev/serial/by-id, sets the line from a
+// [drivers.LineSettings] (baud, data bits, parity, stop bits and, on Linux,
+// RTS/CTS hardware flow control) and takes the port for this process alone:
+// a second opener, in this process or another, fails with [ErrBusy].
+//
+// A [Port] is an io.ReadWriteCloser with the behaviour a session needs:
+//
+//   - Read blocks until at least one byte arrives, the port is closed, or the
+//     device fails. It never returns (0, nil).
+//   - Close may be called from any goroutine; it unblocks a waiting Read
+//     promptly, which then returns an error matching [ErrClosed].
+//   - When the device goes away (a USB adapter unplugged, a pseudo-terminal
+//     whose simulator exited) Read and Write return a [*GoneError], which
+//     matches both [ErrGone] and [drivers.ErrLinkLost].
+//
+// [OpenWithRetry] keeps trying to open a port with a doubling [Backoff]
+// until it succeeds or its context ends, which is what a supervisor does
+// after a device is unplugged. [List] enumerates the serial ports present.
+//
+// Open errors are specific and can be tested with errors.Is: [ErrNoDevice]
+// for a missing node, [ErrPermission] (which also matches fs.ErrPermission)
+// when the user may not open it, [ErrBusy] when another process holds it,
+// [ErrNotSerial] for a path that is not a terminal and [ErrInvalidSettings]
+// for line settings no port accepts.
+//
+// go.bug.st/serial does the work underneath. It has no hardware flow
+// control, so RTS/CTS is set through termios (CRTSCTS) on Linux; on other
+// systems asking for RTS/CTS is an error.
+package serialport
