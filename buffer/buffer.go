@@ -1,0 +1,427 @@
+package buffer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Seq is an entry's sequence number. Sequence numbers start at 1 and are
+// contiguous and increasing for the life of the store directory, across
+// restarts and crashes.
+type Seq uint64
+
+// Entry is one stored payload handed out by Next.
+type Entry struct {
+	// Seq identifies the entry for Ack and Release.
+	Seq Seq
+	// Payload is a copy the caller owns and may modify.
+	Payload []byte
+	// Appended is when the entry was committed.
+	Appended time.Time
+}
+
+// Drop reasons, the keys of Stats.Dropped.
+const (
+	DropFull = "full" // dropped to make room under Options.MaxBytes
+	DropAge  = "age"  // dropped because it was older than Options.MaxAge
+)
+
+// Stats is a snapshot of a Buffer's state and counters. Counters count since
+// Open.
+type Stats struct {
+	// Entries and Bytes are the stored entries not yet acked or dropped,
+	// in flight included, and their payload bytes.
+	Entries int64
+	Bytes   int64
+	// OldestAge is the age of the oldest stored entry, or 0 when empty.
+	OldestAge time.Duration
+	// InFlight counts entries handed out by Next and neither acked nor
+	// released.
+	InFlight int64
+	// Appended and Acked count successful Appends and entries deleted by
+	// Ack.
+	Appended uint64
+	Acked    uint64
+	// Dropped counts entries dropped by the buffer, by reason (DropFull,
+	// DropAge). The map is a copy and always holds both keys.
+	Dropped map[string]uint64
+	// Quarantined counts entries held in quarantine because their stored
+	// value could not be read, including those found at earlier Opens.
+	Quarantined int64
+	// Syncs counts group commits; Appended/Syncs is the mean group size.
+	Syncs uint64
+	// LastSyncLatency is how long the last group commit took to write and
+	// sync.
+	LastSyncLatency time.Duration
+	// NextSeq is the sequence number the next Append will get.
+	NextSeq Seq
+	// RecoveredFrom is the path an unreadable store was moved to at Open,
+	// or empty.
+	RecoveredFrom string
+}
+
+// Buffer is a durable, ordered outbox of opaque payloads. All methods are
+// safe for concurrent use.
+type Buffer struct {
+	db            *badger.DB
+	opts          Options
+	log           *slog.Logger
+	recoveredFrom string
+
+	wake     chan struct{} // capacity 1: work for the committer
+	done     chan struct{} // closed by Close
+	finished chan struct{} // closed when the committer has exited
+
+	mu          sync.Mutex
+	closed      bool
+	readers     sync.WaitGroup // Next calls reading the store
+	idx         index
+	next        Seq
+	avail       chan struct{} // closed when entries become ready
+	queue       []*appendRequest
+	deletes     []Seq // acked or dropped, not yet deleted on disk
+	toQuarant   []Seq // unreadable, to move to the quarantine prefix
+	appended    uint64
+	acked       uint64
+	droppedFull uint64
+	droppedAge  uint64
+	quarantined int64
+	syncs       uint64
+	lastSync    time.Duration
+}
+
+type appendRequest struct {
+	payload []byte
+	result  chan appendResult // capacity 1
+}
+
+type appendResult struct {
+	seq Seq
+	err error
+}
+
+// Open opens (creating if needed) the store in dir. It validates opts first
+// and reports fixable errors. A store that exists but cannot be read is moved
+// to "<dir>.corrupt-<UTC time>", logged as an error and reported in
+// Stats.RecoveredFrom, and a fresh store is opened in its place; Open never
+// panics. Errors that moving the store would not cure, such as permissions
+// or a store in use by another process, are returned.
+func Open(dir string, opts Options) (*Buffer, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		return nil, errors.New("buffer: empty store directory")
+	}
+	log := o.Logger
+	o.Logger = log.With("component", "buffer")
+	r, err := openStore(dir, o, log)
+	var aside string
+	if ce := (*corruptError)(nil); errors.As(err, &ce) {
+		aside, err = moveAside(dir, o.Now())
+		if err != nil {
+			return nil, fmt.Errorf("%v; %w", ce, err)
+		}
+		log.Error("buffer: store unreadable, moved aside, starting empty", "dir", dir, "moved_to", aside, "err", ce.err)
+		r, err = openStore(dir, o, log)
+		if err != nil {
+			return nil, fmt.Errorf("buffer: open fresh store after moving the unreadable one aside: %w", err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	b := &Buffer{
+		db:            r.db,
+		opts:          o,
+		log:           log,
+		recoveredFrom: aside,
+		wake:          make(chan struct{}, 1),
+		done:          make(chan struct{}),
+		finished:      make(chan struct{}),
+		idx:           r.idx,
+		next:          r.next,
+		avail:         make(chan struct{}),
+		quarantined:   r.quarantined,
+	}
+	go b.run()
+	return b, nil
+}
+
+// Append stores payload and returns its sequence number once it is durable
+// (written and synced). Appends arriving within Options.SyncWindow share one
+// write and one sync. The payload is copied; the caller may reuse it.
+//
+// If the payload is larger than Options.MaxBytes, Append returns an error
+// wrapping ErrFull. If storing it would exceed MaxBytes, older entries are
+// dropped first (see the package documentation). If ctx is done before the
+// payload is queued, nothing is stored; if it ends while Append waits for
+// the sync, Append returns ctx.Err() but the payload may still be stored and
+// delivered.
+func (b *Buffer) Append(ctx context.Context, payload []byte) (Seq, error) {
+	if limit := b.opts.maxPayload(); int64(len(payload)) > limit {
+		return 0, fmt.Errorf("buffer: payload of %d bytes exceeds the %d byte limit: %w", len(payload), limit, ErrFull)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	req := &appendRequest{payload: append([]byte(nil), payload...), result: make(chan appendResult, 1)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return 0, ErrClosed
+	}
+	b.queue = append(b.queue, req)
+	b.mu.Unlock()
+	b.signal()
+	select {
+	case res := <-req.result:
+		return res.seq, res.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Next blocks until at least one stored entry is neither acked nor in
+// flight, then returns up to max of them (at least 1) in sequence order and
+// marks them in flight: later calls do not return them again until they are
+// released. It does not poll. It returns ctx.Err() when ctx is done and
+// ErrClosed once Close has been called.
+func (b *Buffer) Next(ctx context.Context, max int) ([]Entry, error) {
+	limit := maxInt(max, 1)
+	for {
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			return nil, ErrClosed
+		}
+		picked := b.pickLocked(limit)
+		if len(picked) == 0 {
+			avail := b.avail
+			b.mu.Unlock()
+			select {
+			case <-avail:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-b.done:
+				return nil, ErrClosed
+			}
+		}
+		b.readers.Add(1)
+		b.mu.Unlock()
+		entries, err := b.read(picked)
+		b.readers.Done()
+		if err != nil {
+			b.Release(picked...)
+			return nil, err
+		}
+		if len(entries) > 0 {
+			return entries, nil
+		}
+	}
+}
+
+// pickLocked marks up to limit ready entries in flight, dropping expired
+// ones on the way.
+func (b *Buffer) pickLocked(limit int) []Seq {
+	expired := b.expireLocked()
+	x := &b.idx
+	var picked []Seq
+	i := max(x.readyHint, x.head)
+	for ; i < len(x.slots) && len(picked) < limit && x.ready > 0; i++ {
+		if x.slots[i].state != slotReady {
+			continue
+		}
+		x.take(i)
+		picked = append(picked, x.slots[i].seq)
+	}
+	x.readyHint = i
+	if expired > 0 {
+		b.signal()
+	}
+	return picked
+}
+
+// read loads the payloads of in-flight entries. Entries deleted meanwhile
+// (dropped to make room) are skipped; unreadable ones are quarantined.
+func (b *Buffer) read(seqs []Seq) ([]Entry, error) {
+	entries := make([]Entry, 0, len(seqs))
+	var bad []Seq
+	err := b.db.View(func(txn *badger.Txn) error {
+		for _, s := range seqs {
+			item, err := txn.Get(seqKey(entryPrefix, s))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			appended, payload, err := decodeValue(v)
+			if err != nil {
+				b.log.Error("buffer: quarantining unreadable entry", "seq", uint64(s), "err", err)
+				bad = append(bad, s)
+				continue
+			}
+			entries = append(entries, Entry{Seq: s, Payload: payload, Appended: appended})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("buffer: read entries: %w", err)
+	}
+	if len(bad) > 0 {
+		b.mu.Lock()
+		for _, s := range bad {
+			if i := b.idx.find(s); i >= 0 {
+				b.idx.remove(i)
+				b.toQuarant = append(b.toQuarant, s)
+			}
+		}
+		b.idx.compact()
+		b.mu.Unlock()
+		b.signal()
+	}
+	return entries, nil
+}
+
+// Ack deletes the entries, normally once the broker has acknowledged them.
+// Acking an unknown, already acked or dropped sequence number is harmless.
+// The deletion is written with the next group commit and is not itself
+// synced: after a power cut an acked entry may be delivered again, never
+// lost. Ack returns ErrClosed after Close.
+func (b *Buffer) Ack(seqs ...Seq) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	n := 0
+	for _, s := range seqs {
+		if i := b.idx.find(s); i >= 0 {
+			b.idx.remove(i)
+			b.deletes = append(b.deletes, s)
+			n++
+		}
+	}
+	b.acked += uint64(n)
+	b.idx.compact()
+	b.mu.Unlock()
+	if n > 0 {
+		b.signal()
+	}
+	return nil
+}
+
+// Release returns in-flight entries to the queue, for example after a
+// publish failed; Next hands them out again in sequence order, before any
+// later entry. Sequence numbers not in flight are ignored, as are all calls
+// after Close.
+func (b *Buffer) Release(seqs ...Seq) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, s := range seqs {
+		if i := b.idx.find(s); i >= 0 && b.idx.release(i) {
+			n++
+		}
+	}
+	if n > 0 {
+		b.notifyLocked()
+	}
+}
+
+// ReleaseAll returns every in-flight entry to the queue, as after a
+// reconnect when everything unacknowledged must be sent again.
+func (b *Buffer) ReleaseAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	x := &b.idx
+	n := 0
+	for i := x.head; i < len(x.slots) && x.inFlight > 0; i++ {
+		if x.release(i) {
+			n++
+		}
+	}
+	if n > 0 {
+		b.notifyLocked()
+	}
+}
+
+// Stats returns a snapshot of the buffer's state and counters. It keeps
+// working after Close, reporting the final state.
+func (b *Buffer) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := Stats{
+		Entries:         int64(b.idx.live),
+		Bytes:           b.idx.bytes,
+		InFlight:        int64(b.idx.inFlight),
+		Appended:        b.appended,
+		Acked:           b.acked,
+		Dropped:         map[string]uint64{DropFull: b.droppedFull, DropAge: b.droppedAge},
+		Quarantined:     b.quarantined,
+		Syncs:           b.syncs,
+		LastSyncLatency: b.lastSync,
+		NextSeq:         b.next,
+		RecoveredFrom:   b.recoveredFrom,
+	}
+	if i := b.idx.oldest(); i >= 0 {
+		s.OldestAge = max(0, b.opts.Now().Sub(time.Unix(0, b.idx.slots[i].appended)))
+	}
+	return s
+}
+
+// Close stops the buffer: it wakes blocked Next calls (which return
+// ErrClosed), finishes the Appends already queued, writes pending deletions,
+// stops the background work and closes the store. No goroutine started by
+// the Buffer outlives Close. Close is idempotent: later calls return
+// ErrClosed.
+func (b *Buffer) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	b.closed = true
+	close(b.done)
+	b.mu.Unlock()
+	<-b.finished
+	b.readers.Wait()
+	if err := b.db.Close(); err != nil {
+		return fmt.Errorf("buffer: close store: %w", err)
+	}
+	return nil
+}
+
+// signal tells the committer that work is waiting.
+func (b *Buffer) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// notifyLocked wakes every Next waiting for ready entries.
+func (b *Buffer) notifyLocked() {
+	close(b.avail)
+	b.avail = make(chan struct{})
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}

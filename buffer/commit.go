@@ -1,0 +1,291 @@
+package buffer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// run is the committer: the one goroutine that writes to the store. Keeping
+// every write (appends, deletions, quarantine moves, value-log GC) on one
+// goroutine means nothing can slip between a group's commit and its sync.
+// It exits when Close is called, after committing what is queued.
+func (b *Buffer) run() {
+	defer close(b.finished)
+	gc := time.NewTicker(b.opts.GCInterval)
+	defer gc.Stop()
+	sweep := time.NewTicker(sweepInterval(b.opts.MaxAge))
+	defer sweep.Stop()
+	var window *time.Timer
+	if b.opts.SyncWindow > 0 {
+		window = time.NewTimer(b.opts.SyncWindow)
+		window.Stop()
+	}
+	for {
+		select {
+		case <-b.done:
+			for b.commit() {
+			}
+			return
+		case <-gc.C:
+			b.collectGarbage()
+			continue
+		case <-sweep.C:
+		case <-b.wake:
+			if window != nil {
+				window.Reset(b.opts.SyncWindow)
+				select {
+				case <-window.C:
+				case <-b.done:
+					window.Stop()
+				}
+			}
+		}
+		if b.commit() {
+			b.signal()
+		}
+	}
+}
+
+// sweepInterval is how often the committer looks for expired entries when
+// nothing else happens.
+func sweepInterval(maxAge time.Duration) time.Duration {
+	return min(max(maxAge/4, time.Second), time.Minute)
+}
+
+// commit writes one group: queued appends (as many as fit under MaxBytes),
+// the deletions and drops they need, and pending quarantine moves, in one
+// batch followed by one sync. It reports whether appends remain queued.
+func (b *Buffer) commit() (more bool) {
+	b.mu.Lock()
+	var group []*appendRequest
+	var groupBytes int64
+	for len(b.queue) > 0 {
+		p := int64(len(b.queue[0].payload))
+		if len(group) > 0 && groupBytes+p > b.opts.MaxBytes {
+			break
+		}
+		group = append(group, b.queue[0])
+		groupBytes += p
+		b.queue[0] = nil
+		b.queue = b.queue[1:]
+	}
+	more = len(b.queue) > 0
+	if !more {
+		b.queue = nil
+	}
+	now := b.opts.Now()
+	b.expireLocked()
+	if len(group) > 0 {
+		b.makeRoomLocked(groupBytes)
+	}
+	first := b.next
+	dels, quar := b.deletes, b.toQuarant
+	b.deletes, b.toQuarant = nil, nil
+	b.mu.Unlock()
+
+	if len(group) == 0 && len(dels) == 0 && len(quar) == 0 {
+		return more
+	}
+	start := time.Now()
+	moved, err := b.write(first, now, group, dels, quar)
+	elapsed := time.Since(start)
+
+	b.mu.Lock()
+	if err != nil {
+		// Keep the deletions for the next round; the entries are already
+		// gone from the index, so at worst they come back after a restart.
+		b.deletes = append(dels, b.deletes...)
+		b.toQuarant = append(quar, b.toQuarant...)
+	} else {
+		b.quarantined += int64(moved)
+		if len(group) > 0 {
+			for i, req := range group {
+				b.idx.push(slot{seq: first + Seq(i), appended: now.UnixNano(), size: int64(len(req.payload))})
+			}
+			b.next = first + Seq(len(group))
+			b.appended += uint64(len(group))
+			b.syncs++
+			b.lastSync = elapsed
+			b.notifyLocked()
+		}
+	}
+	b.mu.Unlock()
+
+	if err != nil {
+		b.log.Error("buffer: group commit failed", "appends", len(group), "deletes", len(dels), "err", err)
+		err = fmt.Errorf("buffer: append: %w", err)
+	}
+	for i, req := range group {
+		res := appendResult{err: err}
+		if err == nil {
+			res.seq = first + Seq(i)
+		}
+		req.result <- res
+	}
+	return more
+}
+
+// write applies one group to the store and makes it durable. A group too big
+// for one engine transaction is split; the sync after the last one covers
+// them all, and no Append is answered before it.
+func (b *Buffer) write(first Seq, now time.Time, group []*appendRequest, dels, quar []Seq) (moved int, err error) {
+	txn := b.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	apply := func(f func(*badger.Txn) error) error {
+		err := f(txn)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err := txn.Commit(); err != nil {
+				return err
+			}
+			txn = b.db.NewTransaction(true)
+			err = f(txn)
+		}
+		return err
+	}
+	for _, s := range quar {
+		item, err := txn.Get(seqKey(entryPrefix, s))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return 0, err
+		}
+		err = apply(func(t *badger.Txn) error {
+			if err := t.Set(seqKey(quarantinePrefix, s), v); err != nil {
+				return err
+			}
+			return t.Delete(seqKey(entryPrefix, s))
+		})
+		if err != nil {
+			return 0, err
+		}
+		moved++
+	}
+	for _, s := range dels {
+		if err := apply(func(t *badger.Txn) error { return t.Delete(seqKey(entryPrefix, s)) }); err != nil {
+			return 0, err
+		}
+	}
+	for i, req := range group {
+		e := badger.NewEntry(seqKey(entryPrefix, first+Seq(i)), encodeValue(now, req.payload))
+		if err := apply(func(t *badger.Txn) error { return t.SetEntry(e) }); err != nil {
+			return 0, err
+		}
+	}
+	if len(group) > 0 {
+		// The high-water mark travels with the entries, so the sequence
+		// continues after a restart even when every entry was acked.
+		var hw [8]byte
+		binary.BigEndian.PutUint64(hw[:], uint64(first)+uint64(len(group)))
+		if err := apply(func(t *badger.Txn) error { return t.Set(metaNextKey, hw[:]) }); err != nil {
+			return 0, err
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return 0, err
+	}
+	// Deletions alone are not synced: losing one to a power cut means a
+	// duplicate delivery, never a lost entry.
+	if len(group) > 0 && !b.opts.syncOnCommit {
+		if err := b.db.Sync(); err != nil {
+			return 0, fmt.Errorf("sync: %w", err)
+		}
+	}
+	return moved, nil
+}
+
+// expireLocked drops ready entries older than MaxAge, oldest first. In-flight
+// entries are left to their publisher; once released they expire too.
+func (b *Buffer) expireLocked() int {
+	cutoff := b.opts.Now().Add(-b.opts.MaxAge).UnixNano()
+	x := &b.idx
+	n, bytes := 0, int64(0)
+	for i := x.head; i < len(x.slots); i++ {
+		s := &x.slots[i]
+		if s.state == slotGone {
+			continue
+		}
+		if s.appended >= cutoff {
+			break
+		}
+		if s.state != slotReady {
+			continue
+		}
+		bytes += s.size
+		x.remove(i)
+		b.deletes = append(b.deletes, s.seq)
+		n++
+	}
+	if n > 0 {
+		b.droppedAge += uint64(n)
+		x.compact()
+		b.log.Warn("buffer: dropped entries older than MaxAge", "reason", DropAge, "count", n, "bytes", bytes, "max_age", b.opts.MaxAge)
+	}
+	return n
+}
+
+// makeRoomLocked drops the oldest entries until groupBytes more fit under
+// MaxBytes: first entries waiting to be sent, then, only if that is not
+// enough, entries in flight. MaxBytes is a hard bound.
+func (b *Buffer) makeRoomLocked(groupBytes int64) {
+	x := &b.idx
+	over := x.bytes + groupBytes - b.opts.MaxBytes
+	if over <= 0 {
+		return
+	}
+	n, inFlight, bytes := 0, 0, int64(0)
+	for _, want := range []slotState{slotReady, slotInFlight} {
+		for i := x.head; i < len(x.slots) && over > 0; i++ {
+			s := &x.slots[i]
+			if s.state != want {
+				continue
+			}
+			over -= s.size
+			bytes += s.size
+			x.remove(i)
+			b.deletes = append(b.deletes, s.seq)
+			n++
+			if want == slotInFlight {
+				inFlight++
+			}
+		}
+	}
+	b.droppedFull += uint64(n)
+	x.compact()
+	b.log.Warn("buffer: full, dropped oldest entries", "reason", DropFull, "count", n, "in_flight", inFlight, "bytes", bytes, "max_bytes", b.opts.MaxBytes)
+}
+
+// collectGarbage runs value-log GC while it finds a file worth rewriting.
+func (b *Buffer) collectGarbage() {
+	rewrote := 0
+	for {
+		select {
+		case <-b.done:
+			return
+		default:
+		}
+		err := b.db.RunValueLogGC(b.opts.GCDiscardRatio)
+		if err == nil {
+			rewrote++
+			continue
+		}
+		if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+			b.log.Warn("buffer: value-log garbage collection failed", "err", err)
+		}
+		break
+	}
+	if rewrote > 0 {
+		if err := b.db.Sync(); err != nil {
+			b.log.Warn("buffer: sync after value-log garbage collection failed", "err", err)
+		}
+		b.log.Debug("buffer: value-log garbage collection", "files_rewritten", rewrote)
+	}
+}

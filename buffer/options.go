@@ -1,0 +1,199 @@
+package buffer
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// Defaults applied by Open to zero-valued Options fields.
+const (
+	DefaultMaxBytes         = 256 << 20
+	DefaultMaxAge           = 7 * 24 * time.Hour
+	DefaultSyncWindow       = 2 * time.Millisecond
+	DefaultGCInterval       = time.Minute
+	DefaultMemTableSize     = 16 << 20
+	DefaultValueLogFileSize = 32 << 20
+	DefaultBlockCacheSize   = 8 << 20
+	DefaultGCDiscardRatio   = 0.5
+
+	// maxInlineValueLimit is the storage engine's ceiling on values kept in
+	// the LSM tree.
+	maxInlineValueLimit = 1 << 20
+	// minMemTableSize keeps the engine's per-transaction limit (15% of the
+	// memtable) comfortably above one entry header.
+	minMemTableSize = 1 << 20
+)
+
+// Options configures a Buffer. The zero value is usable: every zero field
+// takes the default named in its comment. Open works on a copy and never
+// modifies the caller's value.
+type Options struct {
+	// MaxBytes bounds the payload bytes kept. When an Append would exceed
+	// it, the oldest entries are dropped to make room (see the package
+	// documentation), counted in Stats.Dropped[DropFull] and logged at warn
+	// level. A payload larger than MaxBytes is refused with ErrFull.
+	// The default value of MaxBytes is 256 MiB.
+	MaxBytes int64
+
+	// MaxAge bounds how long an entry is kept. Entries older than MaxAge that
+	// are not in flight are dropped, counted in Stats.Dropped[DropAge] and
+	// logged at warn level. The default value of MaxAge is 7 days.
+	MaxAge time.Duration
+
+	// SyncWindow is the group-commit window: after the first Append of a
+	// group arrives, the buffer waits this long for more before writing them
+	// all in one batch with one sync. A longer window means fewer syncs
+	// (less flash wear, more appends per second) and a longer Append
+	// latency. A negative value means no wait: the group is whatever queued
+	// while the previous sync ran. The default value of SyncWindow is 2 ms.
+	SyncWindow time.Duration
+
+	// GCInterval is how often the value-log garbage collector runs. Each run
+	// rewrites value-log files while the engine finds one worth rewriting.
+	// The default value of GCInterval is 1 minute.
+	GCInterval time.Duration
+
+	// Logger receives the buffer's and the storage engine's log lines.
+	// Payloads are never logged. The default is slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock used for append times and ages. The default is
+	// time.Now.
+	Now func() time.Time
+
+	// Small-box tuning. The defaults suit a 1 GB RAM arm64 gateway; the
+	// storage engine's own defaults (64 MiB memtables, 1 GiB value-log files
+	// mapped twice, 256 MiB block cache) do not.
+
+	// MemTableSize is the size of the in-memory write table. Two exist at a
+	// time (one filling, one being flushed), each taking about this much RAM
+	// plus a same-sized log file on disk. A single write batch may hold at
+	// most 15% of it, so it also bounds one group commit; larger groups are
+	// split into several transactions and still synced once. The default
+	// value of MemTableSize is 16 MiB; it must be at least 1 MiB.
+	MemTableSize int64
+
+	// ValueLogFileSize is the size of one value-log file. Only payloads
+	// larger than InlineValueLimit go to the value log, and space there is
+	// reclaimed a whole file at a time by garbage collection, so small files
+	// give space back sooner. A payload may be at most half of it. The
+	// default value of ValueLogFileSize is 32 MiB; it must be between 1 MiB
+	// and 2 GiB.
+	ValueLogFileSize int64
+
+	// BlockCacheSize is the RAM cache for on-disk table blocks. The outbox
+	// reads each entry about once, so a cache helps little. The default value
+	// of BlockCacheSize is 8 MiB.
+	BlockCacheSize int64
+
+	// InlineValueLimit is the payload size below which entries are kept in
+	// the LSM tree itself rather than the value log. Deleted LSM entries are
+	// reclaimed by ordinary compaction; see the package documentation for why
+	// this matters for a queue. The default value of InlineValueLimit is the
+	// smaller of 1 MiB and MemTableSize/8; it may not exceed either 1 MiB or
+	// 15% of MemTableSize.
+	InlineValueLimit int64
+
+	// GCDiscardRatio is the fraction of a value-log file that must be garbage
+	// before the collector rewrites it. Lower reclaims more space for more
+	// write amplification. The default value of GCDiscardRatio is 0.5; it
+	// must be above 0 and below 1.
+	GCDiscardRatio float64
+
+	// syncOnCommit selects the engine's own per-commit sync instead of one
+	// explicit sync after each group. Unexported: benchmarks use it to
+	// measure the alternative (see doc.go).
+	syncOnCommit bool
+}
+
+// withDefaults validates o and returns a copy with defaults applied. Its
+// errors say which field to change.
+func (o Options) withDefaults() (Options, error) {
+	switch {
+	case o.MaxBytes < 0:
+		return o, fmt.Errorf("buffer: MaxBytes is %d; use 0 for the default or a positive byte count", o.MaxBytes)
+	case o.MaxAge < 0:
+		return o, fmt.Errorf("buffer: MaxAge is %v; use 0 for the default or a positive duration", o.MaxAge)
+	case o.GCInterval < 0:
+		return o, fmt.Errorf("buffer: GCInterval is %v; use 0 for the default or a positive duration", o.GCInterval)
+	case o.MemTableSize != 0 && o.MemTableSize < minMemTableSize:
+		return o, fmt.Errorf("buffer: MemTableSize is %d; use 0 for the default or at least %d", o.MemTableSize, minMemTableSize)
+	case o.ValueLogFileSize != 0 && (o.ValueLogFileSize < 1<<20 || o.ValueLogFileSize >= 2<<30):
+		return o, fmt.Errorf("buffer: ValueLogFileSize is %d; use 0 for the default or a size from 1 MiB to under 2 GiB", o.ValueLogFileSize)
+	case o.BlockCacheSize < 0:
+		return o, fmt.Errorf("buffer: BlockCacheSize is %d; use 0 for the default or a positive byte count", o.BlockCacheSize)
+	case o.InlineValueLimit < 0:
+		return o, fmt.Errorf("buffer: InlineValueLimit is %d; use 0 for the default or a positive byte count", o.InlineValueLimit)
+	case o.GCDiscardRatio < 0 || o.GCDiscardRatio >= 1:
+		return o, fmt.Errorf("buffer: GCDiscardRatio is %v; use 0 for the default or a fraction above 0 and below 1", o.GCDiscardRatio)
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = DefaultMaxAge
+	}
+	if o.SyncWindow == 0 {
+		o.SyncWindow = DefaultSyncWindow
+	}
+	if o.GCInterval == 0 {
+		o.GCInterval = DefaultGCInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	if o.ValueLogFileSize == 0 {
+		o.ValueLogFileSize = DefaultValueLogFileSize
+	}
+	if o.BlockCacheSize == 0 {
+		o.BlockCacheSize = DefaultBlockCacheSize
+	}
+	if o.InlineValueLimit == 0 {
+		o.InlineValueLimit = min(maxInlineValueLimit, o.MemTableSize/8)
+	}
+	if o.GCDiscardRatio == 0 {
+		o.GCDiscardRatio = DefaultGCDiscardRatio
+	}
+	if limit := min(maxInlineValueLimit, o.MemTableSize*15/100-1); o.InlineValueLimit > limit {
+		return o, fmt.Errorf("buffer: InlineValueLimit %d exceeds %d for MemTableSize %d; lower InlineValueLimit or raise MemTableSize",
+			o.InlineValueLimit, limit, o.MemTableSize)
+	}
+	return o, nil
+}
+
+// maxPayload is the largest payload Append accepts.
+func (o Options) maxPayload() int64 {
+	return min(o.MaxBytes, o.ValueLogFileSize/2-valueHeaderSize)
+}
+
+// badgerOptions translates the resolved options into the engine's.
+func (o Options) badgerOptions(dir string) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{log: o.Logger}).
+		// Durability is the group committer's job: one explicit Sync per
+		// group (see doc.go for the measurement behind this choice).
+		WithSyncWrites(o.syncOnCommit).
+		WithMemTableSize(o.MemTableSize).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithNumCompactors(2).
+		WithValueLogFileSize(o.ValueLogFileSize).
+		WithValueThreshold(o.InlineValueLimit).
+		WithBlockCacheSize(o.BlockCacheSize).
+		WithIndexCacheSize(0).
+		WithCompression(options.None).
+		WithNumVersionsToKeep(1).
+		WithDetectConflicts(false).
+		WithMetricsEnabled(false)
+}

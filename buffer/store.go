@@ -1,0 +1,274 @@
+package buffer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// corruptError reports a store that exists but cannot be used. Open moves
+// such a directory aside; every other error (permissions, a store locked by
+// another process, a full disk) is returned to the caller instead, since
+// moving the directory would not fix it.
+type corruptError struct {
+	err error
+}
+
+func (e *corruptError) Error() string { return "buffer: unreadable store: " + e.err.Error() }
+func (e *corruptError) Unwrap() error { return e.err }
+
+func corrupt(format string, args ...any) error {
+	return &corruptError{err: fmt.Errorf(format, args...)}
+}
+
+// recovered is the state rebuilt from disk at Open.
+type recovered struct {
+	db          *badger.DB
+	idx         index
+	next        Seq
+	quarantined int64
+}
+
+// openStore opens the store in dir and rebuilds the in-memory index.
+func openStore(dir string, o Options, log *slog.Logger) (*recovered, error) {
+	if err := prepareDir(dir); err != nil {
+		return nil, err
+	}
+	db, err := openBadger(o.badgerOptions(dir))
+	if err != nil {
+		return nil, corrupt("open %s: %w", dir, err)
+	}
+	r, err := load(db, log)
+	if err != nil {
+		closeQuietly(db)
+		var ce *corruptError
+		if errors.As(err, &ce) {
+			return nil, err
+		}
+		return nil, corrupt("read %s: %w", dir, err)
+	}
+	return r, nil
+}
+
+// prepareDir creates dir if needed and checks the conditions that moving the
+// directory aside would not cure, so that a failure of the engine to open
+// afterwards can be treated as corruption.
+func prepareDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("buffer: create store directory: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("buffer: store directory: %w", err)
+	case !fi.IsDir():
+		return corrupt("%s is not a directory", dir)
+	}
+	if err := checkNotLocked(dir); err != nil {
+		return err
+	}
+	probe := filepath.Join(dir, ".write-probe")
+	if err := os.WriteFile(probe, []byte("ok"), 0o600); err != nil {
+		return fmt.Errorf("buffer: store directory is not writable: %w", err)
+	}
+	if err := os.Remove(probe); err != nil {
+		return fmt.Errorf("buffer: store directory: %w", err)
+	}
+	return nil
+}
+
+// openBadger opens the engine, turning a panic into an error.
+func openBadger(bo badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, fmt.Errorf("storage engine panicked: %v", p)
+		}
+	}()
+	return badger.Open(bo)
+}
+
+func closeQuietly(db *badger.DB) {
+	defer func() { _ = recover() }()
+	_ = db.Close()
+}
+
+// load checks the format marker and rebuilds the index, moving entries whose
+// value does not decode to the quarantine prefix.
+func load(db *badger.DB, log *slog.Logger) (r *recovered, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, corrupt("storage engine panicked while reading: %v", p)
+		}
+	}()
+	if err := checkFormat(db); err != nil {
+		return nil, err
+	}
+	r = &recovered{db: db}
+	var metaNext, lastSeq Seq
+	var bad []Seq
+	var badKeys [][]byte
+	err = db.View(func(txn *badger.Txn) error {
+		if item, err := txn.Get(metaNextKey); err == nil {
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if len(v) == 8 {
+				metaNext = Seq(binary.BigEndian.Uint64(v))
+			} else {
+				log.Warn("buffer: ignoring malformed sequence high-water mark", "bytes", len(v))
+			}
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{entryPrefix}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			seq, ok := keySeq(item.Key())
+			if !ok {
+				badKeys = append(badKeys, item.KeyCopy(nil))
+				continue
+			}
+			lastSeq = seq
+			err := item.Value(func(v []byte) error {
+				appended, payload, err := decodeValue(v)
+				if err != nil {
+					log.Error("buffer: quarantining unreadable entry", "seq", uint64(seq), "err", err)
+					bad = append(bad, seq)
+					return nil
+				}
+				r.idx.push(slot{seq: seq, appended: appended.UnixNano(), size: int64(len(payload))})
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		it.Close()
+
+		qit := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{quarantinePrefix}})
+		defer qit.Close()
+		for qit.Rewind(); qit.Valid(); qit.Next() {
+			r.quarantined++
+			if seq, ok := keySeq(qit.Item().Key()); ok {
+				lastSeq = max(lastSeq, seq)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(bad) > 0 || len(badKeys) > 0 {
+		if err := quarantine(db, bad, badKeys); err != nil {
+			return nil, err
+		}
+		r.quarantined += int64(len(bad))
+		log.Warn("buffer: entries quarantined at open", "count", len(bad), "malformed_keys_removed", len(badKeys))
+	}
+	r.next = max(metaNext, lastSeq+1, 1)
+	return r, nil
+}
+
+// checkFormat writes the format marker into an empty store and refuses a
+// store written by something else.
+func checkFormat(db *badger.DB) error {
+	var found []byte
+	empty := true
+	err := db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(metaFormatKey)
+		if err == nil {
+			found, err = item.ValueCopy(nil)
+			return err
+		}
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		it := txn.NewIterator(badger.IteratorOptions{})
+		defer it.Close()
+		it.Rewind()
+		empty = !it.Valid()
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case found != nil && !bytes.Equal(found, formatValue):
+		return corrupt("format marker %q, want %q", found, formatValue)
+	case found != nil:
+		return nil
+	case !empty:
+		return corrupt("store holds data but no bedgate buffer format marker")
+	}
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(metaFormatKey, formatValue) }); err != nil {
+		return err
+	}
+	return db.Sync()
+}
+
+// quarantine moves unreadable entries to the quarantine prefix and deletes
+// malformed keys, in one synced batch.
+func quarantine(db *badger.DB, seqs []Seq, malformed [][]byte) error {
+	wb := db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range malformed {
+		if err := wb.Delete(k); err != nil {
+			return err
+		}
+	}
+	err := db.View(func(txn *badger.Txn) error {
+		for _, s := range seqs {
+			item, err := txn.Get(seqKey(entryPrefix, s))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if err := wb.Set(seqKey(quarantinePrefix, s), v); err != nil {
+				return err
+			}
+			if err := wb.Delete(seqKey(entryPrefix, s)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	return db.Sync()
+}
+
+// moveAside renames an unreadable store to <dir>.corrupt-<UTC timestamp>.
+func moveAside(dir string, now time.Time) (string, error) {
+	base := filepath.Clean(dir) + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	target := base
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(target); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		target = fmt.Sprintf("%s-%d", base, n)
+	}
+	if err := os.Rename(dir, target); err != nil {
+		return "", fmt.Errorf("buffer: move unreadable store aside: %w", err)
+	}
+	return target, nil
+}
