@@ -1,0 +1,141 @@
+package fhir
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// conformanceDir is the project's shared conformance folder, next to the
+// repository: <repo>/../shared/conformance.
+var conformanceDir = filepath.Join("..", "..", "..", "shared", "conformance")
+
+// validateFHIR runs validate-fhir once over files, each holding the
+// Bundles of its records one per line, and returns its exit status and
+// output with the temporary directory removed from file names. It skips the
+// test when the validators are not available, and runs setup first when the
+// validator says setup has not been run.
+func validateFHIR(t *testing.T, files map[string][]record.Record) (int, string) {
+	t.Helper()
+	tool := filepath.Join(conformanceDir, "validate-fhir")
+	if _, err := os.Stat(tool); err != nil {
+		t.Skipf("conformance validators not found at %s (the shared folder next to the repository): %v", conformanceDir, err)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not on PATH: the conformance validators need Node.js >= 20.19")
+	}
+	e, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var paths []string
+	for name, records := range files {
+		var buf bytes.Buffer
+		for i, r := range records {
+			b, err := e.Encode(r, uint64(i+1))
+			if err != nil {
+				t.Fatalf("%s record %d: %v", name, i+1, err)
+			}
+			buf.Write(b)
+			buf.WriteByte('\n')
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	slices.Sort(paths)
+	code, out := run(t, tool, paths...)
+	if code == 2 && strings.Contains(out, "setup") {
+		t.Logf("validator asks for setup; running %s/setup", conformanceDir)
+		if c, o := run(t, filepath.Join(conformanceDir, "setup")); c != 0 {
+			t.Skipf("conformance setup failed (it needs the npm registry), exit %d:\n%s", c, o)
+		}
+		code, out = run(t, tool, paths...)
+	}
+	if code == 2 {
+		t.Fatalf("validate-fhir could not run (exit 2):\n%s", out)
+	}
+	return code, strings.ReplaceAll(out, dir+string(filepath.Separator), "")
+}
+
+func run(t *testing.T, name string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &exit):
+		return exit.ExitCode(), string(out)
+	}
+	t.Fatalf("run %s: %v", name, err)
+	return 0, ""
+}
+
+// TestConformance runs the independent validators (three base R4
+// validators, the core vital-signs profiles, the project's rules) over two
+// files of encoded Bundles.
+//
+// valid.jsonl holds every kind of record the encoder claims is valid: vital
+// signs with and without a patient, absent, questionable and demo values, a
+// local patient number. It must get 0 problems, including the core profiles and
+// the UK Core rules the Observations claim.
+//
+// device.jsonl documents what the validator says about values that are not
+// vital signs. Its rules hold every Observation to the vital-sign rules
+// (README, Blind spots), and the encoder deliberately keeps device
+// observations out of the vital-signs category, so each gets "missing the
+// vital-signs category"; the value known only by the device's label (MDC
+// code 0) also has neither a LOINC nor an MDC coding. Nothing else may be
+// reported: the SpO2 next to them, the Bundle and the quantities are valid.
+func TestConformance(t *testing.T) {
+	valid := []record.Record{
+		pulseOximetry(), monitorNoPatient(), monitorWithPatient(),
+		sensorOff(), questionable(), localPatient(), demo(),
+	}
+	device := []record.Record{deviceObservations()}
+	code, out := validateFHIR(t, map[string][]record.Record{"valid.jsonl": valid, "device.jsonl": device})
+
+	resources := 0
+	for _, r := range slices.Concat(valid, device) {
+		resources += 1 + 2 + len(r.Observations) // Bundle, Location, Device, Observations
+	}
+	want := []string{
+		"device.jsonl:1: Bundle/entry[3].resource.category: [vital-signs] missing the vital-signs category",
+		"device.jsonl:1: Bundle/entry[4].resource.category: [vital-signs] missing the vital-signs category",
+		"device.jsonl:1: Bundle/entry[5].resource.category: [vital-signs] missing the vital-signs category",
+		"device.jsonl:1: Bundle/entry[5].resource.code.coding: [vital-signs] needs a LOINC vital-sign coding",
+	}
+	wantSummary := strconv.Itoa(resources) + " resources, " + strconv.Itoa(len(want)) + " problems"
+
+	var got []string
+	summary := ""
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.Contains(line, ".jsonl:") {
+			got = append(got, line)
+		} else {
+			summary = line
+		}
+	}
+	slices.Sort(got)
+	ok := code == 1 && summary == wantSummary && len(got) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = strings.HasPrefix(got[i], want[i])
+	}
+	if !ok {
+		t.Fatalf("validate-fhir exit %d, summary %q; want exit 1, %q and exactly these problems:\n  %s\ngot:\n%s",
+			code, summary, wantSummary, strings.Join(want, "\n  "), out)
+	}
+}

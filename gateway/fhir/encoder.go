@@ -1,0 +1,382 @@
+package fhir
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/terminology"
+)
+
+// MediaType is the content type of the encoded Bundles.
+const MediaType = "application/fhir+json"
+
+// Code systems used besides those of package terminology.
+const (
+	systemObservationCategory = "http://terminology.hl7.org/CodeSystem/observation-category"
+	systemDataAbsentReason    = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+	systemMeasurementStatus   = "http://hl7.org/fhir/uv/pocd/CodeSystem/measurement-status"
+	systemActReason           = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+	systemLocationType        = "http://terminology.hl7.org/CodeSystem/location-physical-type"
+)
+
+// timeLayout is RFC 3339 with milliseconds and the zone offset ("Z" for UTC),
+// valid as a FHIR dateTime and instant.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Options configure an Encoder. The zero value is valid.
+type Options struct {
+	// LocalIDSystem is the identifier system of the hospital's local
+	// patient numbers (record.Patient.LocalID), for example
+	// "https://fhir.example-trust.nhs.uk/Id/mrn". It is used only for a
+	// patient without an NHS number. The default is
+	// "urn:bedgate:site:<site>:patient-id", which a receiver has to map.
+	LocalIDSystem string
+	// DisableUKCore stops the encoder from claiming UK Core vital-signs
+	// profiles. By default an Observation claims the UK Core profile of its
+	// vital sign when it meets the profile's rules: a Patient subject, a
+	// SNOMED CT and a LOINC coding, status final.
+	DisableUKCore bool
+}
+
+// Encoder turns records into FHIR R4 transaction Bundles. It holds no
+// mutable state and is safe for concurrent use.
+type Encoder struct {
+	opts Options
+	ns   uuid.UUID
+}
+
+var _ record.Encoder = (*Encoder)(nil)
+
+// New returns an Encoder, or an error saying which option is wrong.
+func New(opts Options) (*Encoder, error) {
+	if s := opts.LocalIDSystem; s != "" {
+		u, err := url.Parse(s)
+		if err != nil || !u.IsAbs() || strings.ContainsAny(s, " \t\r\n|") {
+			return nil, fmt.Errorf("fhir: LocalIDSystem %q: must be an absolute URI without spaces or \"|\", for example https://fhir.example-trust.nhs.uk/Id/mrn", s)
+		}
+	}
+	return &Encoder{opts: opts, ns: uuid.MustParse(entryNamespace)}, nil
+}
+
+// ContentType returns MediaType.
+func (e *Encoder) ContentType() string { return MediaType }
+
+// Encode returns the compact JSON of one transaction Bundle for r: a
+// Location entry for the bed, a Device entry, and one Observation entry per
+// r.Observations, in that order, each a conditional create on its
+// identifier. The same record and seq always give the same bytes.
+//
+// Encode fails only for a record that breaks the record contract: no
+// gateway, bed or device key, no receive time, an observation id that is not
+// a UUID or appears twice.
+func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
+	if err := checkRecord(r); err != nil {
+		return nil, err
+	}
+
+	loc, locEntry := e.location(r)
+	devEntry := e.device(r, loc)
+
+	subject := &reference{Reference: locEntry.FullURL, Type: "Location", Display: loc.Name}
+	patient := patientIdentifier(r, e.opts.LocalIDSystem)
+	if patient != nil {
+		subject = &reference{Type: "Patient", Identifier: patient}
+	}
+	devRef := &reference{Reference: devEntry.FullURL, Type: "Device"}
+
+	b := bundle{
+		ResourceType: "Bundle",
+		Identifier:   &identifier{System: SequenceSystem(r.Gateway), Value: strconv.FormatUint(seq, 10)},
+		Type:         "transaction",
+		Timestamp:    r.ReceivedAt.Format(timeLayout),
+		Entry:        make([]entry, 0, 2+len(r.Observations)),
+	}
+	b.Entry = append(b.Entry, locEntry, devEntry)
+	for _, o := range r.Observations {
+		id := uuid.MustParse(o.ID) // checked by checkRecord
+		obs := e.observation(r, o, id, subject, patient != nil, devRef)
+		b.Entry = append(b.Entry, entry{
+			FullURL:  entryURL(e.ns, "Observation", id.String()),
+			Resource: obs,
+			Request:  &request{Method: "POST", URL: "Observation", IfNoneExist: ifNoneExist(obs.Identifier[0])},
+		})
+	}
+
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(b); err != nil {
+		return nil, fmt.Errorf("fhir: encode record %d: %w", seq, err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// checkRecord reports every way r breaks the record contract.
+func checkRecord(r record.Record) error {
+	var errs []error
+	if r.Gateway == "" {
+		errs = append(errs, errors.New("no gateway id"))
+	}
+	if r.Bed == "" {
+		errs = append(errs, errors.New("no bed"))
+	}
+	if r.DeviceKey == "" {
+		errs = append(errs, errors.New("no device key"))
+	}
+	if r.ReceivedAt.IsZero() {
+		errs = append(errs, errors.New("no receive time"))
+	}
+	seen := make(map[string]bool, len(r.Observations))
+	for i, o := range r.Observations {
+		id, err := uuid.Parse(o.ID)
+		if err != nil || len(o.ID) != 36 {
+			errs = append(errs, fmt.Errorf("observation %d (MDC %d): id %q is not a UUID", i, o.MDC, o.ID))
+			continue
+		}
+		if seen[id.String()] {
+			errs = append(errs, fmt.Errorf("observation %d (MDC %d): id %s appears twice", i, o.MDC, id))
+		}
+		seen[id.String()] = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("fhir: invalid record: %w", err)
+	}
+	return nil
+}
+
+func (e *Encoder) location(r record.Record) (*location, entry) {
+	id := identifier{
+		System: LocationIdentifierSystem,
+		Value:  pathPart(r.Site) + "/" + pathPart(r.Ward) + "/" + pathPart(r.Bed),
+	}
+	var parts []string
+	for _, p := range []string{r.Bed, r.Ward, r.Site} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	loc := &location{
+		ResourceType: "Location",
+		Identifier:   []identifier{id},
+		Name:         r.Bed,
+		Description:  strings.Join(parts, ", "),
+		Mode:         "instance",
+		PhysicalType: &codeableConcept{Coding: []coding{{System: systemLocationType, Code: "bd", Display: "Bed"}}},
+	}
+	return loc, entry{
+		FullURL:  entryURL(e.ns, "Location", id.System+"|"+id.Value),
+		Resource: loc,
+		Request:  &request{Method: "POST", URL: "Location", IfNoneExist: ifNoneExist(id)},
+	}
+}
+
+func (e *Encoder) device(r record.Record, loc *location) entry {
+	id := identifier{System: deviceKeySystem(r.Gateway), Value: r.DeviceKey}
+	if r.Device.Serial != "" && r.DeviceKey == r.Device.Serial {
+		id.System = deviceSerialSystem(r.Device.Driver)
+	}
+	dev := &device{
+		ResourceType: "Device",
+		Identifier:   []identifier{id},
+		SerialNumber: r.Device.Serial,
+		ModelNumber:  r.Device.Model,
+	}
+	if r.Device.Model != "" {
+		dev.DeviceName = []deviceName{{Name: r.Device.Model, Type: "model-name"}}
+	}
+	if r.Device.Driver != "" {
+		dev.Type = &codeableConcept{
+			Coding: []coding{{System: "urn:bedgate:driver", Code: r.Device.Driver}},
+			Text:   "device read by the bedgate " + r.Device.Driver + " driver",
+		}
+	}
+	locURL := entryURL(e.ns, "Location", loc.Identifier[0].System+"|"+loc.Identifier[0].Value)
+	dev.Location = &reference{Reference: locURL, Type: "Location"}
+	return entry{
+		FullURL:  entryURL(e.ns, "Device", id.System+"|"+id.Value),
+		Resource: dev,
+		Request:  &request{Method: "POST", URL: "Device", IfNoneExist: ifNoneExist(id)},
+	}
+}
+
+// patientIdentifier returns the identifier of the record's patient, or nil
+// when the record has none.
+func patientIdentifier(r record.Record, localSystem string) *identifier {
+	p := r.Patient
+	switch {
+	case p == nil:
+		return nil
+	case p.NHSNumber != "":
+		return &identifier{System: NHSNumberSystem, Value: p.NHSNumber}
+	case p.LocalID != "":
+		if localSystem == "" {
+			localSystem = "urn:bedgate:site:" + escapePart(r.Site) + ":patient-id"
+		}
+		return &identifier{System: localSystem, Value: p.LocalID}
+	}
+	return nil
+}
+
+// observation builds the Observation for o. See the package documentation
+// for the mapping.
+func (e *Encoder) observation(r record.Record, o record.Observation, id uuid.UUID, subject *reference, hasPatient bool, dev *reference) *observation {
+	obs := &observation{
+		ResourceType:      "Observation",
+		Identifier:        []identifier{{System: ObservationIdentifierSystem, Value: id.URN()}},
+		Status:            "final",
+		Subject:           subject,
+		EffectiveDateTime: effectiveTime(r).Format(timeLayout),
+		Issued:            r.ReceivedAt.Format(timeLayout),
+		Device:            dev,
+	}
+
+	v, known := terminology.Lookup(o.MDC)
+	vital := known && v.IsVitalSign() && !v.IsPanel()
+	if vital && o.Value != nil {
+		if _, ok := v.Unit(o.Unit); !ok {
+			vital = false
+			obs.Note = append(obs.Note, annotation{Text: fmt.Sprintf(
+				"unit %q is not a unit of %s (%s): published as a device observation", o.Unit, v.Display, v.LOINC[0].Code)})
+		}
+	}
+	if known && v.IsPanel() {
+		obs.Note = append(obs.Note, annotation{Text: v.Display + " is a panel: a single value is published as a device observation"})
+	}
+
+	if vital {
+		obs.Category = []codeableConcept{{Coding: []coding{{System: systemObservationCategory, Code: "vital-signs", Display: "Vital Signs"}}}}
+		for _, c := range v.LOINC {
+			obs.Code.Coding = append(obs.Code.Coding, coding(c))
+		}
+		if !v.SNOMED.IsZero() {
+			obs.Code.Coding = append(obs.Code.Coding, coding(v.SNOMED))
+		}
+		obs.Code.Coding = append(obs.Code.Coding, coding{System: terminology.SystemMDC, Code: strconv.FormatUint(uint64(o.MDC), 10), Display: v.Ref})
+		obs.Code.Text = v.Display
+		if hasPatient && v.Profile != "" {
+			m := &meta{Profile: []string{terminology.ProfileBase + v.Profile}}
+			if !e.opts.DisableUKCore && v.UKCoreProfile != "" && !v.SNOMED.IsZero() {
+				m.Profile = append(m.Profile, terminology.UKCoreBase+v.UKCoreProfile)
+			}
+			obs.Meta = m
+		}
+	} else {
+		obs.Code = deviceCode(r, o, v, known)
+	}
+
+	switch {
+	case o.Value != nil && !math.IsNaN(*o.Value) && !math.IsInf(*o.Value, 0):
+		obs.ValueQuantity = valueQuantity(*o.Value, o.Unit)
+	case o.Value != nil && math.IsNaN(*o.Value):
+		obs.DataAbsentReason = absentReason("not-a-number")
+	case o.Value != nil && math.IsInf(*o.Value, 1):
+		obs.DataAbsentReason = absentReason("positive-infinity")
+	case o.Value != nil:
+		obs.DataAbsentReason = absentReason("negative-infinity")
+	default:
+		obs.DataAbsentReason = absentReason(o.Absent)
+	}
+
+	if o.Questionable || o.Status&drivers.Questionable != 0 {
+		obs.Interpretation = append(obs.Interpretation, measurementStatus("questionable", "Questionable"))
+		if o.Reason != "" {
+			obs.Note = append(obs.Note, annotation{Text: "questionable: " + o.Reason})
+		}
+	}
+	if o.Status&drivers.Calibrating != 0 {
+		obs.Interpretation = append(obs.Interpretation, measurementStatus("calibration-ongoing", "Calibration Ongoing"))
+	}
+	if o.Status&drivers.AlarmActive != 0 {
+		obs.Interpretation = append(obs.Interpretation, measurementStatus("in-alarm", "In Alarm"))
+	}
+	if o.Status&drivers.Demo != 0 {
+		if obs.Meta == nil {
+			obs.Meta = &meta{}
+		}
+		obs.Meta.Security = []coding{{System: systemActReason, Code: "HTEST", Display: "test health data"}}
+	}
+	return obs
+}
+
+// deviceCode is the code of an Observation that is not published as a
+// vital sign: the MDC coding, or for a value the driver knows only by the
+// device's label, a coding in the driver's parameter system.
+func deviceCode(r record.Record, o record.Observation, v terminology.Vital, known bool) codeableConcept {
+	var cc codeableConcept
+	ref := o.Ref
+	if known {
+		ref = v.Ref
+	}
+	if o.MDC != 0 {
+		cc.Coding = []coding{{System: terminology.SystemMDC, Code: strconv.FormatUint(uint64(o.MDC), 10), Display: ref}}
+	} else if o.Label != "" {
+		cc.Coding = []coding{{System: driverParameterSystem(r.Device.Driver), Code: o.Label}}
+	}
+	switch {
+	case known:
+		cc.Text = v.Display
+	case o.Label != "":
+		cc.Text = o.Label
+	default:
+		cc.Text = ref
+	}
+	return cc
+}
+
+func valueQuantity(value float64, unit string) *quantity {
+	q := &quantity{Value: value}
+	if unit == "" {
+		return q
+	}
+	q.Unit, q.System, q.Code = unit, terminology.SystemUCUM, unit
+	if u, ok := terminology.UnitByUCUM(unit); ok {
+		q.Unit = u.Display
+	}
+	return q
+}
+
+// dataAbsentReasons are the codes of the R4 data-absent-reason code system.
+var dataAbsentReasons = [...]string{
+	"unknown", "asked-unknown", "temp-unknown", "not-asked", "asked-declined", "masked",
+	"not-applicable", "unsupported", "as-text", "error", "not-a-number",
+	"negative-infinity", "positive-infinity", "not-performed", "not-permitted",
+}
+
+// absentReason codes why a value is missing. A code outside the R4 code
+// system becomes "unknown" with the original text kept.
+func absentReason(code string) *codeableConcept {
+	for _, c := range dataAbsentReasons {
+		if c == code {
+			return &codeableConcept{Coding: []coding{{System: systemDataAbsentReason, Code: c}}}
+		}
+	}
+	cc := &codeableConcept{Coding: []coding{{System: systemDataAbsentReason, Code: "unknown"}}}
+	if code != "" {
+		cc.Text = code
+	}
+	return cc
+}
+
+func measurementStatus(code, display string) codeableConcept {
+	return codeableConcept{Coding: []coding{{System: systemMeasurementStatus, Code: code, Display: display}}}
+}
+
+// effectiveTime is the device's time of the reading, or the gateway's
+// receive time when the device sends none.
+func effectiveTime(r record.Record) time.Time {
+	if r.DeviceTime.IsZero() {
+		return r.ReceivedAt
+	}
+	return r.DeviceTime
+}

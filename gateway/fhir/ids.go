@@ -1,0 +1,98 @@
+package fhir
+
+import (
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Identifier systems the encoder writes.
+const (
+	// ObservationIdentifierSystem qualifies Observation.identifier: the
+	// value is the record's observation id as a urn:uuid URI, which is
+	// globally unique by itself (FHIR's system for URI-valued identifiers).
+	ObservationIdentifierSystem = "urn:ietf:rfc:3986"
+	// LocationIdentifierSystem qualifies the bed Location's identifier,
+	// whose value is "<site>/<ward>/<bed>" with "%" and "/" inside a name
+	// percent-encoded.
+	LocationIdentifierSystem = "urn:bedgate:location"
+	// NHSNumberSystem is the system of NHS numbers (UK Core Patient).
+	NHSNumberSystem = "https://fhir.nhs.uk/Id/nhs-number"
+)
+
+// SequenceSystem returns the system of Bundle.identifier for a gateway:
+// "urn:bedgate:gateway:<gateway-id>:seq", the id percent-encoded. The
+// identifier's value is the record's sequence number in decimal, so a
+// receiver can check that none is missing.
+func SequenceSystem(gateway string) string {
+	return "urn:bedgate:gateway:" + escapePart(gateway) + ":seq"
+}
+
+// deviceSerialSystem qualifies a device identified by its serial number:
+// serials are unique per manufacturer, and a driver speaks for one.
+func deviceSerialSystem(driver string) string {
+	return "urn:bedgate:device:" + escapePart(driver) + ":serial"
+}
+
+// deviceKeySystem qualifies a device identified by the bed's configured
+// device name, which is unique only within the gateway.
+func deviceKeySystem(gateway string) string {
+	return "urn:bedgate:gateway:" + escapePart(gateway) + ":device"
+}
+
+// driverParameterSystem codes a value a driver knows only by the device's
+// own label (MDC code 0).
+func driverParameterSystem(driver string) string {
+	return "urn:bedgate:driver:" + escapePart(driver) + ":parameter"
+}
+
+// entryNamespace is the UUIDv5 namespace of Bundle entry fullUrls.
+const entryNamespace = "3c7e1f0a-5b2d-4e8a-9f61-0d2b7a4c8e15"
+
+// entryURL returns the deterministic urn:uuid fullUrl of the entry for a
+// resource of type kind with the given key.
+func entryURL(ns uuid.UUID, kind, key string) string {
+	return "urn:uuid:" + uuid.NewSHA1(ns, []byte(kind+"\x00"+key)).String()
+}
+
+// ifNoneExist returns the conditional-create query for an identifier.
+func ifNoneExist(id identifier) string {
+	return "identifier=" + escape(id.System) + "|" + escape(id.Value)
+}
+
+// escape percent-encodes every byte except the RFC 3986 unreserved
+// characters and ":", "/" and "@", so that the result is safe inside a URN
+// part and a URL query value ("|", "&", "=", "+", "#", "%" and spaces are
+// encoded). Used for names from configuration, where ":" only appears in
+// identifiers' systems and values.
+func escape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isUnreserved(c) || c == ':' || c == '/' || c == '@' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// escapePart is escape that also encodes ":" and "/", for one part of a
+// structured name such as a URN segment or a Location path.
+func escapePart(s string) string {
+	return strings.NewReplacer(":", "%3A", "/", "%2F").Replace(escape(s))
+}
+
+// pathPart percent-encodes "%" and "/" so that names can be joined with "/".
+func pathPart(s string) string {
+	return strings.NewReplacer("%", "%25", "/", "%2F").Replace(s)
+}
+
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
