@@ -41,11 +41,17 @@ func openStore(dir string, o Options, log *slog.Logger) (*recovered, error) {
 	if err := prepareDir(dir); err != nil {
 		return nil, err
 	}
-	db, err := openBadger(o.badgerOptions(dir))
+	bo := o.badgerOptions(dir)
+	_, statErr := os.Stat(filepath.Join(dir, badger.ManifestFilename))
+	existed := statErr == nil
+	if err := checkTables(dir, bo); err != nil {
+		return nil, err
+	}
+	db, err := openBadger(bo)
 	if err != nil {
 		return nil, corrupt("open %s: %w", dir, err)
 	}
-	r, err := load(db, log)
+	r, err := load(db, existed, log)
 	if err != nil {
 		closeQuietly(db)
 		var ce *corruptError
@@ -102,13 +108,13 @@ func closeQuietly(db *badger.DB) {
 
 // load checks the format marker and rebuilds the index, moving entries whose
 // value does not decode to the quarantine prefix.
-func load(db *badger.DB, log *slog.Logger) (r *recovered, err error) {
+func load(db *badger.DB, existed bool, log *slog.Logger) (r *recovered, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r, err = nil, corrupt("storage engine panicked while reading: %v", p)
 		}
 	}()
-	if err := checkFormat(db); err != nil {
+	if err := checkFormat(db, existed); err != nil {
 		return nil, err
 	}
 	r = &recovered{db: db}
@@ -180,9 +186,10 @@ func load(db *badger.DB, log *slog.Logger) (r *recovered, err error) {
 	return r, nil
 }
 
-// checkFormat writes the format marker into an empty store and refuses a
-// store written by something else.
-func checkFormat(db *badger.DB) error {
+// checkFormat writes the format marker into a new store and refuses a store
+// written by something else, or one that existed (it has a manifest) but
+// lost its marker, which means the engine dropped data while recovering.
+func checkFormat(db *badger.DB, existed bool) error {
 	var found []byte
 	empty := true
 	err := db.View(func(txn *badger.Txn) error {
@@ -209,6 +216,8 @@ func checkFormat(db *badger.DB) error {
 		return nil
 	case !empty:
 		return corrupt("store holds data but no bedgate buffer format marker")
+	case existed:
+		return corrupt("existing store has lost its format marker")
 	}
 	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(metaFormatKey, formatValue) }); err != nil {
 		return err
