@@ -21,8 +21,11 @@ const DefaultSilence = 10 * time.Second
 // error (a serial port's read timeout) before reading again.
 const idleReadPause = 10 * time.Millisecond
 
-// Line is the serial setting of ASCII 1 output: 9600 8N1, no handshake.
-var Line = drivers.LineSettings{Baud: 9600, DataBits: 8, Parity: drivers.NoParity, StopBits: 1}
+// Line returns the serial setting of ASCII 1 output: 9600 8N1, no
+// handshake [Rad-8 manual, serial interface specifications].
+func Line() drivers.LineSettings {
+	return drivers.LineSettings{Baud: 9600, DataBits: 8, Parity: drivers.NoParity, StopBits: 1}
+}
 
 // Options configure a session. The zero value is valid.
 type Options struct {
@@ -37,7 +40,7 @@ func Driver() drivers.Driver {
 	return drivers.Driver{
 		Name:        DriverName,
 		Description: "Masimo SET Radical-7 / Rad-8 / Rad-97 serial output, ASCII 1 mode",
-		Line:        Line,
+		Line:        Line(),
 		NewSession: func(rw io.ReadWriter, opts drivers.Options) (drivers.Session, error) {
 			return NewSession(rw, Options{Options: opts})
 		},

@@ -24,7 +24,7 @@ var layout = [...]string{"SPO2", "BPM", "PI", "SPCO", "SPMET", "DESAT", "PIDELTA
 
 // Kind returns the registry record of this simulator.
 func Kind() simulators.Kind {
-	return simulators.Kind{Name: driver.DriverName, Line: driver.Line, New: New}
+	return simulators.Kind{Name: driver.DriverName, Line: driver.Line(), New: New}
 }
 
 // Device is a simulated Radical-7. Run may be called once at a time.
