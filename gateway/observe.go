@@ -9,6 +9,7 @@ import (
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/terminology"
 )
 
 // observationNamespace is the UUIDv5 namespace of observation identifiers.
@@ -16,12 +17,22 @@ import (
 var observationNamespace = uuid.MustParse("5f2b9a3e-1c47-4d8e-9b6a-2e0c7d1f4a90")
 
 // ObservationID returns the stable identifier of one value: a UUIDv5 of the
-// gateway id, the device key, the MDC code and the reading's time, so a
-// reading delivered twice carries the same identifier and the EPR files it
-// once.
-func ObservationID(gateway, deviceKey string, mdc uint32, at time.Time) string {
-	name := gateway + "\x00" + deviceKey + "\x00" + strconv.FormatUint(uint64(mdc), 10) + "\x00" + at.UTC().Format(time.RFC3339Nano)
+// gateway id, the device key, the value's code (see CodeKey) and the
+// reading's time, so a reading delivered twice carries the same identifier
+// and the EPR files it once.
+func ObservationID(gateway, deviceKey, code string, at time.Time) string {
+	name := gateway + "\x00" + deviceKey + "\x00" + code + "\x00" + at.UTC().Format(time.RFC3339Nano)
 	return uuid.NewSHA1(observationNamespace, []byte(name)).String()
+}
+
+// CodeKey names a value within a reading: its MDC code in decimal, or, for
+// a value the driver knows only by the device's label (MDC 0), "label:"
+// and the label, so that two such values never share an identifier.
+func CodeKey(mdc uint32, label string) string {
+	if mdc == 0 {
+		return "label:" + label
+	}
+	return strconv.FormatUint(uint64(mdc), 10)
 }
 
 // Bed is where a reading was taken: the static facts the supervisor adds to
@@ -88,8 +99,16 @@ func (b Bed) Observe(r drivers.Reading) record.Record {
 		Observations: make([]record.Observation, 0, len(r.Values)),
 	}
 	for _, v := range r.Values {
+		if unmeasured(v) {
+			name := v.Ref
+			if name == "" {
+				name = v.Label
+			}
+			rec.Unmeasured = append(rec.Unmeasured, name)
+			continue
+		}
 		o := record.Observation{
-			ID:     ObservationID(b.Gateway, key, v.MDC, at),
+			ID:     ObservationID(b.Gateway, key, CodeKey(v.MDC, v.Label), at),
 			MDC:    v.MDC,
 			Ref:    v.Ref,
 			Label:  v.Label,
@@ -104,6 +123,19 @@ func (b Bed) Observe(r drivers.Reading) record.Record {
 		rec.Observations = append(rec.Observations, o)
 	}
 	return rec
+}
+
+// unmeasured reports a value the device listed without a number and
+// without any status flag, for a parameter that is not a vital sign: a
+// parameter the device does not measure. A vital sign without a value is
+// always forwarded (as an absent value), since its absence is clinical
+// information.
+func unmeasured(v drivers.Value) bool {
+	if v.Value != nil || v.Status != drivers.Unavailable {
+		return false
+	}
+	vital, known := terminology.Lookup(v.MDC)
+	return !known || !vital.IsVitalSign()
 }
 
 // judge returns the value to forward, or the FHIR data-absent-reason code

@@ -10,15 +10,16 @@ import (
 
 func TestObservationIDStable(t *testing.T) {
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
-	a := ObservationID("gw1", "masimo:123", 150456, at)
-	if a != ObservationID("gw1", "masimo:123", 150456, at.In(time.FixedZone("X", 3600))) {
+	a := ObservationID("gw1", "masimo:123", "150456", at)
+	if a != ObservationID("gw1", "masimo:123", "150456", at.In(time.FixedZone("X", 3600))) {
 		t.Error("same instant in another zone gave another id")
 	}
 	for name, other := range map[string]string{
-		"gateway": ObservationID("gw2", "masimo:123", 150456, at),
-		"device":  ObservationID("gw1", "masimo:124", 150456, at),
-		"code":    ObservationID("gw1", "masimo:123", 149530, at),
-		"time":    ObservationID("gw1", "masimo:123", 150456, at.Add(time.Second)),
+		"gateway": ObservationID("gw2", "masimo:123", "150456", at),
+		"device":  ObservationID("gw1", "masimo:124", "150456", at),
+		"code":    ObservationID("gw1", "masimo:123", "149530", at),
+		"label":   ObservationID("gw1", "masimo:123", CodeKey(0, "PVI"), at),
+		"time":    ObservationID("gw1", "masimo:123", "150456", at.Add(time.Second)),
 	} {
 		if other == a {
 			t.Errorf("changing the %s did not change the id", name)
@@ -66,7 +67,7 @@ func TestObserveJudgesValues(t *testing.T) {
 			if o.Questionable != tt.questionable {
 				t.Errorf("questionable = %v, want %v", o.Questionable, tt.questionable)
 			}
-			if o.ID != ObservationID("gw1", "bed:s/w/mon1", 150456, dev) {
+			if o.ID != ObservationID("gw1", "bed:s/w/mon1", "150456", dev) {
 				t.Errorf("id %q not derived from device time and bed device key", o.ID)
 			}
 			if rec.ClockOffset != -1500*time.Millisecond {
@@ -93,7 +94,48 @@ func TestObserveWithoutDeviceTimeUsesReceiveTime(t *testing.T) {
 	bed := Bed{Gateway: "gw1", Site: "s", Ward: "w", Name: "b", Device: "d"}
 	recv := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	rec := bed.Observe(drivers.Reading{ReceivedAt: recv, Values: []drivers.Value{{MDC: 1, Value: drivers.Float(1)}}})
-	if rec.ClockOffset != 0 || rec.Observations[0].ID != ObservationID("gw1", "bed:s/w/d", 1, recv) {
+	if rec.ClockOffset != 0 || rec.Observations[0].ID != ObservationID("gw1", "bed:s/w/d", "1", recv) {
 		t.Errorf("record without device time: offset %v id %s", rec.ClockOffset, rec.Observations[0].ID)
+	}
+}
+
+func TestObserveCodelessValuesGetDistinctIDs(t *testing.T) {
+	bed := Bed{Gateway: "gw1", Site: "s", Ward: "w", Name: "b", Device: "d"}
+	rec := bed.Observe(drivers.Reading{
+		DeviceTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Values:     []drivers.Value{{Label: "PVI", Value: drivers.Float(12)}, {Label: "SPOC", Value: drivers.Float(3)}},
+	})
+	if rec.Observations[0].ID == rec.Observations[1].ID {
+		t.Errorf("two values without an MDC code share the id %s", rec.Observations[0].ID)
+	}
+}
+
+func TestObserveUnmeasuredParameters(t *testing.T) {
+	bed := Bed{Gateway: "gw1", Site: "s", Ward: "w", Name: "b", Device: "d"}
+	rec := bed.Observe(drivers.Reading{
+		DeviceTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Values: []drivers.Value{
+			{MDC: 150456, Ref: "MDC_PULS_OXIM_SAT_O2", Status: drivers.Unavailable, Unit: "%"}, // vital: forwarded as absent
+			{MDC: 160128, Ref: "MDC_CONC_HB_CO_GEN", Status: drivers.Unavailable, Unit: "%"},   // not measured
+			{Label: "PVI", Status: drivers.Unavailable},                                        // not measured, no code
+			{Label: "PVI2", Status: drivers.Unavailable | drivers.SensorOff},                   // flagged: forwarded
+			{Label: "SPOC", Value: drivers.Float(3)},                                           // a value: forwarded
+		},
+	})
+	var got []string
+	for _, o := range rec.Observations {
+		got = append(got, CodeKey(o.MDC, o.Label))
+	}
+	want := []string{"150456", "label:PVI2", "label:SPOC"}
+	if len(got) != len(want) {
+		t.Fatalf("observations %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("observations %v, want %v", got, want)
+		}
+	}
+	if len(rec.Unmeasured) != 2 || rec.Unmeasured[0] != "MDC_CONC_HB_CO_GEN" || rec.Unmeasured[1] != "PVI" {
+		t.Errorf("unmeasured = %v", rec.Unmeasured)
 	}
 }

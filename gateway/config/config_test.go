@@ -77,16 +77,24 @@ func TestLoadErrors(t *testing.T) {
 		{"plaintext not allowed", func(s string) string { return strings.Replace(s, "  plaintext: true\n", "", 1) }, []string{"mqtt.broker", "unencrypted"}},
 		{"broker without port", func(s string) string { return strings.Replace(s, "127.0.0.1:1883", "127.0.0.1", 1) }, []string{"give the port"}},
 		{"bad scheme", func(s string) string { return strings.Replace(s, "tcp://", "http://", 1) }, []string{"scheme must be"}},
-		{"unknown driver", func(s string) string { return strings.Replace(s, "driver: masimo\n    port: /dev/ttyUSB1", "driver: acme\n    port: /dev/ttyUSB1", 1) }, []string{"beds[1].driver", `"acme"`}},
-		{"same port twice", func(s string) string { return strings.Replace(s, "/dev/ttyUSB1", "/dev/serial/by-path/pci-0000:00:14.0-usb-0:2.1:1.0-port0", 1) }, []string{"beds[1].port", "one port carries one device"}},
+		{"unknown driver", func(s string) string {
+			return strings.Replace(s, "driver: masimo\n    port: /dev/ttyUSB1", "driver: acme\n    port: /dev/ttyUSB1", 1)
+		}, []string{"beds[1].driver", `"acme"`}},
+		{"same port twice", func(s string) string {
+			return strings.Replace(s, "/dev/ttyUSB1", "/dev/serial/by-path/pci-0000:00:14.0-usb-0:2.1:1.0-port0", 1)
+		}, []string{"beds[1].port", "one port carries one device"}},
 		{"duplicate bed", func(s string) string { return strings.Replace(s, "name: bed2", "name: bed1", 1) }, []string{"beds[1].name"}},
 		{"relative port", func(s string) string { return strings.Replace(s, "/dev/ttyUSB1", "ttyUSB1", 1) }, []string{"absolute path"}},
 		{"bad NHS number", func(s string) string { return strings.Replace(s, "943 476 5919", "9434765918", 1) }, []string{"beds[1].nhs_number", "Modulus 11"}},
 		{"bad parity", func(s string) string { return strings.Replace(s, "baud: 19200", "parity: mark", 1) }, []string{"beds[1].parity"}},
 		{"bad stop bits", func(s string) string { return strings.Replace(s, "baud: 19200", "stop_bits: 3", 1) }, []string{"beds[1].stop_bits"}},
-		{"zero keepalive", func(s string) string { return strings.Replace(s, "plaintext: true", "plaintext: true\n  keepalive: 0s", 1) }, []string{"mqtt.keepalive"}},
+		{"zero keepalive", func(s string) string {
+			return strings.Replace(s, "plaintext: true", "plaintext: true\n  keepalive: 0s", 1)
+		}, []string{"mqtt.keepalive"}},
 		{"bad id", func(s string) string { return strings.Replace(s, "id: gw-ward7-01", "id: gw/ward#7", 1) }, []string{"gateway.id"}},
-		{"bad zone", func(s string) string { return strings.Replace(s, "ward: ward7", "ward: ward7\n  device_timezone: Mars/Olympus", 1) }, []string{"gateway.device_timezone"}},
+		{"bad zone", func(s string) string {
+			return strings.Replace(s, "ward: ward7", "ward: ward7\n  device_timezone: Mars/Olympus", 1)
+		}, []string{"gateway.device_timezone"}},
 		{"no beds", func(s string) string { return s[:strings.Index(s, "beds:")] }, []string{"at least one bed"}},
 		{"not yaml", func(string) string { return "gateway: [unclosed" }, []string{"read"}},
 	}

@@ -40,6 +40,11 @@ type Record struct {
 	DeviceStatus string `json:"device_status,omitempty"`
 	// Observations are the accepted values of the reading.
 	Observations []Observation `json:"observations"`
+	// Unmeasured names the parameters the device listed with no value and
+	// no status flag that are not vital signs (for example SpCO on an
+	// oximeter without that licence): the device does not measure them, so
+	// they become no observation, but the record keeps the fact.
+	Unmeasured []string `json:"unmeasured,omitempty"`
 }
 
 // Patient is the patient associated with the bed.

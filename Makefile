@@ -1,0 +1,44 @@
+# bedgate — build, demo, tests, benchmarks, fuzzing.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+DEMO_FOR ?= 30s
+FUZZTIME ?= 10s
+
+.PHONY: build demo test bench fuzz lint clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/bedgate ./cmd/bedgate
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/bedsim ./cmd/bedsim
+
+# The main job on an embedded default: embedded MQTT broker, simulated
+# monitors on pseudo-terminals, the gateway reading them through the real
+# serial path, and a subscriber printing what the EPR receives.
+demo: build
+	./bin/bedgate demo --for $(DEMO_FOR)
+
+# Every test, with the race detector. Needs mosquitto (apt-get install -y
+# mosquitto); tests read ../shared when it is there and say so when not.
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Benchmarks: each reports a ratio against a baseline run side by side.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
+
+# Short fuzzing runs of every fuzz target (the seeds also run in make test).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

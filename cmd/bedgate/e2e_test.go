@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway"
+	"github.com/bedgate/bedgate/gateway/brokertest"
+	"github.com/bedgate/bedgate/gateway/epr"
+)
+
+// buildBinaries builds bedgate and bedsim once per test binary run.
+var buildOnce struct {
+	sync.Once
+	dir string
+	err error
+}
+
+func binaries(t *testing.T) (bedgate, bedsim string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bedgate-e2e-bin-")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.dir = dir
+		for _, name := range []string{"bedgate", "bedsim"} {
+			out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), "github.com/bedgate/bedgate/cmd/"+name).CombinedOutput()
+			if err != nil {
+				buildOnce.err = fmt.Errorf("go build %s: %v\n%s", name, err, out)
+				return
+			}
+		}
+	})
+	if buildOnce.err != nil {
+		t.Fatal(buildOnce.err)
+	}
+	return filepath.Join(buildOnce.dir, "bedgate"), filepath.Join(buildOnce.dir, "bedsim")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.dir != "" {
+		os.RemoveAll(buildOnce.dir)
+	}
+	os.Exit(code)
+}
+
+// received collects what an EPR subscriber receives.
+type received struct {
+	mu   sync.Mutex
+	byID map[string][]epr.Observation
+	bed  map[string]string
+	errs []string
+}
+
+func subscribeEPR(t *testing.T, broker string) *received {
+	t.Helper()
+	r := &received{byID: map[string][]epr.Observation{}, bed: map[string]string{}}
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(broker).SetClientID("e2e-epr").
+		SetCleanSession(true).SetOrderMatters(true))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("EPR subscriber: connect: %v", tok.Error())
+	}
+	tok := c.Subscribe("bedgate/v1/+/+/+/obs", 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
+		obs, err := epr.Parse(m.Payload())
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err != nil {
+			r.errs = append(r.errs, err.Error())
+			return
+		}
+		for _, o := range obs {
+			r.byID[o.ID] = append(r.byID[o.ID], o)
+			r.bed[o.ID] = epr.BedOf(m.Topic())
+		}
+	})
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("EPR subscriber: subscribe: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return r
+}
+
+func (r *received) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byID)
+}
+
+// startProcess starts a command whose output goes to a file kept for the
+// failure message; it is killed when the test ends.
+func startProcess(t *testing.T, name string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = &syncWriter{w: &out}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd, &out
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func stopProcess(t *testing.T, cmd *exec.Cmd, within time.Duration) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("%s exited with %v after SIGTERM", filepath.Base(cmd.Path), err)
+		}
+	case <-time.After(within):
+		t.Errorf("%s did not stop within %v of SIGTERM", filepath.Base(cmd.Path), within)
+	}
+}
+
+// TestEndToEnd runs bedsim (Masimo on a PTY) → bedgate run (its own process)
+// → a real mosquitto → an EPR subscriber, and checks that every value the
+// simulators meant arrives exactly once with the right code, unit and value.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped in -short mode")
+	}
+	bedgateBin, bedsimBin := binaries(t)
+	broker := brokertest.Start(t, "")
+	got := subscribeEPR(t, broker.URL())
+
+	dir := t.TempDir()
+	links := filepath.Join(dir, "ports")
+	valuesFile := filepath.Join(dir, "values.jsonl")
+
+	// Two simulated monitors, on PTYs linked under dir/ports.
+	sim := exec.Command(bedsimBin, "--link", links, "--values", valuesFile, "--seed", "7",
+		"masimo:bed1", "masimo:bed2")
+	simOut, err := sim.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var simErr bytes.Buffer
+	sim.Stderr = &syncWriter{w: &simErr}
+	if err := sim.Start(); err != nil {
+		t.Fatalf("start bedsim: %v", err)
+	}
+	t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
+	lines := bufio.NewScanner(simOut)
+	for i := 0; i < 2; i++ {
+		if !lines.Scan() {
+			t.Fatalf("bedsim printed no PTY line: %s", simErr.String())
+		}
+		if f := strings.Fields(lines.Text()); len(f) != 3 || f[0] != "masimo" || !strings.HasPrefix(f[2], "/dev/") {
+			t.Fatalf("bedsim line %q: want \"masimo NAME /dev/...\"", lines.Text())
+		}
+	}
+	go func() {
+		for lines.Scan() {
+		}
+	}()
+
+	cfgPath := filepath.Join(dir, "bedgate.yaml")
+	cfg := fmt.Sprintf(`gateway:
+  id: e2e-gw
+  site: test
+  ward: w1
+  data_dir: %s
+mqtt:
+  broker: %s
+  plaintext: true
+beds:
+  - name: bed1
+    driver: masimo
+    port: %s
+  - name: bed2
+    driver: masimo
+    port: %s
+`, filepath.Join(dir, "data"), broker.URL(), filepath.Join(links, "bed1"), filepath.Join(links, "bed2"))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw, gwLog := startProcess(t, bedgateBin, "run", "--config", cfgPath)
+
+	// Let readings flow for a while.
+	deadline := time.Now().Add(20 * time.Second)
+	for got.count() < 2*2*6 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Stop the monitors first, give the gateway time to forward what it
+	// read, then stop the gateway.
+	stopProcess(t, sim, 5*time.Second)
+	time.Sleep(1500 * time.Millisecond)
+	stopProcess(t, gw, 10*time.Second)
+
+	meant := readValues(t, valuesFile)
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if len(got.errs) > 0 {
+		t.Errorf("EPR could not read %d messages, first: %s", len(got.errs), got.errs[0])
+	}
+	// The serial line drops what a monitor sends before the gateway opens
+	// its port, as a real one does: compare from the first reading of each
+	// device that arrived.
+	first := map[string]time.Time{}
+	for _, m := range meant {
+		for _, v := range m.Values {
+			id := gateway.ObservationID("e2e-gw", "masimo:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime)
+			if _, ok := got.byID[id]; ok {
+				if f, seen := first[m.Device.Serial]; !seen || m.DeviceTime.Before(f) {
+					first[m.Device.Serial] = m.DeviceTime
+				}
+			}
+		}
+	}
+	if len(first) != 2 {
+		t.Fatalf("observations arrived from %d devices, want 2\ngateway log:\n%s\nbedsim log:\n%s", len(first), gwLog, simErr.String())
+	}
+	checked, absent, unmeasured := 0, 0, 0
+	for _, m := range meant {
+		if m.DeviceTime.Before(first[m.Device.Serial]) {
+			continue
+		}
+		for _, v := range m.Values {
+			id := gateway.ObservationID("e2e-gw", "masimo:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime)
+			obs := got.byID[id]
+			// A parameter listed with dashes and no flag that is not a vital
+			// sign (SpCO, PVI, ... on a SET-only sensor) is not measured by
+			// the device: it must not become an observation.
+			if v.Value == nil && v.Status == drivers.Unavailable && v.MDC != 150456 && v.MDC != 149530 {
+				if len(obs) != 0 {
+					t.Errorf("%s %s%s: unmeasured parameter arrived as an observation", m.Device.Serial, v.Ref, v.Label)
+				}
+				unmeasured++
+				continue
+			}
+			if len(obs) != 1 {
+				t.Errorf("%s %s at %s (MDC %d): arrived %d times, want exactly once", m.Device.Serial, v.Ref, m.DeviceTime.Format(time.TimeOnly), v.MDC, len(obs))
+				continue
+			}
+			o := obs[0]
+			checked++
+			if o.MDC != v.MDC || !o.Time.Equal(m.DeviceTime) {
+				t.Errorf("%s: got MDC %d at %s, want %d at %s", id, o.MDC, o.Time, v.MDC, m.DeviceTime)
+			}
+			switch {
+			case v.Value == nil || v.Status&(drivers.Invalid|drivers.SensorOff|drivers.Unavailable) != 0:
+				absent++
+				if o.Value != nil || o.Absent == "" {
+					t.Errorf("%s %s: device sent no valid value (status %s) but the EPR got value %v absent %q", m.Device.Serial, v.Ref, v.Status, o.Value, o.Absent)
+				}
+			default:
+				if o.Value == nil || *o.Value != *v.Value || o.Unit != v.Unit {
+					t.Errorf("%s %s: EPR got %v %q, want %v %q", m.Device.Serial, v.Ref, o.Value, o.Unit, *v.Value, v.Unit)
+				}
+			}
+		}
+	}
+	if checked < 2*2*5 {
+		t.Errorf("only %d observations checked; want at least 20\ngateway log:\n%s", checked, gwLog)
+	}
+	t.Logf("checked %d observations (%d absent values; %d unmeasured parameters not forwarded) from %d readings meant; %d distinct ids received", checked, absent, unmeasured, len(meant), len(got.byID))
+}
+
+func readValues(t *testing.T, path string) []drivers.Reading {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("values file: %v", err)
+	}
+	defer f.Close()
+	var out []drivers.Reading
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r drivers.Reading
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("values file line %q: %v", sc.Text(), err)
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		t.Fatal("values file is empty")
+	}
+	return out
+}
+
+// TestDemoPrintsObservations runs "bedgate demo" in-process for a few
+// seconds and checks that it prints observations as the EPR receives them.
+func TestDemoPrintsObservations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("demo test: skipped in -short mode")
+	}
+	var out, errOut syncWriter
+	out.w, errOut.w = new(bytes.Buffer), new(bytes.Buffer)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := run(ctx, []string{"demo", "--for", "5s", "--beds", "2"}, nil, &out, &errOut); err != nil {
+		t.Fatalf("demo: %v\n%s", err, errOut.w)
+	}
+	text := out.w.String()
+	for _, want := range []string{"monitor  bed1", "monitor  bed2", "EPR      bed1", "EPR      bed2", "/min", "%"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, text)
+		}
+	}
+	if n := strings.Count(text, "\nEPR "); n < 6 {
+		t.Errorf("demo printed %d observations in 5 s, want at least 6:\n%s", n, text)
+	}
+}

@@ -1,0 +1,20 @@
+// Package all lists every driver bedgate ships, in one explicit registry.
+package all
+
+import (
+	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/masimo"
+)
+
+// Registry returns a registry holding every driver.
+func Registry() (*drivers.Registry, error) {
+	var r drivers.Registry
+	for _, d := range []drivers.Driver{
+		masimo.Driver(),
+	} {
+		if err := r.Register(d); err != nil {
+			return nil, err
+		}
+	}
+	return &r, nil
+}

@@ -1,0 +1,223 @@
+// Package demo runs a whole simulated ward in one process: an embedded MQTT
+// broker on loopback (or an external broker), simulated monitors on
+// pseudo-terminals, the gateway reading them through the real serial
+// transport and durable outbox, and a subscriber that prints what the EPR
+// receives, one line per observation.
+//
+// The embedded broker (mochi-mqtt) is for the demo only; the tests run
+// against a real mosquitto.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway"
+	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/epr"
+	"github.com/bedgate/bedgate/simulators"
+	"github.com/bedgate/bedgate/simulators/pty"
+)
+
+// Options configure a demo run. The zero value is valid.
+type Options struct {
+	// Beds is the number of simulated monitors. The default is 3.
+	Beds int
+	// Broker is an external broker URL; empty starts an embedded one.
+	Broker string
+	// DataDir holds the gateway's outbox. The default is a new temporary
+	// directory, removed at the end.
+	DataDir string
+	// Out receives one line per observation the EPR receives, and device
+	// status changes. The default is io.Discard.
+	Out io.Writer
+	// Logger receives the components' diagnostics. The default discards
+	// everything below warnings.
+	Logger *slog.Logger
+	// Drivers and Simulators resolve the monitor kind. Required.
+	Drivers    *drivers.Registry
+	Simulators *simulators.Registry
+}
+
+// scenarios are assigned to the beds in turn.
+var scenarios = []string{"stable", "deteriorating", "sensor-off", "artefact"}
+
+// Run runs the demo until ctx ends. It returns nil after a clean stop.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Drivers == nil || opts.Simulators == nil {
+		return errors.New("demo: Drivers and Simulators are required")
+	}
+	if opts.Beds <= 0 {
+		opts.Beds = 3
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if opts.DataDir == "" {
+		dir, err := os.MkdirTemp("", "bedgate-demo-")
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		opts.DataDir = dir
+	}
+	kind, err := opts.Simulators.Lookup("masimo")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+
+	broker := opts.Broker
+	if broker == "" {
+		url, stop, err := startBroker(log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		broker = url
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	// Simulated monitors on pseudo-terminals.
+	cfg := &config.Config{
+		Gateway: config.Gateway{ID: "demo-gw", Site: "demo", Ward: "ward1", DataDir: opts.DataDir, Format: config.DefaultFormat, DeviceTimezone: "UTC"},
+		MQTT:    config.MQTT{Broker: broker, Plaintext: true, ClientID: "bedgate-demo-gw", KeepAlive: config.DefaultKeepAlive, Window: config.DefaultWindow},
+		Buffer:  config.Buffer{MaxBytes: config.DefaultMaxBytes, MaxAge: config.DefaultMaxAge},
+	}
+	for i := 0; i < opts.Beds; i++ {
+		p, err := pty.Open()
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer p.Close()
+		name := fmt.Sprintf("bed%d", i+1)
+		dev, err := kind.New(simulators.Options{
+			Scenario: scenarios[i%len(scenarios)],
+			Seed:     int64(i + 1),
+			Serial:   fmt.Sprintf("%010d", 9310+i),
+			Now:      func() time.Time { return time.Now().UTC() }, // the gateway reads device clocks as UTC here
+			Logger:   log,
+		})
+		if err != nil {
+			return fmt.Errorf("demo: simulator %s: %w", name, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := dev.Run(ctx, p); err != nil && ctx.Err() == nil {
+				log.Warn("simulated monitor stopped", "bed", name, "err", err)
+			}
+		}()
+		cfg.Beds = append(cfg.Beds, config.Bed{Name: name, Driver: kind.Name, Port: p.Path(), Device: name})
+		fmt.Fprintf(opts.Out, "monitor  %-6s masimo (%s) on %s\n", name, scenarios[i%len(scenarios)], p.Path())
+	}
+	if err := cfg.Validate(opts.Drivers.Names()); err != nil {
+		return fmt.Errorf("demo: config: %w", err)
+	}
+
+	// What the EPR receives.
+	sub, err := subscribe(broker, "bedgate/v1/"+cfg.Gateway.Site+"/#", opts.Out)
+	if err != nil {
+		return err
+	}
+	defer sub.Disconnect(250)
+	fmt.Fprintf(opts.Out, "broker   %s; the EPR subscriber prints each observation it receives:\n", broker)
+
+	err = gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: opts.Drivers, Logger: log})
+	cancel()
+	return err
+}
+
+// startBroker starts an embedded broker on a free loopback port.
+func startBroker(log *slog.Logger) (url string, stop func(), err error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo: free port: %w", err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	srv := mochi.New(&mochi.Options{Logger: log.With("component", "embedded-broker"), InlineClient: false})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		return "", nil, fmt.Errorf("demo: broker: %w", err)
+	}
+	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "loopback", Address: addr})); err != nil {
+		return "", nil, fmt.Errorf("demo: broker listen %s: %w", addr, err)
+	}
+	if err := srv.Serve(); err != nil {
+		return "", nil, fmt.Errorf("demo: broker: %w", err)
+	}
+	return "tcp://" + addr, func() { srv.Close() }, nil
+}
+
+// subscribe connects a subscriber that prints every observation and
+// device status change under filter.
+func subscribe(broker, filter string, out io.Writer) (pahomqtt.Client, error) {
+	var mu sync.Mutex
+	handler := func(_ pahomqtt.Client, m pahomqtt.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		topic := m.Topic()
+		switch {
+		case strings.HasSuffix(topic, "/obs"):
+			obs, err := epr.Parse(m.Payload())
+			if err != nil {
+				fmt.Fprintf(out, "EPR      %s: unreadable message: %v\n", topic, err)
+				return
+			}
+			for _, o := range obs {
+				fmt.Fprintln(out, "EPR      "+epr.Line(epr.BedOf(topic), o))
+			}
+		case strings.HasSuffix(topic, "/device"):
+			var st gateway.DeviceStatus
+			if err := json.Unmarshal(m.Payload(), &st); err != nil {
+				fmt.Fprintf(out, "device   %s: unreadable status: %v\n", topic, err)
+				return
+			}
+			line := fmt.Sprintf("device   %-6s %s", filepath.Base(filepath.Dir(topic)), st.State)
+			if st.Device.Serial != "" {
+				line += " (" + st.Device.Driver + " SN " + st.Device.Serial + ")"
+			}
+			if st.Reason != "" {
+				line += ": " + st.Reason
+			}
+			fmt.Fprintln(out, line)
+		case strings.HasSuffix(topic, "/status"):
+			fmt.Fprintf(out, "gateway  %s\n", m.Payload())
+		}
+	}
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(fmt.Sprintf("bedgate-demo-epr-%d", time.Now().UnixNano())).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetOnConnectHandler(func(c pahomqtt.Client) { c.Subscribe(filter, 1, handler) }))
+	tok := c.Connect()
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		c.Disconnect(0)
+		return nil, fmt.Errorf("demo: subscriber cannot connect to %s: %v", broker, tok.Error())
+	}
+	return c, nil
+}

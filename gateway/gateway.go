@@ -1,0 +1,234 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bedgate/bedgate/buffer"
+	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/serialport"
+	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/fhir"
+	"github.com/bedgate/bedgate/gateway/publish"
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// Options configure Run.
+type Options struct {
+	// Config is the validated configuration. Required.
+	Config *config.Config
+	// Drivers resolves each bed's driver. Required.
+	Drivers *drivers.Registry
+	// Logger receives diagnostics. The default is slog.Default().
+	Logger *slog.Logger
+	// Now is the gateway clock. The default is time.Now.
+	Now func() time.Time
+}
+
+// Run runs the gateway until ctx ends: it opens the outbox, starts the
+// publisher and one supervisor per bed. After ctx ends it stops reading
+// devices, gives the publisher a bounded time to collect PUBACKs in flight,
+// and closes the outbox. It returns nil after a clean stop.
+func Run(ctx context.Context, opts Options) error {
+	cfg := opts.Config
+	if cfg == nil || opts.Drivers == nil {
+		return errors.New("gateway: Config and Drivers are required")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	loc, err := time.LoadLocation(cfg.Gateway.DeviceTimezone)
+	if err != nil {
+		return fmt.Errorf("gateway: device time zone: %w", err)
+	}
+
+	outbox, err := buffer.Open(filepath.Join(cfg.Gateway.DataDir, "outbox"), buffer.Options{
+		MaxBytes: cfg.Buffer.MaxBytes,
+		MaxAge:   cfg.Buffer.MaxAge,
+		Logger:   log,
+		Now:      now,
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: open outbox: %w", err)
+	}
+	defer outbox.Close()
+
+	enc, err := fhir.New(fhir.Options{})
+	if err != nil {
+		return fmt.Errorf("gateway: encoder: %w", err)
+	}
+	pub, err := publish.New(outbox, publish.Options{
+		Broker:      cfg.MQTT.Broker,
+		ClientID:    cfg.MQTT.ClientID,
+		KeepAlive:   cfg.MQTT.KeepAlive,
+		Window:      cfg.MQTT.Window,
+		StatusTopic: StatusTopic(cfg.Gateway.Site, cfg.Gateway.ID),
+		Encoder:     enc,
+		Logger:      log,
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+
+	beds := make([]*supervisor, 0, len(cfg.Beds))
+	for _, b := range cfg.Beds {
+		drv, err := opts.Drivers.Lookup(b.Driver)
+		if err != nil {
+			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
+		}
+		bed := Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
+		if b.NHSNumber != "" {
+			bed.Patient = &record.Patient{NHSNumber: b.NHSNumber}
+		}
+		beds = append(beds, &supervisor{
+			bed:    bed,
+			port:   b.Port,
+			line:   b.Line(drv.Line),
+			driver: drv,
+			outbox: outbox,
+			status: pub,
+			log:    log.With("bed", b.Name, "driver", b.Driver),
+			dopts:  drivers.Options{Logger: log.With("bed", b.Name), Now: now, DeviceLocation: loc},
+			now:    now,
+		})
+	}
+
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	var wg sync.WaitGroup
+	for _, s := range beds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.run(readCtx)
+		}()
+	}
+	log.Info("gateway running", "gateway", cfg.Gateway.ID, "beds", len(beds), "broker", cfg.MQTT.Broker)
+
+	pubErr := pub.Run(ctx)
+	stopReading()
+	wg.Wait()
+	st := outbox.Stats()
+	log.Info("gateway stopped", "published", pub.Stats().Published, "acked", pub.Stats().Acked, "outbox_entries", st.Entries)
+	if pubErr != nil && !errors.Is(pubErr, context.Canceled) && !errors.Is(pubErr, context.DeadlineExceeded) {
+		return fmt.Errorf("gateway: %w", pubErr)
+	}
+	return nil
+}
+
+// DeviceStatus is published retained on a bed's device topic whenever the
+// state of its device link changes.
+type DeviceStatus struct {
+	// State is "opening" (waiting for the port), "listening" (port open, no
+	// reading yet), "connected" (readings arriving) or "disconnected".
+	State  string           `json:"state"`
+	Since  time.Time        `json:"since"`
+	Reason string           `json:"reason,omitempty"`
+	Driver string           `json:"driver"`
+	Port   string           `json:"port"`
+	Device drivers.DeviceID `json:"device"`
+	Stats  drivers.Stats    `json:"stats"`
+}
+
+// statusSink receives retained status messages.
+type statusSink interface {
+	SetRetained(topic string, payload []byte)
+}
+
+// supervisor keeps one bed's device link up: it opens the port (retrying
+// with backoff), runs the driver session, and starts again when the link is
+// lost, publishing each change of state.
+type supervisor struct {
+	bed    Bed
+	port   string
+	line   drivers.LineSettings
+	driver drivers.Driver
+	outbox *buffer.Buffer
+	status statusSink
+	log    *slog.Logger
+	dopts  drivers.Options
+	now    func() time.Time
+
+	device drivers.DeviceID
+	stats  drivers.Stats
+}
+
+func (s *supervisor) publish(state, reason string) {
+	b, err := json.Marshal(DeviceStatus{
+		State: state, Since: s.now().UTC(), Reason: reason,
+		Driver: s.driver.Name, Port: s.port, Device: s.device, Stats: s.stats,
+	})
+	if err != nil {
+		s.log.Error("encode device status", "err", err)
+		return
+	}
+	s.status.SetRetained(s.bed.DeviceTopic(), b)
+}
+
+func (s *supervisor) run(ctx context.Context) {
+	backoff := serialport.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second}
+	for ctx.Err() == nil {
+		s.publish("opening", "")
+		port, err := serialport.OpenWithRetry(ctx, s.port, s.line, serialport.Options{Logger: s.log})
+		if err != nil {
+			return // only ctx ends OpenWithRetry
+		}
+		s.publish("listening", "")
+		delivered, err := s.session(ctx, port)
+		port.Close()
+		if delivered {
+			backoff.Reset()
+		}
+		if ctx.Err() != nil {
+			s.publish("disconnected", "gateway stopping")
+			return
+		}
+		s.log.Warn("device link ended; reopening", "err", err)
+		s.publish("disconnected", err.Error())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff.Next()):
+		}
+	}
+}
+
+// session runs one driver session on an open port; delivered reports
+// whether any reading arrived.
+func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delivered bool, err error) {
+	sess, err := s.driver.NewSession(port, s.dopts)
+	if err != nil {
+		return false, fmt.Errorf("start %s session: %w", s.driver.Name, err)
+	}
+	connected := false
+	sink := drivers.SinkFunc(func(ctx context.Context, r drivers.Reading) error {
+		rec := s.bed.Observe(r)
+		payload, err := json.Marshal(rec)
+		if err != nil {
+			return fmt.Errorf("encode record: %w", err)
+		}
+		if _, err := s.outbox.Append(ctx, payload); err != nil {
+			return fmt.Errorf("append to outbox: %w", err)
+		}
+		if !connected || r.Device != s.device {
+			connected, s.device = true, r.Device
+			s.stats = sess.Stats()
+			s.publish("connected", "")
+		}
+		return nil
+	})
+	err = sess.Run(ctx, sink)
+	s.stats = sess.Stats()
+	return connected, err
+}
