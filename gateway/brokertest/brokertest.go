@@ -56,7 +56,14 @@ func Start(t testing.TB, extraConf string) *Broker {
 		t.Fatalf("brokertest: %v (or set BEDGATE_SKIP_BROKER_TESTS=1 to skip real-broker tests)", err)
 	}
 	b := &Broker{t: t, bin: bin, dir: t.TempDir(), Port: freePort(t)}
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n%s\n", b.Port, extraConf)
+	// Persistence keeps subscribers' sessions (and the messages queued for
+	// them) across Stop and Restart, as a production broker would.
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nmax_queued_messages 1000000\n%s\n", b.Port, b.dir, extraConf)
+	if os.Geteuid() == 0 {
+		// Started as root, mosquitto drops to the "mosquitto" user, which
+		// cannot write its database into the test's directory.
+		conf += "user root\n"
+	}
 	if err := os.WriteFile(filepath.Join(b.dir, "mosquitto.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,271 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/bedgate/bedgate/buffer"
+	"github.com/bedgate/bedgate/gateway/brokertest"
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// seqEncoder encodes a record as {"seq":N,"id":"..."}: the publisher is
+// format-agnostic, so the tests read sequence numbers directly.
+type seqEncoder struct{}
+
+func (seqEncoder) ContentType() string { return "application/json" }
+func (seqEncoder) Encode(r record.Record, seq uint64) ([]byte, error) {
+	return json.Marshal(map[string]any{"seq": seq, "id": r.Observations[0].ID})
+}
+
+type message struct {
+	Seq uint64 `json:"seq"`
+	ID  string `json:"id"`
+}
+
+// collector is a subscriber with a persistent session, so that it misses
+// nothing across a broker restart.
+type collector struct {
+	mu    sync.Mutex
+	count map[uint64]int
+	ids   map[uint64]string
+	order []uint64
+}
+
+func collect(t *testing.T, url, topic string) *collector {
+	t.Helper()
+	c := &collector{count: map[uint64]int{}, ids: map[uint64]string{}}
+	subscribed := make(chan error, 1)
+	handler := func(_ pahomqtt.Client, m pahomqtt.Message) {
+		var msg message
+		if err := json.Unmarshal(m.Payload(), &msg); err != nil {
+			t.Errorf("subscriber: %v", err)
+			return
+		}
+		c.mu.Lock()
+		c.count[msg.Seq]++
+		if id, seen := c.ids[msg.Seq]; seen && id != msg.ID {
+			t.Errorf("seq %d arrived with ids %s and %s", msg.Seq, id, msg.ID)
+		}
+		c.ids[msg.Seq] = msg.ID
+		c.order = append(c.order, msg.Seq)
+		c.mu.Unlock()
+	}
+	client := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).
+		SetClientID("collector-"+t.Name()).SetCleanSession(false).SetOrderMatters(true).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100*time.Millisecond).
+		SetMaxReconnectInterval(200*time.Millisecond).
+		SetOnConnectHandler(func(cl pahomqtt.Client) {
+			tok := cl.Subscribe(topic, 1, handler)
+			go func() {
+				tok.Wait()
+				select {
+				case subscribed <- tok.Error():
+				default:
+				}
+			}()
+		}))
+	tok := client.Connect()
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber connect: %v", tok.Error())
+	}
+	// The broker keeps the persistent session from here on.
+	select {
+	case err := <-subscribed:
+		if err != nil {
+			t.Fatalf("subscribe: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("subscribe did not complete")
+	}
+	t.Cleanup(func() { client.Disconnect(100) })
+	return c
+}
+
+func (c *collector) distinct() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.count)
+}
+
+func appendRecords(t *testing.T, b *buffer.Buffer, topic string, from, n int) {
+	t.Helper()
+	for i := from; i < from+n; i++ {
+		payload, err := json.Marshal(record.Record{Topic: topic, Observations: []record.Observation{{ID: fmt.Sprintf("obs-%d", i)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Append(context.Background(), payload); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+	}
+}
+
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func startPublisher(t *testing.T, b *buffer.Buffer, url string) (*Publisher, func()) {
+	t.Helper()
+	p, err := New(b, Options{Broker: url, ClientID: "gw-" + t.Name(), StatusTopic: "test/status", Encoder: seqEncoder{}, Window: 16,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	return p, func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != context.Canceled {
+				t.Errorf("Run returned %v, want context.Canceled", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return within 10s of cancellation")
+		}
+	}
+}
+
+func openBuffer(t *testing.T) *buffer.Buffer {
+	t.Helper()
+	b, err := buffer.Open(t.TempDir(), buffer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// checkComplete asserts that seqs 1..n arrived, each with one identifier,
+// and that the outbox is empty.
+func checkComplete(t *testing.T, c *collector, b *buffer.Buffer, n int) {
+	t.Helper()
+	waitFor(t, "the outbox to empty", 10*time.Second, func() bool { return b.Stats().Entries == 0 })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for s := uint64(1); s <= uint64(n); s++ {
+		if c.count[s] == 0 {
+			t.Errorf("seq %d never arrived", s)
+		}
+		if want := fmt.Sprintf("obs-%d", s-1); c.ids[s] != want {
+			t.Errorf("seq %d carried id %q, want %q", s, c.ids[s], want)
+		}
+	}
+	if len(c.count) != n {
+		t.Errorf("%d distinct seqs arrived, want %d", len(c.count), n)
+	}
+}
+
+func TestPublishDeliversEverythingInOrder(t *testing.T) {
+	broker := brokertest.Start(t, "max_inflight_messages 1") // broker-side order for the order check
+	c := collect(t, broker.URL(), "test/obs")
+	b := openBuffer(t)
+	appendRecords(t, b, "test/obs", 0, 300)
+	p, stop := startPublisher(t, b, broker.URL())
+	waitFor(t, "300 messages", 20*time.Second, func() bool { return c.distinct() == 300 })
+	stop()
+	checkComplete(t, c, b, 300)
+	if st := p.Stats(); st.Acked != 300 || st.Undecodable != 0 {
+		t.Errorf("stats %+v, want 300 acked", st)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := 1; i < len(c.order); i++ {
+		if c.order[i] < c.order[i-1] {
+			t.Fatalf("seq %d arrived after %d", c.order[i], c.order[i-1])
+		}
+	}
+}
+
+func TestPublishSurvivesBrokerOutage(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	c := collect(t, broker.URL(), "test/obs")
+	b := openBuffer(t)
+	p, stop := startPublisher(t, b, broker.URL())
+	defer stop()
+
+	appendRecords(t, b, "test/obs", 0, 100)
+	waitFor(t, "the first 100 messages", 10*time.Second, func() bool { return c.distinct() == 100 })
+
+	// Stop the broker mid-stream; readings keep arriving meanwhile.
+	broker.Stop()
+	appendRecords(t, b, "test/obs", 100, 200)
+	time.Sleep(500 * time.Millisecond)
+	if got := b.Stats().Entries; got < 200 {
+		t.Errorf("outbox holds %d entries during the outage, want at least the 200 appended", got)
+	}
+	broker.Restart()
+	appendRecords(t, b, "test/obs", 300, 50)
+
+	waitFor(t, "all 350 messages after the outage", 30*time.Second, func() bool { return c.distinct() == 350 })
+	checkComplete(t, c, b, 350)
+	if st := p.Stats(); st.Connects < 2 {
+		t.Errorf("stats %+v: want a reconnect", st)
+	}
+}
+
+func TestPublishRestartDuringOutageKeepsBacklog(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	c := collect(t, broker.URL(), "test/obs")
+	dir := t.TempDir()
+	b, err := buffer.Open(dir, buffer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broker.Stop()
+	_, stop := startPublisher(t, b, broker.URL())
+	appendRecords(t, b, "test/obs", 0, 150)
+	stop()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new gateway process: the backlog is on disk.
+	b2, err := buffer.Open(dir, buffer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b2.Close() })
+	if got := b2.Stats().Entries; got != 150 {
+		t.Fatalf("reopened outbox holds %d entries, want 150", got)
+	}
+	broker.Restart()
+	_, stop2 := startPublisher(t, b2, broker.URL())
+	defer stop2()
+	waitFor(t, "the backlog", 20*time.Second, func() bool { return c.distinct() == 150 })
+	checkComplete(t, c, b2, 150)
+}
+
+func TestNewRejectsIncompleteOptions(t *testing.T) {
+	_, err := New(nil, Options{})
+	if err == nil {
+		t.Fatal("New with empty options succeeded")
+	}
+	for _, want := range []string{"broker", "client id", "status topic", "encoder"} {
+		if !contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	return strings.Contains(s, sub)
+}
