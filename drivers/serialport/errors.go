@@ -2,6 +2,7 @@ package serialport
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 	"syscall"
 
@@ -112,6 +113,10 @@ func (e *OpenError) Unwrap() []error {
 // OpenError naming what went wrong and what to do about it.
 func classify(path, node string, err error) *OpenError {
 	oe := &OpenError{Path: path, Node: node, Err: err}
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		oe.Err = pathErr.Err // the message names the path already
+	}
 	var pe *serial.PortError
 	if errors.As(err, &pe) {
 		switch pe.Code() {

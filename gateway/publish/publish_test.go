@@ -3,9 +3,9 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -61,9 +61,9 @@ func collect(t *testing.T, url, topic string) *collector {
 		c.mu.Unlock()
 	}
 	client := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).
-		SetClientID("collector-"+t.Name()).SetCleanSession(false).SetOrderMatters(true).
-		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100*time.Millisecond).
-		SetMaxReconnectInterval(200*time.Millisecond).
+		SetClientID("collector-" + t.Name()).SetCleanSession(false).SetOrderMatters(true).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
+		SetMaxReconnectInterval(200 * time.Millisecond).
 		SetOnConnectHandler(func(cl pahomqtt.Client) {
 			tok := cl.Subscribe(topic, 1, handler)
 			go func() {
