@@ -97,6 +97,18 @@ func subscribeEPR(t *testing.T, broker string) *received {
 	return r
 }
 
+func (r *received) absentCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, obs := range r.byID {
+		if obs[0].Absent != "" {
+			n++
+		}
+	}
+	return n
+}
+
 func (r *received) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -161,32 +173,40 @@ func TestEndToEnd(t *testing.T) {
 	links := filepath.Join(dir, "ports")
 	valuesFile := filepath.Join(dir, "values.jsonl")
 
-	// Two simulated monitors, on PTYs linked under dir/ports.
-	sim := exec.Command(bedsimBin, "--link", links, "--values", valuesFile, "--seed", "7",
-		"masimo:bed1", "masimo:bed2")
-	simOut, err := sim.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var simErr bytes.Buffer
-	sim.Stderr = &syncWriter{w: &simErr}
-	if err := sim.Start(); err != nil {
-		t.Fatalf("start bedsim: %v", err)
-	}
-	t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
-	lines := bufio.NewScanner(simOut)
-	for i := 0; i < 2; i++ {
+	// Two simulated monitors on PTYs linked under dir/ports, each its own
+	// bedsim process: bed1 stable, bed2 with its sensor coming off.
+	var sims []*exec.Cmd
+	startSim := func(name, scenario, serial string, extra ...string) {
+		args := append([]string{"--link", links, "--values", valuesFile + "." + name, "--seed", "7",
+			"--scenario", scenario, "--serial", serial}, extra...)
+		sim := exec.Command(bedsimBin, append(args, "masimo:"+name)...)
+		simOut, err := sim.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var simErr bytes.Buffer
+		sim.Stderr = &syncWriter{w: &simErr}
+		if err := sim.Start(); err != nil {
+			t.Fatalf("start bedsim: %v", err)
+		}
+		sims = append(sims, sim)
+		t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
+		lines := bufio.NewScanner(simOut)
 		if !lines.Scan() {
 			t.Fatalf("bedsim printed no PTY line: %s", simErr.String())
 		}
-		if f := strings.Fields(lines.Text()); len(f) != 3 || f[0] != "masimo" || !strings.HasPrefix(f[2], "/dev/") {
-			t.Fatalf("bedsim line %q: want \"masimo NAME /dev/...\"", lines.Text())
+		if f := strings.Fields(lines.Text()); len(f) != 3 || f[0] != "masimo" || f[1] != name || !strings.HasPrefix(f[2], "/dev/") {
+			t.Fatalf("bedsim line %q: want \"masimo %s /dev/...\"", lines.Text(), name)
 		}
+		go func() {
+			for lines.Scan() {
+			}
+		}()
 	}
-	go func() {
-		for lines.Scan() {
-		}
-	}()
+	startSim("bed1", "stable", "9000000001")
+	// bed2's clock runs 30 times faster, four readings a second, so that its
+	// sensor comes off (30-70 s into the scenario) within seconds.
+	startSim("bed2", "sensor-off", "9000000101", "--speed", "30", "--period", "250ms")
 
 	cfgPath := filepath.Join(dir, "bedgate.yaml")
 	cfg := fmt.Sprintf(`gateway:
@@ -211,17 +231,19 @@ beds:
 	gw, gwLog := startProcess(t, bedgateBin, "run", "--config", cfgPath)
 
 	// Let readings flow for a while.
-	deadline := time.Now().Add(20 * time.Second)
-	for got.count() < 2*2*6 && time.Now().Before(deadline) {
+	deadline := time.Now().Add(30 * time.Second)
+	for (got.count() < 2*2*6 || got.absentCount() == 0) && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	// Stop the monitors first, give the gateway time to forward what it
 	// read, then stop the gateway.
-	stopProcess(t, sim, 5*time.Second)
+	for _, sim := range sims {
+		stopProcess(t, sim, 5*time.Second)
+	}
 	time.Sleep(1500 * time.Millisecond)
 	stopProcess(t, gw, 10*time.Second)
 
-	meant := readValues(t, valuesFile)
+	meant := append(readValues(t, valuesFile+".bed1"), readValues(t, valuesFile+".bed2")...)
 	got.mu.Lock()
 	defer got.mu.Unlock()
 	if len(got.errs) > 0 {
@@ -242,7 +264,7 @@ beds:
 		}
 	}
 	if len(first) != 2 {
-		t.Fatalf("observations arrived from %d devices, want 2\ngateway log:\n%s\nbedsim log:\n%s", len(first), gwLog, simErr.String())
+		t.Fatalf("observations arrived from %d devices, want 2\ngateway log:\n%s", len(first), gwLog)
 	}
 	checked, absent, unmeasured := 0, 0, 0
 	for _, m := range meant {
@@ -283,6 +305,9 @@ beds:
 				}
 			}
 		}
+	}
+	if absent == 0 {
+		t.Error("no absent value was checked: the sensor-off monitor should send some")
 	}
 	if checked < 2*2*5 {
 		t.Errorf("only %d observations checked; want at least 20\ngateway log:\n%s", checked, gwLog)
