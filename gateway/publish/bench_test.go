@@ -1,0 +1,104 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/bedgate/bedgate/buffer"
+	"github.com/bedgate/bedgate/gateway/brokertest"
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// benchMessages is how many messages each side of the comparison sends per
+// iteration.
+const benchMessages = 2000
+
+// BenchmarkDrainVsBarePaho measures the publisher draining a backlog from
+// the durable outbox to a real mosquitto, against a bare paho QoS 1 publish
+// loop with the same window, payloads and broker, side by side in one run.
+// It reports drain/s, bare/s and their ratio (the goal is at least 0.8).
+func BenchmarkDrainVsBarePaho(b *testing.B) {
+	broker := brokertest.Start(b, "")
+	payload, err := seqEncoder{}.Encode(record.Record{Observations: []record.Observation{{ID: "obs-0"}}}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var drain, bare time.Duration
+	for i := 0; i < b.N; i++ {
+		drain += drainOnce(b, broker.URL(), i)
+		bare += bareOnce(b, broker.URL(), payload, i)
+	}
+	n := float64(b.N * benchMessages)
+	b.ReportMetric(n/drain.Seconds(), "drain/s")
+	b.ReportMetric(n/bare.Seconds(), "bare/s")
+	b.ReportMetric(bare.Seconds()/drain.Seconds(), "ratio")
+}
+
+// drainOnce fills an outbox with benchMessages records, then times the
+// publisher until every one is acknowledged and removed.
+func drainOnce(b *testing.B, url string, iter int) time.Duration {
+	b.StopTimer()
+	defer b.StartTimer()
+	buf, err := buffer.Open(b.TempDir(), buffer.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer buf.Close()
+	for i := 0; i < benchMessages; i++ {
+		p, _ := json.Marshal(record.Record{Topic: "bench/obs", Observations: []record.Observation{{ID: fmt.Sprintf("obs-%d", i)}}})
+		if _, err := buf.Append(context.Background(), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pub, err := New(buf, Options{Broker: url, ClientID: fmt.Sprintf("bench-drain-%d", iter), StatusTopic: "bench/status",
+		Encoder: seqEncoder{}, Window: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- pub.Run(ctx) }()
+	for pub.Stats().Acked < benchMessages {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	cancel()
+	<-done
+	return elapsed
+}
+
+// bareOnce times a plain paho QoS 1 loop with at most 64 publishes awaiting
+// PUBACK, the publisher's window.
+func bareOnce(b *testing.B, url string, payload []byte, iter int) time.Duration {
+	b.StopTimer()
+	defer b.StartTimer()
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("bench-bare-%d", iter)))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		b.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	window := make(chan pahomqtt.Token, 64)
+	start := time.Now()
+	for i := 0; i < benchMessages; i++ {
+		if len(window) == cap(window) {
+			if tok := <-window; tok.Wait() && tok.Error() != nil {
+				b.Fatal(tok.Error())
+			}
+		}
+		window <- c.Publish("bench/obs", 1, false, payload)
+	}
+	for len(window) > 0 {
+		if tok := <-window; tok.Wait() && tok.Error() != nil {
+			b.Fatal(tok.Error())
+		}
+	}
+	return time.Since(start)
+}
