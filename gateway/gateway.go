@@ -68,9 +68,17 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("gateway: encoder: %w", err)
 	}
+	// Certificates are checked against the real clock, whatever opts.Now.
+	tlsCfg, err := cfg.MQTT.TLSConfig(time.Now())
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
 	pub, err := publish.New(outbox, publish.Options{
 		Broker:      cfg.MQTT.Broker,
 		ClientID:    cfg.MQTT.ClientID,
+		Username:    cfg.MQTT.Username,
+		Password:    cfg.MQTT.Password.Reveal(),
+		TLS:         tlsCfg,
 		KeepAlive:   cfg.MQTT.KeepAlive,
 		Window:      cfg.MQTT.Window,
 		StatusTopic: StatusTopic(cfg.Gateway.Site, cfg.Gateway.ID),

@@ -4,9 +4,12 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway/tlsconfig"
 )
 
 // Config is the whole gateway configuration.
@@ -44,8 +48,8 @@ type Gateway struct {
 
 // MQTT is the link to the broker that forwards to the EPR.
 type MQTT struct {
-	// Broker is the broker URL: tcp://host:port (plaintext) or
-	// ssl://host:port (TLS). Required.
+	// Broker is the broker URL: ssl://, tls:// or mqtts://host:port (TLS),
+	// or tcp://host:port (plaintext, only with Plaintext). Required.
 	Broker string `mapstructure:"broker"`
 	// Plaintext must be true to allow a tcp:// broker: an unencrypted link
 	// is a deliberate choice, never a default.
@@ -56,6 +60,86 @@ type MQTT struct {
 	KeepAlive time.Duration `mapstructure:"keepalive"`
 	// Window is the most publishes awaiting PUBACK at once. The default is 64.
 	Window int `mapstructure:"window"`
+
+	// CAFile is a PEM bundle of the CAs that sign the broker's
+	// certificate; when set, only these are trusted. The default is the
+	// system roots. TLS only.
+	CAFile string `mapstructure:"ca_file"`
+	// CertFile and KeyFile are the PEM client certificate and its key, for
+	// mutual TLS. Both or neither. TLS only.
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+	// ServerName is the name verified in the broker's certificate. The
+	// default is the host of Broker. TLS only.
+	ServerName string `mapstructure:"server_name"`
+	// Username authenticates to the broker when set.
+	Username string `mapstructure:"username"`
+	// PasswordFile names a file holding the password (one line; a final
+	// newline is ignored). Load reads it into Password.
+	PasswordFile string `mapstructure:"password_file"`
+	// Password comes from PasswordFile or from the environment variable
+	// BEDGATE_MQTT_PASSWORD, never from the configuration file. It is never
+	// sent over a plaintext link.
+	Password Secret `mapstructure:"password"`
+}
+
+// Secret is a value that must never be printed or logged: it formats as
+// "[redacted]" with fmt, slog and encoding/json. Reveal returns the value.
+type Secret string
+
+const redacted = "[redacted]"
+
+// String returns "[redacted]", or "" when the secret is empty.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString returns "[redacted]" for the %#v verb.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue returns "[redacted]" for log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText returns "[redacted]" for encoding/json and similar.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the secret itself, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+// PasswordEnv is the environment variable that may hold the broker password.
+const PasswordEnv = "BEDGATE_MQTT_PASSWORD"
+
+// IsTLS reports whether the broker URL asks for TLS.
+func (m MQTT) IsTLS() bool {
+	u, err := url.Parse(m.Broker)
+	if err != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "ssl", "tls", "mqtts":
+		return true
+	}
+	return false
+}
+
+// TLSConfig returns the TLS client configuration of the link, checking
+// certificate validity at now, or nil for a plaintext broker.
+func (m MQTT) TLSConfig(now time.Time) (*tls.Config, error) {
+	if !m.IsTLS() {
+		return nil, nil
+	}
+	c, err := tlsconfig.Client(m.tlsFiles(), now)
+	if err != nil {
+		return nil, fmt.Errorf("config: mqtt: %w", err)
+	}
+	return c, nil
+}
+
+func (m MQTT) tlsFiles() tlsconfig.Files {
+	return tlsconfig.Files{CA: m.CAFile, Cert: m.CertFile, Key: m.KeyFile, ServerName: m.ServerName}
 }
 
 // Buffer bounds the durable outbox.
@@ -113,13 +197,22 @@ var defaults = map[string]any{
 	"mqtt.client_id":          "",
 	"mqtt.keepalive":          DefaultKeepAlive,
 	"mqtt.window":             DefaultWindow,
+	"mqtt.ca_file":            "",
+	"mqtt.cert_file":          "",
+	"mqtt.key_file":           "",
+	"mqtt.server_name":        "",
+	"mqtt.username":           "",
+	"mqtt.password_file":      "",
+	"mqtt.password":           "", // only from BEDGATE_MQTT_PASSWORD
 	"buffer.max_bytes":        int64(DefaultMaxBytes),
 	"buffer.max_age":          DefaultMaxAge,
 }
 
 // Load reads the YAML file at path, applies BEDGATE_* environment
 // overrides and defaults, and validates the result against known driver
-// names. It returns every problem found, joined.
+// names. It reads the broker password from mqtt.password_file or
+// BEDGATE_MQTT_PASSWORD. It returns every problem found, joined; no
+// problem quotes the password.
 func Load(path string, knownDrivers []string) (*Config, error) {
 	v := viper.New()
 	v.SetConfigFile(path)
@@ -138,10 +231,44 @@ func Load(path string, knownDrivers []string) (*Config, error) {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	c.applyDefaults()
-	if err := c.Validate(knownDrivers); err != nil {
+	var errs []error
+	if v.InConfig("mqtt.password") {
+		// Configuration files are copied, shared and committed; passwords
+		// belong in a file only root can read, or in the environment.
+		errs = append(errs, fmt.Errorf("mqtt.password: do not write the password in the configuration file: use mqtt.password_file or %s", PasswordEnv))
+		c.MQTT.Password = ""
+	}
+	if c.MQTT.PasswordFile != "" {
+		if c.MQTT.Password != "" {
+			errs = append(errs, fmt.Errorf("mqtt.password_file: %s is set too: use one or the other", PasswordEnv))
+		} else if pw, err := readPassword(c.MQTT.PasswordFile); err != nil {
+			errs = append(errs, fmt.Errorf("mqtt.password_file: %w", err))
+		} else {
+			c.MQTT.Password = pw
+		}
+	}
+	errs = append(errs, c.Validate(knownDrivers))
+	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("config: %s:\n%w", path, err)
 	}
 	return &c, nil
+}
+
+// readPassword reads a password file: one line, a final newline ignored.
+// Its errors never quote the file's content.
+func readPassword(path string) (Secret, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+	switch {
+	case pw == "":
+		return "", fmt.Errorf("%s is empty", path)
+	case strings.ContainsAny(pw, "\r\n"):
+		return "", fmt.Errorf("%s has more than one line", path)
+	}
+	return Secret(pw), nil
 }
 
 func (c *Config) applyDefaults() {
@@ -193,16 +320,21 @@ func (c *Config) Validate(knownDrivers []string) error {
 		switch u.Scheme {
 		case "tcp", "mqtt":
 			if !c.MQTT.Plaintext {
-				bad("mqtt.broker", "%q is unencrypted: use ssl://, or set mqtt.plaintext: true to allow it deliberately", c.MQTT.Broker)
+				bad("mqtt.broker", "%q is unencrypted: use ssl://, or set mqtt.plaintext: true to allow it deliberately", u.Redacted())
 			}
 		case "ssl", "tls", "mqtts":
 		default:
-			bad("mqtt.broker", "%q: scheme must be tcp, mqtt, ssl, tls or mqtts", c.MQTT.Broker)
+			bad("mqtt.broker", "%q: scheme must be tcp, mqtt, ssl, tls or mqtts", u.Redacted())
 		}
 		if u.Port() == "" {
-			bad("mqtt.broker", "%q: give the port (1883 plaintext, 8883 TLS)", c.MQTT.Broker)
+			bad("mqtt.broker", "%q: give the port (1883 plaintext, 8883 TLS)", u.Redacted())
+		}
+		if u.User != nil {
+			// The broker URL is logged and printed; credentials must not be in it.
+			bad("mqtt.broker", "%q: no user or password in the URL: use mqtt.username and mqtt.password_file", u.Redacted())
 		}
 	}
+	c.validateLinkSecurity(bad)
 	if c.MQTT.KeepAlive < time.Second {
 		bad("mqtt.keepalive", "%v: must be at least 1s (0 would let a dead link go unnoticed)", c.MQTT.KeepAlive)
 	}
@@ -268,6 +400,49 @@ func (c *Config) Validate(knownDrivers []string) error {
 	return errors.Join(errs...)
 }
 
+// validateLinkSecurity checks the TLS files and the credentials.
+func (c *Config) validateLinkSecurity(bad func(key, format string, args ...any)) {
+	m := c.MQTT
+	files := []struct{ key, val string }{
+		{"mqtt.ca_file", m.CAFile}, {"mqtt.cert_file", m.CertFile}, {"mqtt.key_file", m.KeyFile}, {"mqtt.server_name", m.ServerName},
+	}
+	if !m.IsTLS() {
+		for _, f := range files {
+			if f.val != "" {
+				bad(f.key, "set, but mqtt.broker %q does not use TLS (use ssl://)", redactURL(m.Broker))
+			}
+		}
+		if m.Password != "" && m.Broker != "" {
+			bad("mqtt.password", "would be sent unencrypted to %q: use an ssl:// broker", redactURL(m.Broker))
+		}
+	} else {
+		if m.CAFile != "" {
+			if _, err := tlsconfig.ReadCAs(m.CAFile); err != nil {
+				bad("mqtt.ca_file", "%w", err)
+			}
+		}
+		switch {
+		case m.CertFile == "" && m.KeyFile != "":
+			bad("mqtt.cert_file", "required with mqtt.key_file")
+		case m.CertFile != "" && m.KeyFile == "":
+			bad("mqtt.key_file", "required with mqtt.cert_file")
+		case m.CertFile != "":
+			now := time.Now()
+			if _, err := tlsconfig.ReadCertificate(m.CertFile, now); err != nil {
+				bad("mqtt.cert_file", "%w", err)
+			} else if _, err := tlsconfig.ReadKeyPair(m.CertFile, m.KeyFile, now); err != nil {
+				bad("mqtt.key_file", "%w", err)
+			}
+		}
+		if m.ServerName != "" && strings.ContainsAny(m.ServerName, " /:") {
+			bad("mqtt.server_name", "%q: give a host name or address, without scheme or port", m.ServerName)
+		}
+	}
+	if m.Password != "" && m.Username == "" {
+		bad("mqtt.username", "required when a password is given")
+	}
+}
+
 // Line returns the bed's serial settings: the driver's defaults with the
 // bed's overrides applied.
 func (b Bed) Line(defaults drivers.LineSettings) drivers.LineSettings {
@@ -322,4 +497,13 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// redactURL returns a URL with any password in it replaced, for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.Redacted()
 }

@@ -1,10 +1,17 @@
 package config
 
 import (
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bedgate/bedgate/gateway/brokertest"
 )
 
 const goodYAML = `
@@ -138,5 +145,152 @@ func TestCheckNHSNumber(t *testing.T) {
 		if err := CheckNHSNumber(tt.in); (err == nil) != tt.ok {
 			t.Errorf("CheckNHSNumber(%q) = %v, want ok=%v", tt.in, err, tt.ok)
 		}
+	}
+}
+
+// tlsYAML is goodYAML with a TLS broker and the mqtt lines given.
+func tlsYAML(broker string, mqttLines ...string) string {
+	s := strings.Replace(goodYAML, "  broker: tcp://127.0.0.1:1883\n  plaintext: true\n", "  broker: "+broker+"\n", 1)
+	extra := ""
+	for _, l := range mqttLines {
+		extra += "  " + l + "\n"
+	}
+	return strings.Replace(s, "  broker: "+broker+"\n", "  broker: "+broker+"\n"+extra, 1)
+}
+
+func TestLoadTLS(t *testing.T) {
+	pki := brokertest.NewPKI(t)
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	expiry := pki.ExpiredNotAfter.UTC().Format(time.RFC3339)
+	tests := []struct {
+		name string
+		yaml string
+		want []string // substrings of the error; none means success
+	}{
+		{"TLS with system roots", tlsYAML("ssl://epr.example:8883"), nil},
+		{"mutual TLS", tlsYAML("mqtts://127.0.0.1:8883", "ca_file: "+pki.CA, "cert_file: "+pki.ClientCert, "key_file: "+pki.ClientKey, "server_name: localhost"), nil},
+		{"tls scheme", tlsYAML("tls://127.0.0.1:8883", "ca_file: "+pki.CA), nil},
+		{"expired client certificate", tlsYAML("ssl://127.0.0.1:8883", "cert_file: "+pki.ExpiredCert, "key_file: "+pki.ExpiredKey),
+			[]string{"mqtt.cert_file", "expired on " + expiry}},
+		{"key of another certificate", tlsYAML("ssl://127.0.0.1:8883", "cert_file: "+pki.ClientCert, "key_file: "+pki.OtherKey),
+			[]string{"mqtt.key_file", "does not fit"}},
+		{"missing CA file", tlsYAML("ssl://127.0.0.1:8883", "ca_file: "+missing), []string{"mqtt.ca_file", "missing.pem"}},
+		{"CA file holds a key", tlsYAML("ssl://127.0.0.1:8883", "ca_file: "+pki.ClientKey), []string{"mqtt.ca_file", "no PEM certificate"}},
+		{"certificate without key", tlsYAML("ssl://127.0.0.1:8883", "cert_file: "+pki.ClientCert), []string{"mqtt.key_file", "required with mqtt.cert_file"}},
+		{"key without certificate", tlsYAML("ssl://127.0.0.1:8883", "key_file: "+pki.ClientKey), []string{"mqtt.cert_file", "required with mqtt.key_file"}},
+		{"server name with port", tlsYAML("ssl://127.0.0.1:8883", "server_name: broker:8883"), []string{"mqtt.server_name"}},
+		{"TLS files with a plaintext broker", strings.Replace(goodYAML, "plaintext: true", "plaintext: true\n  ca_file: "+pki.CA+"\n  cert_file: "+pki.ClientCert+"\n  key_file: "+pki.ClientKey, 1),
+			[]string{"mqtt.ca_file", "mqtt.cert_file", "mqtt.key_file", "does not use TLS"}},
+		{"insecure_skip_verify is not offered", tlsYAML("ssl://127.0.0.1:8883", "insecure_skip_verify: true"), []string{"insecure_skip_verify"}},
+		{"several problems at once", tlsYAML("ssl://127.0.0.1:8883", "ca_file: "+missing, "cert_file: "+pki.ExpiredCert, "key_file: "+pki.ExpiredKey),
+			[]string{"mqtt.ca_file", "mqtt.cert_file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(writeConfig(t, tt.yaml), []string{"masimo"})
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				tc, err := c.MQTT.TLSConfig(time.Now())
+				if err != nil || tc == nil {
+					t.Fatalf("TLSConfig = %v, %v", tc, err)
+				}
+				if tc.MinVersion != tls.VersionTLS12 || tc.ServerName != c.MQTT.ServerName || (c.MQTT.CAFile != "") != (tc.RootCAs != nil) || (c.MQTT.CertFile != "") != (len(tc.Certificates) == 1) {
+					t.Errorf("TLSConfig does not follow %+v", c.MQTT)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestTLSConfigPlaintext(t *testing.T) {
+	c, err := Load(writeConfig(t, goodYAML), []string{"masimo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc, err := c.MQTT.TLSConfig(time.Now()); tc != nil || err != nil {
+		t.Errorf("TLSConfig of a tcp:// broker = %v, %v; want nil, nil", tc, err)
+	}
+}
+
+func TestLoadPassword(t *testing.T) {
+	const secret = "Corr3ct-Horse-Battery"
+	pwFile := writeConfig(t, secret+"\n") // any file will do
+	tests := []struct {
+		name string
+		yaml string
+		env  string
+		want []string // substrings of the error; none means success
+	}{
+		{"from file", tlsYAML("ssl://127.0.0.1:8883", "username: gw", "password_file: "+pwFile), "", nil},
+		{"from environment", tlsYAML("ssl://127.0.0.1:8883", "username: gw"), secret, nil},
+		{"in the configuration file", tlsYAML("ssl://127.0.0.1:8883", "username: gw", "password: "+secret), "",
+			[]string{"mqtt.password", "mqtt.password_file or BEDGATE_MQTT_PASSWORD"}},
+		{"file and environment", tlsYAML("ssl://127.0.0.1:8883", "username: gw", "password_file: "+pwFile), "other",
+			[]string{"mqtt.password_file", "BEDGATE_MQTT_PASSWORD is set too"}},
+		{"missing file", tlsYAML("ssl://127.0.0.1:8883", "username: gw", "password_file: /nonexistent/pw"), "",
+			[]string{"mqtt.password_file", "/nonexistent/pw"}},
+		{"empty file", tlsYAML("ssl://127.0.0.1:8883", "username: gw", "password_file: "+writeConfig(t, "\n")), "",
+			[]string{"mqtt.password_file", "is empty"}},
+		{"two lines", tlsYAML("ssl://127.0.0.1:8883", "username: gw", "password_file: "+writeConfig(t, secret+"\nsecond\n")), "",
+			[]string{"mqtt.password_file", "more than one line"}},
+		{"no username", tlsYAML("ssl://127.0.0.1:8883", "password_file: "+pwFile), "", []string{"mqtt.username", "required"}},
+		{"credentials in the broker URL", strings.Replace(tlsYAML("ssl://127.0.0.1:8883"), "ssl://", "ssl://gw:"+secret+"@", 1), "",
+			[]string{"mqtt.broker", "no user or password in the URL"}},
+		{"over plaintext", strings.Replace(goodYAML, "plaintext: true", "plaintext: true\n  username: gw", 1), secret,
+			[]string{"mqtt.password", "unencrypted"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv(PasswordEnv, tt.env)
+			}
+			c, err := Load(writeConfig(t, tt.yaml), []string{"masimo"})
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				if got := c.MQTT.Password.Reveal(); got != secret {
+					t.Errorf("password %q, want the secret", got)
+				}
+				// The password never shows in printed or serialised configuration.
+				j, err := json.Marshal(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var logged strings.Builder
+				slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "mqtt", c.MQTT, "password", c.MQTT.Password)
+				for _, out := range []string{fmt.Sprintf("%v %+v %#v %s", c, c, c, c.MQTT.Password), string(j), logged.String()} {
+					if strings.Contains(out, secret) {
+						t.Errorf("the password appears in %s", out)
+					}
+					if !strings.Contains(out, "[redacted]") {
+						t.Errorf("no [redacted] placeholder in %s", out)
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("the error quotes the password: %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
 	}
 }

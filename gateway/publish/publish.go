@@ -14,20 +14,33 @@
 // status ("online" on connect, "offline" as the MQTT last will and on a
 // clean stop) and the latest status of each device, re-published after
 // every reconnect.
+//
+// Run retries a failing connection for as long as it runs. Stats reports
+// why the latest attempt failed (LastError, with a hint at the usual cause:
+// an untrusted broker certificate, a client certificate the broker refused,
+// wrong credentials, a plaintext client on a TLS port), and each distinct
+// reason is logged once at warn until a connection succeeds. The password
+// is never logged nor reported.
 package publish
 
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/gateway/record"
@@ -43,13 +56,16 @@ type Outbox interface {
 
 // Options configure a Publisher.
 type Options struct {
-	// Broker is the broker URL (tcp://host:port or ssl://host:port). Required.
+	// Broker is the broker URL (tcp://host:port, or ssl://, tls:// or
+	// mqtts://host:port for TLS). Required.
 	Broker string
 	// ClientID is the MQTT client id. Required.
 	ClientID string
-	// Username and Password authenticate to the broker when set.
+	// Username and Password authenticate to the broker when Username is
+	// set. The password is never logged nor reported.
 	Username, Password string
-	// TLS configures an ssl:// link. Nil uses the system roots.
+	// TLS configures a TLS link (client certificate, trusted CAs, server
+	// name). Nil uses the system roots and the broker's host name.
 	TLS *tls.Config
 	// KeepAlive is the MQTT keep-alive. The default is 30s.
 	KeepAlive time.Duration
@@ -75,6 +91,14 @@ type Stats struct {
 	Acked       int64 `json:"acked"`       // entries removed from the outbox on PUBACK
 	Resent      int64 `json:"resent"`      // entries returned to the outbox after a lost connection or a failed publish
 	Undecodable int64 `json:"undecodable"` // stored entries that could not be decoded or encoded (logged, removed)
+	// ConnectFailures counts failed connection attempts, first
+	// connection or reconnection.
+	ConnectFailures int64 `json:"connect_failures"`
+	// LastError is why the latest connection attempt failed, with a hint
+	// at the usual cause; it is empty once a connection succeeds. A
+	// non-empty LastError with Connected false is a persistent failure
+	// (Run keeps retrying).
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Publisher drains an Outbox to a broker. Create it with New and run it
@@ -91,8 +115,16 @@ type Publisher struct {
 	lost     chan struct{} // closed when the current epoch's connection is lost
 	retained map[string][]byte
 
-	connects, published, acked, resent, undecodable atomic.Int64
+	connects, published, acked, resent, undecodable, connectFailures atomic.Int64
+
+	errMu     sync.Mutex
+	lastError string          // latest failed attempt, "" after a connection
+	logged    map[string]bool // errors logged since the last connection, each logged once
 }
+
+// maxLoggedErrors bounds the distinct connection errors remembered between
+// two connections.
+const maxLoggedErrors = 32
 
 // New checks the options and prepares a publisher. It does not connect.
 func New(outbox Outbox, opts Options) (*Publisher, error) {
@@ -131,6 +163,7 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		up:       make(chan struct{}),
 		lost:     make(chan struct{}),
 		retained: make(map[string][]byte),
+		logged:   make(map[string]bool),
 	}
 	co := mqtt.NewClientOptions().
 		AddBroker(opts.Broker).
@@ -143,11 +176,13 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).
+		SetProtocolVersion(4). // MQTT 3.1.1: no silent retry as 3.1, which would hide the real refusal
 		SetMaxReconnectInterval(30*time.Second).
 		SetOrderMatters(false).
 		SetWill(opts.StatusTopic, "offline", 1, true).
 		SetOnConnectHandler(p.onConnect).
-		SetConnectionLostHandler(p.onLost)
+		SetConnectionLostHandler(p.onLost).
+		SetConnectionNotificationHandler(p.onNotification)
 	if opts.Username != "" {
 		co.SetUsername(opts.Username).SetPassword(opts.Password)
 	}
@@ -193,6 +228,73 @@ func (p *Publisher) onLost(_ mqtt.Client, err error) {
 	p.mu.Unlock()
 }
 
+// onNotification records why connection attempts fail, and logs each
+// distinct reason once (at warn) until a connection succeeds.
+func (p *Publisher) onNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
+	switch n := n.(type) {
+	case mqtt.ConnectionNotificationFailed:
+		p.connectFailures.Add(1)
+		msg := describeConnectError(n.Reason, p.opts.Broker)
+		p.errMu.Lock()
+		p.lastError = msg
+		first := !p.logged[msg]
+		if first && len(p.logged) < maxLoggedErrors {
+			p.logged[msg] = true
+		}
+		p.errMu.Unlock()
+		if first {
+			p.log.Warn("cannot connect to broker; retrying", "broker", p.opts.Broker, "err", msg)
+		}
+	case mqtt.ConnectionNotificationConnected:
+		p.errMu.Lock()
+		p.lastError = ""
+		clear(p.logged)
+		p.errMu.Unlock()
+	}
+}
+
+// describeConnectError returns a failed connection attempt's error without
+// the ephemeral addresses of the socket (so that the same failure reads the
+// same every time) and with the usual cause. Neither paho's errors nor the
+// hints contain credentials.
+func describeConnectError(err error, broker string) string {
+	if err == nil {
+		return "connection failed"
+	}
+	msg := err.Error()
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		msg = strings.Replace(msg, op.Error(), op.Op+": "+op.Err.Error(), 1)
+	}
+	secure := !strings.HasPrefix(broker, "tcp://") && !strings.HasPrefix(broker, "mqtt://")
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+	)
+	hint := ""
+	switch {
+	case errors.As(err, &unknownCA):
+		hint = "the broker's certificate is not signed by a trusted CA: check the CA bundle"
+	case errors.As(err, &hostname):
+		hint = "the broker's certificate does not name the host dialled: check the server name"
+	case errors.As(err, &invalid):
+		hint = "the broker's certificate is not valid: " + invalid.Error()
+	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword), errors.Is(err, packets.ErrorRefusedNotAuthorised):
+		hint = "the broker refused the credentials: check the username and password"
+	case strings.Contains(msg, "remote error: tls:"):
+		hint = "the broker refused the TLS handshake, usually the client certificate: missing, expired, or not signed by a CA the broker trusts"
+	case secure && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)):
+		hint = "the broker closed the connection right after the TLS handshake, usually because it refused the client certificate: missing, expired, or not signed by a CA the broker trusts"
+	case !secure && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)):
+		hint = "the broker closed the connection: if this port expects TLS, use ssl://"
+	}
+	if hint == "" {
+		return msg
+	}
+	return msg + " (" + hint + ")"
+}
+
 // SetRetained publishes payload retained on topic now if connected, and
 // again after every reconnect; the latest payload per topic wins.
 func (p *Publisher) SetRetained(topic string, payload []byte) {
@@ -214,7 +316,16 @@ func (p *Publisher) Stats() Stats {
 		Acked:       p.acked.Load(),
 		Resent:      p.resent.Load(),
 		Undecodable: p.undecodable.Load(),
+
+		ConnectFailures: p.connectFailures.Load(),
+		LastError:       p.lastErr(),
 	}
+}
+
+func (p *Publisher) lastErr() string {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	return p.lastError
 }
 
 // Run connects (retrying until it succeeds) and drains the outbox until

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,6 +44,12 @@ type collector struct {
 
 func collect(t *testing.T, url, topic string) *collector {
 	t.Helper()
+	return collectTLS(t, url, topic, nil)
+}
+
+// collectTLS is collect over TLS when tlsCfg is not nil.
+func collectTLS(t *testing.T, url, topic string, tlsCfg *tls.Config) *collector {
+	t.Helper()
 	c := &collector{count: map[uint64]int{}, ids: map[uint64]string{}}
 	subscribed := make(chan error, 1)
 	handler := func(_ pahomqtt.Client, m pahomqtt.Message) {
@@ -60,7 +67,7 @@ func collect(t *testing.T, url, topic string) *collector {
 		c.order = append(c.order, msg.Seq)
 		c.mu.Unlock()
 	}
-	client := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).
+	co := pahomqtt.NewClientOptions().AddBroker(url).
 		SetClientID("collector-" + t.Name()).SetCleanSession(false).SetOrderMatters(true).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
 		SetMaxReconnectInterval(200 * time.Millisecond).
@@ -73,7 +80,11 @@ func collect(t *testing.T, url, topic string) *collector {
 				default:
 				}
 			}()
-		}))
+		})
+	if tlsCfg != nil {
+		co.SetTLSConfig(tlsCfg)
+	}
+	client := pahomqtt.NewClient(co)
 	tok := client.Connect()
 	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscriber connect: %v", tok.Error())
@@ -123,8 +134,29 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 
 func startPublisher(t *testing.T, b *buffer.Buffer, url string) (*Publisher, func()) {
 	t.Helper()
-	p, err := New(b, Options{Broker: url, ClientID: "gw-" + t.Name(), StatusTopic: "test/status", Encoder: seqEncoder{}, Window: 16,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return startPublisherWith(t, b, Options{Broker: url})
+}
+
+// startPublisherWith runs a publisher with opts, filling in the client id,
+// status topic, encoder, window and a silent logger when they are unset.
+func startPublisherWith(t *testing.T, b *buffer.Buffer, opts Options) (*Publisher, func()) {
+	t.Helper()
+	if opts.ClientID == "" {
+		opts.ClientID = "gw-" + t.Name()
+	}
+	if opts.StatusTopic == "" {
+		opts.StatusTopic = "test/status"
+	}
+	if opts.Encoder == nil {
+		opts.Encoder = seqEncoder{}
+	}
+	if opts.Window == 0 {
+		opts.Window = 16
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p, err := New(b, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
