@@ -86,7 +86,7 @@ type Buffer struct {
 	avail       chan struct{} // closed when entries become ready
 	queue       []*appendRequest
 	deletes     []Seq // acked or dropped, not yet deleted on disk
-	toQuarant   []Seq // unreadable, to move to the quarantine prefix
+	unreadable  []Seq // unreadable, to move to the quarantine prefix
 	appended    uint64
 	acked       uint64
 	droppedFull uint64
@@ -120,8 +120,8 @@ func Open(dir string, opts Options) (*Buffer, error) {
 	if dir == "" {
 		return nil, errors.New("buffer: empty store directory")
 	}
+	o.Logger = o.Logger.With("component", "buffer")
 	log := o.Logger
-	o.Logger = log.With("component", "buffer")
 	r, err := openStore(dir, o, log)
 	var aside string
 	if ce := (*corruptError)(nil); errors.As(err, &ce) {
@@ -167,7 +167,7 @@ func Open(dir string, opts Options) (*Buffer, error) {
 // delivered.
 func (b *Buffer) Append(ctx context.Context, payload []byte) (Seq, error) {
 	if limit := b.opts.maxPayload(); int64(len(payload)) > limit {
-		return 0, fmt.Errorf("buffer: payload of %d bytes exceeds the %d byte limit: %w", len(payload), limit, ErrFull)
+		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrFull, len(payload), limit)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -286,7 +286,7 @@ func (b *Buffer) read(seqs []Seq) ([]Entry, error) {
 		for _, s := range bad {
 			if i := b.idx.find(s); i >= 0 {
 				b.idx.remove(i)
-				b.toQuarant = append(b.toQuarant, s)
+				b.unreadable = append(b.unreadable, s)
 			}
 		}
 		b.idx.compact()

@@ -83,8 +83,8 @@ func (b *Buffer) commit() (more bool) {
 		b.makeRoomLocked(groupBytes)
 	}
 	first := b.next
-	dels, quar := b.deletes, b.toQuarant
-	b.deletes, b.toQuarant = nil, nil
+	dels, quar := b.deletes, b.unreadable
+	b.deletes, b.unreadable = nil, nil
 	b.mu.Unlock()
 
 	if len(group) == 0 && len(dels) == 0 && len(quar) == 0 {
@@ -99,7 +99,7 @@ func (b *Buffer) commit() (more bool) {
 		// Keep the deletions for the next round; the entries are already
 		// gone from the index, so at worst they come back after a restart.
 		b.deletes = append(dels, b.deletes...)
-		b.toQuarant = append(quar, b.toQuarant...)
+		b.unreadable = append(quar, b.unreadable...)
 	} else {
 		b.quarantined += int64(moved)
 		if len(group) > 0 {
