@@ -19,13 +19,21 @@
 //
 // [OpenWithRetry] keeps trying to open a port with a doubling [Backoff]
 // until it succeeds or its context ends, which is what a supervisor does
-// after a device is unplugged. [List] enumerates the serial ports present.
+// after a device is unplugged. Besides a path, Open takes an adapter identity
+// "usb:VID:PID:SERIAL" and finds the adapter's node at each open, so that a
+// bed bound to an adapter follows it to a new ttyUSB number ([Resolve]).
+//
+// [List] and [Enumerator] enumerate the serial ports present from sysfs and
+// the udev links under /dev/serial/by-id and /dev/serial/by-path, with
+// their USB vendor and product ids, serial number and strings, without
+// opening any port.
 //
 // Open errors are specific and can be tested with errors.Is: [ErrNoDevice]
 // for a missing node, [ErrPermission] (which also matches fs.ErrPermission)
 // when the user may not open it, [ErrBusy] when another process holds it,
-// [ErrNotSerial] for a path that is not a terminal and [ErrInvalidSettings]
-// for line settings no port accepts.
+// [ErrNotSerial] for a path that is not a terminal, [ErrInvalidSettings]
+// for line settings no port accepts and [ErrAmbiguous] for an adapter
+// identity that several adapters share.
 //
 // go.bug.st/serial does the work underneath. It has no hardware flow
 // control, so RTS/CTS is set through termios (CRTSCTS) on Linux; on other

@@ -70,7 +70,7 @@ func describe(path, node string) string {
 type OpenError struct {
 	Path string // the path given to Open
 	Node string // the device node Path resolved to, when known
-	Kind error  // ErrNoDevice, ErrPermission, ErrBusy, ErrNotSerial, ErrInvalidSettings or nil
+	Kind error  // ErrNoDevice, ErrPermission, ErrBusy, ErrNotSerial, ErrInvalidSettings, ErrAmbiguous or nil
 	Err  error  // the cause, for example syscall.EACCES; may be nil
 	Hint string // what to do about it, for people; may be empty
 }

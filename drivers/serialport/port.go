@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -62,21 +63,27 @@ type Port struct {
 var _ io.ReadWriteCloser = (*Port)(nil)
 
 // Open opens the serial port at path with the given line settings. path may
-// be a symlink such as /dev/serial/by-path/...; errors name the node it
-// resolves to. The port is held exclusively: a second Open of the same
+// be a symlink such as /dev/serial/by-path/..., or an adapter identity
+// usb:VID:PID[:SERIAL[:INTERFACE]] that is looked up among the ports present
+// (see Resolve), so that each Open finds the adapter under whatever ttyUSB
+// number it has now; errors name the node it resolves to. The port is held exclusively: a second Open of the same
 // device fails with ErrBusy until this Port is closed.
 //
 // Errors are *OpenError values matching ErrInvalidSettings, ErrNoDevice,
-// ErrPermission, ErrBusy or ErrNotSerial where one applies.
+// ErrPermission, ErrBusy, ErrNotSerial or ErrAmbiguous where one applies.
 func Open(path string, line drivers.LineSettings, opts Options) (*Port, error) {
 	opts = opts.withDefaults()
 	if err := line.Validate(); err != nil {
 		return nil, &OpenError{Path: path, Kind: ErrInvalidSettings, Err: err}
 	}
-	node, err := filepath.EvalSymlinks(path)
+	target, oe := resolveBinding(path)
+	if oe != nil {
+		return nil, oe
+	}
+	node, err := filepath.EvalSymlinks(target)
 	if err != nil {
 		oe := classify(path, "", err)
-		if target, lerr := os.Readlink(path); lerr == nil {
+		if target, lerr := os.Readlink(target); lerr == nil {
 			oe.Node = target // a dangling by-path or by-id link: name what it points at
 		}
 		return nil, oe
@@ -106,6 +113,26 @@ func Open(path string, line drivers.LineSettings, opts Options) (*Port, error) {
 		return nil, classify(path, node, err)
 	}
 	return p, nil
+}
+
+// resolveBinding turns an adapter identity (usb:VID:PID:SERIAL) into the
+// node that carries it now; a path is returned as it is.
+func resolveBinding(path string) (string, *OpenError) {
+	if !IsUSBBinding(path) {
+		return path, nil
+	}
+	node, err := Resolve(path)
+	switch {
+	case err == nil:
+		return node, nil
+	case errors.Is(err, ErrAmbiguous):
+		return "", &OpenError{Path: path, Kind: ErrAmbiguous, Err: errors.New(strings.TrimPrefix(err.Error(), ErrAmbiguous.Error()+": ")),
+			Hint: "several adapters have this identity: bind by /dev/serial/by-path"}
+	case errors.Is(err, ErrNoDevice):
+		return "", &OpenError{Path: path, Kind: ErrNoDevice, Hint: "no adapter with this identity is plugged in"}
+	default:
+		return "", &OpenError{Path: path, Err: err}
+	}
 }
 
 // configure does what go.bug.st/serial does not: it keeps other openers out,
