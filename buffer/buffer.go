@@ -233,17 +233,7 @@ func (b *Buffer) Next(ctx context.Context, max int) ([]Entry, error) {
 // ones on the way.
 func (b *Buffer) pickLocked(limit int) []Seq {
 	expired := b.expireLocked()
-	x := &b.idx
-	var picked []Seq
-	i := max(x.readyHint, x.head)
-	for ; i < len(x.slots) && len(picked) < limit && x.ready > 0; i++ {
-		if x.slots[i].state != slotReady {
-			continue
-		}
-		x.take(i)
-		picked = append(picked, x.slots[i].seq)
-	}
-	x.readyHint = i
+	picked := b.idx.takeReady(limit)
 	if expired > 0 {
 		b.signal()
 	}
@@ -347,14 +337,7 @@ func (b *Buffer) Release(seqs ...Seq) {
 func (b *Buffer) ReleaseAll() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	x := &b.idx
-	n := 0
-	for i := x.head; i < len(x.slots) && x.inFlight > 0; i++ {
-		if x.release(i) {
-			n++
-		}
-	}
-	if n > 0 {
+	if b.idx.releaseAll() > 0 {
 		b.notifyLocked()
 	}
 }

@@ -74,6 +74,22 @@ func (x *index) take(i int) {
 	x.inFlight++
 }
 
+// takeReady marks up to limit ready slots in flight, in sequence order, and
+// returns their sequence numbers.
+func (x *index) takeReady(limit int) []Seq {
+	var picked []Seq
+	i := max(x.readyHint, x.head)
+	for ; i < len(x.slots) && len(picked) < limit && x.ready > 0; i++ {
+		if x.slots[i].state != slotReady {
+			continue
+		}
+		x.take(i)
+		picked = append(picked, x.slots[i].seq)
+	}
+	x.readyHint = i
+	return picked
+}
+
 // release puts the in-flight slot at position i back, reporting whether it
 // was in flight.
 func (x *index) release(i int) bool {
@@ -85,6 +101,17 @@ func (x *index) release(i int) bool {
 	x.ready++
 	x.readyHint = min(x.readyHint, i)
 	return true
+}
+
+// releaseAll puts every in-flight slot back and returns how many there were.
+func (x *index) releaseAll() int {
+	n := 0
+	for i := x.head; i < len(x.slots) && x.inFlight > 0; i++ {
+		if x.release(i) {
+			n++
+		}
+	}
+	return n
 }
 
 // oldest returns the position of the first live slot, or -1.
