@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/tlsconfig"
 )
 
@@ -157,9 +159,18 @@ type Bed struct {
 	Name string `mapstructure:"name"`
 	// Driver is the protocol, a name from the driver registry. Required.
 	Driver string `mapstructure:"driver"`
-	// Port is the serial port path; prefer /dev/serial/by-path/... so the
-	// binding follows the physical USB socket. Required.
+	// Port binds the bed to a serial port. It is a path (prefer
+	// /dev/serial/by-path/..., which follows the physical USB socket
+	// whatever adapter is plugged into it, or /dev/serial/by-id/... for
+	// an adapter with its own serial number), or an adapter identity
+	// "usb:VID:PID:SERIAL" (see USB). One of Port and USB is required.
 	Port string `mapstructure:"port"`
+	// USB binds the bed to a USB serial adapter by identity,
+	// "VID:PID:SERIAL[:INTERFACE]" (for example 0403:6001:A50285BI), found
+	// under whatever ttyUSB number it has at each open. Only adapters with
+	// a unique serial number (FTDI) can be told apart this way. Load sets
+	// Port to "usb:" and this value, the binding the gateway opens.
+	USB string `mapstructure:"usb"`
 	// Device names the device when it reports no serial number. The
 	// default is the bed name.
 	Device string `mapstructure:"device"`
@@ -279,6 +290,9 @@ func (c *Config) applyDefaults() {
 		if c.Beds[i].Device == "" {
 			c.Beds[i].Device = c.Beds[i].Name
 		}
+		if c.Beds[i].Port == "" && c.Beds[i].USB != "" {
+			c.Beds[i].Port = "usb:" + c.Beds[i].USB
+		}
 	}
 }
 
@@ -365,15 +379,19 @@ func (c *Config) Validate(knownDrivers []string) error {
 		} else if !contains(knownDrivers, b.Driver) {
 			bad(key+".driver", "%q: unknown driver (one of %v)", b.Driver, knownDrivers)
 		}
-		if b.Port == "" {
-			bad(key+".port", "required (prefer /dev/serial/by-path/...)")
-		} else if !strings.HasPrefix(b.Port, "/") {
-			bad(key+".port", "%q: must be an absolute path such as /dev/serial/by-path/...", b.Port)
+		if port := checkBinding(key, b, bad); port != "" {
+			if j, dup := ports[port]; dup {
+				bad(key+".port", "%q is also the port of beds[%d]: one port carries one device", b.Port, j)
+			} else if node, err := filepath.EvalSymlinks(port); err == nil && node != port {
+				// Two names of one device node (a by-path and a by-id
+				// link, or a link and the node itself).
+				if j, dup := ports[node]; dup {
+					bad(key+".port", "%q is the device %s, which is also the port of beds[%d]: one port carries one device", b.Port, node, j)
+				}
+				ports[node] = i
+			}
+			ports[port] = i
 		}
-		if j, dup := ports[b.Port]; dup && b.Port != "" {
-			bad(key+".port", "%q is also the port of beds[%d]: one port carries one device", b.Port, j)
-		}
-		ports[b.Port] = i
 		if b.Device != "" {
 			checkName(key+".device", b.Device)
 		}
@@ -398,6 +416,128 @@ func (c *Config) Validate(knownDrivers []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkBinding checks a bed's port or usb binding and returns the key two
+// beds must not share (the path, or the adapter identity), or "" when the
+// binding is bad.
+func checkBinding(key string, b Bed, bad func(key, format string, args ...any)) string {
+	switch {
+	case b.USB != "" && b.Port != "" && b.Port != "usb:"+b.USB:
+		bad(key+".usb", "set, and so is %s.port %q: bind a bed by port or by usb, not both", key, b.Port)
+		return ""
+	case b.Port == "" && b.USB == "":
+		bad(key+".port", "required (prefer /dev/serial/by-path/..., or set usb: VID:PID:SERIAL)")
+		return ""
+	case b.USB != "" || serialport.IsUSBBinding(b.Port):
+		k, v := key+".port", b.Port
+		if b.USB != "" {
+			k, v = key+".usb", b.USB
+		}
+		id, err := serialport.ParseUSBID(v)
+		if err != nil {
+			bad(k, "%s", strings.TrimPrefix(err.Error(), "serialport: "))
+			return ""
+		}
+		return id.String()
+	case !strings.HasPrefix(b.Port, "/"):
+		bad(key+".port", "%q: must be an absolute path such as /dev/serial/by-path/...", b.Port)
+		return ""
+	}
+	return filepath.Clean(b.Port)
+}
+
+// PortWarnings compares the beds' bindings with the serial ports e finds
+// and returns what a biomedical engineer should fix, one line each naming
+// its key: adapter identities that several adapters share or that name no
+// serial number, by-id names of adapters that cannot be told apart,
+// ttyUSB numbers that change across reboots, and ports not present now.
+// Nothing is opened.
+func (c *Config) PortWarnings(e serialport.Enumerator) []string {
+	ports, err := e.List()
+	if err != nil {
+		return []string{fmt.Sprintf("ports: cannot list the serial ports: %v", err)}
+	}
+	var warns []string
+	warn := func(key, format string, args ...any) {
+		warns = append(warns, fmt.Sprintf("%s: "+format, append([]any{key}, args...)...))
+	}
+	sameIdentity := func(p serialport.PortInfo) int {
+		n := 0
+		for _, q := range ports {
+			if q.USB && q.VID == p.VID && q.PID == p.PID && q.Serial == p.Serial && q.Interface == p.Interface {
+				n++
+			}
+		}
+		return n
+	}
+	for i, b := range c.Beds {
+		key := fmt.Sprintf("beds[%d]", i)
+		if serialport.IsUSBBinding(b.Port) {
+			if b.USB != "" {
+				key += ".usb"
+			} else {
+				key += ".port"
+			}
+			id, err := serialport.ParseUSBID(b.Port)
+			if err != nil {
+				continue // Validate reports it
+			}
+			var found []serialport.PortInfo
+			for _, p := range ports {
+				if id.Matches(p) {
+					found = append(found, p)
+				}
+			}
+			switch {
+			case len(found) > 1:
+				warn(key, "%s matches %d adapters present (%s): they cannot be told apart; bind by /dev/serial/by-path", id, len(found), names(found))
+			case id.Serial == "":
+				warn(key, "%s names no serial number: any such adapter plugged in would match; bind by /dev/serial/by-path", id)
+			case len(found) == 0:
+				warn(key, "no adapter %s is plugged in now", id)
+			case found[0].Serial == "":
+				warn(key, "the adapter at %s has no serial number; bind by /dev/serial/by-path", found[0].Name)
+			}
+			continue
+		}
+		key += ".port"
+		node, err := e.Node(b.Port)
+		if err != nil {
+			warn(key, "%q: %s is not present now (is the adapter plugged in?)", b.Port, node)
+			continue
+		}
+		var port *serialport.PortInfo
+		for j := range ports {
+			if ports[j].Name == node {
+				port = &ports[j]
+			}
+		}
+		if port == nil || !port.USB {
+			continue
+		}
+		stable := "/dev/serial/by-path/..."
+		if len(port.ByPath) > 0 {
+			stable = port.ByPath[0]
+		}
+		switch {
+		case strings.HasPrefix(b.Port, "/dev/serial/by-id/") && (port.Serial == "" || sameIdentity(*port) > 1):
+			warn(key, "%q: the adapter (%s:%s) has no unique serial number, so another one like it would take this by-id name; use %s", b.Port, port.VID, port.PID, stable)
+		case !strings.HasPrefix(b.Port, "/dev/serial/"):
+			if b.Port == node {
+				warn(key, "%q: ttyUSB and ttyACM numbers change across reboots and replugging; use %s", b.Port, stable)
+			}
+		}
+	}
+	return warns
+}
+
+func names(ports []serialport.PortInfo) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = p.Name
+	}
+	return strings.Join(s, ", ")
 }
 
 // validateLinkSecurity checks the TLS files and the credentials.
