@@ -127,7 +127,7 @@ func Open(dir string, opts Options) (*Buffer, error) {
 	if ce := (*corruptError)(nil); errors.As(err, &ce) {
 		aside, err = moveAside(dir, o.Now())
 		if err != nil {
-			return nil, fmt.Errorf("%v; %w", ce, err)
+			return nil, fmt.Errorf("%w; %w", ce, err)
 		}
 		log.Error("buffer: store unreadable, moved aside, starting empty", "dir", dir, "moved_to", aside, "err", ce.err)
 		r, err = openStore(dir, o, log)

@@ -506,3 +506,22 @@ func TestInvalidOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestAgeExpiryInBackground(t *testing.T) {
+	// With a 2 s MaxAge the sweep runs every second; nothing but the sweep
+	// touches the buffer after the clock moves.
+	clk := newClock()
+	b := open(t, t.TempDir(), Options{MaxAge: 2 * time.Second, Now: clk.Now})
+	appendN(t, b, 1, 3)
+	clk.Advance(time.Minute)
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Stats().Dropped[DropAge] != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("background sweep did not expire entries: %+v", b.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s := b.Stats(); s.Entries != 0 || s.Bytes != 0 {
+		t.Fatalf("Stats after sweep = %+v", s)
+	}
+}
