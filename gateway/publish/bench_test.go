@@ -18,7 +18,7 @@ import (
 
 // benchMessages is how many messages each side of the comparison sends per
 // iteration.
-const benchMessages = 2000
+const benchMessages = 10000
 
 // BenchmarkDrainVsBarePaho measures the publisher draining a backlog from
 // the durable outbox to a real mosquitto, against a bare paho QoS 1 publish

@@ -43,6 +43,7 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/bedgate/bedgate/buffer"
+	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
@@ -114,6 +115,8 @@ type Publisher struct {
 	up       chan struct{} // closed while connected
 	lost     chan struct{} // closed when the current epoch's connection is lost
 	retained map[string][]byte
+	// lostSignal tells connectLoop that the connection was lost.
+	lostSignal chan struct{}
 
 	connects, published, acked, resent, undecodable, connectFailures atomic.Int64
 
@@ -157,27 +160,31 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		opts.Logger = slog.Default()
 	}
 	p := &Publisher{
-		outbox:   outbox,
-		opts:     opts,
-		log:      opts.Logger.With("component", "publish"),
-		up:       make(chan struct{}),
-		lost:     make(chan struct{}),
-		retained: make(map[string][]byte),
-		logged:   make(map[string]bool),
+		outbox:     outbox,
+		opts:       opts,
+		log:        opts.Logger.With("component", "publish"),
+		up:         make(chan struct{}),
+		lost:       make(chan struct{}),
+		retained:   make(map[string][]byte),
+		logged:     make(map[string]bool),
+		lostSignal: make(chan struct{}, 1),
 	}
 	co := mqtt.NewClientOptions().
 		AddBroker(opts.Broker).
 		SetClientID(opts.ClientID).
-		SetCleanSession(true).
+		// A persistent session keeps the gateway's subscriptions at the
+		// broker across reconnects. paho's own store is a no-op: the outbox
+		// is the single source of truth, and paho must not resend from a
+		// store of its own after a reconnect (the outbox does).
+		SetCleanSession(false).
+		SetStore(noStore{}).
 		SetKeepAlive(opts.KeepAlive).
 		SetPingTimeout(10*time.Second).
 		SetConnectTimeout(10*time.Second).
 		SetWriteTimeout(10*time.Second).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).
+		SetAutoReconnect(false). // connectLoop reconnects, with jitter
+		SetConnectRetry(false).
 		SetProtocolVersion(4). // MQTT 3.1.1: no silent retry as 3.1, which would hide the real refusal
-		SetMaxReconnectInterval(30*time.Second).
 		SetOrderMatters(false).
 		SetWill(opts.StatusTopic, "offline", 1, true).
 		SetOnConnectHandler(p.onConnect).
@@ -215,7 +222,18 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 
 func (p *Publisher) onLost(_ mqtt.Client, err error) {
 	p.log.Warn("connection to broker lost; in-flight entries go back to the outbox", "err", err)
+	p.loseEpoch()
+	select {
+	case p.lostSignal <- struct{}{}:
+	default:
+	}
+}
+
+// loseEpoch ends the current connection's epoch: every entry in flight goes
+// back to the outbox, and PUBACKs still to come for it are not trusted.
+func (p *Publisher) loseEpoch() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.epoch++
 	close(p.lost)
 	p.lost = make(chan struct{})
@@ -225,7 +243,6 @@ func (p *Publisher) onLost(_ mqtt.Client, err error) {
 	default:
 	}
 	p.outbox.ReleaseAll()
-	p.mu.Unlock()
 }
 
 // onNotification records why connection attempts fail, and logs each
@@ -328,38 +345,89 @@ func (p *Publisher) lastErr() string {
 	return p.lastError
 }
 
-// Run connects (retrying until it succeeds) and drains the outbox until
-// ctx ends. It then waits up to ShutdownWait for PUBACKs in flight,
-// publishes "offline" on the status topic and disconnects. It returns
-// ctx.Err() after a clean stop, or the error that stopped the drain.
+// Run connects (retrying with jittered backoff until it succeeds, and
+// again after every lost connection) and drains the outbox until ctx ends.
+// It then waits up to ShutdownWait for PUBACKs in flight, publishes
+// "offline" on the status topic and disconnects. It returns ctx.Err() after
+// a clean stop, or the error that stopped the drain.
 func (p *Publisher) Run(ctx context.Context) error {
-	p.client.Connect() // with ConnectRetry the token completes only on success or Disconnect
-	slots := make(chan struct{}, p.opts.Window)
-	var inflight sync.WaitGroup
-	err := p.drain(ctx, slots, &inflight)
+	connCtx, stopConnecting := context.WithCancel(ctx)
+	connDone := make(chan struct{})
+	go func() {
+		defer close(connDone)
+		p.connectLoop(connCtx)
+	}()
 
-	done := make(chan struct{})
-	go func() { inflight.Wait(); close(done) }()
+	pending := make(chan publication, p.opts.Window)
+	ackerDone := make(chan struct{})
+	go func() {
+		defer close(ackerDone)
+		p.acker(pending)
+	}()
+	err := p.drain(ctx, pending)
+	close(pending)
+
 	select {
-	case <-done:
+	case <-ackerDone:
 	case <-time.After(p.opts.ShutdownWait):
 		p.log.Warn("stopping with publishes still awaiting PUBACK; they stay in the outbox")
 	}
+	stopConnecting()
+	<-connDone
 	if p.client.IsConnectionOpen() {
 		p.client.Publish(p.opts.StatusTopic, 1, true, "offline").WaitTimeout(time.Second)
 	}
 	p.client.Disconnect(250)
-	// Wake trackers still waiting on a token: their entries stay in the outbox.
-	p.mu.Lock()
-	p.epoch++
-	close(p.lost)
-	p.lost = make(chan struct{})
-	p.mu.Unlock()
-	<-done
+	// Wake the acker if it still waits on a token: those entries stay in
+	// the outbox for the next run.
+	p.loseEpoch()
+	<-ackerDone
 	return err
 }
 
-func (p *Publisher) drain(ctx context.Context, slots chan struct{}, inflight *sync.WaitGroup) error {
+// connectLoop keeps the client connected until ctx ends. paho's own
+// reconnect doubles its delay without jitter up to a fixed ceiling; this
+// loop adds jitter, so that a ward of gateways does not reconnect in step
+// after a broker restart, and bounds the delay at 10 s.
+func (p *Publisher) connectLoop(ctx context.Context) {
+	backoff := serialport.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}
+	for {
+		// Forget a loss signalled for an earlier connection.
+		select {
+		case <-p.lostSignal:
+		default:
+		}
+		tok := p.client.Connect()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tok.Done():
+		}
+		if tok.Error() == nil {
+			backoff.Reset()
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.lostSignal:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff.Next()):
+		}
+	}
+}
+
+// publication is one publish awaiting its PUBACK.
+type publication struct {
+	seq   buffer.Seq
+	tok   mqtt.Token
+	epoch uint64
+	lost  <-chan struct{}
+}
+
+func (p *Publisher) drain(ctx context.Context, pending chan<- publication) error {
 	for {
 		p.mu.Lock()
 		up := p.up
@@ -369,19 +437,12 @@ func (p *Publisher) drain(ctx context.Context, slots chan struct{}, inflight *sy
 			return ctx.Err()
 		case <-up:
 		}
-		// Wait for at least one free slot, then take what fits.
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case slots <- struct{}{}:
-		}
-		free := 1 + (cap(slots) - len(slots))
 		p.mu.Lock()
 		epoch, lost := p.epoch, p.lost
 		p.mu.Unlock()
-		entries, err := p.outbox.Next(ctx, free)
+		// Take what fits in the window now, at least one entry.
+		entries, err := p.outbox.Next(ctx, max(1, cap(pending)-len(pending)))
 		if err != nil {
-			<-slots
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -395,18 +456,9 @@ func (p *Publisher) drain(ctx context.Context, slots chan struct{}, inflight *sy
 			// run before these were taken.
 			p.outbox.Release(seqs(entries)...)
 			p.resent.Add(int64(len(entries)))
-			<-slots
 			continue
 		}
 		for i, e := range entries {
-			if i > 0 {
-				select {
-				case slots <- struct{}{}:
-				case <-ctx.Done():
-					p.outbox.Release(seqs(entries[i:])...)
-					return ctx.Err()
-				}
-			}
 			topic, body, err := p.render(e)
 			if err != nil {
 				p.undecodable.Add(1)
@@ -414,42 +466,53 @@ func (p *Publisher) drain(ctx context.Context, slots chan struct{}, inflight *sy
 				if err := p.outbox.Ack(e.Seq); err != nil {
 					return fmt.Errorf("publish: remove undecodable entry %d: %w", e.Seq, err)
 				}
-				<-slots
 				continue
 			}
-			tok := p.client.Publish(topic, 1, false, body)
+			pub := publication{seq: e.Seq, tok: p.client.Publish(topic, 1, false, body), epoch: epoch, lost: lost}
 			p.published.Add(1)
-			inflight.Add(1)
-			go p.track(e.Seq, tok, epoch, lost, slots, inflight)
+			select {
+			case pending <- pub: // blocks while the window is full
+			case <-ctx.Done():
+				// This one was sent; its PUBACK, if any, is not awaited.
+				p.outbox.Release(seqs(entries[i:])...)
+				return ctx.Err()
+			}
 		}
 	}
 }
 
-// track waits for one publish's PUBACK on the connection it was sent on.
-func (p *Publisher) track(seq buffer.Seq, tok mqtt.Token, epoch uint64, lost <-chan struct{}, slots chan struct{}, inflight *sync.WaitGroup) {
-	defer inflight.Done()
-	defer func() { <-slots }()
-	select {
-	case <-lost:
-		// ReleaseAll already returned the entry to the outbox.
-		p.resent.Add(1)
-		return
-	case <-tok.Done():
+// acker waits for each publication's PUBACK in the order they were sent
+// (a broker acknowledges QoS 1 publishes of one connection in order) and
+// removes the entry from the outbox, unless the connection it was sent on
+// was lost first.
+func (p *Publisher) acker(pending <-chan publication) {
+	for pub := range pending {
+		select {
+		case <-pub.lost:
+			// ReleaseAll already returned the entry to the outbox.
+			p.resent.Add(1)
+			continue
+		case <-pub.tok.Done():
+		}
+		p.settle(pub)
 	}
+}
+
+func (p *Publisher) settle(pub publication) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.epoch != epoch {
+	if p.epoch != pub.epoch {
 		p.resent.Add(1)
 		return
 	}
-	if err := tok.Error(); err != nil {
-		p.log.Warn("publish failed; the entry goes back to the outbox", "seq", seq, "err", err)
-		p.outbox.Release(seq)
+	if err := pub.tok.Error(); err != nil {
+		p.log.Warn("publish failed; the entry goes back to the outbox", "seq", pub.seq, "err", err)
+		p.outbox.Release(pub.seq)
 		p.resent.Add(1)
 		return
 	}
-	if err := p.outbox.Ack(seq); err != nil {
-		p.log.Error("acknowledging a delivered entry failed; it will be sent again", "seq", seq, "err", err)
+	if err := p.outbox.Ack(pub.seq); err != nil {
+		p.log.Error("acknowledging a delivered entry failed; it will be sent again", "seq", pub.seq, "err", err)
 		return
 	}
 	p.acked.Add(1)
@@ -486,3 +549,14 @@ func isClosed(ch chan struct{}) bool {
 		return false
 	}
 }
+
+// noStore is a paho Store that keeps nothing: the outbox is the store.
+type noStore struct{}
+
+func (noStore) Open()                             {}
+func (noStore) Put(string, packets.ControlPacket) {}
+func (noStore) Get(string) packets.ControlPacket  { return nil }
+func (noStore) All() []string                     { return nil }
+func (noStore) Del(string)                        {}
+func (noStore) Close()                            {}
+func (noStore) Reset()                            {}
