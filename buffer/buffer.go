@@ -195,6 +195,18 @@ func (b *Buffer) Append(ctx context.Context, payload []byte) (Seq, error) {
 // released. It does not poll. It returns ctx.Err() when ctx is done and
 // ErrClosed once Close has been called.
 func (b *Buffer) Next(ctx context.Context, max int) ([]Entry, error) {
+	return b.take(ctx, max, nil)
+}
+
+// NextSince is Next restricted to entries appended at or after since: it
+// blocks until at least one such entry is ready and returns up to max of
+// them in sequence order, leaving older ones for Next. A publisher uses it
+// to send fresh readings ahead of a backlog.
+func (b *Buffer) NextSince(ctx context.Context, max int, since time.Time) ([]Entry, error) {
+	return b.take(ctx, max, &since)
+}
+
+func (b *Buffer) take(ctx context.Context, max int, since *time.Time) ([]Entry, error) {
 	limit := maxInt(max, 1)
 	for {
 		b.mu.Lock()
@@ -202,7 +214,12 @@ func (b *Buffer) Next(ctx context.Context, max int) ([]Entry, error) {
 			b.mu.Unlock()
 			return nil, ErrClosed
 		}
-		picked := b.pickLocked(limit)
+		var picked []Seq
+		if since == nil {
+			picked = b.pickLocked(limit)
+		} else {
+			picked = b.pickSinceLocked(limit, since.UnixNano())
+		}
 		if len(picked) == 0 {
 			avail := b.avail
 			b.mu.Unlock()
@@ -234,6 +251,17 @@ func (b *Buffer) Next(ctx context.Context, max int) ([]Entry, error) {
 func (b *Buffer) pickLocked(limit int) []Seq {
 	expired := b.expireLocked()
 	picked := b.idx.takeReady(limit)
+	if expired > 0 {
+		b.signal()
+	}
+	return picked
+}
+
+// pickSinceLocked marks up to limit ready entries appended at or after
+// since (Unix ns) in flight, dropping expired ones on the way.
+func (b *Buffer) pickSinceLocked(limit int, since int64) []Seq {
+	expired := b.expireLocked()
+	picked := b.idx.takeReadySince(limit, since)
 	if expired > 0 {
 		b.signal()
 	}

@@ -90,6 +90,26 @@ func (x *index) takeReady(limit int) []Seq {
 	return picked
 }
 
+// takeReadySince marks up to limit ready slots appended at or after since
+// (Unix ns) in flight, in sequence order, and returns their sequence
+// numbers. Append times follow sequence order but for clock steps, so the
+// scan starts after the last slot, from the tail, older than since.
+func (x *index) takeReadySince(limit int, since int64) []Seq {
+	start := len(x.slots)
+	for start > x.head && x.slots[start-1].appended >= since {
+		start--
+	}
+	var picked []Seq
+	for i := max(start, x.readyHint); i < len(x.slots) && len(picked) < limit && x.ready > 0; i++ {
+		if x.slots[i].state != slotReady {
+			continue
+		}
+		x.take(i)
+		picked = append(picked, x.slots[i].seq)
+	}
+	return picked
+}
+
 // release puts the in-flight slot at position i back, reporting whether it
 // was in flight.
 func (x *index) release(i int) bool {
