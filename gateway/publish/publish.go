@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -50,6 +51,7 @@ import (
 // Outbox is the part of *buffer.Buffer the publisher uses.
 type Outbox interface {
 	Next(ctx context.Context, max int) ([]buffer.Entry, error)
+	NextSince(ctx context.Context, max int, since time.Time) ([]buffer.Entry, error)
 	Ack(seqs ...buffer.Seq) error
 	Release(seqs ...buffer.Seq)
 	ReleaseAll()
@@ -77,6 +79,11 @@ type Options struct {
 	StatusTopic string
 	// Encoder turns stored records into message bodies. Required.
 	Encoder record.Encoder
+	// BacklogRate is the most backlog entries (appended before the current
+	// connection came up) sent a second, so that draining a long outage
+	// neither floods the EPR nor delays fresh readings, which are sent as
+	// they come. The default, 0, is unlimited.
+	BacklogRate float64
 	// ShutdownWait bounds how long Run waits for PUBACKs in flight after
 	// its context ends. The default is 2s.
 	ShutdownWait time.Duration
@@ -86,12 +93,15 @@ type Options struct {
 
 // Stats counts what the publisher has done since it started.
 type Stats struct {
-	Connected   bool  `json:"connected"`
-	Connects    int64 `json:"connects"`
-	Published   int64 `json:"published"`   // publishes sent
-	Acked       int64 `json:"acked"`       // entries removed from the outbox on PUBACK
-	Resent      int64 `json:"resent"`      // entries returned to the outbox after a lost connection or a failed publish
-	Undecodable int64 `json:"undecodable"` // stored entries that could not be decoded or encoded (logged, removed)
+	Connected bool  `json:"connected"`
+	Connects  int64 `json:"connects"`
+	Published int64 `json:"published"` // publishes sent
+	// PublishedLive counts the publishes of entries appended while
+	// connected (the live lane); the rest drained a backlog.
+	PublishedLive int64 `json:"published_live"`
+	Acked         int64 `json:"acked"`       // entries removed from the outbox on PUBACK
+	Resent        int64 `json:"resent"`      // entries returned to the outbox after a lost connection or a failed publish
+	Undecodable   int64 `json:"undecodable"` // stored entries that could not be decoded or encoded (logged, removed)
 	// ConnectFailures counts failed connection attempts, first
 	// connection or reconnection.
 	ConnectFailures int64 `json:"connect_failures"`
@@ -115,10 +125,13 @@ type Publisher struct {
 	up       chan struct{} // closed while connected
 	lost     chan struct{} // closed when the current epoch's connection is lost
 	retained map[string][]byte
+	// connectedAt is when the current connection came up: entries
+	// appended since are live, older ones backlog.
+	connectedAt time.Time
 	// lostSignal tells connectLoop that the connection was lost.
 	lostSignal chan struct{}
 
-	connects, published, acked, resent, undecodable, connectFailures atomic.Int64
+	connects, published, publishedLive, acked, resent, undecodable, connectFailures atomic.Int64
 
 	errMu     sync.Mutex
 	lastError string          // latest failed attempt, "" after a connection
@@ -207,6 +220,9 @@ func (p *Publisher) Client() mqtt.Client { return p.client }
 func (p *Publisher) onConnect(c mqtt.Client) {
 	p.connects.Add(1)
 	p.log.Info("connected to broker", "broker", p.opts.Broker)
+	p.mu.Lock()
+	p.connectedAt = time.Now()
+	p.mu.Unlock()
 	c.Publish(p.opts.StatusTopic, 1, true, "online")
 	p.mu.Lock()
 	for topic, payload := range p.retained {
@@ -327,12 +343,13 @@ func (p *Publisher) SetRetained(topic string, payload []byte) {
 // Stats returns the counters. Safe for concurrent use.
 func (p *Publisher) Stats() Stats {
 	return Stats{
-		Connected:   p.client.IsConnectionOpen(),
-		Connects:    p.connects.Load(),
-		Published:   p.published.Load(),
-		Acked:       p.acked.Load(),
-		Resent:      p.resent.Load(),
-		Undecodable: p.undecodable.Load(),
+		Connected:     p.client.IsConnectionOpen(),
+		Connects:      p.connects.Load(),
+		Published:     p.published.Load(),
+		PublishedLive: p.publishedLive.Load(),
+		Acked:         p.acked.Load(),
+		Resent:        p.resent.Load(),
+		Undecodable:   p.undecodable.Load(),
 
 		ConnectFailures: p.connectFailures.Load(),
 		LastError:       p.lastErr(),
@@ -427,7 +444,27 @@ type publication struct {
 	lost  <-chan struct{}
 }
 
+// drain runs the two lanes that feed the window: the live lane sends
+// entries appended since the current connection came up, as they come; the
+// backlog lane sends older entries, oldest first, at most BacklogRate a
+// second. Fresh readings are never queued behind a backlog; each lane keeps
+// sequence order, so a device's readings leave in the order they were read
+// within each lane (a receiver orders across lanes by device time or
+// sequence number).
 func (p *Publisher) drain(ctx context.Context, pending chan<- publication) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- p.lane(ctx, pending, true) }()
+	go func() { errs <- p.lane(ctx, pending, false) }()
+	err := <-errs
+	cancel()
+	<-errs
+	return err
+}
+
+func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live bool) error {
+	limit := newLimiter(p.opts.BacklogRate)
 	for {
 		p.mu.Lock()
 		up := p.up
@@ -438,15 +475,29 @@ func (p *Publisher) drain(ctx context.Context, pending chan<- publication) error
 		case <-up:
 		}
 		p.mu.Lock()
-		epoch, lost := p.epoch, p.lost
+		epoch, lost, since := p.epoch, p.lost, p.connectedAt
 		p.mu.Unlock()
-		// Take what fits in the window now, at least one entry.
-		entries, err := p.outbox.Next(ctx, max(1, cap(pending)-len(pending)))
+		n := max(1, cap(pending)-len(pending))
+		var (
+			entries []buffer.Entry
+			err     error
+		)
+		if live {
+			entries, err = p.outbox.NextSince(ctx, n, since)
+		} else {
+			if err := limit.wait(ctx); err != nil {
+				return err
+			}
+			entries, err = p.outbox.Next(ctx, min(n, limit.burst()))
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			return fmt.Errorf("publish: read outbox: %w", err)
+		}
+		if !live {
+			limit.spend(len(entries))
 		}
 		p.mu.Lock()
 		stale := p.epoch != epoch
@@ -470,6 +521,9 @@ func (p *Publisher) drain(ctx context.Context, pending chan<- publication) error
 			}
 			pub := publication{seq: e.Seq, tok: p.client.Publish(topic, 1, false, body), epoch: epoch, lost: lost}
 			p.published.Add(1)
+			if live {
+				p.publishedLive.Add(1)
+			}
 			select {
 			case pending <- pub: // blocks while the window is full
 			case <-ctx.Done():
@@ -478,6 +532,58 @@ func (p *Publisher) drain(ctx context.Context, pending chan<- publication) error
 				return ctx.Err()
 			}
 		}
+	}
+}
+
+// limiter paces the backlog lane: rate entries a second, in bursts of at
+// most a tenth of a second's worth. A rate of 0 is unlimited.
+type limiter struct {
+	rate   float64
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64) *limiter {
+	return &limiter{rate: rate, tokens: 1, last: time.Now()}
+}
+
+func (l *limiter) burst() int {
+	if l.rate <= 0 {
+		return math.MaxInt
+	}
+	return max(1, int(l.rate/10))
+}
+
+func (l *limiter) refill() {
+	now := time.Now()
+	l.tokens = min(float64(l.burst()), l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	l.last = now
+}
+
+// wait blocks until at least one entry may be sent.
+func (l *limiter) wait(ctx context.Context) error {
+	if l.rate <= 0 {
+		return nil
+	}
+	l.refill()
+	if l.tokens >= 1 {
+		return nil
+	}
+	t := time.NewTimer(time.Duration((1 - l.tokens) / l.rate * float64(time.Second)))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		l.refill()
+		return nil
+	}
+}
+
+// spend takes n tokens (the balance may go below zero after a batch).
+func (l *limiter) spend(n int) {
+	if l.rate > 0 {
+		l.tokens -= float64(n)
 	}
 }
 

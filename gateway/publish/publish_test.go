@@ -301,3 +301,45 @@ func TestNewRejectsIncompleteOptions(t *testing.T) {
 func contains(s, sub string) bool {
 	return strings.Contains(s, sub)
 }
+
+// TestPublishLiveBeforeBacklog: after an outage the backlog drains at
+// BacklogRate while readings appended after the reconnect go out as they
+// come, ahead of the rest of the backlog; both are delivered in full.
+func TestPublishLiveBeforeBacklog(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	c := collect(t, broker.URL(), "test/obs")
+	b := openBuffer(t)
+	appendRecords(t, b, "test/obs", 0, 300) // the backlog: seqs 1..300
+
+	p, err := New(b, Options{Broker: broker.URL(), ClientID: "gw-" + t.Name(), StatusTopic: "test/status",
+		Encoder: seqEncoder{}, BacklogRate: 100, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "the backlog to start draining", 10*time.Second, func() bool { return c.distinct() > 0 })
+	appendRecords(t, b, "test/obs", 300, 5) // live: seqs 301..305
+	waitFor(t, "everything", 20*time.Second, func() bool { return c.distinct() == 305 })
+	checkComplete(t, c, b, 305)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pos := map[uint64]int{}
+	for i, s := range c.order {
+		if _, seen := pos[s]; !seen {
+			pos[s] = i
+		}
+	}
+	for s := uint64(301); s <= 305; s++ {
+		if pos[s] > pos[300] {
+			t.Errorf("live seq %d arrived at position %d, after the end of the backlog (%d)", s, pos[s], pos[300])
+		}
+	}
+	if st := p.Stats(); st.PublishedLive < 5 {
+		t.Errorf("stats %+v: want the 5 live entries on the live lane", st)
+	}
+}
