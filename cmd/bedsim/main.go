@@ -5,6 +5,7 @@
 //
 //	bedsim [flags] KIND[:NAME] ...
 //	bedsim [flags] --device KIND [--count N]
+//	bedsim [flags] --replay FILE
 //
 // Each KIND[:NAME] argument starts one simulated device of that kind (for
 // example "masimo" or "masimo:bed3"); --device with --count starts N of one
@@ -39,6 +40,11 @@
 //	--record FILE     write the exact bytes each device sends to FILE; with
 //	                  several devices, to FILE with ".NAME" before its
 //	                  extension (capture.txt becomes capture.bed1.txt, ...)
+//	--replay FILE     play a capture file written by "bedgate capture" back
+//	                  as one device (printed as "replay bed1 PATH"), with
+//	                  the capture's timing divided by --speed and, with
+//	                  --port, its line settings; bedsim exits when the
+//	                  capture ends (after the gateway has read it)
 //	--values FILE     write one JSON line (a drivers.Reading, identified by
 //	                  its device serial) per reading sent, all devices in one file
 //	--for D           stop after D (default: run until interrupted)

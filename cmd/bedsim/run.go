@@ -55,6 +55,7 @@ type config struct {
 	port     string
 	link     string
 	record   string
+	replay   string
 	values   string
 	duration time.Duration
 	speed    float64
@@ -65,6 +66,7 @@ type config struct {
 const usageText = `Usage:
   bedsim [flags] KIND[:NAME] ...
   bedsim [flags] --device KIND [--count N]
+  bedsim [flags] --replay FILE
 
 Runs simulated monitors on pseudo-terminals (or a real serial port) and
 prints "KIND<TAB>NAME<TAB>PATH" for each device once its terminal exists.
@@ -86,6 +88,7 @@ func parseArgs(args []string, known []string, stdout io.Writer) (config, error) 
 	fs.StringVar(&c.port, "port", "", "speak on this serial port `path` instead of a pseudo-terminal (one device only)")
 	fs.StringVar(&c.link, "link", "", "make `DIR`/NAME a symlink to each device's terminal")
 	fs.StringVar(&c.record, "record", "", "write the bytes sent to `FILE` (FILE with .NAME before the extension when several devices)")
+	fs.StringVar(&c.replay, "replay", "", "play the capture `FILE` (bedgate capture) back as one device, with its original timing")
 	fs.StringVar(&c.values, "values", "", "write one JSON reading per line to `FILE`, all devices together")
 	fs.DurationVar(&c.duration, "for", 0, "stop after this `duration` (default: run until interrupted)")
 	fs.Float64Var(&c.speed, "speed", 1, "run the devices' clocks this many times faster than real time")
@@ -113,7 +116,11 @@ func parseArgs(args []string, known []string, stdout io.Writer) (config, error) 
 	switch {
 	case c.device != "" && len(c.targets) > 0:
 		return c, usagef("give devices either as arguments or with --device, not both")
-	case c.device == "" && len(c.targets) == 0:
+	case c.replay != "" && (c.device != "" || len(c.targets) > 0):
+		return c, usagef("--replay plays one capture: give no devices with it")
+	case c.replay != "" && c.values != "":
+		return c, usagef("--values cannot be used with --replay: a capture holds bytes, not the values meant")
+	case c.replay == "" && c.device == "" && len(c.targets) == 0:
 		return c, usagef("no devices: name at least one kind (known: %s)", strings.Join(known, ", "))
 	case c.count < 1:
 		return c, usagef("--count %d: must be at least 1", c.count)
@@ -151,6 +158,13 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 // plan turns the arguments into devices: a kind, a unique name, a distinct
 // serial number and seed each.
 func plan(c config, reg *simulators.Registry) ([]deviceSpec, error) {
+	if c.replay != "" {
+		spec, err := replaySpec(c.replay, c.speed)
+		if err != nil {
+			return nil, err
+		}
+		return []deviceSpec{spec}, nil
+	}
 	if c.port != "" && len(c.targets) > 1 {
 		return nil, usagef("--port runs one device, not %d", len(c.targets))
 	}
@@ -296,6 +310,9 @@ func serve(ctx context.Context, sims []*simDevice) error {
 	for i, s := range sims {
 		wg.Go(func() {
 			err := s.dev.Run(ctx, s.rw())
+			if _, replay := s.dev.(*replayDevice); replay && err == nil {
+				return // the capture has been played to its end
+			}
 			if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 				return
 			}
