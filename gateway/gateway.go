@@ -15,6 +15,7 @@ import (
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/fhir"
+	"github.com/bedgate/bedgate/gateway/hl7"
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
 )
@@ -64,10 +65,11 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer outbox.Close()
 
-	enc, err := fhir.New(fhir.Options{})
+	enc, err := NewEncoder(cfg.Gateway.Format)
 	if err != nil {
-		return fmt.Errorf("gateway: encoder: %w", err)
+		return fmt.Errorf("gateway: %w", err)
 	}
+	health := &healthReport{gateway: cfg.Gateway.ID, beds: len(cfg.Beds), outbox: outbox, now: now}
 	// Certificates are checked against the real clock, whatever opts.Now.
 	tlsCfg, err := cfg.MQTT.TLSConfig(time.Now())
 	if err != nil {
@@ -81,12 +83,18 @@ func Run(ctx context.Context, opts Options) error {
 		TLS:         tlsCfg,
 		KeepAlive:   cfg.MQTT.KeepAlive,
 		Window:      cfg.MQTT.Window,
+		BacklogRate: cfg.MQTT.BacklogRate,
 		StatusTopic: StatusTopic(cfg.Gateway.Site, cfg.Gateway.ID),
+		Status:      health.payload,
 		Encoder:     enc,
 		Logger:      log,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
+	}
+	if st := outbox.Stats(); st.RecoveredFrom != "" {
+		log.Error("the outbox was unreadable and was moved aside; the gateway continues with a fresh one",
+			"moved_to", st.RecoveredFrom)
 	}
 
 	beds := make([]*supervisor, 0, len(cfg.Beds))
@@ -124,6 +132,20 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	log.Info("gateway running", "gateway", cfg.Gateway.ID, "beds", len(beds), "broker", cfg.MQTT.Broker)
 
+	go func() {
+		// Report the counters (drops above all) on the status topic.
+		t := time.NewTicker(statusInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-readCtx.Done():
+				return
+			case <-t.C:
+				pub.RefreshStatus()
+			}
+		}
+	}()
+
 	pubErr := pub.Run(ctx)
 	stopReading()
 	wg.Wait()
@@ -133,6 +155,70 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("gateway: %w", pubErr)
 	}
 	return nil
+}
+
+// statusInterval is how often the gateway status topic is refreshed.
+const statusInterval = 5 * time.Second
+
+// NewEncoder returns the encoder of a configured format: "fhir" (FHIR R4
+// transaction Bundles) or "hl7v2" (HL7 v2.6 ORU^R01, IHE PCD-01).
+func NewEncoder(format string) (record.Encoder, error) {
+	switch format {
+	case "fhir", "":
+		return fhir.New(fhir.Options{})
+	case "hl7v2":
+		return hl7.New(hl7.Options{})
+	default:
+		return nil, fmt.Errorf("unknown format %q: use fhir or hl7v2", format)
+	}
+}
+
+// GatewayStatus is published retained on the gateway status topic: on
+// connect, every few seconds while connected, and (state "offline") as the
+// MQTT last will and on a clean stop.
+type GatewayStatus struct {
+	State   string        `json:"state"` // "online" or "offline"
+	Gateway string        `json:"gateway"`
+	Time    time.Time     `json:"time"`
+	Beds    int           `json:"beds,omitempty"`
+	Outbox  *OutboxStatus `json:"outbox,omitempty"`
+}
+
+// OutboxStatus reports the durable outbox.
+type OutboxStatus struct {
+	Entries      int64             `json:"entries"`
+	Bytes        int64             `json:"bytes"`
+	OldestAgeSec float64           `json:"oldest_age_s"`
+	InFlight     int64             `json:"in_flight"`
+	Dropped      map[string]uint64 `json:"dropped"` // by reason: "full", "age"
+	Quarantined  int64             `json:"quarantined"`
+	// RecoveredFrom names where an unreadable store was moved at start.
+	RecoveredFrom string `json:"recovered_from,omitempty"`
+}
+
+// healthReport builds GatewayStatus payloads.
+type healthReport struct {
+	gateway string
+	beds    int
+	outbox  *buffer.Buffer
+	now     func() time.Time
+}
+
+func (h *healthReport) payload(online bool) []byte {
+	st := GatewayStatus{State: "offline", Gateway: h.gateway, Time: h.now().UTC()}
+	if online {
+		o := h.outbox.Stats()
+		st.State, st.Beds = "online", h.beds
+		st.Outbox = &OutboxStatus{
+			Entries: o.Entries, Bytes: o.Bytes, OldestAgeSec: o.OldestAge.Seconds(), InFlight: o.InFlight,
+			Dropped: o.Dropped, Quarantined: o.Quarantined, RecoveredFrom: o.RecoveredFrom,
+		}
+	}
+	b, err := json.Marshal(st)
+	if err != nil { // cannot happen: plain fields only
+		return []byte(`{"state":"` + st.State + `"}`)
+	}
+	return b
 }
 
 // DeviceStatus is published retained on a bed's device topic whenever the

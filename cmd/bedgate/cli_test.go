@@ -140,7 +140,7 @@ const badConfig = `gateway:
   id: "ward 7 gateway"
   site: rxh
   ward: ward7
-  format: hl7v2
+  format: xml
   device_timezone: Mars/Olympus_Mons
 mqtt:
   broker: tcp://epr-broker.example.nhs.uk:1883

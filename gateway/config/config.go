@@ -41,7 +41,8 @@ type Gateway struct {
 	// DataDir holds the durable outbox. The default is /var/lib/bedgate.
 	DataDir string `mapstructure:"data_dir"`
 	// Format of published observations: "fhir" (FHIR R4 transaction
-	// Bundles). The default is "fhir".
+	// Bundles) or "hl7v2" (HL7 v2.6 ORU^R01 per IHE PCD-01). The default
+	// is "fhir".
 	Format string `mapstructure:"format"`
 	// DeviceTimezone is the IANA zone of device clocks that send local time
 	// without an offset. The default is "UTC".
@@ -62,6 +63,10 @@ type MQTT struct {
 	KeepAlive time.Duration `mapstructure:"keepalive"`
 	// Window is the most publishes awaiting PUBACK at once. The default is 64.
 	Window int `mapstructure:"window"`
+	// BacklogRate is the most backlog messages (read while the broker was
+	// unreachable) sent a second after a reconnect; fresh readings go
+	// first regardless. 0 means unlimited. The default is 500.
+	BacklogRate float64 `mapstructure:"backlog_rate"`
 
 	// CAFile is a PEM bundle of the CAs that sign the broker's
 	// certificate; when set, only these are trusted. The default is the
@@ -186,12 +191,13 @@ type Bed struct {
 
 // Defaults for unset values.
 const (
-	DefaultDataDir   = "/var/lib/bedgate"
-	DefaultFormat    = "fhir"
-	DefaultKeepAlive = 30 * time.Second
-	DefaultWindow    = 64
-	DefaultMaxBytes  = 256 << 20
-	DefaultMaxAge    = 7 * 24 * time.Hour
+	DefaultDataDir     = "/var/lib/bedgate"
+	DefaultFormat      = "fhir"
+	DefaultKeepAlive   = 30 * time.Second
+	DefaultWindow      = 64
+	DefaultBacklogRate = 500
+	DefaultMaxBytes    = 256 << 20
+	DefaultMaxAge      = 7 * 24 * time.Hour
 )
 
 // defaults lists every scalar key, so that BEDGATE_<KEY> environment variables
@@ -208,6 +214,7 @@ var defaults = map[string]any{
 	"mqtt.client_id":          "",
 	"mqtt.keepalive":          DefaultKeepAlive,
 	"mqtt.window":             DefaultWindow,
+	"mqtt.backlog_rate":       DefaultBacklogRate,
 	"mqtt.ca_file":            "",
 	"mqtt.cert_file":          "",
 	"mqtt.key_file":           "",
@@ -319,8 +326,8 @@ func (c *Config) Validate(knownDrivers []string) error {
 	if c.Gateway.DataDir == "" {
 		bad("gateway.data_dir", "required")
 	}
-	if c.Gateway.Format != "fhir" {
-		bad("gateway.format", "%q: must be fhir", c.Gateway.Format)
+	if c.Gateway.Format != "fhir" && c.Gateway.Format != "hl7v2" {
+		bad("gateway.format", "%q: must be fhir or hl7v2", c.Gateway.Format)
 	}
 	if _, err := time.LoadLocation(c.Gateway.DeviceTimezone); err != nil {
 		bad("gateway.device_timezone", "%q: not an IANA time zone (for example Europe/London)", c.Gateway.DeviceTimezone)
@@ -351,6 +358,9 @@ func (c *Config) Validate(knownDrivers []string) error {
 	c.validateLinkSecurity(bad)
 	if c.MQTT.KeepAlive < time.Second {
 		bad("mqtt.keepalive", "%v: must be at least 1s (0 would let a dead link go unnoticed)", c.MQTT.KeepAlive)
+	}
+	if c.MQTT.BacklogRate < 0 {
+		bad("mqtt.backlog_rate", "%v: must be 0 (unlimited) or a positive number of messages a second", c.MQTT.BacklogRate)
 	}
 	if c.MQTT.Window < 1 || c.MQTT.Window > 65535 {
 		bad("mqtt.window", "%d: must be between 1 and 65535", c.MQTT.Window)

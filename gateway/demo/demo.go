@@ -104,7 +104,7 @@ func Run(ctx context.Context, opts Options) error {
 	// Simulated monitors on pseudo-terminals.
 	cfg := &config.Config{
 		Gateway: config.Gateway{ID: "demo-gw", Site: "demo", Ward: "ward1", DataDir: opts.DataDir, Format: config.DefaultFormat, DeviceTimezone: "UTC"},
-		MQTT:    config.MQTT{Broker: broker, Plaintext: true, ClientID: "bedgate-demo-gw", KeepAlive: config.DefaultKeepAlive, Window: config.DefaultWindow},
+		MQTT:    config.MQTT{Broker: broker, Plaintext: true, ClientID: "bedgate-demo-gw", KeepAlive: config.DefaultKeepAlive, Window: config.DefaultWindow, BacklogRate: config.DefaultBacklogRate},
 		Buffer:  config.Buffer{MaxBytes: config.DefaultMaxBytes, MaxAge: config.DefaultMaxAge},
 	}
 	for i := 0; i < opts.Beds; i++ {
@@ -205,7 +205,16 @@ func subscribe(broker, filter string, out io.Writer) (pahomqtt.Client, error) {
 			}
 			fmt.Fprintln(out, line)
 		case strings.HasSuffix(topic, "/status"):
-			fmt.Fprintf(out, "gateway  %s\n", m.Payload())
+			var st gateway.GatewayStatus
+			if err := json.Unmarshal(m.Payload(), &st); err != nil {
+				fmt.Fprintf(out, "gateway  unreadable status: %v\n", err)
+				return
+			}
+			line := "gateway  " + st.State
+			if o := st.Outbox; o != nil {
+				line += fmt.Sprintf(" (outbox: %d waiting, %d dropped)", o.Entries, o.Dropped["full"]+o.Dropped["age"])
+			}
+			fmt.Fprintln(out, line)
 		}
 	}
 	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().

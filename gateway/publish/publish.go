@@ -11,8 +11,8 @@
 // never double-files.
 //
 // The publisher also keeps the retained status topics: the gateway's own
-// status ("online" on connect, "offline" as the MQTT last will and on a
-// clean stop) and the latest status of each device, re-published after
+// status (Options.Status(true) on connect and on RefreshStatus,
+// Options.Status(false) as the MQTT last will and on a clean stop) and the latest status of each device, re-published after
 // every reconnect.
 //
 // Run retries a failing connection for as long as it runs. Stats reports
@@ -75,8 +75,12 @@ type Options struct {
 	// Window is the most publishes awaiting PUBACK at once. The default is 64.
 	Window int
 	// StatusTopic is the gateway's retained status topic; its last will is
-	// "offline". Required.
+	// Status(false). Required.
 	StatusTopic string
+	// Status builds the retained status payload: online is false for the
+	// last will and the clean stop. The default gives "online" and
+	// "offline".
+	Status func(online bool) []byte
 	// Encoder turns stored records into message bodies. Required.
 	Encoder record.Encoder
 	// BacklogRate is the most backlog entries (appended before the current
@@ -166,6 +170,14 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 	if opts.Window <= 0 {
 		opts.Window = 64
 	}
+	if opts.Status == nil {
+		opts.Status = func(online bool) []byte {
+			if online {
+				return []byte("online")
+			}
+			return []byte("offline")
+		}
+	}
 	if opts.ShutdownWait <= 0 {
 		opts.ShutdownWait = 2 * time.Second
 	}
@@ -199,7 +211,7 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		SetConnectRetry(false).
 		SetProtocolVersion(4). // MQTT 3.1.1: no silent retry as 3.1, which would hide the real refusal
 		SetOrderMatters(false).
-		SetWill(opts.StatusTopic, "offline", 1, true).
+		SetBinaryWill(opts.StatusTopic, opts.Status(false), 1, true).
 		SetOnConnectHandler(p.onConnect).
 		SetConnectionLostHandler(p.onLost).
 		SetConnectionNotificationHandler(p.onNotification)
@@ -223,7 +235,7 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 	p.mu.Lock()
 	p.connectedAt = time.Now()
 	p.mu.Unlock()
-	c.Publish(p.opts.StatusTopic, 1, true, "online")
+	c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 	p.mu.Lock()
 	for topic, payload := range p.retained {
 		c.Publish(topic, 1, true, payload)
@@ -340,6 +352,17 @@ func (p *Publisher) SetRetained(topic string, payload []byte) {
 	}
 }
 
+// RefreshStatus publishes Status(true) on the status topic now, if
+// connected: the gateway calls it to report its counters.
+func (p *Publisher) RefreshStatus() {
+	p.mu.Lock()
+	connected := isClosed(p.up)
+	p.mu.Unlock()
+	if connected {
+		p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
+	}
+}
+
 // Stats returns the counters. Safe for concurrent use.
 func (p *Publisher) Stats() Stats {
 	return Stats{
@@ -392,7 +415,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	stopConnecting()
 	<-connDone
 	if p.client.IsConnectionOpen() {
-		p.client.Publish(p.opts.StatusTopic, 1, true, "offline").WaitTimeout(time.Second)
+		p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(false)).WaitTimeout(time.Second)
 	}
 	p.client.Disconnect(250)
 	// Wake the acker if it still waits on a token: those entries stay in
