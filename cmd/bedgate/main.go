@@ -10,6 +10,12 @@
 //	bedgate decode --driver NAME [FILE|-]
 //	                                  decode captured device bytes to JSON lines
 //	bedgate config check FILE         check a configuration file
+//	bedgate ports [--json] [--config FILE]
+//	                                  list serial ports and the beds bound to them
+//	bedgate probe PORT [--driver NAME] [--timeout D]
+//	                                  find which driver's device answers on a port
+//	bedgate capture PORT --out FILE [--driver NAME] [--for D]
+//	                                  record what a device sends, with timestamps
 //	bedgate version                   print the version
 package main
 
@@ -48,7 +54,15 @@ const usage = `usage:
                                          embedded broker, simulated monitors and the gateway;
                                          prints what the EPR receives
   bedgate decode --driver NAME [FILE|-]  decode captured device bytes into JSON lines
-  bedgate config check FILE              check a configuration file (exit 1 on any problem)
+  bedgate config check FILE              check a configuration file (exit 1 on any problem);
+                                         warns about port bindings that are not stable
+  bedgate ports [--json] [--config FILE] list serial ports (USB ids, serial numbers, by-id and
+                                         by-path names) and the beds bound to them; opens none
+  bedgate probe PORT [--driver NAME] [--timeout D]
+                                         try each driver on a port; report what answered
+  bedgate capture PORT --out FILE [--driver NAME] [--for D]
+                                         record the bytes a device sends, with timestamps
+                                         (decode reads captures; bedsim --replay plays them)
   bedgate version                        print the version`
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -62,12 +76,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
 	case "decode":
-		return runDecode(ctx, rest, stdin, stdout, stderr)
+		return runDecodeCaptures(ctx, rest, stdin, stdout, stderr)
 	case "config":
 		if len(rest) == 0 || rest[0] != "check" {
 			return fmt.Errorf("%w: config: the only subcommand is \"check FILE\"", errUsage)
 		}
-		return runConfigCheck(rest[1:], stdout)
+		return runConfigCheckPorts(rest[1:], stdout, stderr)
+	case "ports":
+		return runPorts(rest, stdout, stderr)
+	case "probe":
+		return runProbe(ctx, rest, stdout, stderr)
+	case "capture":
+		return runCapture(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "bedgate", version)
 		return nil
