@@ -211,6 +211,11 @@ type monitor struct {
 	reasm  Reassembler
 	labels map[uint16]string
 
+	// The last emitted poll reply's relative time, to drop duplicates
+	// (overlapping extended polls may report the same refresh twice).
+	emitted bool
+	lastRel RelativeTime
+
 	// The device clock: relTime ticks correspond to absTime.
 	haveClock bool
 	relTime   RelativeTime
@@ -302,10 +307,14 @@ func (m *monitor) handle(msg Message) ([]*drivers.Reading, error) {
 		if p == nil {
 			return nil, err
 		}
+		if m.emitted && p.RelTime == m.lastRel {
+			return nil, err
+		}
 		r, rerr := m.reading(p)
 		if r == nil {
 			return nil, rerr
 		}
+		m.emitted, m.lastRel = true, p.RelTime
 		return []*drivers.Reading{r}, rerr
 	}
 	return nil, nil
