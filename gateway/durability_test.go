@@ -1,0 +1,194 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/bedgate/bedgate/drivers/all"
+	"github.com/bedgate/bedgate/gateway"
+	"github.com/bedgate/bedgate/gateway/brokertest"
+	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/simulators"
+	"github.com/bedgate/bedgate/simulators/masimo"
+	"github.com/bedgate/bedgate/simulators/pty"
+)
+
+// ward is one simulated Masimo monitor on a PTY whose clock runs fast, so
+// that it sends many readings with distinct device times.
+func startMonitor(t *testing.T, ctx context.Context, period time.Duration) string {
+	t.Helper()
+	p, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	start := time.Now()
+	fast := func() time.Time { return start.Add(time.Since(start) * 1000).UTC() } // 1000 device seconds a second
+	dev, err := masimo.New(simulators.Options{Serial: "Q0001", Period: period, Now: fast,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); dev.Run(ctx, p) }()
+	t.Cleanup(wg.Wait)
+	return p.Path()
+}
+
+func testConfig(t *testing.T, dataDir, broker, port string, maxBytes int64) *config.Config {
+	t.Helper()
+	return &config.Config{
+		Gateway: config.Gateway{ID: "gw-dur", Site: "s", Ward: "w", DataDir: dataDir, Format: "fhir", DeviceTimezone: "UTC"},
+		MQTT:    config.MQTT{Broker: broker, Plaintext: true, ClientID: "gw-dur-" + t.Name(), KeepAlive: 30 * time.Second, Window: 64},
+		Buffer:  config.Buffer{MaxBytes: maxBytes, MaxAge: time.Hour},
+		Beds:    []config.Bed{{Name: "bed1", Driver: "masimo", Port: port, Device: "bed1"}},
+	}
+}
+
+// statusWatcher keeps the latest retained gateway status.
+type statusWatcher struct {
+	mu     sync.Mutex
+	latest gateway.GatewayStatus
+	obs    int
+}
+
+func watch(t *testing.T, url string) *statusWatcher {
+	t.Helper()
+	w := &statusWatcher{}
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).SetClientID("watch-" + t.Name()).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
+		SetOnConnectHandler(func(c pahomqtt.Client) {
+			c.Subscribe("bedgate/v1/s/gateway/gw-dur/status", 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
+				var st gateway.GatewayStatus
+				if err := json.Unmarshal(m.Payload(), &st); err != nil {
+					t.Errorf("status payload %q: %v", m.Payload(), err)
+					return
+				}
+				w.mu.Lock()
+				w.latest = st
+				w.mu.Unlock()
+			})
+			c.Subscribe("bedgate/v1/s/w/bed1/obs", 1, func(pahomqtt.Client, pahomqtt.Message) {
+				w.mu.Lock()
+				w.obs++
+				w.mu.Unlock()
+			})
+		}))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("watcher: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return w
+}
+
+func (w *statusWatcher) get() (gateway.GatewayStatus, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.latest, w.obs
+}
+
+func runGateway(t *testing.T, ctx context.Context, cfg *config.Config) <-chan error {
+	t.Helper()
+	reg, err := all.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	}()
+	return done
+}
+
+func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestQuotaDuringOutage: a 1 MiB outbox and a broker that is down while a
+// monitor sends fast: the gateway stays up, the oldest entries are dropped,
+// and after the broker returns the status topic reports the drops and the
+// rest is delivered.
+func TestQuotaDuringOutage(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	w := watch(t, broker.URL())
+	broker.Stop()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	port := startMonitor(t, ctx, 2*time.Millisecond)
+	done := runGateway(t, ctx, testConfig(t, t.TempDir(), broker.URL(), port, 1<<20))
+
+	// About 1 KiB a record: a few thousand readings overflow 1 MiB.
+	time.Sleep(6 * time.Second)
+	select {
+	case err := <-done:
+		t.Fatalf("gateway stopped during the outage: %v", err)
+	default:
+	}
+	broker.Restart()
+	waitUntil(t, "a status that reports drops", 20*time.Second, func() bool {
+		st, _ := w.get()
+		return st.State == "online" && st.Outbox != nil && st.Outbox.Dropped["full"] > 0
+	})
+	st, _ := w.get()
+	if st.Outbox.Bytes > 1<<20 {
+		t.Errorf("outbox holds %d bytes, over its 1 MiB bound", st.Outbox.Bytes)
+	}
+	waitUntil(t, "observations after the outage", 20*time.Second, func() bool { _, n := w.get(); return n > 100 })
+	t.Logf("dropped %d entries for the quota; %d observation messages delivered", st.Outbox.Dropped["full"], func() int { _, n := w.get(); return n }())
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("gateway.Run: %v", err)
+	}
+}
+
+// TestCorruptStoreAtStart: garbage in the outbox directory at start is moved
+// aside and reported; the gateway starts and delivers.
+func TestCorruptStoreAtStart(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	w := watch(t, broker.URL())
+	dataDir := t.TempDir()
+	outbox := filepath.Join(dataDir, "outbox")
+	if err := os.MkdirAll(outbox, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"MANIFEST": "not a manifest", "000001.vlog": "garbage", "000002.sst": "\x00\x01garbage"} {
+		if err := os.WriteFile(filepath.Join(outbox, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	port := startMonitor(t, ctx, 50*time.Millisecond)
+	done := runGateway(t, ctx, testConfig(t, dataDir, broker.URL(), port, 16<<20))
+
+	waitUntil(t, "observations and a status naming the moved store", 20*time.Second, func() bool {
+		st, n := w.get()
+		return n > 5 && st.Outbox != nil && st.Outbox.RecoveredFrom != ""
+	})
+	st, _ := w.get()
+	if _, err := os.Stat(st.Outbox.RecoveredFrom); err != nil {
+		t.Errorf("the status names %q as where the bad store went, but: %v", st.Outbox.RecoveredFrom, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("gateway.Run: %v", err)
+	}
+}
