@@ -64,8 +64,8 @@ type ManagedObject struct {
 	Handle  uint16
 }
 
-// MDSObject is the Medical Device System object every poll is sent to.
-var mdsObject = ManagedObject{Class: ClassMDS}
+// mdsObject is the Medical Device System object every poll is sent to.
+func mdsObject() ManagedObject { return ManagedObject{Class: ClassMDS} }
 
 func decodeManagedObject(c *cursor) ManagedObject {
 	return ManagedObject{Class: c.u16(), Context: c.u16(), Handle: c.u16()}

@@ -205,7 +205,7 @@ func appendLength(dst []byte, fn func([]byte) []byte) []byte {
 func AppendMDSCreateEvent(dst []byte, invokeID uint16, eventTime RelativeTime, mds MDSCreate) []byte {
 	return appendDataExport(dst, roInvoke, func(b []byte) []byte {
 		return appendOp(b, invokeID, CmdConfirmedEventReport, func(b []byte) []byte {
-			b = appendManagedObject(b, mdsObject)
+			b = appendManagedObject(b, mdsObject())
 			b = appendU16(appendU32(b, uint32(eventTime)), EventMDSCreate)
 			return appendLength(b, func(b []byte) []byte {
 				return appendAttributeList(appendManagedObject(b, mds.Object), mds.Attributes)
@@ -220,7 +220,7 @@ func AppendMDSCreateEvent(dst []byte, invokeID uint16, eventTime RelativeTime, m
 func AppendMDSCreateResult(dst []byte, invokeID uint16, eventTime RelativeTime) []byte {
 	return appendDataExport(dst, roResult, func(b []byte) []byte {
 		return appendOp(b, invokeID, CmdConfirmedEventReport, func(b []byte) []byte {
-			b = appendManagedObject(b, mdsObject)
+			b = appendManagedObject(b, mdsObject())
 			b = appendU16(appendU32(b, uint32(eventTime)), EventMDSCreate)
 			return appendU16(b, 0)
 		})
@@ -237,7 +237,7 @@ func AppendPollRequest(dst []byte, invokeID uint16, p PollRequest) []byte {
 	}
 	return appendDataExport(dst, roInvoke, func(b []byte) []byte {
 		return appendOp(b, invokeID, CmdConfirmedAction, func(b []byte) []byte {
-			b = appendU16(appendU32(appendManagedObject(b, mdsObject), 0), action)
+			b = appendU16(appendU32(appendManagedObject(b, mdsObject()), 0), action)
 			return appendLength(b, func(b []byte) []byte {
 				b = appendU16(b, p.PollNumber)
 				b = appendU16(appendU16(b, p.ObjectType.Partition), p.ObjectType.Code)
@@ -279,7 +279,7 @@ func AppendPollResult(dst []byte, invokeID uint16, linked *Linked, p PollReply) 
 			b = append(b, byte(linked.State), linked.Count)
 		}
 		return appendOp(b, invokeID, CmdConfirmedAction, func(b []byte) []byte {
-			b = appendU16(appendManagedObject(b, mdsObject), action)
+			b = appendU16(appendManagedObject(b, mdsObject()), action)
 			return appendLength(b, func(b []byte) []byte { return appendPollReply(b, p) })
 		})
 	})

@@ -23,10 +23,12 @@ type fakeMonitor struct {
 	conn net.Conn
 	out  chan []byte // frames to write; a writer goroutine drains it
 
-	refuse        bool // refuse the association
-	noMDS         bool // associate, then fall silent
-	abortAfter    int  // send an abort after this many polls (0: never)
-	ignoreRelease bool // do not answer the release request
+	refuse        bool                     // refuse the association
+	noMDS         bool                     // associate, then fall silent
+	abortAfter    int                      // send an abort after this many polls (0: never)
+	ignoreRelease bool                     // do not answer the release request
+	minPoll       RelativeTime             // the minimum poll period it announces (0: 80 ticks)
+	stamp         func(n int) AbsoluteTime // the absolute time stamp of reply n (nil: none)
 
 	mu       sync.Mutex
 	polls    []PollRequest
@@ -102,7 +104,7 @@ func (m *fakeMonitor) serve() {
 				continue
 			}
 			m.send(AppendAssociationResult(nil, NewUserInfo(true, PollProfile{Revision: PollProfileRevision0,
-				MinPollPeriod: 80, MaxMTURx: 996, MaxMTUTx: 996, MaxBWTx: 0xFFFFFFFF, Options: PollOptDynamic,
+				MinPollPeriod: max(m.minPoll, 80), MaxMTURx: 996, MaxMTUTx: 996, MaxBWTx: 0xFFFFFFFF, Options: PollOptDynamic,
 				HasExt: true, ExtOptions: PollExtPeriodNU1s})))
 			if m.noMDS {
 				continue
@@ -146,6 +148,9 @@ func (m *fakeMonitor) serve() {
 func (m *fakeMonitor) reply(invokeID uint16, req PollRequest, n int) {
 	base := PollReply{Extended: true, PollNumber: req.PollNumber, RelTime: fakeMDSRel + RelativeTime(n*fakeRefresh),
 		AbsTime: NoAbsoluteTime(), ObjectType: req.ObjectType}
+	if m.stamp != nil {
+		base.AbsTime = m.stamp(n)
+	}
 	obs := func(handle uint16, label string, attrs ...AVA) PollReply {
 		p := base
 		attrs = append([]AVA{{ID: AttrIDHandle, Value: appendU16(nil, handle)}, {ID: AttrIDLabelString, Value: AppendString(nil, label)}}, attrs...)
@@ -426,5 +431,56 @@ func TestDriver(t *testing.T) {
 	var reg drivers.Registry
 	if err := reg.Register(d); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSessionClockJumpAndMinimumPeriod: the monitor's minimum poll period
+// overrides a shorter PollPeriod, and a device clock that goes backwards
+// is logged as a warning.
+func TestSessionClockJumpAndMinimumPeriod(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 10, 0, 0, 0, time.UTC)
+	mon := &fakeMonitor{minPoll: 400, stamp: func(n int) AbsoluteTime {
+		if n == 3 {
+			return NewAbsoluteTime(t0.Add(-time.Hour))
+		}
+		return NewAbsoluteTime(t0.Add(time.Duration(n) * time.Second))
+	}}
+	conn := startFakeMonitor(t, mon)
+	logs := &logBuffer{}
+	s, err := NewSession(conn, testOptions(logs, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var times []time.Time
+	err = s.Run(ctx, drivers.SinkFunc(func(_ context.Context, r drivers.Reading) error {
+		times = append(times, r.DeviceTime)
+		if len(times) == 3 {
+			cancel()
+		}
+		return nil
+	}))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v", err)
+	}
+	if !times[0].Equal(t0.Add(time.Second)) || !times[2].Equal(t0.Add(-time.Hour)) {
+		t.Errorf("device times %v: want the replies' absolute stamps", times)
+	}
+	mon.mu.Lock()
+	first := mon.polls[0]
+	mon.mu.Unlock()
+	if v, _ := find(first.Attributes, AttrTimePdPoll); !bytes.Equal(v, appendU32(nil, 400)) {
+		t.Errorf("poll period attribute % x, want the monitor's minimum 400 ticks", v)
+	}
+	l := logs.String()
+	if !strings.Contains(l, "level=WARN msg=\"intellivue: device clock jumped\"") {
+		t.Errorf("no clock jump warning in:\n%s", l)
+	}
+	if strings.Count(l, "device clock jumped") != 1 {
+		t.Errorf("want exactly one jump warning in:\n%s", l)
+	}
+	if off, ok := s.ClockOffset(); !ok || off != -time.Hour {
+		t.Errorf("clock offset %v, %v; want -1h", off, ok)
 	}
 }
