@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
@@ -136,11 +137,17 @@ func runDecodeCaptures(ctx context.Context, args []string, stdin io.Reader, stdo
 	if err := fs.Parse(args); err != nil || fs.NArg() > 1 {
 		return runDecode(ctx, args, stdin, stdout, stderr) // it reports the mistake
 	}
+	if *name != "" {
+		if reg, err := all.Registry(); err != nil || !slices.Contains(reg.Names(), *name) {
+			return runDecode(ctx, args, stdin, stdout, stderr) // it names the drivers
+		}
+	}
 	in := stdin
 	if fs.NArg() == 1 && fs.Arg(0) != "-" {
 		f, err := os.Open(fs.Arg(0))
 		if err != nil {
-			return fmt.Errorf("decode: %w", err)
+			// Let decode report it, after the mistakes in its arguments.
+			return runDecode(ctx, args, stdin, stdout, stderr)
 		}
 		defer f.Close()
 		in = f
