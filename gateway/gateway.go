@@ -63,7 +63,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("gateway: open outbox: %w", err)
 	}
-	defer outbox.Close()
+	defer func() {
+		if err := outbox.Close(); err != nil {
+			log.Error("closing the outbox failed; entries appended are already synced", "err", err)
+		}
+	}()
 
 	enc, err := NewEncoder(cfg.Gateway.Format)
 	if err != nil {
