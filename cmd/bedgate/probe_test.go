@@ -70,7 +70,7 @@ func TestProbeFindsEverySimulatedMonitor(t *testing.T) {
 			p := openPTY(t)
 			const serial = "0000093112"
 			simulate(t, kind, p, simulators.Options{Serial: serial})
-			out, _, err := invoke(t, nil, "probe", p.Path(), "--timeout", "3s")
+			out, _, err := invoke(t, nil, "probe", p.Path(), "--timeout", "2s")
 			if err != nil {
 				t.Fatalf("probe: %v\n%s", err, out)
 			}
