@@ -230,11 +230,14 @@ func (h *healthReport) payload(online bool) []byte {
 type DeviceStatus struct {
 	// State is "opening" (waiting for the port), "listening" (port open, no
 	// reading yet), "connected" (readings arriving) or "disconnected".
-	State  string           `json:"state"`
-	Since  time.Time        `json:"since"`
-	Reason string           `json:"reason,omitempty"`
-	Driver string           `json:"driver"`
-	Port   string           `json:"port"`
+	State  string    `json:"state"`
+	Since  time.Time `json:"since"`
+	Reason string    `json:"reason,omitempty"`
+	Driver string    `json:"driver"`
+	Port   string    `json:"port"`
+	// Node is the device node the port resolved to when last opened
+	// (for example /dev/ttyUSB3 for a by-path or usb: binding).
+	Node   string           `json:"node,omitempty"`
 	Device drivers.DeviceID `json:"device"`
 	Stats  drivers.Stats    `json:"stats"`
 }
@@ -258,6 +261,7 @@ type supervisor struct {
 	dopts  drivers.Options
 	now    func() time.Time
 
+	node   string
 	device drivers.DeviceID
 	stats  drivers.Stats
 }
@@ -265,7 +269,7 @@ type supervisor struct {
 func (s *supervisor) publish(state, reason string) {
 	b, err := json.Marshal(DeviceStatus{
 		State: state, Since: s.now().UTC(), Reason: reason,
-		Driver: s.driver.Name, Port: s.port, Device: s.device, Stats: s.stats,
+		Driver: s.driver.Name, Port: s.port, Node: s.node, Device: s.device, Stats: s.stats,
 	})
 	if err != nil {
 		s.log.Error("encode device status", "err", err)
@@ -278,10 +282,13 @@ func (s *supervisor) run(ctx context.Context) {
 	backoff := serialport.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second}
 	for ctx.Err() == nil {
 		s.publish("opening", "")
-		port, err := serialport.OpenWithRetry(ctx, s.port, s.line, serialport.Options{Logger: s.log})
+		// Retry at least every second: a biomed engineer re-plugging an
+		// adapter expects the bed back at once.
+		port, err := serialport.OpenWithRetry(ctx, s.port, s.line, serialport.Options{Logger: s.log, Backoff: serialport.Backoff{Max: time.Second}})
 		if err != nil {
 			return // only ctx ends OpenWithRetry
 		}
+		s.node = port.Node()
 		s.publish("listening", "")
 		delivered, err := s.session(ctx, port)
 		port.Close()
