@@ -1,0 +1,334 @@
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// Reason is the code of a rejection or of a questionable flag, as counted
+// by [Counts] and carried by a [Rejection].
+type Reason string
+
+// Reasons a value is rejected.
+const (
+	// ReasonImplausibleLow: the value is below its vital's hard minimum.
+	ReasonImplausibleLow Reason = "implausible-low"
+	// ReasonImplausibleHigh: the value is above its vital's hard maximum.
+	ReasonImplausibleHigh Reason = "implausible-high"
+	// ReasonNotFinite: a vital's value is NaN or infinite.
+	ReasonNotFinite Reason = "not-finite"
+	// ReasonUnit: the value's unit does not convert to its vital's unit.
+	ReasonUnit Reason = "unit"
+	// ReasonStale: the reading's device time is not newer than the last
+	// accepted reading's, and its values differ (an old value re-sent).
+	ReasonStale Reason = "stale"
+	// ReasonDuplicate: the reading repeats the last accepted reading: the
+	// same device time and the same values.
+	ReasonDuplicate Reason = "duplicate"
+)
+
+// Reasons a value is forwarded flagged questionable.
+const (
+	// ReasonQuestionableLow: below its vital's soft minimum.
+	ReasonQuestionableLow Reason = "questionable-low"
+	// ReasonQuestionableHigh: above its vital's soft maximum.
+	ReasonQuestionableHigh Reason = "questionable-high"
+	// ReasonClockOffset: the device clock differs from the gateway's by
+	// more than Options.MaxClockOffset.
+	ReasonClockOffset Reason = "clock-offset"
+	// ReasonClockJump: the device clock went backwards.
+	ReasonClockJump Reason = "clock-jump"
+)
+
+// Rejection is one value that must not be published as an observation; the
+// gateway sends it to the bed's quarantine topic.
+type Rejection struct {
+	// Observation is the value as it was given to Check, before any unit
+	// conversion.
+	Observation record.Observation
+	// Reason is the code of why it was rejected.
+	Reason Reason
+	// Text says why in words, for example
+	// "spo2 45 % below the plausible minimum 50 %".
+	Text string
+}
+
+// Defaults of [Options].
+const (
+	DefaultCycle          = time.Second
+	DefaultMaxClockOffset = 5 * time.Minute
+)
+
+// Options configure a [Checker]. The zero value gives the defaults.
+type Options struct {
+	// Rules are the plausibility rules. The default (nil) is DefaultRules().
+	Rules *Rules
+	// Cycle is the device's reading period: a reading whose device time is
+	// at least one cycle older than the last accepted reading's is stale.
+	// Set it from the driver's poll period. The default is 1 s.
+	Cycle time.Duration
+	// MaxClockOffset is the largest device clock offset (device time minus
+	// receive time, either sign) that is not flagged. The default is 5 min.
+	MaxClockOffset time.Duration
+	// Counts receives the rejections and flags, so several checkers can
+	// report into one. The default (nil) is a Counts of the checker's own.
+	Counts *Counts
+}
+
+// Checker validates the records of one device. It remembers the last
+// accepted reading to spot stale and duplicate readings and clock jumps.
+//
+// Time checks apply only to records with a device time (Record.DeviceTime
+// not zero); a device that sends no time is checked for plausibility and
+// units only. With T the device time of the last accepted reading and C
+// the cycle, a record with device time t is:
+//
+//   - t > T: new; accepted.
+//   - t = T: not new. Every value is rejected, as "duplicate" when the
+//     values (code, label, value, unit, status) equal those of the last
+//     accepted reading, else as "stale".
+//   - T−C < t < T: the device clock stepped back by less than a cycle, so
+//     t cannot be an earlier reading re-sent; accepted, every value
+//     flagged "clock-jump".
+//   - t <= T−C: an old reading re-sent, or the device clock set back;
+//     from one reading the two look alike. Every value is rejected as
+//     "stale" and the reading kept as a candidate. When the very next
+//     reading is also older than T but advances from the candidate by
+//     about as much as the gateway clock did (the two steps differ by at
+//     most half the device step), the device clock was set back and runs
+//     on: that reading is accepted with every value flagged "clock-jump"
+//     and becomes the new T. So a clock set back costs one reading, sent
+//     to quarantine, never silently; a burst of old readings re-sent
+//     faster than real time stays stale.
+//
+// Independently, when |Record.ClockOffset| > MaxClockOffset every value
+// is flagged "clock-offset" ("device clock offset -420s"); such values are
+// not rejected. Clock flags apply to every value that has a number, also
+// those whose MDC code has no rule. When Record.DeviceKey changes the time
+// state starts afresh (a different device at the bed).
+//
+// A Checker is not safe for concurrent use: call Check from one goroutine
+// (the device's). Its Counts may be read concurrently with Check.
+type Checker struct {
+	rules     Rules
+	cycle     time.Duration
+	maxOffset time.Duration
+	counts    *Counts
+
+	last      *reading // last accepted reading with a device time
+	candidate *reading // the previous record, when rejected as stale by t <= T-C
+}
+
+// reading is what a Checker remembers of a record.
+type reading struct {
+	key              string
+	device, received time.Time
+	values           []record.Observation
+}
+
+// NewChecker returns a Checker with the given options.
+func NewChecker(opts Options) (*Checker, error) {
+	if opts.Cycle < 0 {
+		return nil, fmt.Errorf("validate: cycle %v is negative", opts.Cycle)
+	}
+	if opts.MaxClockOffset < 0 {
+		return nil, fmt.Errorf("validate: max clock offset %v is negative", opts.MaxClockOffset)
+	}
+	c := &Checker{cycle: opts.Cycle, maxOffset: opts.MaxClockOffset, counts: opts.Counts}
+	if opts.Rules != nil {
+		c.rules = *opts.Rules
+	} else {
+		c.rules = DefaultRules()
+	}
+	if c.cycle == 0 {
+		c.cycle = DefaultCycle
+	}
+	if c.maxOffset == 0 {
+		c.maxOffset = DefaultMaxClockOffset
+	}
+	if c.counts == nil {
+		c.counts = new(Counts)
+	}
+	return c, nil
+}
+
+// Counts returns the counts the checker adds to.
+func (c *Checker) Counts() *Counts { return c.counts }
+
+// flag is a questionable flag to put on a value.
+type flag struct {
+	reason Reason
+	text   string
+}
+
+// Check validates one record. accepted is rec with the observations that
+// may be published, in their original order, converted to their canonical
+// units and flagged where questionable; rejected holds every other
+// observation of rec. Each observation of rec is in exactly one of the
+// two. rec itself is not modified. accepted.Observations is empty (not
+// nil) when everything was rejected.
+func (c *Checker) Check(rec record.Record) (accepted record.Record, rejected []Rejection) {
+	accepted = rec
+	accepted.Observations = make([]record.Observation, 0, len(rec.Observations))
+	nRejected := map[Reason]uint64{}
+	nFlagged := map[Reason]uint64{}
+	defer func() { c.counts.add(nRejected, nFlagged) }()
+
+	reject := func(o record.Observation, r Reason, text string) {
+		rejected = append(rejected, Rejection{Observation: o, Reason: r, Text: text})
+		nRejected[r]++
+	}
+
+	clockFlags, timeReason, timeText := c.checkTime(rec)
+	if timeReason != "" {
+		for _, o := range rec.Observations {
+			reject(o, timeReason, timeText)
+		}
+		return accepted, rejected
+	}
+
+	for _, o := range rec.Observations {
+		if o.Value == nil {
+			accepted.Observations = append(accepted.Observations, o)
+			continue
+		}
+		out, flags, r, text := c.checkValue(o)
+		if r != "" {
+			reject(o, r, text)
+			continue
+		}
+		for _, f := range append(flags, clockFlags...) {
+			out.Questionable = true
+			out.Reason = appendReason(out.Reason, f.text)
+			nFlagged[f.reason]++
+		}
+		accepted.Observations = append(accepted.Observations, out)
+	}
+	return accepted, rejected
+}
+
+// checkTime applies the time rules (see [Checker]) and updates the state.
+// It returns the flags for every value, or the reason and text to reject
+// every value with.
+func (c *Checker) checkTime(rec record.Record) (flags []flag, reject Reason, text string) {
+	if rec.DeviceTime.IsZero() {
+		return nil, "", ""
+	}
+	candidate := c.candidate
+	c.candidate = nil
+	if c.last != nil && c.last.key != rec.DeviceKey {
+		c.last, candidate = nil, nil
+	}
+	cur := &reading{key: rec.DeviceKey, device: rec.DeviceTime, received: rec.ReceivedAt, values: rec.Observations}
+	if c.last != nil {
+		back := c.last.device.Sub(rec.DeviceTime)
+		switch {
+		case back < 0:
+		case back == 0:
+			if sameValues(rec.Observations, c.last.values) {
+				return nil, ReasonDuplicate, "duplicate: same device time and values as the previous reading"
+			}
+			return nil, ReasonStale, "stale: device time did not advance from the previous reading"
+		case back < c.cycle:
+			flags = append(flags, flag{ReasonClockJump, "device clock stepped back " + seconds(back)})
+		case confirmsJump(candidate, rec):
+			flags = append(flags, flag{ReasonClockJump, "device clock jumped back " + seconds(back)})
+		default:
+			c.candidate = cur
+			return nil, ReasonStale, "stale: device time " + seconds(back) + " older than the previous reading"
+		}
+	}
+	c.last = cur
+	c.last.values = append([]record.Observation(nil), rec.Observations...)
+	if off := rec.ClockOffset; off > c.maxOffset || off < -c.maxOffset {
+		flags = append(flags, flag{ReasonClockOffset, "device clock offset " + seconds(off)})
+	}
+	return flags, "", ""
+}
+
+// confirmsJump reports whether rec advances from the stale candidate by
+// about as much as the gateway clock did: the device clock was set back
+// and runs on.
+func confirmsJump(candidate *reading, rec record.Record) bool {
+	if candidate == nil || candidate.key != rec.DeviceKey {
+		return false
+	}
+	dDev := rec.DeviceTime.Sub(candidate.device)
+	dRecv := rec.ReceivedAt.Sub(candidate.received)
+	diff := dDev - dRecv
+	return dDev > 0 && diff <= dDev/2 && diff >= -dDev/2
+}
+
+// checkValue applies the rule of o's code to o, which has a value. It
+// returns the observation to forward and its flags, or a reason to reject.
+func (c *Checker) checkValue(o record.Observation) (out record.Observation, flags []flag, reject Reason, text string) {
+	rule, ok := c.rules.Lookup(o.MDC)
+	if !ok {
+		return o, nil, "", "" // no rule: passed through unchanged
+	}
+	v := *o.Value
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return o, nil, ReasonNotFinite, fmt.Sprintf("%s value %v is not a finite number", rule.Name, v)
+	}
+	x, statement, err := Convert(v, o.Unit, rule.Unit)
+	if ue := (*UnitError)(nil); errors.As(err, &ue) {
+		return o, nil, ReasonUnit, ue.text()
+	}
+	out = o
+	from := ""
+	if statement != "" {
+		out.Value = &x
+		out.Unit = rule.Unit
+		out.Reason = appendReason(out.Reason,
+			fmt.Sprintf("unit converted: %s %s = %s %s (%s)", num(v), o.Unit, num(x), rule.Unit, statement))
+		from = fmt.Sprintf(" (converted from %s %s)", num(v), o.Unit)
+	}
+	r := rule.Range
+	u := rule.Unit
+	switch {
+	case x < r.Min:
+		return o, nil, ReasonImplausibleLow, fmt.Sprintf("%s %s %s%s below the plausible minimum %s %s", rule.Name, num(x), u, from, num(r.Min), u)
+	case x > r.Max:
+		return o, nil, ReasonImplausibleHigh, fmt.Sprintf("%s %s %s%s above the plausible maximum %s %s", rule.Name, num(x), u, from, num(r.Max), u)
+	case x < r.SoftMin:
+		flags = append(flags, flag{ReasonQuestionableLow, fmt.Sprintf("%s %s %s below %s %s", rule.Name, num(x), u, num(r.SoftMin), u)})
+	case x > r.SoftMax:
+		flags = append(flags, flag{ReasonQuestionableHigh, fmt.Sprintf("%s %s %s above %s %s", rule.Name, num(x), u, num(r.SoftMax), u)})
+	}
+	return out, flags, "", ""
+}
+
+// sameValues reports whether two readings carry the same values.
+func sameValues(a, b []record.Observation) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.MDC != y.MDC || x.Label != y.Label || x.Unit != y.Unit || x.Status != y.Status || x.Absent != y.Absent {
+			return false
+		}
+		if (x.Value == nil) != (y.Value == nil) || (x.Value != nil && *x.Value != *y.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendReason appends text to an observation's reason, "; "-separated.
+func appendReason(reason, text string) string {
+	if reason == "" {
+		return text
+	}
+	return reason + "; " + text
+}
+
+// seconds formats a duration in seconds, to the millisecond: "-420s",
+// "0.25s".
+func seconds(d time.Duration) string {
+	return num(d.Round(time.Millisecond).Seconds()) + "s"
+}
