@@ -1,0 +1,44 @@
+// Package assoc associates readings with the patient who was in the bed
+// when they were read.
+//
+// # Admission feed
+//
+// The EPR publishes one retained JSON message per bed on
+// bedgate/v1/<site>/<ward>/<bed>/admission ([AdmissionTopic]); the topic
+// names the bed, never a patient. [ParseAdmission] defines and checks the
+// message ([Admission]): the event (admit, transfer-in, transfer-out,
+// discharge), the NHS number (Modulus 11, NHS Data Dictionary "NHS NUMBER"
+// steps 1–5, [CheckNHSNumber]), a local identifier, the RFC 3339 time of the
+// event and the EPR's message id. [Register.HandleMessage] is the MQTT
+// handler: it takes the bed from the topic and applies the message.
+//
+// # Association windows
+//
+// A [Register] keeps, per bed, the events in time order and the windows
+// [start, end) they imply: a window includes its start and excludes its
+// end, and windows of one bed never overlap (an admit while another patient
+// is in the bed closes that patient's window at the same instant). A
+// patient is in one bed at a time: an admit to a second bed closes the
+// first. Late events are inserted at their time unless they contradict the
+// events after them. [Register.PatientAt] answers for a reading's time.
+// Static assignments from the configuration answer for beds with no
+// admission event; the feed takes over a bed at its first event. History is
+// kept for Options.Horizon (8 days by default, a day more than the outbox's
+// maximum age) and at most Options.MaxEvents events per bed.
+//
+// # Unassociated beds
+//
+// A [Decider] turns (record, now) into a [Decision]: forward with the
+// patient, or, with nobody in the bed, the configured [Policy]: forward
+// flagged with location and device only (the default), hold for a bounded
+// time in a [Held] queue until an association covers the reading's time,
+// then forward flagged or quarantine, or quarantine at once.
+//
+// Not implemented: retroactive correction of readings already published
+// when a late event changes a window (the EPR's strike-out workflow), and
+// persistence: after a restart the retained admission messages rebuild the
+// current windows but not closed past ones.
+//
+// Errors name beds and message ids but never a patient identifier, so they
+// may be logged at any level.
+package assoc

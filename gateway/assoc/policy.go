@@ -1,0 +1,179 @@
+package assoc
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// Policy says what happens to a reading from a bed with nobody associated
+// at the reading's time.
+type Policy string
+
+// The policies.
+const (
+	// PolicyForward forwards the reading at once with its location and
+	// device only, flagged unassociated. The default.
+	PolicyForward Policy = "forward"
+	// PolicyHold holds the reading for Decider.HoldFor waiting for an
+	// association that covers its time; then Decider.AfterHold applies.
+	PolicyHold Policy = "hold"
+	// PolicyQuarantine sends the reading to the bed's quarantine topic.
+	PolicyQuarantine Policy = "quarantine"
+)
+
+// ParsePolicy checks a configured policy name; "" means PolicyForward.
+func ParsePolicy(s string) (Policy, error) {
+	switch p := Policy(s); p {
+	case "":
+		return PolicyForward, nil
+	case PolicyForward, PolicyHold, PolicyQuarantine:
+		return p, nil
+	}
+	return "", fmt.Errorf("assoc: unknown unassociated-bed policy %q (want forward, hold or quarantine)", clip(s))
+}
+
+// Action is what to do with a record now.
+type Action int
+
+// The actions.
+const (
+	// Forward: publish with Decision.Patient.
+	Forward Action = iota
+	// ForwardUnassociated: publish with location and device only
+	// (record.Patient nil), flagged as having no patient.
+	ForwardUnassociated
+	// Hold: keep the record (see Held) and decide again later.
+	Hold
+	// Quarantine: publish to the bed's quarantine topic with Reason.
+	Quarantine
+)
+
+// String returns the action's name.
+func (a Action) String() string {
+	switch a {
+	case Forward:
+		return "forward"
+	case ForwardUnassociated:
+		return "forward-unassociated"
+	case Hold:
+		return "hold"
+	case Quarantine:
+		return "quarantine"
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+// Reasons of a Decision. They name no patient.
+const (
+	ReasonAssociated  = "associated"
+	ReasonNoPatient   = "no patient associated with the bed at the reading time"
+	ReasonAwaiting    = "awaiting patient association"
+	ReasonHoldExpired = "no patient associated within the hold time"
+	ReasonHoldFull    = "hold queue full"
+)
+
+// Decision is what to do with one record.
+type Decision struct {
+	Action Action
+	// Patient is the patient to set on the record; nil unless Action is
+	// Forward.
+	Patient *record.Patient
+	// Reason says why, for the quarantine topic, flags and counters.
+	Reason string
+}
+
+// Lookup answers who was in a bed at a time; *Register implements it.
+type Lookup interface {
+	PatientAt(bed string, t time.Time) (record.Patient, bool)
+}
+
+// DefaultHoldFor is the default Decider.HoldFor: long enough for a clerk to
+// complete an admission after the monitor is connected.
+const DefaultHoldFor = 15 * time.Minute
+
+// Decider applies the association and the unassociated-bed policy to
+// records. It holds no state of its own: Decide is a function of the
+// record, the clock and the Lookup's answer.
+type Decider struct {
+	// Lookup answers who was in the bed. Required.
+	Lookup Lookup
+	// Policy applies to records with no patient; "" means PolicyForward.
+	Policy Policy
+	// HoldFor bounds how long PolicyHold holds a record, counted from its
+	// ReceivedAt; 0 means DefaultHoldFor.
+	HoldFor time.Duration
+	// AfterHold is what happens to a held record still unassociated after
+	// HoldFor: PolicyForward (forward flagged, the default, "") or
+	// PolicyQuarantine.
+	AfterHold Policy
+}
+
+// Validate reports a policy name that Decide would not understand.
+func (d Decider) Validate() error {
+	if d.Lookup == nil {
+		return fmt.Errorf("assoc: decider needs a lookup")
+	}
+	if _, err := ParsePolicy(string(d.Policy)); err != nil {
+		return err
+	}
+	switch d.AfterHold {
+	case "", PolicyForward, PolicyQuarantine:
+	default:
+		return fmt.Errorf("assoc: after-hold policy must be forward or quarantine, not %q", clip(string(d.AfterHold)))
+	}
+	if d.HoldFor < 0 {
+		return fmt.Errorf("assoc: negative hold time %v", d.HoldFor)
+	}
+	return nil
+}
+
+// ReadingTime is the time a record is associated at: its ReceivedAt, the
+// gateway's clock, which like the EPR's is NTP-synchronised. The device's
+// own time is not used, since device clocks are often wrong (the reason the
+// record carries ClockOffset); a record with no ReceivedAt falls back to
+// DeviceTime.
+func ReadingTime(rec record.Record) time.Time {
+	if rec.ReceivedAt.IsZero() {
+		return rec.DeviceTime
+	}
+	return rec.ReceivedAt
+}
+
+// Decide returns what to do with rec at now. The patient comes from the
+// Lookup at ReadingTime(rec) for rec.Bed (rec.Patient is ignored: the
+// Register, which holds the static assignments too, is the one source).
+// With nobody in the bed the policy decides; under PolicyHold a record
+// whose ReadingTime is HoldFor or more before now is no longer held but
+// forwarded flagged or quarantined as AfterHold says.
+func (d Decider) Decide(rec record.Record, now time.Time) Decision {
+	at := ReadingTime(rec)
+	if p, ok := d.Lookup.PatientAt(rec.Bed, at); ok {
+		return Decision{Action: Forward, Patient: &p, Reason: ReasonAssociated}
+	}
+	switch d.Policy {
+	case PolicyQuarantine:
+		return Decision{Action: Quarantine, Reason: ReasonNoPatient}
+	case PolicyHold:
+		if now.Sub(at) < d.holdFor() {
+			return Decision{Action: Hold, Reason: ReasonAwaiting}
+		}
+		return d.expired(ReasonHoldExpired)
+	}
+	return Decision{Action: ForwardUnassociated, Reason: ReasonNoPatient}
+}
+
+func (d Decider) holdFor() time.Duration {
+	if d.HoldFor <= 0 {
+		return DefaultHoldFor
+	}
+	return d.HoldFor
+}
+
+func (d Decider) expired(reason string) Decision {
+	if d.AfterHold == PolicyQuarantine {
+		return Decision{Action: Quarantine, Reason: reason}
+	}
+	return Decision{Action: ForwardUnassociated, Reason: reason}
+}
