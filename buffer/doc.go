@@ -132,15 +132,16 @@
 // Badger's defaults (five 64 MiB memtables, 1 GiB value-log files mapped
 // twice over, a 256 MiB block cache, four compactors) do not fit a 1 GB RAM
 // arm64 gateway; 1 GiB value logs are known to fail to map on small and
-// 32-bit hosts. The defaults here are two 16 MiB memtables, 32 MiB
-// value-log files, an 8 MiB block cache, two compactors (the engine's
-// minimum), two level-0 tables before compaction (stall at eight), no
-// compression, one version per key, no conflict detection (there is one
-// writer) and no engine metrics. Measured on the development machine,
-// 50,000 appends of 1 KiB in a burst peaked at about 80 MiB of Go heap: one
-// 21 MiB memtable arena plus the engine's table-building buffers while it
-// flushed and compacted (a MemTableSize of 8 MiB roughly halves both); the
-// in-memory index costs about 32 bytes per stored entry. MemTableSize,
+// 32-bit hosts. The defaults here are two 8 MiB memtables, 1 MiB base-level
+// tables, 32 MiB value-log files, an 8 MiB block cache, two compactors (the
+// engine's minimum), two level-0 tables before compaction (stall at eight),
+// no compression, one version per key, no conflict detection (there is one
+// writer) and no engine metrics. The engine's table builders dominate memory
+// while it flushes and compacts: with a backlog of 200,000 records of about
+// 800 bytes, two 16 MiB memtables and 2 MiB base tables peaked at 356 MiB of
+// anonymous resident memory, 8 MiB and 1 MiB at 246 MiB (gateway benchmark
+// BenchmarkBacklogMillion). The in-memory index costs about 32 bytes per
+// stored entry. MemTableSize,
 // ValueLogFileSize, BlockCacheSize, InlineValueLimit and GCDiscardRatio
 // adjust this in bedgate's terms.
 //

@@ -15,7 +15,7 @@ const (
 	DefaultMaxAge           = 7 * 24 * time.Hour
 	DefaultSyncWindow       = 2 * time.Millisecond
 	DefaultGCInterval       = time.Minute
-	DefaultMemTableSize     = 16 << 20
+	DefaultMemTableSize     = 8 << 20
 	DefaultValueLogFileSize = 32 << 20
 	DefaultBlockCacheSize   = 8 << 20
 	DefaultGCDiscardRatio   = 0.5
@@ -188,6 +188,7 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
 		WithNumCompactors(2).
+		WithBaseTableSize(1 << 20).
 		WithValueLogFileSize(o.ValueLogFileSize).
 		WithValueThreshold(o.InlineValueLimit).
 		WithBlockCacheSize(o.BlockCacheSize).
