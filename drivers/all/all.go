@@ -3,6 +3,7 @@ package all
 
 import (
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/intellivue"
 	"github.com/bedgate/bedgate/drivers/masimo"
 )
 
@@ -10,6 +11,7 @@ import (
 func Registry() (*drivers.Registry, error) {
 	var r drivers.Registry
 	for _, d := range []drivers.Driver{
+		intellivue.Driver(),
 		masimo.Driver(),
 	} {
 		if err := r.Register(d); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/bedgate/bedgate/simulators"
+	"github.com/bedgate/bedgate/simulators/intellivue"
 	"github.com/bedgate/bedgate/simulators/masimo"
 )
 
@@ -13,6 +14,7 @@ import (
 func Registry() (*simulators.Registry, error) {
 	r := new(simulators.Registry)
 	for _, k := range []simulators.Kind{
+		intellivue.Kind(),
 		masimo.Kind(),
 	} {
 		if err := r.Register(k); err != nil {

@@ -13,8 +13,10 @@ func TestRegistryHoldsEveryKind(t *testing.T) {
 		t.Fatalf("Registry: %v", err)
 	}
 	names := r.Names()
-	if !slices.Contains(names, "masimo") {
-		t.Errorf("Names() = %v, want masimo among them", names)
+	for _, want := range []string{"intellivue", "masimo"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("Names() = %v, want %s among them", names, want)
+		}
 	}
 	for _, name := range names {
 		k, err := r.Lookup(name)
