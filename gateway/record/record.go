@@ -40,11 +40,77 @@ type Record struct {
 	DeviceStatus string `json:"device_status,omitempty"`
 	// Observations are the accepted values of the reading.
 	Observations []Observation `json:"observations"`
+	// Kind says what the record carries: "" (KindObservations) device
+	// observations, KindRejected values quarantined with their reasons,
+	// KindNEWS2 an advisory NEWS2 score. Encoders handle observations; the
+	// gateway encodes the other kinds.
+	Kind string `json:"kind,omitempty"`
+	// Unassociated is true when no patient was associated with the bed at
+	// the reading's time and the record is forwarded with location and
+	// device only; AssocReason says why.
+	Unassociated bool   `json:"unassociated,omitempty"`
+	AssocReason  string `json:"assoc_reason,omitempty"`
+	// Rejected holds the quarantined values of a KindRejected record.
+	Rejected []Rejected `json:"rejected,omitempty"`
+	// NEWS2 holds the score of a KindNEWS2 record.
+	NEWS2 *NEWS2 `json:"news2,omitempty"`
 	// Unmeasured names the parameters the device listed with no value and
 	// no status flag that are not vital signs (for example SpCO on an
 	// oximeter without that licence): the device does not measure them, so
 	// they become no observation, but the record keeps the fact.
 	Unmeasured []string `json:"unmeasured,omitempty"`
+}
+
+// Record kinds.
+const (
+	KindObservations = ""
+	KindRejected     = "rejected"
+	KindNEWS2        = "news2"
+)
+
+// Rejected is one value the gateway did not forward as an observation.
+type Rejected struct {
+	// Observation is the value as it was read (ID, code, value, unit).
+	Observation Observation `json:"observation"`
+	// Reason is a short code ("implausible-high", "unit", "stale",
+	// "duplicate", "no-patient", ...); Text explains it for people.
+	Reason string `json:"reason"`
+	Text   string `json:"text"`
+}
+
+// NEWS2 is an advisory National Early Warning Score 2 computed from the
+// bed's latest observations (RCP 2017).
+type NEWS2 struct {
+	// ID is the stable identifier of the score (a UUID).
+	ID string `json:"id"`
+	// Total is the aggregate score, Band the clinical risk band ("low",
+	// "low-medium", "medium", "high"), Scale2 whether SpO2 scale 2 was used.
+	Total  int    `json:"total"`
+	Band   string `json:"band"`
+	Scale2 bool   `json:"scale2,omitempty"`
+	// SubScores are the seven parameters' scores, in chart order.
+	SubScores []NEWS2SubScore `json:"sub_scores"`
+	// Effective is the time of the newest observation used.
+	Effective time.Time `json:"effective"`
+	// Advisory is the chart's suggested response, for people.
+	Advisory string `json:"advisory"`
+}
+
+// NEWS2SubScore is one parameter's contribution to a NEWS2 score.
+type NEWS2SubScore struct {
+	// Parameter names it: "resp-rate", "spo2-scale1", "spo2-scale2",
+	// "air-or-oxygen", "systolic-bp", "pulse", "consciousness",
+	// "temperature".
+	Parameter string `json:"parameter"`
+	// Code is the SNOMED CT code of the sub-score.
+	Code  string `json:"code"`
+	Score int    `json:"score"`
+	// Value is the charted value (for consciousness and air or oxygen the
+	// recorded category's text in ValueText).
+	Value     *float64 `json:"value,omitempty"`
+	ValueText string   `json:"value_text,omitempty"`
+	// Observations are the IDs of the observations it came from.
+	Observations []string `json:"observations,omitempty"`
 }
 
 // Patient is the patient associated with the bed.
@@ -80,6 +146,11 @@ type Observation struct {
 	// Questionable marks a value forwarded with a warning; Reason says why.
 	Questionable bool   `json:"questionable,omitempty"`
 	Reason       string `json:"reason,omitempty"`
+	// OriginalValue and OriginalUnit are what the device sent when the
+	// gateway converted the value to the vital's canonical unit (Reason
+	// then states the conversion); nil and empty otherwise.
+	OriginalValue *float64 `json:"original_value,omitempty"`
+	OriginalUnit  string   `json:"original_unit,omitempty"`
 }
 
 // Encoder turns a record into the bytes published to the EPR. seq is the
