@@ -77,10 +77,21 @@ func (e *Encoder) ContentType() string { return MediaType }
 // r.Observations, in that order, each a conditional create on its
 // identifier. The same record and seq always give the same bytes.
 //
+// A KindNEWS2 record gives the Bundle of its score instead: the Location,
+// the Device when the record has a device key, and one NEWS2 Observation
+// (mapping in news2.go). Any other kind is an error.
+//
 // Encode fails only for a record that breaks the record contract: no
 // gateway, bed or device key, no receive time, an observation id that is not
 // a UUID or appears twice.
 func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
+	switch r.Kind {
+	case record.KindObservations:
+	case record.KindNEWS2:
+		return e.encodeNEWS2(r, seq)
+	default:
+		return nil, fmt.Errorf("fhir: record kind %q is not encoded as FHIR", r.Kind)
+	}
 	if err := checkRecord(r); err != nil {
 		return nil, err
 	}
