@@ -10,14 +10,18 @@ import (
 	"sync"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/serialport"
+	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/fhir"
 	"github.com/bedgate/bedgate/gateway/hl7"
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/validate"
 )
 
 // Options configure Run.
@@ -69,11 +73,37 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 
-	enc, err := NewEncoder(cfg.Gateway.Format)
+	format, err := NewEncoder(cfg.Gateway.Format)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	health := &healthReport{gateway: cfg.Gateway.ID, beds: len(cfg.Beds), outbox: outbox, now: now}
+	rules, err := validate.NewRules(validate.Config{Ranges: cfg.Validation.Ranges})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	bedNames := make([]string, len(cfg.Beds))
+	for i, b := range cfg.Beds {
+		bedNames[i] = b.Name
+	}
+	register := assoc.NewRegister(assoc.Options{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Beds: bedNames,
+		Horizon: max(assoc.DefaultHorizon, cfg.Buffer.MaxAge+24*time.Hour), Now: now})
+	for _, b := range cfg.Beds {
+		if b.NHSNumber != "" {
+			if err := register.Static(b.Name, record.Patient{NHSNumber: b.NHSNumber}); err != nil {
+				return fmt.Errorf("gateway: bed %s: static patient: %w", b.Name, err)
+			}
+		}
+	}
+	decider, err := cfg.Association.Decider(register)
+	if err != nil {
+		return fmt.Errorf("gateway: association: %w", err)
+	}
+	pipe := &pipeline{
+		outbox: outbox, register: register, decider: decider, held: assoc.NewHeld(decider, assoc.DefaultMaxHeld),
+		counts: &validate.Counts{}, now: now, log: log, wake: make(chan struct{}, 1),
+	}
+	admissions := assoc.AdmissionFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
+	health := &healthReport{gateway: cfg.Gateway.ID, beds: len(cfg.Beds), outbox: outbox, pipe: pipe, now: now}
 	// Certificates are checked against the real clock, whatever opts.Now.
 	tlsCfg, err := cfg.MQTT.TLSConfig(time.Now())
 	if err != nil {
@@ -90,8 +120,11 @@ func Run(ctx context.Context, opts Options) error {
 		BacklogRate: cfg.MQTT.BacklogRate,
 		StatusTopic: StatusTopic(cfg.Gateway.Site, cfg.Gateway.ID),
 		Status:      health.payload,
-		Encoder:     enc,
-		Logger:      log,
+		OnConnect: func(c mqtt.Client) {
+			c.Subscribe(admissions, 1, func(_ mqtt.Client, m mqtt.Message) { pipe.admission(m.Topic(), m.Payload()) })
+		},
+		Encoder: encoder{format: format},
+		Logger:  log,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -102,21 +135,24 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	beds := make([]*supervisor, 0, len(cfg.Beds))
+	bedMap := make(map[string]Bed, len(cfg.Beds))
 	for _, b := range cfg.Beds {
 		drv, err := opts.Drivers.Lookup(b.Driver)
 		if err != nil {
 			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
 		}
 		bed := Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
-		if b.NHSNumber != "" {
-			bed.Patient = &record.Patient{NHSNumber: b.NHSNumber}
+		bedMap[b.Name] = bed
+		checker, err := validate.NewChecker(validate.Options{Rules: &rules, MaxClockOffset: cfg.Validation.MaxClockOffset, Counts: pipe.counts})
+		if err != nil {
+			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
 		}
 		beds = append(beds, &supervisor{
 			bed:    bed,
+			pipe:   &bedPipeline{p: pipe, bed: bed, checker: checker},
 			port:   b.Port,
 			line:   b.Line(drv.Line),
 			driver: drv,
-			outbox: outbox,
 			status: pub,
 			log:    log.With("bed", b.Name, "driver", b.Driver),
 			dopts:  drivers.Options{Logger: log.With("bed", b.Name), Now: now, DeviceLocation: loc},
@@ -127,6 +163,11 @@ func Run(ctx context.Context, opts Options) error {
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pipe.releaseHeld(readCtx, bedMap)
+	}()
 	for _, s := range beds {
 		wg.Add(1)
 		go func() {
@@ -186,6 +227,12 @@ type GatewayStatus struct {
 	Time    time.Time     `json:"time"`
 	Beds    int           `json:"beds,omitempty"`
 	Outbox  *OutboxStatus `json:"outbox,omitempty"`
+	// Rejected and Flagged count values quarantined and values forwarded
+	// flagged, by reason, since the gateway started; Held counts readings
+	// waiting for a patient association.
+	Rejected map[string]uint64 `json:"rejected,omitempty"`
+	Flagged  map[string]uint64 `json:"flagged,omitempty"`
+	Held     int               `json:"held,omitempty"`
 }
 
 // OutboxStatus reports the durable outbox.
@@ -205,6 +252,7 @@ type healthReport struct {
 	gateway string
 	beds    int
 	outbox  *buffer.Buffer
+	pipe    *pipeline
 	now     func() time.Time
 }
 
@@ -217,12 +265,22 @@ func (h *healthReport) payload(online bool) []byte {
 			Entries: o.Entries, Bytes: o.Bytes, OldestAgeSec: o.OldestAge.Seconds(), InFlight: o.InFlight,
 			Dropped: o.Dropped, Quarantined: o.Quarantined, RecoveredFrom: o.RecoveredFrom,
 		}
+		st.Rejected, st.Flagged = byReason(h.pipe.counts.Rejected()), byReason(h.pipe.counts.Flagged())
+		st.Held = h.pipe.held.Len()
 	}
 	b, err := json.Marshal(st)
 	if err != nil { // cannot happen: plain fields only
 		return []byte(`{"state":"` + st.State + `"}`)
 	}
 	return b
+}
+
+func byReason(m map[validate.Reason]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(m))
+	for k, v := range m {
+		out[string(k)] = v
+	}
+	return out
 }
 
 // DeviceStatus is published retained on a bed's device topic whenever the
@@ -255,7 +313,7 @@ type supervisor struct {
 	port   string
 	line   drivers.LineSettings
 	driver drivers.Driver
-	outbox *buffer.Buffer
+	pipe   *bedPipeline
 	status statusSink
 	log    *slog.Logger
 	dopts  drivers.Options
@@ -318,13 +376,8 @@ func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delive
 	}
 	connected := false
 	sink := drivers.SinkFunc(func(ctx context.Context, r drivers.Reading) error {
-		rec := s.bed.Observe(r)
-		payload, err := json.Marshal(rec)
-		if err != nil {
-			return fmt.Errorf("encode record: %w", err)
-		}
-		if _, err := s.outbox.Append(ctx, payload); err != nil {
-			return fmt.Errorf("append to outbox: %w", err)
+		if err := s.pipe.accept(ctx, r); err != nil {
+			return err
 		}
 		if !connected || r.Device != s.device {
 			connected, s.device = true, r.Device

@@ -41,8 +41,6 @@ type Bed struct {
 	Gateway, Site, Ward, Name string
 	// Device names the device when it reports no serial number.
 	Device string
-	// Patient is a static assignment, or nil.
-	Patient *record.Patient
 }
 
 // ObsTopic is the bed's observation topic.
@@ -53,6 +51,12 @@ func (b Bed) ObsTopic() string {
 // DeviceTopic is the bed's retained device status topic.
 func (b Bed) DeviceTopic() string {
 	return "bedgate/v1/" + b.Site + "/" + b.Ward + "/" + b.Name + "/device"
+}
+
+// RejectedTopic is the bed's quarantine topic: values not forwarded, with
+// their reasons.
+func (b Bed) RejectedTopic() string {
+	return "bedgate/v1/" + b.Site + "/" + b.Ward + "/" + b.Name + "/rejected"
 }
 
 // StatusTopic is the gateway's retained status topic.
@@ -94,7 +98,6 @@ func (b Bed) Observe(r drivers.Reading) record.Record {
 		DeviceTime:   r.DeviceTime,
 		ReceivedAt:   r.ReceivedAt,
 		ClockOffset:  offset,
-		Patient:      b.Patient,
 		DeviceStatus: r.DeviceStatus,
 		Observations: make([]record.Observation, 0, len(r.Values)),
 	}

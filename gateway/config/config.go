@@ -19,7 +19,10 @@ import (
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/serialport"
+	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/tlsconfig"
+	"github.com/bedgate/bedgate/gateway/validate"
 )
 
 // Config is the whole gateway configuration.
@@ -27,7 +30,37 @@ type Config struct {
 	Gateway Gateway `mapstructure:"gateway"`
 	MQTT    MQTT    `mapstructure:"mqtt"`
 	Buffer  Buffer  `mapstructure:"buffer"`
-	Beds    []Bed   `mapstructure:"beds"`
+	// Validation tunes the plausibility rules; Association the handling of
+	// readings from a bed with no patient.
+	Validation  Validation  `mapstructure:"validation"`
+	Association Association `mapstructure:"association"`
+	Beds        []Bed       `mapstructure:"beds"`
+}
+
+// Validation tunes the checks every value passes before it is forwarded.
+type Validation struct {
+	// MaxClockOffset flags every value of a device whose clock is further
+	// than this from the gateway's. The default is 5m.
+	MaxClockOffset time.Duration `mapstructure:"max_clock_offset"`
+	// Ranges override the default plausibility ranges, keyed by vital name
+	// (spo2, pulse-rate, resp-rate, bp-systolic, bp-diastolic, bp-mean,
+	// temperature, etco2, perfusion-index), MDC reference id or MDC code.
+	// A value outside min..max is rejected as an artefact; outside
+	// soft_min..soft_max it is forwarded flagged questionable.
+	Ranges map[string]validate.RangeConfig `mapstructure:"ranges"`
+}
+
+// Association says what happens to readings from a bed with no patient.
+type Association struct {
+	// Policy is "forward" (with location and device only, flagged; the
+	// default), "hold" (wait up to HoldFor for an admission covering the
+	// reading) or "quarantine".
+	Policy string `mapstructure:"policy"`
+	// HoldFor bounds how long a reading is held. The default is 15m.
+	HoldFor time.Duration `mapstructure:"hold_for"`
+	// AfterHold is what happens when the hold ends without a patient:
+	// "forward" (the default) or "quarantine".
+	AfterHold string `mapstructure:"after_hold"`
 }
 
 // Gateway names this gateway and where it keeps its state.
@@ -203,27 +236,31 @@ const (
 // defaults lists every scalar key, so that BEDGATE_<KEY> environment variables
 // override them (for example BEDGATE_MQTT_BROKER).
 var defaults = map[string]any{
-	"gateway.id":              "",
-	"gateway.site":            "",
-	"gateway.ward":            "",
-	"gateway.data_dir":        DefaultDataDir,
-	"gateway.format":          DefaultFormat,
-	"gateway.device_timezone": "UTC",
-	"mqtt.broker":             "",
-	"mqtt.plaintext":          false,
-	"mqtt.client_id":          "",
-	"mqtt.keepalive":          DefaultKeepAlive,
-	"mqtt.window":             DefaultWindow,
-	"mqtt.backlog_rate":       DefaultBacklogRate,
-	"mqtt.ca_file":            "",
-	"mqtt.cert_file":          "",
-	"mqtt.key_file":           "",
-	"mqtt.server_name":        "",
-	"mqtt.username":           "",
-	"mqtt.password_file":      "",
-	"mqtt.password":           "", // only from BEDGATE_MQTT_PASSWORD
-	"buffer.max_bytes":        int64(DefaultMaxBytes),
-	"buffer.max_age":          DefaultMaxAge,
+	"gateway.id":                  "",
+	"gateway.site":                "",
+	"gateway.ward":                "",
+	"gateway.data_dir":            DefaultDataDir,
+	"gateway.format":              DefaultFormat,
+	"gateway.device_timezone":     "UTC",
+	"mqtt.broker":                 "",
+	"mqtt.plaintext":              false,
+	"mqtt.client_id":              "",
+	"mqtt.keepalive":              DefaultKeepAlive,
+	"mqtt.window":                 DefaultWindow,
+	"mqtt.backlog_rate":           DefaultBacklogRate,
+	"mqtt.ca_file":                "",
+	"mqtt.cert_file":              "",
+	"mqtt.key_file":               "",
+	"mqtt.server_name":            "",
+	"mqtt.username":               "",
+	"mqtt.password_file":          "",
+	"mqtt.password":               "", // only from BEDGATE_MQTT_PASSWORD
+	"buffer.max_bytes":            int64(DefaultMaxBytes),
+	"buffer.max_age":              DefaultMaxAge,
+	"validation.max_clock_offset": validate.DefaultMaxClockOffset,
+	"association.policy":          string(assoc.PolicyForward),
+	"association.hold_for":        assoc.DefaultHoldFor,
+	"association.after_hold":      string(assoc.PolicyForward),
 }
 
 // Load reads the YAML file at path, applies BEDGATE_* environment
@@ -370,6 +407,16 @@ func (c *Config) Validate(knownDrivers []string) error {
 	}
 	if c.Buffer.MaxAge < time.Minute {
 		bad("buffer.max_age", "%v: must be at least 1m", c.Buffer.MaxAge)
+	}
+
+	if c.Validation.MaxClockOffset < time.Second {
+		bad("validation.max_clock_offset", "%v: must be at least 1s", c.Validation.MaxClockOffset)
+	}
+	if _, err := validate.NewRules(validate.Config{Ranges: c.Validation.Ranges}); err != nil {
+		bad("validation.ranges", "%w", err)
+	}
+	if _, err := c.Association.Decider(nil); err != nil {
+		bad("association", "%w", err)
 	}
 
 	if len(c.Beds) == 0 {
@@ -592,6 +639,32 @@ func (c *Config) validateLinkSecurity(bad func(key, format string, args ...any))
 		bad("mqtt.username", "required when a password is given")
 	}
 }
+
+// Decider returns the unassociated-bed policy as an assoc.Decider over
+// lookup, or an error naming the bad value.
+func (a Association) Decider(lookup assoc.Lookup) (assoc.Decider, error) {
+	policy, err := assoc.ParsePolicy(a.Policy)
+	if err != nil {
+		return assoc.Decider{}, fmt.Errorf("policy: %w", err)
+	}
+	after, err := assoc.ParsePolicy(a.AfterHold)
+	if err != nil {
+		return assoc.Decider{}, fmt.Errorf("after_hold: %w", err)
+	}
+	d := assoc.Decider{Lookup: lookup, Policy: policy, HoldFor: a.HoldFor, AfterHold: after}
+	if lookup == nil {
+		d.Lookup = noLookup{}
+	}
+	if err := d.Validate(); err != nil {
+		return assoc.Decider{}, err
+	}
+	return d, nil
+}
+
+// noLookup stands in for the register when only the options are checked.
+type noLookup struct{}
+
+func (noLookup) PatientAt(string, time.Time) (record.Patient, bool) { return record.Patient{}, false }
 
 // Line returns the bed's serial settings: the driver's defaults with the
 // bed's overrides applied.

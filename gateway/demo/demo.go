@@ -29,8 +29,10 @@ import (
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway"
+	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/epr"
+	"github.com/bedgate/bedgate/gateway/validate"
 	"github.com/bedgate/bedgate/simulators"
 	"github.com/bedgate/bedgate/simulators/pty"
 )
@@ -103,9 +105,11 @@ func Run(ctx context.Context, opts Options) error {
 
 	// Simulated monitors on pseudo-terminals.
 	cfg := &config.Config{
-		Gateway: config.Gateway{ID: "demo-gw", Site: "demo", Ward: "ward1", DataDir: opts.DataDir, Format: config.DefaultFormat, DeviceTimezone: "UTC"},
-		MQTT:    config.MQTT{Broker: broker, Plaintext: true, ClientID: "bedgate-demo-gw", KeepAlive: config.DefaultKeepAlive, Window: config.DefaultWindow, BacklogRate: config.DefaultBacklogRate},
-		Buffer:  config.Buffer{MaxBytes: config.DefaultMaxBytes, MaxAge: config.DefaultMaxAge},
+		Gateway:     config.Gateway{ID: "demo-gw", Site: "demo", Ward: "ward1", DataDir: opts.DataDir, Format: config.DefaultFormat, DeviceTimezone: "UTC"},
+		MQTT:        config.MQTT{Broker: broker, Plaintext: true, ClientID: "bedgate-demo-gw", KeepAlive: config.DefaultKeepAlive, Window: config.DefaultWindow, BacklogRate: config.DefaultBacklogRate},
+		Buffer:      config.Buffer{MaxBytes: config.DefaultMaxBytes, MaxAge: config.DefaultMaxAge},
+		Validation:  config.Validation{MaxClockOffset: validate.DefaultMaxClockOffset},
+		Association: config.Association{Policy: "forward", HoldFor: assoc.DefaultHoldFor, AfterHold: "forward"},
 	}
 	for i := 0; i < opts.Beds; i++ {
 		p, err := pty.Open()

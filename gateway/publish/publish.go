@@ -81,6 +81,11 @@ type Options struct {
 	// last will and the clean stop. The default gives "online" and
 	// "offline".
 	Status func(online bool) []byte
+	// OnConnect, when set, is called (on paho's goroutine; it must not
+	// block) after every connection, to subscribe to what the gateway
+	// listens to. The session is persistent, so subscriptions also survive
+	// at the broker.
+	OnConnect func(c mqtt.Client)
 	// Encoder turns stored records into message bodies. Required.
 	Encoder record.Encoder
 	// BacklogRate is the most backlog entries (appended before the current
@@ -232,6 +237,9 @@ func (p *Publisher) Client() mqtt.Client { return p.client }
 func (p *Publisher) onConnect(c mqtt.Client) {
 	p.connects.Add(1)
 	p.log.Info("connected to broker", "broker", p.opts.Broker)
+	if p.opts.OnConnect != nil {
+		p.opts.OnConnect(c)
+	}
 	p.mu.Lock()
 	p.connectedAt = time.Now()
 	p.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/bedgate/bedgate/gateway/record"
@@ -274,12 +275,16 @@ func (c *Checker) checkValue(o record.Observation) (out record.Observation, flag
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return o, nil, ReasonNotFinite, fmt.Sprintf("%s value %v is not a finite number", rule.Name, v)
 	}
-	x, statement, err := Convert(v, o.Unit, rule.Unit)
+	from := o.Unit
+	if slices.Contains(rule.Same, from) {
+		from = rule.Unit
+	}
+	x, statement, err := Convert(v, from, rule.Unit)
 	if ue := (*UnitError)(nil); errors.As(err, &ue) {
 		return o, nil, ReasonUnit, ue.text()
 	}
 	out = o
-	from := ""
+	from = ""
 	if statement != "" {
 		out.Value = &x
 		out.Unit = rule.Unit

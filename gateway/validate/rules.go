@@ -64,6 +64,11 @@ type Rule struct {
 	Codes []uint32
 	// Range is the plausibility range, in Unit.
 	Range Range
+	// Same lists other units a device may report that mean the same scale
+	// as Unit, taken without conversion: Philips reports its relative
+	// perfusion index dimensionless ("1") on the scale Masimo reports PI in
+	// "%".
+	Same []string
 }
 
 // Rules are the validation rules of every vital the gateway checks, each
@@ -80,15 +85,15 @@ type Rules struct {
 // documentation for the table and its sources).
 func DefaultRules() Rules {
 	rules := []Rule{
-		{VitalPulseRate, "/min", []uint32{147842, 149514, 149530, 149546}, Range{20, 300, 30, 220}},
-		{VitalSpO2, "%", []uint32{150456}, Range{50, 100, 70, 100}},
-		{VitalRespRate, "/min", []uint32{151562, 151570, 151578, 151594}, Range{1, 70, 5, 50}},
-		{VitalSystolic, "mm[Hg]", []uint32{150021, 150033}, Range{40, 300, 40, 300}},
-		{VitalDiastolic, "mm[Hg]", []uint32{150022, 150034}, Range{10, 200, 10, 200}},
-		{VitalMean, "mm[Hg]", []uint32{150023, 150035}, Range{20, 250, 20, 250}},
-		{VitalTemperature, "Cel", []uint32{150344, 150364, 150368, 150392, 188420, 188424, 188428, 188452}, Range{25, 45, 32, 42}},
-		{VitalEtCO2, "kPa", []uint32{151708}, Range{0, 20, 0, 20}},
-		{VitalPerfusionIndex, "%", []uint32{150448, 150488}, Range{0.02, 20, 0.02, 20}},
+		{Name: VitalPulseRate, Unit: "/min", Codes: []uint32{147842, 149514, 149530, 149546}, Range: Range{20, 300, 30, 220}},
+		{Name: VitalSpO2, Unit: "%", Codes: []uint32{150456}, Range: Range{50, 100, 70, 100}},
+		{Name: VitalRespRate, Unit: "/min", Codes: []uint32{151562, 151570, 151578, 151594}, Range: Range{1, 70, 5, 50}},
+		{Name: VitalSystolic, Unit: "mm[Hg]", Codes: []uint32{150021, 150033}, Range: Range{40, 300, 40, 300}},
+		{Name: VitalDiastolic, Unit: "mm[Hg]", Codes: []uint32{150022, 150034}, Range: Range{10, 200, 10, 200}},
+		{Name: VitalMean, Unit: "mm[Hg]", Codes: []uint32{150023, 150035}, Range: Range{20, 250, 20, 250}},
+		{Name: VitalTemperature, Unit: "Cel", Codes: []uint32{150344, 150364, 150368, 150392, 188420, 188424, 188428, 188452}, Range: Range{25, 45, 32, 42}},
+		{Name: VitalEtCO2, Unit: "kPa", Codes: []uint32{151708}, Range: Range{0, 20, 0, 20}},
+		{Name: VitalPerfusionIndex, Unit: "%", Codes: []uint32{150448, 150488}, Range: Range{0.02, 20, 0.02, 20}, Same: []string{"1"}},
 	}
 	rs := Rules{byName: make(map[string]Rule, len(rules))}
 	for _, r := range rules {

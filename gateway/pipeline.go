@@ -1,0 +1,181 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/bedgate/bedgate/buffer"
+	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/validate"
+)
+
+// pipeline is what every reading goes through after its driver: observe
+// (identify, judge device status), validate (plausibility, units, time),
+// associate (the patient in the bed when it was read) and store. Nothing
+// is dropped: a value that is not forwarded as an observation goes to the
+// bed's quarantine topic with its reason.
+type pipeline struct {
+	outbox   *buffer.Buffer
+	register *assoc.Register
+	decider  assoc.Decider
+	held     *assoc.Held
+	counts   *validate.Counts
+	now      func() time.Time
+	log      *slog.Logger
+	// wake asks the held-records loop to look again (an admission arrived).
+	wake chan struct{}
+}
+
+// bedPipeline is one bed's view of the pipeline: its validation state.
+type bedPipeline struct {
+	p       *pipeline
+	bed     Bed
+	checker *validate.Checker
+}
+
+// accept runs one reading through the pipeline. It returns an error only
+// when the outbox refuses a record: the reading must then not count as
+// accepted.
+func (b *bedPipeline) accept(ctx context.Context, r drivers.Reading) error {
+	rec := b.bed.Observe(r)
+	accepted, rejected := b.checker.Check(rec)
+	if len(rejected) > 0 {
+		if err := b.p.quarantine(ctx, b.bed, accepted, rejected); err != nil {
+			return err
+		}
+	}
+	if len(accepted.Observations) == 0 {
+		return nil
+	}
+	return b.p.route(ctx, b.bed, accepted, b.p.decider.Decide(accepted, b.p.now()))
+}
+
+// route applies an association decision to a record.
+func (p *pipeline) route(ctx context.Context, bed Bed, rec record.Record, d assoc.Decision) error {
+	switch d.Action {
+	case assoc.Forward:
+		rec.Patient = d.Patient
+		return p.store(ctx, rec)
+	case assoc.ForwardUnassociated:
+		rec.Patient, rec.Unassociated, rec.AssocReason = nil, true, d.Reason
+		return p.store(ctx, rec)
+	case assoc.Hold:
+		if out, pushed := p.held.Add(rec, p.now()); pushed {
+			// The held queue was full: the oldest record leaves it now.
+			return p.route(ctx, bed, out.Record, out.Decision)
+		}
+		return nil
+	case assoc.Quarantine:
+		rejected := make([]validate.Rejection, len(rec.Observations))
+		for i, o := range rec.Observations {
+			rejected[i] = validate.Rejection{Observation: o, Reason: "no-patient", Text: d.Reason}
+		}
+		return p.quarantine(ctx, bed, rec, rejected)
+	default:
+		return fmt.Errorf("gateway: unknown association action %v", d.Action)
+	}
+}
+
+// quarantine stores the rejected values as one record for the bed's
+// quarantine topic.
+func (p *pipeline) quarantine(ctx context.Context, bed Bed, header record.Record, rejected []validate.Rejection) error {
+	q := header
+	q.Kind = record.KindRejected
+	q.Topic = bed.RejectedTopic()
+	q.Patient, q.Observations, q.Unmeasured = nil, nil, nil
+	q.Rejected = make([]record.Rejected, len(rejected))
+	for i, r := range rejected {
+		q.Rejected[i] = record.Rejected{Observation: r.Observation, Reason: string(r.Reason), Text: r.Text}
+	}
+	p.log.Info("values quarantined", "bed", bed.Name, "count", len(rejected), "reason", string(rejected[0].Reason))
+	return p.store(ctx, q)
+}
+
+func (p *pipeline) store(ctx context.Context, rec record.Record) error {
+	payload, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode record: %w", err)
+	}
+	if _, err := p.outbox.Append(ctx, payload); err != nil {
+		return fmt.Errorf("append to outbox: %w", err)
+	}
+	return nil
+}
+
+// admission handles a message on an admission topic. It runs on the MQTT
+// client's goroutine, so it only updates the register and wakes the
+// held-records loop.
+func (p *pipeline) admission(topic string, payload []byte) {
+	if err := p.register.HandleMessage(topic, payload); err != nil {
+		// Register errors never contain patient identifiers.
+		p.log.Warn("admission message not applied", "topic", topic, "err", err)
+		return
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// releaseHeld routes held records once an admission covers them or their
+// hold expires, until ctx ends. Records still held then are lost with the
+// process: the hold policy trades that for never filing against no one.
+func (p *pipeline) releaseHeld(ctx context.Context, beds map[string]Bed) {
+	for {
+		for _, rel := range p.held.Release(p.now()) {
+			if err := p.route(ctx, beds[rel.Record.Bed], rel.Record, rel.Decision); err != nil {
+				p.log.Error("a held reading could not be stored", "bed", rel.Record.Bed, "err", err)
+			}
+		}
+		wait := time.Minute
+		if next, ok := p.held.Next(); ok {
+			wait = max(time.Until(next), 10*time.Millisecond)
+		}
+		select {
+		case <-ctx.Done():
+			if n := p.held.Len(); n > 0 {
+				p.log.Warn("stopping with readings held for an association; they are not stored", "held", n)
+			}
+			return
+		case <-p.wake:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// encoder encodes every kind of record: observations and NEWS2 scores in
+// the configured format, quarantined values as a JSON document.
+type encoder struct {
+	format record.Encoder
+}
+
+func (e encoder) ContentType() string { return e.format.ContentType() }
+
+func (e encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
+	if r.Kind == record.KindRejected {
+		return json.Marshal(QuarantineMessage{
+			Seq: seq, Gateway: r.Gateway, Site: r.Site, Ward: r.Ward, Bed: r.Bed,
+			Device: r.Device, DeviceTime: r.DeviceTime, ReceivedAt: r.ReceivedAt, Rejected: r.Rejected,
+		})
+	}
+	return e.format.Encode(r, seq)
+}
+
+// QuarantineMessage is published on a bed's quarantine topic: the values
+// of one reading that were not forwarded, each with its reason.
+type QuarantineMessage struct {
+	Seq        uint64            `json:"seq"`
+	Gateway    string            `json:"gateway"`
+	Site       string            `json:"site"`
+	Ward       string            `json:"ward"`
+	Bed        string            `json:"bed"`
+	Device     drivers.DeviceID  `json:"device"`
+	DeviceTime time.Time         `json:"device_time"`
+	ReceivedAt time.Time         `json:"received_at"`
+	Rejected   []record.Rejected `json:"rejected"`
+}
