@@ -26,6 +26,11 @@ import (
 // that it sends many readings with distinct device times.
 func startMonitor(t *testing.T, ctx context.Context, period time.Duration) string {
 	t.Helper()
+	return startScenarioMonitor(t, ctx, "stable", period)
+}
+
+func startScenarioMonitor(t *testing.T, ctx context.Context, scenario string, period time.Duration) string {
+	t.Helper()
 	p, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +38,7 @@ func startMonitor(t *testing.T, ctx context.Context, period time.Duration) strin
 	t.Cleanup(func() { p.Close() })
 	start := time.Now()
 	fast := func() time.Time { return start.Add(time.Since(start) * 1000).UTC() } // 1000 device seconds a second
-	dev, err := masimo.New(simulators.Options{Serial: "Q0001", Period: period, Now: fast,
+	dev, err := masimo.New(simulators.Options{Scenario: scenario, Serial: "Q0001", Period: period, Now: fast,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +56,9 @@ func testConfig(t *testing.T, dataDir, broker, port string, maxBytes int64) *con
 		Gateway: config.Gateway{ID: "gw-dur", Site: "s", Ward: "w", DataDir: dataDir, Format: "fhir", DeviceTimezone: "UTC"},
 		MQTT:    config.MQTT{Broker: broker, Plaintext: true, ClientID: "gw-dur-" + t.Name(), KeepAlive: 30 * time.Second, Window: 64},
 		Buffer:  config.Buffer{MaxBytes: maxBytes, MaxAge: time.Hour},
-		Beds:    []config.Bed{{Name: "bed1", Driver: "masimo", Port: port, Device: "bed1"}},
+		// The monitor's clock runs fast: its offset is expected.
+		Validation: config.Validation{MaxClockOffset: 1000 * time.Hour},
+		Beds:       []config.Bed{{Name: "bed1", Driver: "masimo", Port: port, Device: "bed1"}},
 	}
 }
 

@@ -294,3 +294,36 @@ func TestLoadPassword(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadValidationAndAssociation(t *testing.T) {
+	body := goodYAML + `
+validation:
+  max_clock_offset: 2m
+  ranges:
+    spo2: {min: 60, soft_min: 85}
+association:
+  policy: hold
+  hold_for: 10m
+  after_hold: quarantine
+`
+	c, err := Load(writeConfig(t, body), []string{"masimo"})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if r := c.Validation.Ranges["spo2"]; r.Min == nil || *r.Min != 60 || r.SoftMin == nil || *r.SoftMin != 85 || r.Max != nil {
+		t.Errorf("spo2 range override = %+v", r)
+	}
+	if c.Validation.MaxClockOffset != 2*time.Minute || c.Association.Policy != "hold" || c.Association.HoldFor != 10*time.Minute {
+		t.Errorf("validation %+v association %+v", c.Validation, c.Association)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"validation:\n  ranges:\n    spo2: {min: 99, max: 98}\n", "validation.ranges"},
+		{"validation:\n  ranges:\n    unobtainium: {min: 1}\n", "unobtainium"},
+		{"association:\n  policy: guess\n", "association"},
+		{"association:\n  after_hold: hold\n", "after"},
+	} {
+		if _, err := Load(writeConfig(t, goodYAML+bad.yaml), []string{"masimo"}); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: err = %v, want one naming %s", bad.yaml, err, bad.want)
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/bedgate/bedgate/gateway"
+	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/brokertest"
+	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/validate"
+)
+
+// eprView collects what an EPR sees on the bed's topics.
+type eprView struct {
+	mu         sync.Mutex
+	bundles    []map[string]any
+	quarantine []gateway.QuarantineMessage
+}
+
+func subscribeBed(t *testing.T, url string) (*eprView, pahomqtt.Client) {
+	t.Helper()
+	v := &eprView{}
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).SetClientID("epr-" + t.Name()))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("EPR: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	sub := func(topic string, h pahomqtt.MessageHandler) {
+		if tok := c.Subscribe(topic, 1, h); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscribe %s: %v", topic, tok.Error())
+		}
+	}
+	sub("bedgate/v1/s/w/bed1/obs", func(_ pahomqtt.Client, m pahomqtt.Message) {
+		var b map[string]any
+		if err := json.Unmarshal(m.Payload(), &b); err != nil {
+			t.Errorf("obs payload: %v", err)
+			return
+		}
+		v.mu.Lock()
+		v.bundles = append(v.bundles, b)
+		v.mu.Unlock()
+	})
+	sub("bedgate/v1/s/w/bed1/rejected", func(_ pahomqtt.Client, m pahomqtt.Message) {
+		var q gateway.QuarantineMessage
+		if err := json.Unmarshal(m.Payload(), &q); err != nil {
+			t.Errorf("rejected payload: %v", err)
+			return
+		}
+		v.mu.Lock()
+		v.quarantine = append(v.quarantine, q)
+		v.mu.Unlock()
+	})
+	return v, c
+}
+
+// patientOf returns the NHS number an observation Bundle files against, or
+// "" for a Bundle whose observations have a Location subject.
+func patientOf(b map[string]any) string {
+	entries, _ := b["entry"].([]any)
+	for _, e := range entries {
+		res, _ := e.(map[string]any)["resource"].(map[string]any)
+		if res["resourceType"] != "Observation" {
+			continue
+		}
+		subj, _ := res["subject"].(map[string]any)
+		if id, ok := subj["identifier"].(map[string]any); ok && id["system"] == "https://fhir.nhs.uk/Id/nhs-number" {
+			v, _ := id["value"].(string)
+			return v
+		}
+		return ""
+	}
+	return ""
+}
+
+func (v *eprView) counts() (bundles, quarantined int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.bundles), len(v.quarantine)
+}
+
+// TestImplausibleValuesGoToQuarantine: with the SpO2 range narrowed in the
+// configuration to 50–90 %, the stable patient's SpO2 (above 90) is
+// implausible: it never reaches the observation topic, and each value is on
+// the quarantine topic with its reason, while the other vitals go on.
+func TestImplausibleValuesGoToQuarantine(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	v, _ := subscribeBed(t, broker.URL())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	port := startScenarioMonitor(t, ctx, "stable", 20*time.Millisecond)
+	cfg := testConfig(t, t.TempDir(), broker.URL(), port, 16<<20)
+	ninety := 90.0
+	cfg.Validation.Ranges = map[string]validate.RangeConfig{"spo2": {Max: &ninety, SoftMax: &ninety}}
+	done := runGateway(t, ctx, cfg)
+	waitUntil(t, "quarantined values", 20*time.Second, func() bool { _, q := v.counts(); return q > 0 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.bundles) == 0 {
+		t.Error("no observations forwarded: the other vitals should go on")
+	}
+	for _, q := range v.quarantine {
+		for _, r := range q.Rejected {
+			if r.Reason != "implausible-high" || r.Observation.MDC != 150456 {
+				t.Errorf("quarantined %d for %q, want SpO2 (150456) for implausible-high", r.Observation.MDC, r.Reason)
+			}
+			if r.Reason == "" || r.Text == "" {
+				t.Errorf("quarantined value without a reason: %+v", r)
+			}
+			if r.Observation.Value == nil {
+				t.Errorf("quarantined value without its value: %+v", r)
+			}
+		}
+	}
+	rejectedIDs := map[string]bool{}
+	for _, q := range v.quarantine {
+		for _, r := range q.Rejected {
+			rejectedIDs[r.Observation.ID] = true
+		}
+	}
+	for _, b := range v.bundles {
+		for _, e := range b["entry"].([]any) {
+			res := e.(map[string]any)["resource"].(map[string]any)
+			if ids, ok := res["identifier"].([]any); ok && res["resourceType"] == "Observation" {
+				val := ids[0].(map[string]any)["value"].(string)
+				if rejectedIDs[val[len("urn:uuid:"):]] {
+					t.Errorf("observation %s is both quarantined and forwarded", val)
+				}
+			}
+		}
+	}
+}
+
+// TestAdmissionAssociatesReadings: readings are forwarded against the bed
+// location until the EPR admits a patient (retained admission message), and
+// against that patient from then on.
+func TestAdmissionAssociatesReadings(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	v, epr := subscribeBed(t, broker.URL())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	port := startScenarioMonitor(t, ctx, "stable", 50*time.Millisecond)
+	done := runGateway(t, ctx, testConfig(t, t.TempDir(), broker.URL(), port, 16<<20))
+	waitUntil(t, "unassociated readings", 20*time.Second, func() bool { b, _ := v.counts(); return b > 3 })
+
+	admit := assoc.Admission{Event: assoc.Admit, Time: time.Now().UTC(), ID: "adt-1"}
+	admit.Patient.NHSNumber = "9434765919"
+	payload, err := json.Marshal(admit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := epr.Publish(assoc.AdmissionTopic("s", "w", "bed1"), 1, true, payload)
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish admission: %v", tok.Error())
+	}
+	waitUntil(t, "readings filed against the admitted patient", 20*time.Second, func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return len(v.bundles) > 0 && patientOf(v.bundles[len(v.bundles)-1]) == "9434765919"
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if patientOf(v.bundles[0]) != "" {
+		t.Errorf("the first reading, before the admission, was filed against %q", patientOf(v.bundles[0]))
+	}
+	// Once a reading is filed against the patient, every later one is.
+	seen := false
+	for i, b := range v.bundles {
+		p := patientOf(b)
+		if p == "9434765919" {
+			seen = true
+		} else if seen {
+			t.Errorf("bundle %d after the admission has patient %q", i, p)
+		}
+	}
+}
+
+// TestHoldPolicyWaitsForAdmission: with association.policy hold, readings
+// from an empty bed are held, then filed against the patient whose
+// admission covers their time.
+func TestHoldPolicyWaitsForAdmission(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	v, epr := subscribeBed(t, broker.URL())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	admitted := time.Now().UTC()
+	port := startScenarioMonitor(t, ctx, "stable", 50*time.Millisecond)
+	cfg := testConfig(t, t.TempDir(), broker.URL(), port, 16<<20)
+	cfg.Association = config.Association{Policy: "hold", HoldFor: time.Minute, AfterHold: "quarantine"}
+	cfg.Validation = config.Validation{MaxClockOffset: validate.DefaultMaxClockOffset}
+	done := runGateway(t, ctx, cfg)
+
+	time.Sleep(1500 * time.Millisecond)
+	if b, q := v.counts(); b != 0 || q != 0 {
+		t.Fatalf("with the hold policy and no admission, %d bundles and %d quarantine messages were published", b, q)
+	}
+	admit := assoc.Admission{Event: assoc.Admit, Time: admitted, ID: "adt-2"}
+	admit.Patient.NHSNumber = "9434765919"
+	payload, _ := json.Marshal(admit)
+	if tok := epr.Publish(assoc.AdmissionTopic("s", "w", "bed1"), 1, true, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish admission: %v", tok.Error())
+	}
+	waitUntil(t, "the held readings", 20*time.Second, func() bool { b, _ := v.counts(); return b > 5 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i, b := range v.bundles {
+		if p := patientOf(b); p != "9434765919" {
+			t.Errorf("bundle %d: patient %q, want every held reading filed against the admitted patient", i, p)
+		}
+	}
+}
