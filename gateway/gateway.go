@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/capture"
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
@@ -148,15 +151,16 @@ func Run(ctx context.Context, opts Options) error {
 			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
 		}
 		beds = append(beds, &supervisor{
-			bed:    bed,
-			pipe:   &bedPipeline{p: pipe, bed: bed, checker: checker},
-			port:   b.Port,
-			line:   b.Line(drv.Line),
-			driver: drv,
-			status: pub,
-			log:    log.With("bed", b.Name, "driver", b.Driver),
-			dopts:  drivers.Options{Logger: log.With("bed", b.Name), Now: now, DeviceLocation: loc},
-			now:    now,
+			bed:        bed,
+			pipe:       &bedPipeline{p: pipe, bed: bed, checker: checker},
+			captureDir: b.Capture,
+			port:       b.Port,
+			line:       b.Line(drv.Line),
+			driver:     drv,
+			status:     pub,
+			log:        log.With("bed", b.Name, "driver", b.Driver),
+			dopts:      drivers.Options{Logger: log.With("bed", b.Name), Now: now, DeviceLocation: loc},
+			now:        now,
 		})
 	}
 
@@ -319,6 +323,9 @@ type supervisor struct {
 	dopts  drivers.Options
 	now    func() time.Time
 
+	// captureDir, when set, receives a capture file per port session.
+	captureDir string
+
 	node   string
 	device drivers.DeviceID
 	stats  drivers.Stats
@@ -370,7 +377,17 @@ func (s *supervisor) run(ctx context.Context) {
 // session runs one driver session on an open port; delivered reports
 // whether any reading arrived.
 func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delivered bool, err error) {
-	sess, err := s.driver.NewSession(port, s.dopts)
+	var rw io.ReadWriter = port
+	if s.captureDir != "" {
+		f, err := s.openCapture(port)
+		if err != nil {
+			s.log.Warn("cannot record a capture of the port; reading on without one", "err", err)
+		} else {
+			defer f.Close()
+			rw = f.tee
+		}
+	}
+	sess, err := s.driver.NewSession(rw, s.dopts)
 	if err != nil {
 		return false, fmt.Errorf("start %s session: %w", s.driver.Name, err)
 	}
@@ -389,4 +406,36 @@ func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delive
 	err = sess.Run(ctx, sink)
 	s.stats = sess.Stats()
 	return connected, err
+}
+
+// captureFile is one port session's capture.
+type captureFile struct {
+	f   *os.File
+	tee io.ReadWriter
+}
+
+func (c *captureFile) Close() error { return c.f.Close() }
+
+// openCapture starts a capture file for a port session: every byte read
+// from the port is recorded while it goes on to the driver.
+func (s *supervisor) openCapture(port *serialport.Port) (*captureFile, error) {
+	if err := os.MkdirAll(s.captureDir, 0o750); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	name := filepath.Join(s.captureDir, s.bed.Name+"-"+now.Format("20060102T150405.000Z")+".cap")
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	line := s.line
+	w, err := capture.NewWriter(f, capture.Header{Start: now, Port: s.port, Node: port.Node(), Driver: s.driver.Name, Line: &line}, s.now)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.log.Info("recording a capture of the port", "file", name)
+	return &captureFile{f: f, tee: capture.Tee(port, w, func(err error) {
+		s.log.Warn("capture stopped; the device is still read", "file", name, "err", err)
+	})}, nil
 }

@@ -303,3 +303,32 @@ func Play(ctx context.Context, r *Reader, w io.Writer, speed float64) error {
 		}
 	}
 }
+
+// Tee returns rw with every byte read from it also recorded to w, so a
+// capture can be taken while the stream goes on to its reader. A failure
+// to record never disturbs the stream: Tee stops recording and calls
+// onErr once (nil onErr ignores it).
+func Tee(rw io.ReadWriter, w *Writer, onErr func(error)) io.ReadWriter {
+	return &tee{rw: rw, w: w, onErr: onErr}
+}
+
+type tee struct {
+	rw    io.ReadWriter
+	w     *Writer
+	onErr func(error)
+}
+
+func (t *tee) Read(p []byte) (int, error) {
+	n, err := t.rw.Read(p)
+	if n > 0 && t.w != nil {
+		if _, werr := t.w.Write(p[:n]); werr != nil {
+			t.w = nil
+			if t.onErr != nil {
+				t.onErr(werr)
+			}
+		}
+	}
+	return n, err
+}
+
+func (t *tee) Write(p []byte) (int, error) { return t.rw.Write(p) }

@@ -256,3 +256,54 @@ func FuzzReader(f *testing.F) {
 		io.Copy(io.Discard, r)
 	})
 }
+
+func TestTeeRecordsWhatIsRead(t *testing.T) {
+	var file bytes.Buffer
+	w, err := NewWriter(&file, Header{Driver: "masimo"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := bytes.NewBufferString("hello, monitor")
+	rw := Tee(src, w, func(err error) { t.Errorf("tee failed: %v", err) })
+	got, err := io.ReadAll(rw)
+	if err != nil || string(got) != "hello, monitor" {
+		t.Fatalf("read through the tee: %q, %v", got, err)
+	}
+	r, err := NewReader(&file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded []byte
+	for {
+		c, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded = append(recorded, c.Data...)
+	}
+	if string(recorded) != "hello, monitor" {
+		t.Errorf("recorded %q", recorded)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestTeeKeepsTheStreamWhenRecordingFails(t *testing.T) {
+	var header bytes.Buffer
+	w, err := NewWriter(&header, Header{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.w.Reset(failingWriter{})
+	failures := 0
+	rw := Tee(bytes.NewBufferString("data"), w, func(error) { failures++ })
+	got, err := io.ReadAll(rw)
+	if err != nil || string(got) != "data" || failures != 1 {
+		t.Errorf("read %q, %v; %d failures reported, want the data and one failure", got, err, failures)
+	}
+}

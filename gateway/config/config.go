@@ -220,6 +220,11 @@ type Bed struct {
 	// NHSNumber assigns a patient statically, for sites without an
 	// admission feed. Checked with Modulus 11.
 	NHSNumber string `mapstructure:"nhs_number"`
+	// Capture, when set, is a directory where every byte read from the
+	// bed's port is recorded, one capture file per port session (see
+	// drivers/capture), while the stream goes on to the gateway: for
+	// diagnosing a device. The files are not rotated or removed.
+	Capture string `mapstructure:"capture"`
 }
 
 // Defaults for unset values.
@@ -465,6 +470,9 @@ func (c *Config) Validate(knownDrivers []string) error {
 		}
 		if b.StopBits != 0 && b.StopBits != 1 && b.StopBits != 2 {
 			bad(key+".stop_bits", "%d: must be 1 or 2", b.StopBits)
+		}
+		if b.Capture != "" && !strings.HasPrefix(b.Capture, "/") {
+			bad(key+".capture", "%q: must be an absolute directory path", b.Capture)
 		}
 		if b.NHSNumber != "" {
 			if err := CheckNHSNumber(b.NHSNumber); err != nil {
