@@ -285,9 +285,12 @@ func (c *Checker) checkValue(o record.Observation) (out record.Observation, flag
 	}
 	out = o
 	from = ""
+	if o.Unit != rule.Unit {
+		// Keep what the device sent beside the normalised value.
+		out.Unit, out.OriginalValue, out.OriginalUnit = rule.Unit, o.Value, o.Unit
+	}
 	if statement != "" {
 		out.Value = &x
-		out.Unit = rule.Unit
 		out.Reason = appendReason(out.Reason,
 			fmt.Sprintf("unit converted: %s %s = %s %s (%s)", num(v), o.Unit, num(x), rule.Unit, statement))
 		from = fmt.Sprintf(" (converted from %s %s)", num(v), o.Unit)

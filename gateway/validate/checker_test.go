@@ -522,3 +522,33 @@ func TestNewCheckerErrors(t *testing.T) {
 		t.Error("configured soft minimum 90 did not flag 89")
 	}
 }
+
+func TestCheckKeepsTheOriginalOfANormalisedValue(t *testing.T) {
+	c, err := NewChecker(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		in       record.Observation
+		value    float64
+		unit     string
+		original float64
+		origUnit string
+	}{
+		{"kPa to mm[Hg]", obs("a", 150021, 16, "kPa"), 120, "mm[Hg]", 16, "kPa"},
+		{"dimensionless perfusion index", obs("b", 150448, 3.2, "1"), 3.2, "%", 3.2, "1"},
+	}
+	for i, tt := range tests {
+		at := time.Duration(i) * time.Second
+		acc, rej := c.Check(rec(at, at, tt.in))
+		if len(rej) != 0 || len(acc.Observations) != 1 {
+			t.Fatalf("%s: accepted %v rejected %v", tt.name, acc.Observations, rej)
+		}
+		o := acc.Observations[0]
+		if *o.Value != tt.value || o.Unit != tt.unit || o.OriginalValue == nil || *o.OriginalValue != tt.original || o.OriginalUnit != tt.origUnit {
+			t.Errorf("%s: got %v %s (original %v %s), want %v %s (original %v %s)", tt.name,
+				*o.Value, o.Unit, o.OriginalValue, o.OriginalUnit, tt.value, tt.unit, tt.original, tt.origUnit)
+		}
+	}
+}
