@@ -1,0 +1,429 @@
+package tracker
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway/news2"
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// DefaultMinInterval is the Options.MinInterval used when it is zero.
+const DefaultMinInterval = time.Minute
+
+// MaxEntryAhead is how far a nurse entry's time may be ahead of the time it
+// was received: an entry from a clock further ahead would make every device
+// input look stale, so it is ignored.
+const MaxEntryAhead = 5 * time.Minute
+
+// ErrOptions is returned by New for invalid options.
+var ErrOptions = errors.New("tracker: invalid options")
+
+// Bed names a bed: its site, ward and configured name, as in records and
+// topics.
+type Bed struct {
+	Site, Ward, Name string
+}
+
+// BedOf returns the bed of a record.
+func BedOf(r record.Record) Bed { return Bed{Site: r.Site, Ward: r.Ward, Name: r.Bed} }
+
+// String returns "<site>/<ward>/<bed>".
+func (b Bed) String() string { return b.Site + "/" + b.Ward + "/" + b.Name }
+
+// Options configure a Tracker. The zero value is valid.
+type Options struct {
+	// Window is the news2.Options.Window of every score: the longest time
+	// an input may precede the newest. Zero means news2.DefaultWindow.
+	Window time.Duration
+	// MinInterval is the shortest time between two scores of one bed, on
+	// the receive clock of the inputs that trigger them. Zero means
+	// DefaultMinInterval.
+	MinInterval time.Duration
+	// Scale2 lists the beds whose patients are scored on SpO2 Scale 2.
+	Scale2 []Bed
+}
+
+// slot is one NEWS2 input of a bed.
+type slot int
+
+const (
+	slotResp slot = iota
+	slotSpO2
+	slotAir
+	slotSys
+	slotPulse
+	slotACVPU
+	slotTemp
+	numSlots
+)
+
+// source is an MDC code a slot reads, with its unit and precedence.
+type source struct {
+	slot slot
+	unit string
+	rank int // lower wins a tie in time
+}
+
+// sources maps the MDC codes the tracker reads; see the package
+// documentation.
+var sources = map[uint32]source{
+	151562: {slotResp, "/min", 0},  // MDC_RESP_RATE
+	151578: {slotResp, "/min", 1},  // MDC_TTHOR_RESP_RATE
+	151594: {slotResp, "/min", 2},  // MDC_CO2_RESP_RATE
+	151570: {slotResp, "/min", 3},  // MDC_AWAY_RESP_RATE
+	150456: {slotSpO2, "%", 0},     // MDC_PULS_OXIM_SAT_O2
+	150021: {slotSys, "mm[Hg]", 0}, // MDC_PRESS_BLD_NONINV_SYS
+	150033: {slotSys, "mm[Hg]", 1}, // MDC_PRESS_BLD_ART_SYS
+	150017: {slotSys, "mm[Hg]", 2}, // MDC_PRESS_BLD_SYS
+	149530: {slotPulse, "/min", 0}, // MDC_PULS_OXIM_PULS_RATE
+	149546: {slotPulse, "/min", 1}, // MDC_PULS_RATE_NON_INV
+	149514: {slotPulse, "/min", 2}, // MDC_PULS_RATE
+	147842: {slotPulse, "/min", 3}, // MDC_ECG_HEART_RATE
+	150364: {slotTemp, "Cel", 0},   // MDC_TEMP_BODY
+	150368: {slotTemp, "Cel", 1},   // MDC_TEMP_CORE
+	188424: {slotTemp, "Cel", 2},   // MDC_TEMP_ORAL
+	188452: {slotTemp, "Cel", 3},   // MDC_TEMP_AXILLA
+	150392: {slotTemp, "Cel", 4},   // MDC_TEMP_TYMP
+	188428: {slotTemp, "Cel", 5},   // MDC_TEMP_EAR
+	188420: {slotTemp, "Cel", 6},   // MDC_TEMP_RECT
+	150344: {slotTemp, "Cel", 7},   // MDC_TEMP
+}
+
+// input is the current value of one slot.
+type input struct {
+	value float64 // the number, or the ACVPU or Breathing level
+	time  time.Time
+	id    string
+	rank  int
+}
+
+// newer reports whether in should replace cur.
+func (in input) newer(cur *input) bool {
+	switch {
+	case cur == nil || in.time.After(cur.time):
+		return true
+	case in.time.Equal(cur.time):
+		return in.rank < cur.rank
+	}
+	return false
+}
+
+// bedState is what the tracker knows of one bed.
+type bedState struct {
+	inputs [numSlots]*input
+	seen   bool // an observation record has set the context below
+	// Context of the bed's latest observation record.
+	gateway, topic string
+	patient        *record.Patient
+	unassociated   bool
+	assocReason    string
+	// The bed's last score.
+	lastID string
+	lastAt time.Time
+}
+
+// Tracker keeps the NEWS2 inputs of every bed and produces score records.
+// It is safe for concurrent use.
+type Tracker struct {
+	window      time.Duration
+	minInterval time.Duration
+	ns          uuid.UUID
+
+	mu     sync.Mutex
+	beds   map[Bed]*bedState
+	scale2 map[Bed]bool
+}
+
+// scoreNamespace is the UUIDv5 namespace of score IDs.
+const scoreNamespace = "6f1d2c84-9a3e-5b7f-8c21-4e0a9b6d3f57"
+
+// New returns a Tracker, or an error wrapping ErrOptions.
+func New(opts Options) (*Tracker, error) {
+	if opts.Window < 0 {
+		return nil, fmt.Errorf("%w: negative window %v", ErrOptions, opts.Window)
+	}
+	if opts.MinInterval < 0 {
+		return nil, fmt.Errorf("%w: negative minimum interval %v", ErrOptions, opts.MinInterval)
+	}
+	t := &Tracker{
+		window:      opts.Window,
+		minInterval: opts.MinInterval,
+		ns:          uuid.MustParse(scoreNamespace),
+		beds:        make(map[Bed]*bedState),
+		scale2:      make(map[Bed]bool),
+	}
+	if t.window == 0 {
+		t.window = news2.DefaultWindow
+	}
+	if t.minInterval == 0 {
+		t.minInterval = DefaultMinInterval
+	}
+	for _, b := range opts.Scale2 {
+		t.scale2[b] = true
+	}
+	return t, nil
+}
+
+// SetScale2 marks bed for SpO2 Scale 2 (on) or Scale 1. The next call for
+// the bed scores on the new scale, which counts as a new input set.
+func (t *Tracker) SetScale2(bed Bed, on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if on {
+		t.scale2[bed] = true
+	} else {
+		delete(t.scale2, bed)
+	}
+}
+
+// Observe takes the NEWS2 inputs of an observation record (see the package
+// documentation for which values count) and returns a KindNEWS2 record when
+// the bed has a new score to publish. Records of other kinds are ignored.
+func (t *Tracker) Observe(rec record.Record) (record.Record, bool) {
+	if rec.Kind != record.KindObservations {
+		return record.Record{}, false
+	}
+	bed := BedOf(rec)
+	at := rec.DeviceTime
+	if at.IsZero() {
+		at = rec.ReceivedAt
+	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.state(bed)
+	if st.seen && patientKey(st.patient) != patientKey(rec.Patient) {
+		st.inputs = [numSlots]*input{}
+		st.lastID, st.lastAt = "", time.Time{}
+	}
+	st.seen = true
+	st.gateway, st.topic = rec.Gateway, rec.Topic
+	st.patient = clonePatient(rec.Patient)
+	st.unassociated, st.assocReason = rec.Unassociated, rec.AssocReason
+
+	if !at.IsZero() {
+		for _, o := range rec.Observations {
+			src, ok := sources[o.MDC]
+			if !ok || !usable(o, src.unit) {
+				continue
+			}
+			in := input{value: *o.Value, time: at, id: o.ID, rank: src.rank}
+			if in.newer(st.inputs[src.slot]) {
+				st.inputs[src.slot] = &in
+			}
+		}
+	}
+	return t.score(bed, st, rec.ReceivedAt)
+}
+
+// Nurse takes a nurse entry for bed, received by the gateway at at, and
+// returns a KindNEWS2 record when the bed has a new score to publish. An
+// entry that is not valid (NurseEntry.Validate), older than the bed's
+// current entry for a parameter, or timed more than MaxEntryAhead after at
+// changes nothing.
+func (t *Tracker) Nurse(bed Bed, e NurseEntry, at time.Time) (record.Record, bool) {
+	if e.Validate() != nil || e.Time.After(at.Add(MaxEntryAhead)) {
+		return record.Record{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.state(bed)
+	if e.ACVPU != 0 {
+		in := input{value: float64(e.ACVPU), time: e.Time, id: e.ID}
+		if in.newer(st.inputs[slotACVPU]) || in.time.Equal(st.inputs[slotACVPU].time) {
+			st.inputs[slotACVPU] = &in
+		}
+	}
+	if e.Breathing != 0 {
+		in := input{value: float64(e.Breathing), time: e.Time, id: e.ID}
+		if in.newer(st.inputs[slotAir]) || in.time.Equal(st.inputs[slotAir].time) {
+			st.inputs[slotAir] = &in
+		}
+	}
+	return t.score(bed, st, at)
+}
+
+// Check scores bed's current inputs and returns nil when they form a
+// complete set inside the window, or the reason they do not (an error from
+// news2.Score, such as an *news2.IncompleteError naming the missing and
+// stale parameters). It changes nothing.
+func (t *Tracker) Check(bed Bed) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, ok := t.beds[bed]
+	if !ok {
+		st = &bedState{}
+	}
+	_, err := news2.Score(st.set(), news2.Options{Scale2: t.scale2[bed], Window: t.window})
+	return err
+}
+
+// Forget drops everything the tracker knows of bed, for example when the
+// bed is removed from the configuration.
+func (t *Tracker) Forget(bed Bed) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.beds, bed)
+}
+
+func (t *Tracker) state(bed Bed) *bedState {
+	st, ok := t.beds[bed]
+	if !ok {
+		st = &bedState{}
+		t.beds[bed] = st
+	}
+	return st
+}
+
+// usable reports whether o is a value the tracker scores.
+func usable(o record.Observation, unit string) bool {
+	return o.Value != nil && !math.IsNaN(*o.Value) && !math.IsInf(*o.Value, 0) &&
+		o.Absent == "" && !o.Questionable && o.Status&^drivers.AlarmActive == 0 &&
+		o.Unit == unit && o.ID != ""
+}
+
+// set returns the news2.Set of the bed's inputs.
+func (st *bedState) set() news2.Set {
+	num := func(s slot) *news2.Observation[float64] {
+		if in := st.inputs[s]; in != nil {
+			return &news2.Observation[float64]{Value: in.value, Time: in.time}
+		}
+		return nil
+	}
+	var set news2.Set
+	set.RespRate, set.SpO2, set.SystolicBP = num(slotResp), num(slotSpO2), num(slotSys)
+	set.Pulse, set.Temperature = num(slotPulse), num(slotTemp)
+	if in := st.inputs[slotAir]; in != nil {
+		set.AirOrOxygen = &news2.Observation[news2.Breathing]{Value: news2.Breathing(in.value), Time: in.time}
+	}
+	if in := st.inputs[slotACVPU]; in != nil {
+		set.Consciousness = &news2.Observation[news2.ACVPU]{Value: news2.ACVPU(in.value), Time: in.time}
+	}
+	return set
+}
+
+// slotOf maps a scored parameter to its slot.
+func slotOf(p news2.Parameter) slot {
+	switch p {
+	case news2.RespRate:
+		return slotResp
+	case news2.SpO2Scale1, news2.SpO2Scale2:
+		return slotSpO2
+	case news2.AirOrOxygen:
+		return slotAir
+	case news2.SystolicBP:
+		return slotSys
+	case news2.Pulse:
+		return slotPulse
+	case news2.Consciousness:
+		return slotACVPU
+	}
+	return slotTemp
+}
+
+// score returns the bed's new score record, if it has one; at is the
+// receive time of the call's input.
+func (t *Tracker) score(bed Bed, st *bedState, at time.Time) (record.Record, bool) {
+	if !st.seen {
+		return record.Record{}, false
+	}
+	scale2 := t.scale2[bed]
+	res, err := news2.Score(st.set(), news2.Options{Scale2: scale2, Window: t.window})
+	if err != nil {
+		return record.Record{}, false
+	}
+	id := t.scoreID(st, bed, res.Newest, scale2)
+	if id == st.lastID || (!st.lastAt.IsZero() && at.Sub(st.lastAt) < t.minInterval) {
+		return record.Record{}, false
+	}
+	st.lastID, st.lastAt = id, at
+
+	s := &record.NEWS2{
+		ID:        id,
+		Total:     res.Total,
+		Band:      res.Band.String(),
+		Scale2:    scale2,
+		Effective: res.Newest,
+		Advisory:  res.Advisory,
+		SubScores: make([]record.NEWS2SubScore, 0, len(res.Items)),
+	}
+	for _, it := range res.Items {
+		in := st.inputs[slotOf(it.Parameter)]
+		sub := record.NEWS2SubScore{
+			Parameter:    it.Parameter.String(),
+			Code:         it.Parameter.ScoreCode(),
+			Score:        it.Score,
+			Observations: []string{in.id},
+		}
+		switch it.Parameter {
+		case news2.Consciousness:
+			sub.ValueText = news2.ACVPU(in.value).String()
+		case news2.AirOrOxygen:
+			sub.ValueText = news2.Breathing(in.value).String()
+		default:
+			v := it.Charted
+			sub.Value = &v
+		}
+		s.SubScores = append(s.SubScores, sub)
+	}
+	return record.Record{
+		Gateway:      st.gateway,
+		Site:         bed.Site,
+		Ward:         bed.Ward,
+		Bed:          bed.Name,
+		Topic:        st.topic,
+		ReceivedAt:   at,
+		Patient:      clonePatient(st.patient),
+		Kind:         record.KindNEWS2,
+		Unassociated: st.unassociated,
+		AssocReason:  st.assocReason,
+		NEWS2:        s,
+	}, true
+}
+
+// scoreID is the UUIDv5 of the gateway, the bed, the effective time, the
+// scale and the ids of the inputs in chart order.
+func (t *Tracker) scoreID(st *bedState, bed Bed, effective time.Time, scale2 bool) string {
+	var b strings.Builder
+	b.WriteString(st.gateway)
+	for _, s := range []string{bed.Site, bed.Ward, bed.Name, effective.UTC().Format(time.RFC3339Nano)} {
+		b.WriteByte(0)
+		b.WriteString(s)
+	}
+	b.WriteByte(0)
+	if scale2 {
+		b.WriteString("scale2")
+	} else {
+		b.WriteString("scale1")
+	}
+	for _, in := range st.inputs {
+		b.WriteByte(0)
+		b.WriteString(in.id)
+	}
+	return uuid.NewSHA1(t.ns, []byte(b.String())).String()
+}
+
+// patientKey identifies a patient for comparison; "" is no patient.
+func patientKey(p *record.Patient) string {
+	if p == nil || (p.NHSNumber == "" && p.LocalID == "") {
+		return ""
+	}
+	return "nhs:" + p.NHSNumber + "\x00local:" + p.LocalID
+}
+
+// clonePatient copies p; an empty patient is no patient.
+func clonePatient(p *record.Patient) *record.Patient {
+	if patientKey(p) == "" {
+		return nil
+	}
+	c := *p
+	return &c
+}
