@@ -150,8 +150,15 @@ beds:
 					t.Errorf("%s: device sent no valid value (status %s) but the EPR got value %v absent %q", v.Ref, v.Status, o.Value, o.Absent)
 				}
 			default:
-				if o.Value == nil || *o.Value != *v.Value || o.Unit != v.Unit {
-					t.Errorf("%s %q: EPR got %v %q, want %v %q", v.Ref, v.Label, o.Value, o.Unit, *v.Value, v.Unit)
+				// Philips reports the perfusion index dimensionless ("1");
+				// the gateway files it in the vital's unit, "%", on the same
+				// scale.
+				wantUnit := v.Unit
+				if v.MDC == 150448 && v.Unit == "1" {
+					wantUnit = "%"
+				}
+				if o.Value == nil || *o.Value != *v.Value || o.Unit != wantUnit {
+					t.Errorf("%s %q: EPR got %v %q, want %v %q", v.Ref, v.Label, o.Value, o.Unit, *v.Value, wantUnit)
 				}
 			}
 		}
