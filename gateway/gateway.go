@@ -22,6 +22,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/fhir"
 	"github.com/bedgate/bedgate/gateway/hl7"
+	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
@@ -103,7 +104,20 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	pipe := &pipeline{
 		outbox: outbox, register: register, decider: decider, held: assoc.NewHeld(decider, assoc.DefaultMaxHeld),
-		counts: &validate.Counts{}, now: now, log: log, wake: make(chan struct{}, 1),
+		counts: &validate.Counts{}, now: now, log: log, wake: make(chan struct{}, 1), scored: make(chan record.Record, 64),
+	}
+	if cfg.Gateway.Format == "fhir" {
+		// NEWS2 scores are published as FHIR Observations; HL7 v2 PCD-01
+		// has no place for them.
+		var scale2 []tracker.Bed
+		for _, b := range cfg.Beds {
+			if b.NEWS2Scale2 {
+				scale2 = append(scale2, tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name})
+			}
+		}
+		if pipe.scores, err = tracker.New(tracker.Options{Scale2: scale2}); err != nil {
+			return fmt.Errorf("gateway: NEWS2: %w", err)
+		}
 	}
 	admissions := assoc.AdmissionFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
 	health := &healthReport{gateway: cfg.Gateway.ID, beds: len(cfg.Beds), outbox: outbox, pipe: pipe, now: now}
@@ -125,6 +139,11 @@ func Run(ctx context.Context, opts Options) error {
 		Status:      health.payload,
 		OnConnect: func(c mqtt.Client) {
 			c.Subscribe(admissions, 1, func(_ mqtt.Client, m mqtt.Message) { pipe.admission(m.Topic(), m.Payload()) })
+			if pipe.scores != nil {
+				c.Subscribe(tracker.NurseFilter(cfg.Gateway.Site, cfg.Gateway.Ward), 1, func(_ mqtt.Client, m mqtt.Message) {
+					pipe.nurse(m.Topic(), m.Payload())
+				})
+			}
 		},
 		Encoder: encoder{format: format},
 		Logger:  log,
@@ -171,6 +190,11 @@ func Run(ctx context.Context, opts Options) error {
 	go func() {
 		defer wg.Done()
 		pipe.releaseHeld(readCtx, bedMap)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pipe.storeScores(readCtx)
 	}()
 	for _, s := range beds {
 		wg.Add(1)

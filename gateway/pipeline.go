@@ -10,6 +10,7 @@ import (
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
 )
@@ -25,10 +26,15 @@ type pipeline struct {
 	decider  assoc.Decider
 	held     *assoc.Held
 	counts   *validate.Counts
-	now      func() time.Time
-	log      *slog.Logger
+	// scores computes advisory NEWS2 scores from forwarded observations
+	// and nurse entries; nil when the output format cannot carry them.
+	scores *tracker.Tracker
+	now    func() time.Time
+	log    *slog.Logger
 	// wake asks the held-records loop to look again (an admission arrived).
 	wake chan struct{}
+	// scored carries NEWS2 scores completed by nurse entries to storeScores.
+	scored chan record.Record
 }
 
 // bedPipeline is one bed's view of the pipeline: its validation state.
@@ -60,10 +66,10 @@ func (p *pipeline) route(ctx context.Context, bed Bed, rec record.Record, d asso
 	switch d.Action {
 	case assoc.Forward:
 		rec.Patient = d.Patient
-		return p.store(ctx, rec)
+		return p.forward(ctx, rec)
 	case assoc.ForwardUnassociated:
 		rec.Patient, rec.Unassociated, rec.AssocReason = nil, true, d.Reason
-		return p.store(ctx, rec)
+		return p.forward(ctx, rec)
 	case assoc.Hold:
 		if out, pushed := p.held.Add(rec, p.now()); pushed {
 			// The held queue was full: the oldest record leaves it now.
@@ -94,6 +100,59 @@ func (p *pipeline) quarantine(ctx context.Context, bed Bed, header record.Record
 	}
 	p.log.Info("values quarantined", "bed", bed.Name, "count", len(rejected), "reason", string(rejected[0].Reason))
 	return p.store(ctx, q)
+}
+
+// forward stores an observation record, then the NEWS2 score it
+// completes, if any.
+func (p *pipeline) forward(ctx context.Context, rec record.Record) error {
+	if err := p.store(ctx, rec); err != nil {
+		return err
+	}
+	if p.scores == nil {
+		return nil
+	}
+	if score, ok := p.scores.Observe(rec); ok {
+		return p.store(ctx, score)
+	}
+	return nil
+}
+
+// nurse handles a nurse entry (consciousness, air or oxygen) for a bed. It
+// runs on the MQTT client's goroutine; the score it may complete is stored
+// by the nurse loop.
+func (p *pipeline) nurse(topic string, payload []byte) {
+	bed, err := tracker.ParseNurseTopic(topic)
+	if err != nil {
+		p.log.Warn("nurse entry on an unexpected topic", "topic", topic, "err", err)
+		return
+	}
+	entry, err := tracker.ParseNurseEntry(payload)
+	if err != nil {
+		p.log.Warn("nurse entry not applied", "topic", topic, "err", err)
+		return
+	}
+	if score, ok := p.scores.Nurse(bed, entry, p.now()); ok {
+		select {
+		case p.scored <- score:
+		default:
+			// The loop is far behind: the next observation scores again.
+			p.log.Warn("a NEWS2 score from a nurse entry was not stored: the gateway is busy", "bed", bed.Name)
+		}
+	}
+}
+
+// storeScores stores the NEWS2 scores nurse entries complete, until ctx ends.
+func (p *pipeline) storeScores(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case score := <-p.scored:
+			if err := p.store(ctx, score); err != nil {
+				p.log.Error("a NEWS2 score could not be stored", "bed", score.Bed, "err", err)
+			}
+		}
+	}
 }
 
 func (p *pipeline) store(ctx context.Context, rec record.Record) error {

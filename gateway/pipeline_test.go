@@ -3,6 +3,9 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +17,9 @@ import (
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/validate"
+	"github.com/bedgate/bedgate/simulators"
+	"github.com/bedgate/bedgate/simulators/intellivue"
+	"github.com/bedgate/bedgate/simulators/pty"
 )
 
 // eprView collects what an EPR sees on the bed's topics.
@@ -224,5 +230,74 @@ func TestHoldPolicyWaitsForAdmission(t *testing.T) {
 		if p := patientOf(b); p != "9434765919" {
 			t.Errorf("bundle %d: patient %q, want every held reading filed against the admitted patient", i, p)
 		}
+	}
+}
+
+// TestNEWS2FromMonitorAndNurseEntry: an IntelliVue monitor supplies
+// respiration, SpO2, blood pressure, pulse and temperature; a nurse entry
+// supplies consciousness and air or oxygen; the gateway publishes an
+// advisory NEWS2 score Observation for the bed.
+func TestNEWS2FromMonitorAndNurseEntry(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	v, epr := subscribeBed(t, broker.URL())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	p, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	dev, err := intellivue.New(simulators.Options{Scenario: "stable", Now: func() time.Time { return time.Now().UTC() },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); dev.Run(ctx, p) }()
+	t.Cleanup(wg.Wait)
+
+	cfg := testConfig(t, t.TempDir(), broker.URL(), p.Path(), 16<<20)
+	cfg.Beds[0].Driver = "intellivue"
+	done := runGateway(t, ctx, cfg)
+	waitUntil(t, "monitor readings", 20*time.Second, func() bool { b, _ := v.counts(); return b >= 2 })
+
+	entry := fmt.Sprintf(`{"acvpu":"A","air_or_oxygen":"air","time":%q,"id":"obs-round-1"}`, time.Now().UTC().Format(time.RFC3339))
+	if tok := epr.Publish("bedgate/v1/s/w/bed1/nurse", 1, true, entry); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish nurse entry: %v", tok.Error())
+	}
+	var score map[string]any
+	waitUntil(t, "a NEWS2 score", 20*time.Second, func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		for _, b := range v.bundles {
+			for _, e := range b["entry"].([]any) {
+				res := e.(map[string]any)["resource"].(map[string]any)
+				if res["resourceType"] != "Observation" {
+					continue
+				}
+				for _, c := range res["code"].(map[string]any)["coding"].([]any) {
+					if c.(map[string]any)["code"] == "1104051000000101" {
+						score = res
+						return true
+					}
+				}
+			}
+		}
+		return false
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	total := score["valueQuantity"].(map[string]any)["value"].(float64)
+	components := score["component"].([]any)
+	sum := 0.0
+	for _, c := range components {
+		sum += c.(map[string]any)["valueQuantity"].(map[string]any)["value"].(float64)
+	}
+	if len(components) != 7 || sum != total {
+		t.Errorf("NEWS2 total %v with %d components summing to %v: want 7 summing to the total", total, len(components), sum)
 	}
 }

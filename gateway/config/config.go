@@ -220,6 +220,9 @@ type Bed struct {
 	// NHSNumber assigns a patient statically, for sites without an
 	// admission feed. Checked with Modulus 11.
 	NHSNumber string `mapstructure:"nhs_number"`
+	// NEWS2Scale2 marks a bed whose patient is scored on SpO2 scale 2
+	// (hypercapnic respiratory failure, on clinical advice).
+	NEWS2Scale2 bool `mapstructure:"news2_scale2"`
 	// Capture, when set, is a directory where every byte read from the
 	// bed's port is recorded, one capture file per port session (see
 	// drivers/capture), while the stream goes on to the gateway: for
