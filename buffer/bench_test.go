@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -22,9 +23,9 @@ func BenchmarkAppend(b *testing.B) {
 		o    Options
 	}{
 		{"group-sync", Options{}},
-		{"group-sync-no-window", Options{SyncWindow: -1}},
+		{"group-sync-2ms-window", Options{SyncWindow: 2 * time.Millisecond}},
 		{"engine-sync-on-commit", Options{syncOnCommit: true}},
-		{"engine-sync-on-commit-no-window", Options{SyncWindow: -1, syncOnCommit: true}},
+		{"engine-sync-on-commit-2ms-window", Options{SyncWindow: 2 * time.Millisecond, syncOnCommit: true}},
 	}
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
@@ -133,4 +134,63 @@ func fill(b testing.TB, buf *Buffer, n int) {
 		})
 	}
 	wg.Wait()
+}
+
+// BenchmarkAppendVsBadger runs both sides in one benchmark and reports
+// their ratio: durable appends through the buffer from 16 concurrent
+// appenders (default options: group commit without a window), against
+// the same payloads written straight to the engine in batches of 16, each
+// batch synced. Each iteration writes ratioWrites payloads both ways.
+func BenchmarkAppendVsBadger(b *testing.B) {
+	const ratioWrites, appenders = 20000, 16
+	var buffered, raw float64 // seconds
+	for i := 0; i < b.N; i++ {
+		buf := open(b, b.TempDir(), Options{})
+		start := time.Now()
+		var wg sync.WaitGroup
+		for a := 0; a < appenders; a++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := a; n < ratioWrites; n += appenders {
+					if _, err := buf.Append(context.Background(), benchPayload); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		buffered += time.Since(start).Seconds()
+
+		o, err := Options{Logger: quietLogger()}.withDefaults()
+		if err != nil {
+			b.Fatal(err)
+		}
+		db, err := badger.Open(o.badgerOptions(b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		for n := 0; n < ratioWrites; n += appenders {
+			txn := db.NewTransaction(true)
+			for j := n; j < min(n+appenders, ratioWrites); j++ {
+				if err := txn.Set(seqKey(entryPrefix, Seq(j+1)), encodeValue(o.Now(), benchPayload)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := txn.Commit(); err != nil {
+				b.Fatal(err)
+			}
+			if err := db.Sync(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		raw += time.Since(start).Seconds()
+		db.Close()
+	}
+	n := float64(b.N * ratioWrites)
+	b.ReportMetric(n/buffered, "buffer-appends/s")
+	b.ReportMetric(n/raw, "badger-batch16-writes/s")
+	b.ReportMetric(raw/buffered, "ratio")
 }

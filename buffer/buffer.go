@@ -156,8 +156,8 @@ func Open(dir string, opts Options) (*Buffer, error) {
 }
 
 // Append stores payload and returns its sequence number once it is durable
-// (written and synced). Appends arriving within Options.SyncWindow share one
-// write and one sync. The payload is copied; the caller may reuse it.
+// (written and synced). Appends queued while a sync runs (or within
+// Options.SyncWindow) share one write and one sync. The payload is copied; the caller may reuse it.
 //
 // If the payload is larger than Options.MaxBytes, Append returns an error
 // wrapping ErrFull. If storing it would exceed MaxBytes, older entries are

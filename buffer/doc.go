@@ -26,9 +26,9 @@
 //   - Durable append. Append returns only after its payload is written and
 //     synced to disk, so a Seq the caller has seen survives a process kill
 //     and a power cut (as far as the disk honours a sync).
-//   - Group commit. Appends arriving within Options.SyncWindow of the first
-//     of a group are written as one batch followed by one sync, and each
-//     gets its own Seq. Cancelling an Append's context abandons only the
+//   - Group commit. Appends that queue while a sync runs are written as
+//     one batch followed by one sync (Options.SyncWindow adds a wait for
+//     more), and each gets its own Seq. Cancelling an Append's context abandons only the
 //     wait: a payload already queued may still be stored and delivered.
 //   - Order. Sequence numbers start at 1, have no gaps and only grow, for
 //     the life of the directory, across restarts and kill -9: they are
@@ -120,12 +120,13 @@
 // A group too large for one Badger transaction (15% of MemTableSize) is
 // split into several, and the single sync after the last covers them all.
 //
-// The window trades latency for fewer syncs. Appenders that each wait for
-// their previous append (as the benchmark's do) gain nothing from it; a
-// gateway whose many device sessions append independently gets fewer syncs,
-// which matters more on flash storage than throughput. Options.SyncWindow
-// < 0 turns the wait off; groups then form from whatever queues during the
-// previous sync.
+// Measured with 16 concurrent appenders of 1 KiB payloads
+// (BenchmarkAppendVsBadger, BenchmarkAppend): without a window the buffer
+// appends about 23,000 readings/s at 7.6 appends a sync, about 0.55 of the
+// engine writing the same payloads in synced batches of 16; a 2 ms window
+// raises that to 16 appends a sync but drops throughput to about 5,400/s,
+// because each appender waits for its previous append. The default is
+// therefore no window.
 //
 // # Small-box tuning
 //

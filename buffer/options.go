@@ -13,7 +13,6 @@ import (
 const (
 	DefaultMaxBytes         = 256 << 20
 	DefaultMaxAge           = 7 * 24 * time.Hour
-	DefaultSyncWindow       = 2 * time.Millisecond
 	DefaultGCInterval       = time.Minute
 	DefaultMemTableSize     = 8 << 20
 	DefaultValueLogFileSize = 32 << 20
@@ -44,12 +43,13 @@ type Options struct {
 	// logged at warn level. The default value of MaxAge is 7 days.
 	MaxAge time.Duration
 
-	// SyncWindow is the group-commit window: after the first Append of a
-	// group arrives, the buffer waits this long for more before writing them
-	// all in one batch with one sync. A longer window means fewer syncs
-	// (less flash wear, more appends per second) and a longer Append
-	// latency. A negative value means no wait: the group is whatever queued
-	// while the previous sync ran. The default value of SyncWindow is 2 ms.
+	// SyncWindow is an optional group-commit wait: after the first Append
+	// of a group arrives, the buffer waits this long for more before
+	// writing them all in one batch with one sync. Without it (zero or
+	// negative, the default) a group is whatever queued while the previous
+	// sync ran, which already gives many appends one sync under load; a
+	// window only lowers the number of syncs (flash wear) further, at the
+	// cost of latency and, when appenders wait on each other, throughput.
 	SyncWindow time.Duration
 
 	// GCInterval is how often the value-log garbage collector runs. Each run
@@ -136,9 +136,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxAge == 0 {
 		o.MaxAge = DefaultMaxAge
-	}
-	if o.SyncWindow == 0 {
-		o.SyncWindow = DefaultSyncWindow
 	}
 	if o.GCInterval == 0 {
 		o.GCInterval = DefaultGCInterval
