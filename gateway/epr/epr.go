@@ -5,6 +5,12 @@
 //
 // It reads FHIR generically (it does not share code with gateway/fhir), so
 // that it checks the encoder from the outside.
+//
+// A blood-pressure panel (an Observation with components) is reported as
+// one Observation per component: ID from the component's identifier
+// extension (ComponentIDExtension) when it has one, code, value and flags
+// from the component, time from the panel. The panel itself carries no
+// value and is not reported.
 package epr
 
 import (
@@ -17,6 +23,10 @@ import (
 
 // MDCSystem is the FHIR code system of IEEE 11073-10101 codes.
 const MDCSystem = "urn:iso:std:iso:11073:10101"
+
+// ComponentIDExtension is the extension on a panel component that holds the
+// gateway observation identifier of the component's value.
+const ComponentIDExtension = "urn:bedgate:fhir:extension:component-observation-id"
 
 // Observation is one observation as the EPR receives it.
 type Observation struct {
@@ -57,12 +67,13 @@ type coding struct {
 	Display string `json:"display"`
 }
 
-type observation struct {
-	ResourceType string `json:"resourceType"`
-	Identifier   []struct {
-		System string `json:"system"`
-		Value  string `json:"value"`
-	} `json:"identifier"`
+type identifier struct {
+	System string `json:"system"`
+	Value  string `json:"value"`
+}
+
+// valued is what an Observation and a component share.
+type valued struct {
 	Code struct {
 		Coding []coding `json:"coding"`
 	} `json:"code"`
@@ -74,8 +85,21 @@ type observation struct {
 	DataAbsentReason *struct {
 		Coding []coding `json:"coding"`
 	} `json:"dataAbsentReason"`
-	EffectiveDateTime string            `json:"effectiveDateTime"`
-	Interpretation    []json.RawMessage `json:"interpretation"`
+	Interpretation []json.RawMessage `json:"interpretation"`
+}
+
+type observation struct {
+	valued
+	ResourceType      string       `json:"resourceType"`
+	Identifier        []identifier `json:"identifier"`
+	EffectiveDateTime string       `json:"effectiveDateTime"`
+	Component         []struct {
+		valued
+		Extension []struct {
+			URL             string      `json:"url"`
+			ValueIdentifier *identifier `json:"valueIdentifier"`
+		} `json:"extension"`
+	} `json:"component"`
 }
 
 // Parse reads one published message: a FHIR Bundle of Observations.
@@ -104,42 +128,67 @@ func Parse(payload []byte) ([]Observation, error) {
 		if o.ResourceType != "Observation" {
 			continue
 		}
-		obs := Observation{Seq: seq}
-		if len(o.Identifier) > 0 {
-			obs.ID = strings.TrimPrefix(o.Identifier[0].Value, "urn:uuid:")
-		}
-		for j, c := range o.Code.Coding {
-			if j == 0 {
-				obs.Display = c.Display
-				if obs.Display == "" {
-					obs.Display = c.Code
-				}
-			}
-			if c.System == MDCSystem {
-				code, err := strconv.ParseUint(c.Code, 10, 32)
-				if err != nil {
-					return nil, fmt.Errorf("epr: entry %d: MDC code %q: %w", i, c.Code, err)
-				}
-				obs.MDC, obs.Ref = uint32(code), c.Display
-			}
-		}
-		if q := o.ValueQuantity; q != nil {
-			obs.Value, obs.Unit = q.Value, q.Code
-		}
-		if a := o.DataAbsentReason; a != nil && len(a.Coding) > 0 {
-			obs.Absent = a.Coding[0].Code
-		}
+		var at time.Time
 		if o.EffectiveDateTime != "" {
 			t, err := time.Parse(time.RFC3339Nano, o.EffectiveDateTime)
 			if err != nil {
 				return nil, fmt.Errorf("epr: entry %d: effectiveDateTime: %w", i, err)
 			}
-			obs.Time = t
+			at = t
 		}
-		obs.Flagged = len(o.Interpretation) > 0
-		out = append(out, obs)
+		if len(o.Component) == 0 {
+			obs := Observation{Seq: seq, Time: at}
+			if len(o.Identifier) > 0 {
+				obs.ID = strings.TrimPrefix(o.Identifier[0].Value, "urn:uuid:")
+			}
+			if err := fill(&obs, o.valued); err != nil {
+				return nil, fmt.Errorf("epr: entry %d: %w", i, err)
+			}
+			out = append(out, obs)
+			continue
+		}
+		for j, c := range o.Component {
+			obs := Observation{Seq: seq, Time: at}
+			for _, x := range c.Extension {
+				if x.URL == ComponentIDExtension && x.ValueIdentifier != nil {
+					obs.ID = strings.TrimPrefix(x.ValueIdentifier.Value, "urn:uuid:")
+				}
+			}
+			if err := fill(&obs, c.valued); err != nil {
+				return nil, fmt.Errorf("epr: entry %d component %d: %w", i, j, err)
+			}
+			out = append(out, obs)
+		}
 	}
 	return out, nil
+}
+
+// fill sets the code, value and flag of obs from an Observation or a
+// component.
+func fill(obs *Observation, v valued) error {
+	for j, c := range v.Code.Coding {
+		if j == 0 {
+			obs.Display = c.Display
+			if obs.Display == "" {
+				obs.Display = c.Code
+			}
+		}
+		if c.System == MDCSystem {
+			code, err := strconv.ParseUint(c.Code, 10, 32)
+			if err != nil {
+				return fmt.Errorf("MDC code %q: %w", c.Code, err)
+			}
+			obs.MDC, obs.Ref = uint32(code), c.Display
+		}
+	}
+	if q := v.ValueQuantity; q != nil {
+		obs.Value, obs.Unit = q.Value, q.Code
+	}
+	if a := v.DataAbsentReason; a != nil && len(a.Coding) > 0 {
+		obs.Absent = a.Coding[0].Code
+	}
+	obs.Flagged = len(v.Interpretation) > 0
+	return nil
 }
 
 // BedOf returns the bed name of an observation topic

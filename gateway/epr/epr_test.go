@@ -188,6 +188,8 @@ func mdcCoding(t *testing.T, obs map[string]any) map[string]any {
 
 func TestParseErrors(t *testing.T) {
 	good := encode(t, testRecord(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)), 5)
+	// The first Observation is entry 6, after the Location, the Device and
+	// the four DeviceMetrics.
 	tests := []struct {
 		name    string
 		payload []byte
@@ -207,13 +209,13 @@ func TestParseErrors(t *testing.T) {
 		}), `bundle identifier "-5"`},
 		{"MDC code not a number", mutate(t, good, func(b map[string]any) {
 			mdcCoding(t, firstObservation(t, b))["code"] = "SpO2"
-		}), `entry 2: MDC code "SpO2"`},
+		}), `entry 6: MDC code "SpO2"`},
 		{"MDC code too large", mutate(t, good, func(b map[string]any) {
 			mdcCoding(t, firstObservation(t, b))["code"] = "4294967296"
 		}), `MDC code "4294967296"`},
 		{"effectiveDateTime not RFC 3339", mutate(t, good, func(b map[string]any) {
 			firstObservation(t, b)["effectiveDateTime"] = "11/26/26 10:00:00"
-		}), "entry 2: effectiveDateTime"},
+		}), "entry 6: effectiveDateTime"},
 		{"effectiveDateTime without zone", mutate(t, good, func(b map[string]any) {
 			firstObservation(t, b)["effectiveDateTime"] = "2026-11-26T10:00:00"
 		}), "effectiveDateTime"},
@@ -310,6 +312,50 @@ func TestLineOfParsed(t *testing.T) {
 	for _, w := range []string{"bed03", "10:00:00", "(error)", "seq=321"} {
 		if !strings.Contains(line, w) {
 			t.Errorf("Line = %q, want it to contain %q", line, w)
+		}
+	}
+}
+
+// TestParseBloodPressurePanel: the encoder publishes an NIBP reading as one
+// panel Observation; Parse reports each part with its own observation id,
+// code, value and flag, so every value can still be matched.
+func TestParseBloodPressurePanel(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	r := testRecord(at)
+	id := func(n int) string { return uuid.NewSHA1(uuid.NameSpaceURL, []byte{byte(n)}).String() }
+	r.Observations = []record.Observation{
+		{ID: id(11), MDC: 149546, Ref: "MDC_PULS_RATE_NON_INV", Value: drivers.Float(66), Unit: "/min"},
+		{ID: id(12), MDC: 150021, Ref: "MDC_PRESS_BLD_NONINV_SYS", Value: drivers.Float(231), Unit: "mm[Hg]",
+			Questionable: true, Reason: "questionable-high"},
+		{ID: id(13), MDC: 150022, Ref: "MDC_PRESS_BLD_NONINV_DIA", Value: drivers.Float(101), Unit: "mm[Hg]"},
+		{ID: id(14), MDC: 150023, Ref: "MDC_PRESS_BLD_NONINV_MEAN", Unit: "mm[Hg]", Status: drivers.Unavailable, Absent: "not-performed"},
+	}
+	b := encode(t, r, 9)
+	if !strings.Contains(string(b), `"85354-9"`) || !strings.Contains(string(b), fhir.ComponentIDExtension) {
+		t.Fatalf("the encoder did not publish a panel with component ids:\n%s", b)
+	}
+	if fhir.ComponentIDExtension != epr.ComponentIDExtension {
+		t.Fatalf("extension URLs differ: fhir %q, epr %q", fhir.ComponentIDExtension, epr.ComponentIDExtension)
+	}
+	got, err := epr.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(r.Observations) {
+		t.Fatalf("Parse returned %d observations, want %d: %+v", len(got), len(r.Observations), got)
+	}
+	for i, o := range r.Observations {
+		g := got[i]
+		var wantValue, gotValue float64 = -1, -1
+		if o.Value != nil {
+			wantValue = *o.Value
+		}
+		if g.Value != nil {
+			gotValue = *g.Value
+		}
+		if g.ID != o.ID || g.MDC != o.MDC || g.Ref != o.Ref || gotValue != wantValue || g.Unit != o.Unit && o.Value != nil ||
+			g.Absent != o.Absent || g.Flagged != o.Questionable || g.Seq != 9 || !g.Time.Equal(at) {
+			t.Errorf("observation %d = %+v (value %v), want %+v", i, g, gotValue, o)
 		}
 	}
 }

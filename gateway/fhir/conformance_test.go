@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -19,11 +20,12 @@ import (
 var conformanceDir = filepath.Join("..", "..", "..", "shared", "conformance")
 
 // validateFHIR runs validate-fhir once over files, each holding the
-// Bundles of its records one per line, and returns its exit status and
-// output with the temporary directory removed from file names. It skips the
+// Bundles of its records one per line, and returns its exit status, its
+// output with the temporary directory removed from file names, and the
+// number of resources written (each Bundle and its entries). It skips the
 // test when the validators are not available, and runs setup first when the
 // validator says setup has not been run.
-func validateFHIR(t *testing.T, files map[string][]record.Record) (int, string) {
+func validateFHIR(t *testing.T, files map[string][]record.Record) (int, string, int) {
 	t.Helper()
 	tool := filepath.Join(conformanceDir, "validate-fhir")
 	if _, err := os.Stat(tool); err != nil {
@@ -38,6 +40,7 @@ func validateFHIR(t *testing.T, files map[string][]record.Record) (int, string) 
 	}
 	dir := t.TempDir()
 	var paths []string
+	resources := 0
 	for name, records := range files {
 		var buf bytes.Buffer
 		for i, r := range records {
@@ -45,6 +48,11 @@ func validateFHIR(t *testing.T, files map[string][]record.Record) (int, string) 
 			if err != nil {
 				t.Fatalf("%s record %d: %v", name, i+1, err)
 			}
+			var doc struct{ Entry []json.RawMessage }
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatalf("%s record %d: %v", name, i+1, err)
+			}
+			resources += 1 + len(doc.Entry)
 			buf.Write(b)
 			buf.WriteByte('\n')
 		}
@@ -66,7 +74,7 @@ func validateFHIR(t *testing.T, files map[string][]record.Record) (int, string) 
 	if code == 2 {
 		t.Fatalf("validate-fhir could not run (exit 2):\n%s", out)
 	}
-	return code, strings.ReplaceAll(out, dir+string(filepath.Separator), "")
+	return code, strings.ReplaceAll(out, dir+string(filepath.Separator), ""), resources
 }
 
 func run(t *testing.T, name string, args ...string) (int, string) {
@@ -90,8 +98,13 @@ func run(t *testing.T, name string, args ...string) (int, string) {
 //
 // valid.jsonl holds every kind of record the encoder claims is valid: vital
 // signs with and without a patient, absent, questionable and demo values, a
-// local patient number. It must get 0 problems, including the core profiles and
-// the UK Core rules the Observations claim.
+// local patient number, blood-pressure panels (NIBP and invasive arterial;
+// complete, without a mean, partly and wholly absent, questionable and
+// converted parts; a lone systolic value that forms no panel), a record
+// with no patient associated, converted values, and the DeviceMetric of
+// every Observation. It must get 0 problems, including the core profiles and
+// the UK Core rules the Observations claim (bp and UK Core BloodPressure by
+// the validator's own rules: medplum cannot run the bp profile).
 //
 // device.jsonl documents what the validator says about values that are not
 // vital signs. Its rules hold every Observation to the vital-sign rules
@@ -104,19 +117,19 @@ func TestConformance(t *testing.T) {
 	valid := []record.Record{
 		pulseOximetry(), monitorNoPatient(), monitorWithPatient(),
 		sensorOff(), questionable(), localPatient(), demo(),
+		bpComplete(), bpNoMean(), bpSystolicOnly(), bpAbsent(), bpPartlyAbsent(), bpQuestionable(),
+		arterial(), arterialWithPatient(), unassociated(), converted(),
 	}
 	device := []record.Record{deviceObservations()}
-	code, out := validateFHIR(t, map[string][]record.Record{"valid.jsonl": valid, "device.jsonl": device})
+	code, out, resources := validateFHIR(t, map[string][]record.Record{"valid.jsonl": valid, "device.jsonl": device})
 
-	resources := 0
-	for _, r := range slices.Concat(valid, device) {
-		resources += 1 + 2 + len(r.Observations) // Bundle, Location, Device, Observations
-	}
+	// deviceObservations: Location, Device, four DeviceMetrics, then the
+	// SpO2 and the three device observations at entries 7 to 9.
 	want := []string{
-		"device.jsonl:1: Bundle/entry[3].resource.category: [vital-signs] missing the vital-signs category",
-		"device.jsonl:1: Bundle/entry[4].resource.category: [vital-signs] missing the vital-signs category",
-		"device.jsonl:1: Bundle/entry[5].resource.category: [vital-signs] missing the vital-signs category",
-		"device.jsonl:1: Bundle/entry[5].resource.code.coding: [vital-signs] needs a LOINC vital-sign coding",
+		"device.jsonl:1: Bundle/entry[7].resource.category: [vital-signs] missing the vital-signs category",
+		"device.jsonl:1: Bundle/entry[8].resource.category: [vital-signs] missing the vital-signs category",
+		"device.jsonl:1: Bundle/entry[9].resource.category: [vital-signs] missing the vital-signs category",
+		"device.jsonl:1: Bundle/entry[9].resource.code.coding: [vital-signs] needs a LOINC vital-sign coding",
 	}
 	wantSummary := strconv.Itoa(resources) + " resources, " + strconv.Itoa(len(want)) + " problems"
 

@@ -2,11 +2,14 @@
 // Bundle per record (one device reading), published with content type
 // application/fhir+json. [Encoder] implements record.Encoder.
 //
-// Specifications: FHIR R4 (4.0.1) Bundle, Observation, Device and Location;
+// Specifications: FHIR R4 (4.0.1) Bundle, Observation, Device, DeviceMetric
+// and Location;
 // the core vital-signs profiles (hl7.org/fhir/R4/observation-vitalsigns.html);
 // the UK Core vital-signs profiles (HL7 UK / NHS England); the HL7 Point of
-// Care Device IG mapping of IEEE 11073 measurement status. Codes come from
-// package gateway/terminology.
+// Care Device IG (Observation.device to DeviceMetric to Device, and its
+// mapping of IEEE 11073 measurement status). Codes come from package
+// gateway/terminology. NEWS2 score records are mapped as described at the
+// top of news2.go.
 //
 // # Bundle
 //
@@ -25,8 +28,19 @@
 //     name is unique only within its gateway); serialNumber, modelNumber and
 //     deviceName (model-name) when the driver reports them; type codes the
 //     driver (system urn:bedgate:driver); location references the bed.
-//   - One Observation per record observation, in record order; none is
-//     ever dropped.
+//   - DeviceMetric, one per metric type the Observations use, in order of
+//     first use (PoCD IG): identifier {<Device identifier system>:metric,
+//     "<device value>/<metric>"}, the metric the decimal MDC code (the
+//     panel's code for a blood-pressure panel) or "label:<label>" for a
+//     value the driver knows only by the device's label; type the MDC
+//     coding (or the driver's parameter coding); unit the MDC dimension of
+//     the value's unit when the terminology table knows the code (text the
+//     UCUM code); source the Device; category measurement. A metric's unit
+//     is fixed by the first Bundle that creates it (conditional create).
+//   - One Observation per record observation, in record order, except that
+//     the parts of a blood-pressure reading become one panel Observation at
+//     the place of the first part; no value is ever dropped. Each
+//     Observation's device is its DeviceMetric.
 //
 // Every entry is a conditional create: request POST <type> with ifNoneExist
 // "identifier=<system>|<value>" (percent-encoded) matching the identifier
@@ -75,7 +89,47 @@
 //     record's Absent code ("unknown" with the text kept for a code outside
 //     that system; not-a-number / positive-infinity / negative-infinity for
 //     NaN and infinite values) — never both.
-//   - device: the Device entry.
+//   - device: the DeviceMetric entry of the Observation's metric (the
+//     Device for a value with neither MDC code nor label).
+//   - note, besides the notes below: "device sent 16 kPa; converted to
+//     120 mm[Hg]" when the gateway normalised the value (OriginalValue and
+//     OriginalUnit); the device's value is never published as a value.
+//   - A record with no patient associated (Record.Unassociated): the
+//     subject is the bed Location as for any record without a patient, and
+//     every Observation carries meta.tag {AssociationTagSystem,
+//     TagUnassociated} and a note "no patient associated: <reason>".
+//
+// # Blood pressure
+//
+// The parts of one pressure source in a record (non-invasive 150021,
+// 150022, 150023; invasive arterial 150033, 150034, 150035) become ONE
+// Observation when they form a reading: exactly one systolic and one
+// diastolic part, at most one mean, every value in mm[Hg]. Otherwise (a lone
+// systolic or diastolic value, a repeated part, a part in another unit)
+// every part is published on its own as above, claiming the generic
+// vitalsigns profile, never bp. The panel:
+//
+//   - identifier {urn:ietf:rfc:3986, urn:uuid:[PanelID]}: the UUIDv5 of the
+//     panel's MDC code and the systolic and diastolic observation ids, so a
+//     re-delivered reading never files twice; conditional create on it.
+//   - code LOINC 85354-9, SNOMED CT 75367002 (NIBP only), the MDC panel
+//     coding (150020 MDC_PRESS_BLD_NONINV, 150032 MDC_PRESS_BLD_ART);
+//     category vital-signs; with a patient, meta.profile bp and, for NIBP,
+//     UK Core BloodPressure.
+//   - no value and no dataAbsentReason of its own: the values are the
+//     components, systolic (8480-6), diastolic (8462-4), then mean (8478-0,
+//     which the validator accepts), each coded LOINC, SNOMED CT when the
+//     table has one, and MDC, each with valueQuantity in mm[Hg] or a
+//     dataAbsentReason (all absent: every component has one), and its own
+//     interpretation (questionable, calibration-ongoing, in-alarm).
+//   - each component carries extension [ComponentIDExtension] with
+//     valueIdentifier {urn:ietf:rfc:3986, urn:uuid:<observation id>}: the
+//     record observation it holds, so a receiver (gateway/epr, the
+//     end-to-end tests) still matches every value by its observation id.
+//     Separate part Observations linked by hasMember were not chosen: the
+//     values would be filed twice.
+//   - the parts' notes on the panel, prefixed with the role ("systolic:
+//     questionable: ...", "systolic: device sent 30 kPa; ...").
 //
 // # Status policy
 //
@@ -88,7 +142,9 @@
 // "questionable: <reason>". Calibrating and AlarmActive flags add
 // calibration-ongoing and in-alarm from the same system. Demo values carry
 // meta.security HTEST (v3-ActReason). A missing value is final with a
-// dataAbsentReason.
+// dataAbsentReason. A blood-pressure panel is final; its flags are on its
+// components. A NEWS2 score is final too, and advisory by interpretation,
+// note and method (news2.go explains why not preliminary).
 //
 // # Validation
 //
@@ -97,12 +153,25 @@
 // definitions and core vital-signs profiles, the R4 JSON Schema, and the
 // project's vital-sign, UCUM, UK Core, NHS number, SNOMED and Bundle rules)
 // over realistic records: vital signs with and without a patient, absent,
-// questionable and demo values report 0 problems. The validator holds every
-// Observation to the vital-sign rules, so each device observation is
-// reported as missing the vital-signs category, and a label-only value also
-// as lacking a LOINC or MDC coding; the tests pin exactly those reports.
+// questionable and demo values, blood-pressure panels (complete, without a
+// mean, partly and wholly absent, questionable, converted, NIBP and
+// invasive), unassociated records, converted values and every DeviceMetric
+// report 0 problems. The bp profile is checked by the validator's own rules
+// only (systolic and diastolic components, at most one of each, systolic >
+// mean > diastolic): medplum cannot run it. A reading whose systolic is not
+// above its diastolic would be reported as swapped components: the gateway
+// forwards what the device measured and leaves plausibility to package
+// validate.
 //
-// Not implemented: blood-pressure panels with components (the terminology
-// table lists the panel and its parts; single parts are encoded as single
-// Observations), DeviceMetric resources, message Bundles, unit conversion.
+// What the validator flags, and why: it holds every Observation to the
+// vital-sign rules, so each device observation (perfusion index, an
+// unknown MDC code, a label-only value, a vital in a unit its profile does
+// not allow) is reported as missing the vital-signs category, and a
+// label-only value also as lacking a LOINC or MDC coding: the encoder keeps
+// them out of the vital-signs category on purpose. Its NEWS2 code list
+// lacks the Scale 2 sub-score code (news2.go). The tests pin exactly those
+// reports.
+//
+// Not implemented: message Bundles; unit conversion (the gateway's
+// validator converts, the encoder states it).
 package fhir

@@ -30,6 +30,14 @@ const (
 	systemLocationType        = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 )
 
+// AssociationTagSystem is the system of the meta.tag an Observation carries
+// when no patient was associated with the bed (record.Record.Unassociated);
+// its code is TagUnassociated.
+const (
+	AssociationTagSystem = "urn:bedgate:association"
+	TagUnassociated      = "unassociated"
+)
+
 // timeLayout is RFC 3339 with milliseconds and the zone offset ("Z" for UTC),
 // valid as a FHIR dateTime and instant.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
@@ -73,9 +81,11 @@ func New(opts Options) (*Encoder, error) {
 func (e *Encoder) ContentType() string { return MediaType }
 
 // Encode returns the compact JSON of one transaction Bundle for r: a
-// Location entry for the bed, a Device entry, and one Observation entry per
-// r.Observations, in that order, each a conditional create on its
-// identifier. The same record and seq always give the same bytes.
+// Location entry for the bed, a Device entry, a DeviceMetric entry per
+// metric type, and one Observation entry per r.Observations (the parts of a
+// blood-pressure reading together as one panel), in that order, each a
+// conditional create on its identifier. The same record and seq always give
+// the same bytes.
 //
 // A KindNEWS2 record gives the Bundle of its score instead: the Location,
 // the Device when the record has a device key, and one NEWS2 Observation
@@ -99,24 +109,38 @@ func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
 	loc, locEntry := e.location(r)
 	devEntry := e.device(r, loc)
 
-	subject := &reference{Reference: locEntry.FullURL, Type: "Location", Display: loc.Name}
-	patient := patientIdentifier(r, e.opts.LocalIDSystem)
-	if patient != nil {
-		subject = &reference{Type: "Patient", Identifier: patient}
+	c := obsContext{r: r, subject: &reference{Reference: locEntry.FullURL, Type: "Location", Display: loc.Name}}
+	if patient := patientIdentifier(r, e.opts.LocalIDSystem); patient != nil {
+		c.subject, c.hasPatient = &reference{Type: "Patient", Identifier: patient}, true
 	}
-	devRef := &reference{Reference: devEntry.FullURL, Type: "Device"}
+
+	items := planItems(r)
+	metricEntries, metricRefs := e.metrics(r, devEntry, items)
 
 	b := bundle{
 		ResourceType: "Bundle",
 		Identifier:   &identifier{System: SequenceSystem(r.Gateway), Value: strconv.FormatUint(seq, 10)},
 		Type:         "transaction",
 		Timestamp:    r.ReceivedAt.Format(timeLayout),
-		Entry:        make([]entry, 0, 2+len(r.Observations)),
+		Entry:        make([]entry, 0, 2+len(metricEntries)+len(items)),
 	}
 	b.Entry = append(b.Entry, locEntry, devEntry)
-	for _, o := range r.Observations {
-		id := uuid.MustParse(o.ID) // checked by checkRecord
-		obs := e.observation(r, o, id, subject, patient != nil, devRef)
+	b.Entry = append(b.Entry, metricEntries...)
+	for _, it := range items {
+		var obs *observation
+		var id uuid.UUID
+		if it.panel != nil {
+			id = it.panel.id
+			obs = e.panelObservation(c, it.panel, id)
+		} else {
+			o := r.Observations[it.obs]
+			id = uuid.MustParse(o.ID) // checked by checkRecord
+			obs = e.observation(c, o, id)
+		}
+		obs.Device = &reference{Reference: devEntry.FullURL, Type: "Device"}
+		if ref, ok := metricRefs[it.metricKey()]; ok {
+			obs.Device = ref
+		}
 		b.Entry = append(b.Entry, entry{
 			FullURL:  entryURL(e.ns, "Observation", id.String()),
 			Resource: obs,
@@ -239,18 +263,127 @@ func patientIdentifier(r record.Record, localSystem string) *identifier {
 	return nil
 }
 
-// observation builds the Observation for o. See the package documentation
-// for the mapping.
-func (e *Encoder) observation(r record.Record, o record.Observation, id uuid.UUID, subject *reference, hasPatient bool, dev *reference) *observation {
+// obsContext is what every Observation of one record shares.
+type obsContext struct {
+	r          record.Record
+	subject    *reference
+	hasPatient bool
+}
+
+// newObservation returns an Observation with the fields every Observation
+// of c's record shares: identifier, status, subject, times, association.
+func newObservation(c obsContext, id uuid.UUID) *observation {
 	obs := &observation{
 		ResourceType:      "Observation",
 		Identifier:        []identifier{{System: ObservationIdentifierSystem, Value: id.URN()}},
 		Status:            "final",
-		Subject:           subject,
-		EffectiveDateTime: effectiveTime(r).Format(timeLayout),
-		Issued:            r.ReceivedAt.Format(timeLayout),
-		Device:            dev,
+		Subject:           c.subject,
+		EffectiveDateTime: effectiveTime(c.r).Format(timeLayout),
+		Issued:            c.r.ReceivedAt.Format(timeLayout),
 	}
+	return obs
+}
+
+// finish adds what follows the record-level flags: the unassociated tag and
+// note, the demo security label.
+func finish(c obsContext, obs *observation, demo bool) {
+	if c.r.Unassociated {
+		if obs.Meta == nil {
+			obs.Meta = &meta{}
+		}
+		obs.Meta.Tag = []coding{{System: AssociationTagSystem, Code: TagUnassociated, Display: "no patient associated"}}
+		text := "no patient associated"
+		if c.r.AssocReason != "" {
+			text += ": " + c.r.AssocReason
+		}
+		obs.Note = append(obs.Note, annotation{Text: text})
+	}
+	if demo {
+		if obs.Meta == nil {
+			obs.Meta = &meta{}
+		}
+		obs.Meta.Security = []coding{{System: systemActReason, Code: "HTEST", Display: "test health data"}}
+	}
+}
+
+// vitalCode is the code of a vital sign: its LOINC codings, its SNOMED CT
+// coding when the table has one, and the MDC coding.
+func vitalCode(v terminology.Vital) codeableConcept {
+	var cc codeableConcept
+	for _, c := range v.LOINC {
+		cc.Coding = append(cc.Coding, coding(c))
+	}
+	if !v.SNOMED.IsZero() {
+		cc.Coding = append(cc.Coding, coding(v.SNOMED))
+	}
+	cc.Coding = append(cc.Coding, mdcCoding(v.MDC, v.Ref))
+	cc.Text = v.Display
+	return cc
+}
+
+func mdcCoding(code uint32, ref string) coding {
+	return coding{System: terminology.SystemMDC, Code: strconv.FormatUint(uint64(code), 10), Display: ref}
+}
+
+// profiles returns the meta of a vital sign with a Patient subject: its
+// core profile, then its UK Core profile when it qualifies. nil without a
+// patient or a profile.
+func (e *Encoder) profiles(c obsContext, v terminology.Vital) *meta {
+	if !c.hasPatient || v.Profile == "" {
+		return nil
+	}
+	m := &meta{Profile: []string{terminology.ProfileBase + v.Profile}}
+	if !e.opts.DisableUKCore && v.UKCoreProfile != "" && !v.SNOMED.IsZero() {
+		m.Profile = append(m.Profile, terminology.UKCoreBase+v.UKCoreProfile)
+	}
+	return m
+}
+
+// value returns the valueQuantity of o, or the dataAbsentReason when it has
+// no finite value; exactly one is non-nil.
+func value(o record.Observation) (*quantity, *codeableConcept) {
+	switch {
+	case o.Value != nil && !math.IsNaN(*o.Value) && !math.IsInf(*o.Value, 0):
+		return valueQuantity(*o.Value, o.Unit), nil
+	case o.Value != nil && math.IsNaN(*o.Value):
+		return nil, absentReason("not-a-number")
+	case o.Value != nil && math.IsInf(*o.Value, 1):
+		return nil, absentReason("positive-infinity")
+	case o.Value != nil:
+		return nil, absentReason("negative-infinity")
+	}
+	return nil, absentReason(o.Absent)
+}
+
+// flags returns o's interpretations (questionable, calibration-ongoing,
+// in-alarm) and notes (the questionable reason, a unit conversion), and
+// whether o is demo data.
+func flags(o record.Observation) (interp []codeableConcept, notes []string, demo bool) {
+	if o.Questionable || o.Status&drivers.Questionable != 0 {
+		interp = append(interp, measurementStatus("questionable", "Questionable"))
+		if o.Reason != "" {
+			notes = append(notes, "questionable: "+o.Reason)
+		}
+	}
+	if o.Status&drivers.Calibrating != 0 {
+		interp = append(interp, measurementStatus("calibration-ongoing", "Calibration Ongoing"))
+	}
+	if o.Status&drivers.AlarmActive != 0 {
+		interp = append(interp, measurementStatus("in-alarm", "In Alarm"))
+	}
+	if o.OriginalValue != nil && o.OriginalUnit != "" && o.Value != nil {
+		notes = append(notes, fmt.Sprintf("device sent %s %s; converted to %s %s",
+			formatNumber(*o.OriginalValue), o.OriginalUnit, formatNumber(*o.Value), o.Unit))
+	}
+	return interp, notes, o.Status&drivers.Demo != 0
+}
+
+func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// observation builds the Observation for o. See the package documentation
+// for the mapping.
+func (e *Encoder) observation(c obsContext, o record.Observation, id uuid.UUID) *observation {
+	obs := newObservation(c, id)
 
 	v, known := terminology.Lookup(o.MDC)
 	vital := known && v.IsVitalSign() && !v.IsPanel()
@@ -266,58 +399,25 @@ func (e *Encoder) observation(r record.Record, o record.Observation, id uuid.UUI
 	}
 
 	if vital {
-		obs.Category = []codeableConcept{{Coding: []coding{{System: systemObservationCategory, Code: "vital-signs", Display: "Vital Signs"}}}}
-		for _, c := range v.LOINC {
-			obs.Code.Coding = append(obs.Code.Coding, coding(c))
-		}
-		if !v.SNOMED.IsZero() {
-			obs.Code.Coding = append(obs.Code.Coding, coding(v.SNOMED))
-		}
-		obs.Code.Coding = append(obs.Code.Coding, coding{System: terminology.SystemMDC, Code: strconv.FormatUint(uint64(o.MDC), 10), Display: v.Ref})
-		obs.Code.Text = v.Display
-		if hasPatient && v.Profile != "" {
-			m := &meta{Profile: []string{terminology.ProfileBase + v.Profile}}
-			if !e.opts.DisableUKCore && v.UKCoreProfile != "" && !v.SNOMED.IsZero() {
-				m.Profile = append(m.Profile, terminology.UKCoreBase+v.UKCoreProfile)
-			}
-			obs.Meta = m
-		}
+		obs.Category = vitalSignsCategory()
+		obs.Code = vitalCode(v)
+		obs.Meta = e.profiles(c, v)
 	} else {
-		obs.Code = deviceCode(r, o, v, known)
+		obs.Code = deviceCode(c.r, o, v, known)
 	}
+	obs.ValueQuantity, obs.DataAbsentReason = value(o)
 
-	switch {
-	case o.Value != nil && !math.IsNaN(*o.Value) && !math.IsInf(*o.Value, 0):
-		obs.ValueQuantity = valueQuantity(*o.Value, o.Unit)
-	case o.Value != nil && math.IsNaN(*o.Value):
-		obs.DataAbsentReason = absentReason("not-a-number")
-	case o.Value != nil && math.IsInf(*o.Value, 1):
-		obs.DataAbsentReason = absentReason("positive-infinity")
-	case o.Value != nil:
-		obs.DataAbsentReason = absentReason("negative-infinity")
-	default:
-		obs.DataAbsentReason = absentReason(o.Absent)
+	interp, notes, demo := flags(o)
+	obs.Interpretation = interp
+	for _, n := range notes {
+		obs.Note = append(obs.Note, annotation{Text: n})
 	}
-
-	if o.Questionable || o.Status&drivers.Questionable != 0 {
-		obs.Interpretation = append(obs.Interpretation, measurementStatus("questionable", "Questionable"))
-		if o.Reason != "" {
-			obs.Note = append(obs.Note, annotation{Text: "questionable: " + o.Reason})
-		}
-	}
-	if o.Status&drivers.Calibrating != 0 {
-		obs.Interpretation = append(obs.Interpretation, measurementStatus("calibration-ongoing", "Calibration Ongoing"))
-	}
-	if o.Status&drivers.AlarmActive != 0 {
-		obs.Interpretation = append(obs.Interpretation, measurementStatus("in-alarm", "In Alarm"))
-	}
-	if o.Status&drivers.Demo != 0 {
-		if obs.Meta == nil {
-			obs.Meta = &meta{}
-		}
-		obs.Meta.Security = []coding{{System: systemActReason, Code: "HTEST", Display: "test health data"}}
-	}
+	finish(c, obs, demo)
 	return obs
+}
+
+func vitalSignsCategory() []codeableConcept {
+	return []codeableConcept{{Coding: []coding{{System: systemObservationCategory, Code: "vital-signs", Display: "Vital Signs"}}}}
 }
 
 // deviceCode is the code of an Observation that is not published as a

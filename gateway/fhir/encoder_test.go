@@ -51,6 +51,28 @@ func encode(t *testing.T, opts Options, r record.Record, seq uint64) (map[string
 	return doc, b
 }
 
+// entriesOf returns the Bundle entries whose resource is of type kind, in
+// order.
+func entriesOf(doc map[string]any, kind string) []any {
+	var out []any
+	entries, _ := get(doc, "entry").([]any)
+	for _, e := range entries {
+		if get(e, "resource.resourceType") == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// observations returns the Observation resources of a Bundle, in order.
+func observations(doc map[string]any) []any {
+	var out []any
+	for _, e := range entriesOf(doc, "Observation") {
+		out = append(out, get(e, "resource"))
+	}
+	return out
+}
+
 // checkStructure is the Go-side structural check every encoded Bundle must
 // pass: unique urn:uuid fullUrls, references that resolve, conditional
 // creates that match an identifier the resource carries, value xor
@@ -80,12 +102,24 @@ func checkStructure(t *testing.T, doc map[string]any) {
 		if want := ifNoneExist(identifier{sys, val}); q != want || sys == "" || val == "" {
 			t.Errorf("entry %d: ifNoneExist %q, want %q", i, q, want)
 		}
-		for _, ref := range []string{"subject.reference", "device.reference", "location.reference"} {
+		for _, ref := range []string{"subject.reference", "device.reference", "location.reference", "source.reference"} {
 			if r, ok := get(res, ref).(string); ok && !urls[r] {
 				t.Errorf("entry %d: %s %q does not resolve in the Bundle", i, ref, r)
 			}
 		}
-		if kind == "Observation" && (get(res, "valueQuantity") == nil) == (get(res, "dataAbsentReason") == nil) {
+		comps, _ := get(res, "component").([]any)
+		switch {
+		case kind != "Observation":
+		case get(res, "code.coding.0.code") == "85354-9": // a blood-pressure panel
+			if get(res, "valueQuantity") != nil || get(res, "dataAbsentReason") != nil {
+				t.Errorf("entry %d: a panel carries its values in components only", i)
+			}
+			for j, c := range comps {
+				if (get(c, "valueQuantity") == nil) == (get(c, "dataAbsentReason") == nil) {
+					t.Errorf("entry %d component %d: needs exactly one of valueQuantity and dataAbsentReason", i, j)
+				}
+			}
+		case (get(res, "valueQuantity") == nil) == (get(res, "dataAbsentReason") == nil):
 			t.Errorf("entry %d: needs exactly one of valueQuantity and dataAbsentReason", i)
 		}
 	}
@@ -115,9 +149,25 @@ func TestBundleEnvelope(t *testing.T) {
 		{"entry.1.resource.modelNumber", "Radical-7"},
 		{"entry.1.resource.type.coding.0.code", "masimo"},
 		{"entry.1.resource.location.reference", get(doc, "entry.0.fullUrl")},
-		{"entry.2.resource.resourceType", "Observation"},
-		{"entry.3.resource.resourceType", "Observation"},
-		{"entry.4", nil},
+		{"entry.2.resource.resourceType", "DeviceMetric"},
+		{"entry.2.resource.identifier.0.system", "urn:bedgate:device:masimo:serial:metric"},
+		{"entry.2.resource.identifier.0.value", "1000123456/150456"},
+		{"entry.2.request.ifNoneExist", "identifier=urn:bedgate:device:masimo:serial:metric|1000123456/150456"},
+		{"entry.2.resource.type.coding.0.system", "urn:iso:std:iso:11073:10101"},
+		{"entry.2.resource.type.coding.0.code", "150456"},
+		{"entry.2.resource.unit.coding.0.code", "262688"},
+		{"entry.2.resource.unit.coding.0.display", "MDC_DIM_PERCENT"},
+		{"entry.2.resource.source.reference", get(doc, "entry.1.fullUrl")},
+		{"entry.2.resource.category", "measurement"},
+		{"entry.3.resource.resourceType", "DeviceMetric"},
+		{"entry.3.resource.type.coding.0.code", "149530"},
+		{"entry.3.resource.unit.coding.0.display", "MDC_DIM_BEAT_PER_MIN"},
+		{"entry.4.resource.resourceType", "Observation"},
+		{"entry.4.resource.device.reference", get(doc, "entry.2.fullUrl")},
+		{"entry.4.resource.device.type", "DeviceMetric"},
+		{"entry.5.resource.resourceType", "Observation"},
+		{"entry.5.resource.device.reference", get(doc, "entry.3.fullUrl")},
+		{"entry.6", nil},
 	}
 	for _, tt := range tests {
 		if got := get(doc, tt.path); !reflect.DeepEqual(got, tt.want) {
@@ -136,7 +186,6 @@ func TestObservationShape(t *testing.T) {
 	oddAbsent := sensorOff()
 	oddAbsent.Observations[0].Absent = "probe-off"
 
-	const obs = "entry.2.resource." // the first Observation
 	tests := []struct {
 		name   string
 		opts   Options
@@ -225,8 +274,9 @@ func TestObservationShape(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			doc, _ := encode(t, tt.opts, tt.record, 1)
 			checkStructure(t, doc)
+			obs := observations(doc)[0]
 			for path, want := range tt.want {
-				if got := get(doc, obs+path); !reflect.DeepEqual(got, want) {
+				if got := get(obs, path); !reflect.DeepEqual(got, want) {
 					t.Errorf("%s = %#v, want %#v", path, got, want)
 				}
 			}
@@ -235,7 +285,7 @@ func TestObservationShape(t *testing.T) {
 
 	t.Run("unit not allowed for the vital: published as a device observation", func(t *testing.T) {
 		doc, _ := encode(t, Options{}, badUnit, 1)
-		pr := get(doc, "entry.3.resource")
+		pr := observations(doc)[1]
 		for path, want := range map[string]any{
 			"category":             nil,
 			"meta":                 nil,
@@ -263,25 +313,25 @@ func TestDeviceObservations(t *testing.T) {
 		entry int
 		want  map[string]any
 	}{
-		{"SpO2 stays a vital sign without a patient", 2, map[string]any{
+		{"SpO2 stays a vital sign without a patient", 0, map[string]any{
 			"category.0.coding.0.code": "vital-signs", "code.coding.0.code": "2708-6", "meta": nil,
 		}},
-		{"perfusion index: MDC coding only, no vital-signs category", 3, map[string]any{
+		{"perfusion index: MDC coding only, no vital-signs category", 1, map[string]any{
 			"category": nil, "code.coding.0.code": "150448", "code.coding.0.display": "MDC_PULS_OXIM_PERF_REL",
 			"code.coding.1": nil, "code.text": "Perfusion index", "valueQuantity.value": 2.35, "valueQuantity.code": "%",
 		}},
-		{"unknown MDC code: never dropped, unit as given", 4, map[string]any{
+		{"unknown MDC code: never dropped, unit as given", 2, map[string]any{
 			"category": nil, "code.coding.0.code": "160128", "code.coding.0.display": "MDC_CONC_HB_CO_GEN",
 			"code.text": "MDC_CONC_HB_CO_GEN", "valueQuantity.code": "%", "valueQuantity.value": 1.5,
 		}},
-		{"no MDC code: the driver's parameter label", 5, map[string]any{
+		{"no MDC code: the driver's parameter label", 3, map[string]any{
 			"category": nil, "code.coding.0.system": "urn:bedgate:driver:masimo:parameter",
 			"code.coding.0.code": "PVI", "code.text": "PVI", "valueQuantity.value": 14.0,
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := get(doc, "entry."+strconv.Itoa(tt.entry)+".resource")
+			res := observations(doc)[tt.entry]
 			for path, want := range tt.want {
 				if got := get(res, path); !reflect.DeepEqual(got, want) {
 					t.Errorf("%s = %#v, want %#v", path, got, want)
@@ -329,7 +379,7 @@ func TestEncodeIsDeterministic(t *testing.T) {
 	r2.Observations = r2.Observations[1:]
 	d1, _ := encode(t, Options{}, r1, 1)
 	d2, _ := encode(t, Options{}, r2, 2)
-	if get(d1, "entry.3.fullUrl") != get(d2, "entry.2.fullUrl") {
+	if get(entriesOf(d1, "Observation")[1], "fullUrl") != get(entriesOf(d2, "Observation")[0], "fullUrl") {
 		t.Error("fullUrl of the same observation differs between records")
 	}
 }

@@ -96,3 +96,10 @@ func isUnreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		c == '-' || c == '.' || c == '_' || c == '~'
 }
+
+// metricSystem qualifies the DeviceMetric identifiers of a device whose
+// identifier has the given system; the value is "<device value>/<metric>",
+// the metric a decimal MDC code or "label:<device label>".
+func metricSystem(deviceSystem string) string {
+	return deviceSystem + ":metric"
+}

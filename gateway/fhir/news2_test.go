@@ -315,18 +315,21 @@ func TestNEWS2Conformance(t *testing.T) {
 	valid := []record.Record{news2Record(t, news2Low), news2Record(t, news2Medium), news2Record(t, news2Red),
 		withDevice, noPatient, high, pulseOximetry()}
 	scale2 := []record.Record{news2Record(t, news2Scale2)}
-	code, out := validateFHIR(t, map[string][]record.Record{"news2.jsonl": valid, "scale2.jsonl": scale2})
-
-	resources := 0
+	code, out, resources := validateFHIR(t, map[string][]record.Record{"news2.jsonl": valid, "scale2.jsonl": scale2})
+	// Bundle, Location, Device when keyed, the score.
+	wantResources := 0
 	for _, r := range slices.Concat(valid, scale2) {
 		switch {
 		case r.Kind == record.KindNEWS2 && r.DeviceKey != "":
-			resources += 4
+			wantResources += 4
 		case r.Kind == record.KindNEWS2:
-			resources += 3
-		default:
-			resources += 3 + len(r.Observations)
+			wantResources += 3
+		default: // Bundle, Location, Device, a DeviceMetric and an Observation per value
+			wantResources += 3 + 2*len(r.Observations)
 		}
+	}
+	if resources != wantResources {
+		t.Errorf("encoded %d resources, want %d", resources, wantResources)
 	}
 	want := "scale2.jsonl:1: Bundle/entry[1].resource.component[1].code: [news2] NEWS2 components must be SNOMED CT NEWS2 sub-score codes"
 	wantSummary := strconv.Itoa(resources) + " resources, 1 problem"

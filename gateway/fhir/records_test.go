@@ -153,3 +153,111 @@ func demo() record.Record {
 	}
 	return r
 }
+
+// nibp returns an NIBP reading (systolic, diastolic and mean, in that
+// order) for a patient, with a heart rate before it.
+func nibp(sys, dia, mean *float64) record.Record {
+	r := baseRecord()
+	r.Device = drivers.DeviceID{Driver: "welchallyn", Model: "Connex", Serial: "CX-100"}
+	r.DeviceKey = "CX-100"
+	r.Observations = []record.Observation{
+		newObs(r, 149546, "MDC_PULS_RATE_NON_INV", ptr(68), "/min"),
+		newObs(r, 150021, "MDC_PRESS_BLD_NONINV_SYS", sys, "mm[Hg]"),
+		newObs(r, 150022, "MDC_PRESS_BLD_NONINV_DIA", dia, "mm[Hg]"),
+		newObs(r, 150023, "MDC_PRESS_BLD_NONINV_MEAN", mean, "mm[Hg]"),
+	}
+	return r
+}
+
+// bpComplete: a complete NIBP reading with a patient.
+func bpComplete() record.Record { return nibp(ptr(122), ptr(78), ptr(93)) }
+
+// bpNoMean: systolic and diastolic only.
+func bpNoMean() record.Record {
+	r := nibp(ptr(118), ptr(74), nil)
+	r.Observations = r.Observations[:3]
+	return r
+}
+
+// bpSystolicOnly: the device sent a systolic value and nothing else of the
+// reading: no panel, single Observations.
+func bpSystolicOnly() record.Record {
+	r := nibp(ptr(131), nil, nil)
+	r.Observations = r.Observations[:2]
+	return r
+}
+
+// bpAbsent: the cuff measurement failed; every part is absent.
+func bpAbsent() record.Record {
+	r := nibp(nil, nil, nil)
+	for i := 1; i < 4; i++ {
+		r.Observations[i].Status = drivers.Invalid
+		r.Observations[i].Absent = "error"
+	}
+	return r
+}
+
+// bpPartlyAbsent: systolic and diastolic measured, the mean not.
+func bpPartlyAbsent() record.Record {
+	r := nibp(ptr(140), ptr(90), nil)
+	r.Observations[3].Status = drivers.Unavailable
+	r.Observations[3].Absent = "not-performed"
+	return r
+}
+
+// bpQuestionable: a systolic value above the soft range, converted from
+// kPa, and a diastolic value in alarm.
+func bpQuestionable() record.Record {
+	r := nibp(ptr(225), ptr(95), ptr(138))
+	sys := &r.Observations[1]
+	sys.Questionable = true
+	sys.Reason = "questionable-high: above the plausible 220 mm[Hg]"
+	sys.OriginalValue, sys.OriginalUnit = ptr(30), "kPa"
+	r.Observations[2].Status = drivers.AlarmActive
+	return r
+}
+
+// arterial: invasive arterial pressure next to an NIBP reading on one
+// monitor with no patient bound.
+func arterial() record.Record {
+	r := monitorNoPatient()
+	r.Unassociated = true
+	r.AssocReason = "no admission for the bed"
+	r.Observations = append(r.Observations,
+		newObs(r, 150033, "MDC_PRESS_BLD_ART_SYS", ptr(128), "mm[Hg]"),
+		newObs(r, 150034, "MDC_PRESS_BLD_ART_DIA", ptr(71), "mm[Hg]"),
+		newObs(r, 150035, "MDC_PRESS_BLD_ART_MEAN", ptr(90), "mm[Hg]"),
+	)
+	return r
+}
+
+// arterialWithPatient: the same with a patient, so the panels claim bp.
+func arterialWithPatient() record.Record {
+	r := arterial()
+	r.Unassociated, r.AssocReason = false, ""
+	r.Patient = &record.Patient{NHSNumber: testNHSNumber}
+	return r
+}
+
+// unassociated: a pulse oximeter at a bed with no patient bound.
+func unassociated() record.Record {
+	r := pulseOximetry()
+	r.Patient = nil
+	r.Unassociated = true
+	r.AssocReason = "bed has no admitted patient"
+	return r
+}
+
+// converted: a temperature the device sent in degrees Fahrenheit and an
+// etCO2 in kPa converted to mm[Hg] by the gateway.
+func converted() record.Record {
+	r := monitorWithPatient()
+	r.Observations = []record.Observation{
+		newObs(r, 150364, "MDC_TEMP_BODY", ptr(37), "Cel"),
+		newObs(r, 151708, "MDC_AWAY_CO2_ET", ptr(37.5), "mm[Hg]"),
+	}
+	r.Observations[0].OriginalValue, r.Observations[0].OriginalUnit = ptr(98.6), "[degF]"
+	r.Observations[0].Reason = "unit converted: 98.6 [degF] = 37 Cel"
+	r.Observations[1].OriginalValue, r.Observations[1].OriginalUnit = ptr(5), "kPa"
+	return r
+}

@@ -14,7 +14,7 @@ type bundle struct {
 
 type entry struct {
 	FullURL  string   `json:"fullUrl"`
-	Resource any      `json:"resource"` // *observation, *device or *location
+	Resource any      `json:"resource"` // *observation, *device, *deviceMetric or *location
 	Request  *request `json:"request,omitempty"`
 }
 
@@ -50,6 +50,12 @@ type reference struct {
 type meta struct {
 	Profile  []string `json:"profile,omitempty"`
 	Security []coding `json:"security,omitempty"`
+	Tag      []coding `json:"tag,omitempty"`
+}
+
+type extension struct {
+	URL             string      `json:"url"`
+	ValueIdentifier *identifier `json:"valueIdentifier,omitempty"`
 }
 
 type quantity struct {
@@ -78,6 +84,25 @@ type observation struct {
 	Interpretation    []codeableConcept `json:"interpretation,omitempty"`
 	Note              []annotation      `json:"note,omitempty"`
 	Device            *reference        `json:"device,omitempty"`
+	Component         []bpComponent     `json:"component,omitempty"`
+}
+
+// bpComponent is a component of a blood-pressure panel.
+type bpComponent struct {
+	Extension        []extension       `json:"extension,omitempty"`
+	Code             codeableConcept   `json:"code"`
+	ValueQuantity    *quantity         `json:"valueQuantity,omitempty"`
+	DataAbsentReason *codeableConcept  `json:"dataAbsentReason,omitempty"`
+	Interpretation   []codeableConcept `json:"interpretation,omitempty"`
+}
+
+type deviceMetric struct {
+	ResourceType string           `json:"resourceType"`
+	Identifier   []identifier     `json:"identifier"`
+	Type         codeableConcept  `json:"type"`
+	Unit         *codeableConcept `json:"unit,omitempty"`
+	Source       *reference       `json:"source,omitempty"`
+	Category     string           `json:"category"`
 }
 
 type deviceName struct {

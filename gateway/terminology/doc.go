@@ -17,7 +17,9 @@
 // A [Vital] with no LOINC coding is a device observation, not a vital sign
 // (perfusion index has no LOINC vital-signs code): encoders publish it with
 // its MDC code only. A panel (blood pressure, MDC_PRESS_BLD_NONINV) lists its
-// component codes in [Vital.Components]; each component names its [Role].
+// component codes in [Vital.Components]; each component names its [Role], and
+// [PanelOf] finds the panel of a component code. The invasive arterial panel
+// (MDC_PRESS_BLD_ART) is listed the same way.
 //
 // Not covered: MDC codes outside the table (encoders still publish them by
 // MDC code), value-set membership checks, and unit conversion.

@@ -40,6 +40,7 @@ var (
 	sctRespRate  = Coding{SystemSNOMED, "86290005", "Respiratory rate"}
 	sctSystolic  = Coding{SystemSNOMED, "271649006", "Systolic blood pressure"}
 	sctDiastolic = Coding{SystemSNOMED, "271650006", "Diastolic blood pressure"}
+	sctBP        = Coding{SystemSNOMED, "75367002", "Blood pressure"}
 	sctBodyTemp  = Coding{SystemSNOMED, "386725007", "Body temperature"}
 	sctCoreTemp  = Coding{SystemSNOMED, "276885007", "Core body temperature"}
 	sctTympTemp  = Coding{SystemSNOMED, "415974002", "Tympanic temperature"}
@@ -64,10 +65,11 @@ var table = [...]Vital{
 	{MDC: 149546, Ref: "MDC_PULS_RATE_NON_INV", Display: "Pulse rate (non-invasive blood pressure)",
 		LOINC: []Coding{loincHeartRate}, SNOMED: sctPulseRate, Units: []Unit{beatPerMin},
 		Profile: ProfileHeartRate, UKCoreProfile: UKCoreHeartRate},
-	// The panel has no SNOMED coding in the table yet, so no UK Core claim.
+	// The NIBP panel: SNOMED CT 75367002 as in the UK Core blood-pressure
+	// example, so a panel with a patient claims UK Core BloodPressure.
 	{MDC: 150020, Ref: "MDC_PRESS_BLD_NONINV", Display: "Non-invasive blood pressure",
-		LOINC: []Coding{loincBPPanel}, Units: []Unit{mmHg},
-		Profile: ProfileBP, Components: []uint32{150021, 150022, 150023}},
+		LOINC: []Coding{loincBPPanel}, SNOMED: sctBP, Units: []Unit{mmHg},
+		Profile: ProfileBP, UKCoreProfile: UKCoreBloodPressure, Components: []uint32{150021, 150022, 150023}},
 	{MDC: 150021, Ref: "MDC_PRESS_BLD_NONINV_SYS", Display: "Systolic blood pressure (non-invasive)",
 		LOINC: []Coding{loincSystolic}, SNOMED: sctSystolic, Units: []Unit{mmHg},
 		Profile: ProfileVitalSigns, Role: Systolic},
@@ -77,6 +79,11 @@ var table = [...]Vital{
 	{MDC: 150023, Ref: "MDC_PRESS_BLD_NONINV_MEAN", Display: "Mean blood pressure (non-invasive)",
 		LOINC: []Coding{loincMeanBP}, Units: []Unit{mmHg},
 		Profile: ProfileVitalSigns, Role: Mean},
+	// The invasive arterial panel (term 18960). Its parts carry no SNOMED
+	// coding in the table, so neither does the panel: no UK Core claim.
+	{MDC: 150032, Ref: "MDC_PRESS_BLD_ART", Display: "Arterial blood pressure (invasive)",
+		LOINC: []Coding{loincBPPanel}, Units: []Unit{mmHg},
+		Profile: ProfileBP, Components: []uint32{150033, 150034, 150035}},
 	{MDC: 150033, Ref: "MDC_PRESS_BLD_ART_SYS", Display: "Systolic arterial blood pressure (invasive)",
 		LOINC: []Coding{loincSystolic}, Units: []Unit{mmHg},
 		Profile: ProfileVitalSigns, Role: Systolic},

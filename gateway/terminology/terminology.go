@@ -160,6 +160,17 @@ func Lookup(mdc uint32) (Vital, bool) {
 	return clone(table[i]), true
 }
 
+// PanelOf returns the panel that lists the MDC code as a component (the
+// NIBP panel for 150021, the invasive arterial panel for 150033, ...).
+func PanelOf(component uint32) (Vital, bool) {
+	for _, v := range table {
+		if slices.Contains(v.Components, component) {
+			return clone(v), true
+		}
+	}
+	return Vital{}, false
+}
+
 // All returns every entry in MDC code order, as copies.
 func All() []Vital {
 	out := make([]Vital, len(table))

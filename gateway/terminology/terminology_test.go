@@ -18,6 +18,7 @@ var scadaTerms = map[string]uint16{
 	"MDC_PRESS_BLD_NONINV_SYS":  18949,
 	"MDC_PRESS_BLD_NONINV_DIA":  18950,
 	"MDC_PRESS_BLD_NONINV_MEAN": 18951,
+	"MDC_PRESS_BLD_ART":         18960,
 	"MDC_PRESS_BLD_ART_SYS":     18961,
 	"MDC_PRESS_BLD_ART_DIA":     18962,
 	"MDC_PRESS_BLD_ART_MEAN":    18963,
@@ -212,7 +213,8 @@ func TestLookup(t *testing.T) {
 		{"unspecified pulse rate", 149514, true, "8867-4", "78564009", "/min", ProfileHeartRate, true},
 		{"ECG heart rate", 147842, true, "8867-4", "364075005", "/min", ProfileHeartRate, true},
 		{"impedance respiratory rate", 151578, true, "9279-1", "86290005", "/min", ProfileRespRate, true},
-		{"NIBP panel", 150020, true, "85354-9", "", "mm[Hg]", ProfileBP, true},
+		{"NIBP panel", 150020, true, "85354-9", "75367002", "mm[Hg]", ProfileBP, true},
+		{"invasive arterial panel", 150032, true, "85354-9", "", "mm[Hg]", ProfileBP, true},
 		{"NIBP mean", 150023, true, "8478-0", "", "mm[Hg]", ProfileVitalSigns, true},
 		{"invasive arterial systolic", 150033, true, "8480-6", "", "mm[Hg]", ProfileVitalSigns, true},
 		{"generic temperature", 150344, true, "8310-5", "", "Cel", ProfileBodyTemp, true},
@@ -243,6 +245,26 @@ func TestLookup(t *testing.T) {
 				t.Errorf("got LOINC %q SNOMED %q unit %q profile %q vital %v", loinc, v.SNOMED.Code, v.Units[0].UCUM, v.Profile, v.IsVitalSign())
 			}
 		})
+	}
+}
+
+func TestPanelOf(t *testing.T) {
+	tests := []struct {
+		component, panel uint32
+		ok               bool
+	}{
+		{150021, 150020, true}, {150022, 150020, true}, {150023, 150020, true},
+		{150033, 150032, true}, {150034, 150032, true}, {150035, 150032, true},
+		{150020, 0, false}, {150456, 0, false}, {0, 0, false},
+	}
+	for _, tt := range tests {
+		p, ok := PanelOf(tt.component)
+		if ok != tt.ok || p.MDC != tt.panel {
+			t.Errorf("PanelOf(%d) = %d, %v; want %d, %v", tt.component, p.MDC, ok, tt.panel, tt.ok)
+		}
+		if ok && !p.IsPanel() {
+			t.Errorf("PanelOf(%d): %s is not a panel", tt.component, p.Ref)
+		}
 	}
 }
 
