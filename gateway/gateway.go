@@ -81,43 +81,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	rules, err := validate.NewRules(validate.Config{Ranges: cfg.Validation.Ranges})
+	pipe, err := newPipeline(cfg, outbox, now, log)
 	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
-	bedNames := make([]string, len(cfg.Beds))
-	for i, b := range cfg.Beds {
-		bedNames[i] = b.Name
-	}
-	register := assoc.NewRegister(assoc.Options{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Beds: bedNames,
-		Horizon: max(assoc.DefaultHorizon, cfg.Buffer.MaxAge+24*time.Hour), Now: now})
-	for _, b := range cfg.Beds {
-		if b.NHSNumber != "" {
-			if err := register.Static(b.Name, record.Patient{NHSNumber: b.NHSNumber}); err != nil {
-				return fmt.Errorf("gateway: bed %s: static patient: %w", b.Name, err)
-			}
-		}
-	}
-	decider, err := cfg.Association.Decider(register)
-	if err != nil {
-		return fmt.Errorf("gateway: association: %w", err)
-	}
-	pipe := &pipeline{
-		outbox: outbox, register: register, decider: decider, held: assoc.NewHeld(decider, assoc.DefaultMaxHeld),
-		counts: &validate.Counts{}, now: now, log: log, wake: make(chan struct{}, 1), scored: make(chan record.Record, 64),
-	}
-	if cfg.Gateway.Format == "fhir" {
-		// NEWS2 scores are published as FHIR Observations; HL7 v2 PCD-01
-		// has no place for them.
-		var scale2 []tracker.Bed
-		for _, b := range cfg.Beds {
-			if b.NEWS2Scale2 {
-				scale2 = append(scale2, tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name})
-			}
-		}
-		if pipe.scores, err = tracker.New(tracker.Options{Scale2: scale2}); err != nil {
-			return fmt.Errorf("gateway: NEWS2: %w", err)
-		}
+		return err
 	}
 	admissions := assoc.AdmissionFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
 	health := &healthReport{gateway: cfg.Gateway.ID, beds: len(cfg.Beds), outbox: outbox, pipe: pipe, now: now}
@@ -165,13 +131,13 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		bed := Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
 		bedMap[b.Name] = bed
-		checker, err := validate.NewChecker(validate.Options{Rules: &rules, MaxClockOffset: cfg.Validation.MaxClockOffset, Counts: pipe.counts})
+		bp, err := pipe.forBed(bed)
 		if err != nil {
-			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
+			return err
 		}
 		beds = append(beds, &supervisor{
 			bed:        bed,
-			pipe:       &bedPipeline{p: pipe, bed: bed, checker: checker},
+			pipe:       bp,
 			captureDir: b.Capture,
 			port:       b.Port,
 			line:       b.Line(drv.Line),

@@ -10,6 +10,7 @@ import (
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
@@ -21,6 +22,9 @@ import (
 // is dropped: a value that is not forwarded as an observation goes to the
 // bed's quarantine topic with its reason.
 type pipeline struct {
+	rules          validate.Rules
+	maxClockOffset time.Duration
+
 	outbox   *buffer.Buffer
 	register *assoc.Register
 	decider  assoc.Decider
@@ -35,6 +39,68 @@ type pipeline struct {
 	wake chan struct{}
 	// scored carries NEWS2 scores completed by nurse entries to storeScores.
 	scored chan record.Record
+}
+
+// newPipeline builds the pipeline of a gateway's configuration.
+func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time, log *slog.Logger) (*pipeline, error) {
+	rules, err := validate.NewRules(validate.Config{Ranges: cfg.Validation.Ranges})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	bedNames := make([]string, len(cfg.Beds))
+	for i, b := range cfg.Beds {
+		bedNames[i] = b.Name
+	}
+	register := assoc.NewRegister(assoc.Options{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Beds: bedNames,
+		Horizon: max(assoc.DefaultHorizon, cfg.Buffer.MaxAge+24*time.Hour), Now: now})
+	for _, b := range cfg.Beds {
+		if b.NHSNumber != "" {
+			if err := register.Static(b.Name, record.Patient{NHSNumber: b.NHSNumber}); err != nil {
+				return nil, fmt.Errorf("gateway: bed %s: static patient: %w", b.Name, err)
+			}
+		}
+	}
+	decider, err := cfg.Association.Decider(register)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: association: %w", err)
+	}
+	pipe := &pipeline{
+		rules:          rules,
+		maxClockOffset: cfg.Validation.MaxClockOffset,
+		outbox:         outbox,
+		register:       register,
+		decider:        decider,
+		held:           assoc.NewHeld(decider, assoc.DefaultMaxHeld),
+		counts:         &validate.Counts{},
+		now:            now,
+		log:            log,
+		wake:           make(chan struct{}, 1),
+		scored:         make(chan record.Record, 64),
+	}
+	if cfg.Gateway.Format == "fhir" {
+		// NEWS2 scores are published as FHIR Observations; HL7 v2 PCD-01
+		// has no place for them.
+		var scale2 []tracker.Bed
+		for _, b := range cfg.Beds {
+			if b.NEWS2Scale2 {
+				scale2 = append(scale2, tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name})
+			}
+		}
+		if pipe.scores, err = tracker.New(tracker.Options{Scale2: scale2}); err != nil {
+			return nil, fmt.Errorf("gateway: NEWS2: %w", err)
+		}
+	}
+	return pipe, nil
+}
+
+// forBed returns a bed's view of the pipeline, with its own validation
+// state.
+func (p *pipeline) forBed(bed Bed) (*bedPipeline, error) {
+	checker, err := validate.NewChecker(validate.Options{Rules: &p.rules, MaxClockOffset: p.maxClockOffset, Counts: p.counts})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: bed %s: %w", bed.Name, err)
+	}
+	return &bedPipeline{p: p, bed: bed, checker: checker}, nil
 }
 
 // bedPipeline is one bed's view of the pipeline: its validation state.
