@@ -30,6 +30,9 @@ const (
 	// ReasonDuplicate: the reading repeats the last accepted reading: the
 	// same device time and the same values.
 	ReasonDuplicate Reason = "duplicate"
+	// ReasonInconsistent: the parts of one blood pressure contradict each
+	// other (systolic not above diastolic, or a mean outside them).
+	ReasonInconsistent Reason = "inconsistent"
 )
 
 // Reasons a value is forwarded flagged questionable.
@@ -209,7 +212,70 @@ func (c *Checker) Check(rec record.Record) (accepted record.Record, rejected []R
 		}
 		accepted.Observations = append(accepted.Observations, out)
 	}
+	inconsistent, rejectText := pressureOrder(accepted.Observations)
+	if len(inconsistent) > 0 {
+		kept := accepted.Observations[:0:0]
+		for i, o := range accepted.Observations {
+			if slices.Contains(inconsistent, i) {
+				reject(o, ReasonInconsistent, rejectText[i])
+				continue
+			}
+			kept = append(kept, o)
+		}
+		accepted.Observations = kept
+	}
 	return accepted, rejected
+}
+
+// pressureSources are the systolic, diastolic and mean codes of each blood
+// pressure a device may report in one reading: non-invasive and arterial.
+var pressureSources = [][3]uint32{
+	{150021, 150022, 150023},
+	{150033, 150034, 150035},
+}
+
+// pressureOrder finds the parts of a blood pressure that contradict each
+// other (diastolic < mean < systolic must hold): when systolic is not above
+// diastolic all parts are rejected; a mean outside them alone. It returns
+// the positions of the parts to reject and the text for each.
+func pressureOrder(obs []record.Observation) ([]int, map[int]string) {
+	var bad []int
+	texts := map[int]string{}
+	for _, src := range pressureSources {
+		pos := [3]int{-1, -1, -1}
+		for i, o := range obs {
+			if o.Value == nil {
+				continue
+			}
+			for part, code := range src {
+				if o.MDC == code && pos[part] < 0 {
+					pos[part] = i
+				}
+			}
+		}
+		sys, dia, mean := pos[0], pos[1], pos[2]
+		if sys < 0 || dia < 0 {
+			continue
+		}
+		s, d := *obs[sys].Value, *obs[dia].Value
+		if s <= d {
+			text := fmt.Sprintf("systolic %s not above diastolic %s", num(s), num(d))
+			for _, i := range pos {
+				if i >= 0 {
+					bad = append(bad, i)
+					texts[i] = text
+				}
+			}
+			continue
+		}
+		if mean >= 0 {
+			if m := *obs[mean].Value; m <= d || m >= s {
+				bad = append(bad, mean)
+				texts[mean] = fmt.Sprintf("mean %s not between diastolic %s and systolic %s", num(m), num(d), num(s))
+			}
+		}
+	}
+	return bad, texts
 }
 
 // checkTime applies the time rules (see [Checker]) and updates the state.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -550,5 +551,42 @@ func TestCheckKeepsTheOriginalOfANormalisedValue(t *testing.T) {
 			t.Errorf("%s: got %v %s (original %v %s), want %v %s (original %v %s)", tt.name,
 				*o.Value, o.Unit, o.OriginalValue, o.OriginalUnit, tt.value, tt.unit, tt.original, tt.origUnit)
 		}
+	}
+}
+
+func TestCheckBloodPressureOrder(t *testing.T) {
+	tests := []struct {
+		name         string
+		sys, dia, mn float64
+		rejected     []uint32
+	}{
+		{"consistent", 120, 80, 93, nil},
+		{"swapped", 80, 120, 93, []uint32{150021, 150022, 150023}},
+		{"equal", 90, 90, 90, []uint32{150021, 150022, 150023}},
+		{"mean above systolic", 120, 80, 130, []uint32{150023}},
+		{"mean at diastolic", 120, 80, 80, []uint32{150023}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewChecker(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := time.Duration(i) * time.Second
+			acc, rej := c.Check(rec(at, at, obs("s", 150021, tt.sys, "mm[Hg]"), obs("d", 150022, tt.dia, "mm[Hg]"), obs("m", 150023, tt.mn, "mm[Hg]"), obs("h", 149530, 70, "/min")))
+			var got []uint32
+			for _, r := range rej {
+				if r.Reason != ReasonInconsistent || r.Text == "" {
+					t.Errorf("rejection %+v: want reason inconsistent with a text", r)
+				}
+				got = append(got, r.Observation.MDC)
+			}
+			if !slices.Equal(got, tt.rejected) {
+				t.Errorf("rejected %v, want %v", got, tt.rejected)
+			}
+			if len(acc.Observations)+len(rej) != 4 {
+				t.Errorf("%d accepted + %d rejected, want all 4 accounted for", len(acc.Observations), len(rej))
+			}
+		})
 	}
 }

@@ -60,8 +60,11 @@
 //
 // Rules carry no version of their own: the gateway should publish the
 // configuration it runs with (§6.1 asks that the rule set be traceable).
-// The cross-field checks of §6.1 (DBP < MAP < SBP, SpO2 pulse vs ECG heart
-// rate) and rate-of-change spikes are not implemented here.
+// Of the cross-field checks of §6.1, the blood pressure order is applied
+// to each pressure (non-invasive, arterial) of one reading: when systolic is
+// not above diastolic, all its parts are rejected as "inconsistent"; a mean
+// outside diastolic..systolic is rejected alone. The SpO2 pulse vs ECG heart
+// rate comparison and rate-of-change spikes are not implemented.
 //
 // # Units
 //
