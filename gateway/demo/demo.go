@@ -1,6 +1,7 @@
 // Package demo runs a whole simulated ward in one process: an embedded MQTT
-// broker on loopback (or an external broker), simulated monitors on
-// pseudo-terminals, the gateway reading them through the real serial
+// broker on loopback (or an external broker), simulated monitors (Philips
+// IntelliVue and Masimo, in turn) on pseudo-terminals, a nurse entry for
+// NEWS2, the gateway reading them through the real serial
 // transport and durable outbox, and a subscriber that prints what the EPR
 // receives, one line per observation.
 //
@@ -32,6 +33,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/epr"
+	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/validate"
 	"github.com/bedgate/bedgate/simulators"
 	"github.com/bedgate/bedgate/simulators/pty"
@@ -57,8 +59,14 @@ type Options struct {
 	Simulators *simulators.Registry
 }
 
-// scenarios are assigned to the beds in turn.
-var scenarios = []string{"stable", "deteriorating", "sensor-off", "artefact"}
+// monitors are assigned to the beds in turn: a kind of simulated monitor
+// and its physiology scenario.
+var monitors = []struct{ kind, scenario string }{
+	{"intellivue", "stable"},
+	{"masimo", "deteriorating"},
+	{"masimo", "sensor-off"},
+	{"intellivue", "deteriorating"},
+}
 
 // Run runs the demo until ctx ends. It returns nil after a clean stop.
 func Run(ctx context.Context, opts Options) error {
@@ -82,10 +90,6 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		defer os.RemoveAll(dir)
 		opts.DataDir = dir
-	}
-	kind, err := opts.Simulators.Lookup("masimo")
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
 	}
 
 	broker := opts.Broker
@@ -118,8 +122,13 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		defer p.Close()
 		name := fmt.Sprintf("bed%d", i+1)
+		m := monitors[i%len(monitors)]
+		kind, err := opts.Simulators.Lookup(m.kind)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
 		dev, err := kind.New(simulators.Options{
-			Scenario: scenarios[i%len(scenarios)],
+			Scenario: m.scenario,
 			Seed:     int64(i + 1),
 			Serial:   fmt.Sprintf("%010d", 9310+i),
 			Now:      func() time.Time { return time.Now().UTC() }, // the gateway reads device clocks as UTC here
@@ -136,7 +145,7 @@ func Run(ctx context.Context, opts Options) error {
 			}
 		}()
 		cfg.Beds = append(cfg.Beds, config.Bed{Name: name, Driver: kind.Name, Port: p.Path(), Device: name})
-		fmt.Fprintf(opts.Out, "monitor  %-6s masimo (%s) on %s\n", name, scenarios[i%len(scenarios)], p.Path())
+		fmt.Fprintf(opts.Out, "monitor  %-6s %s (%s) on %s\n", name, m.kind, m.scenario, p.Path())
 	}
 	if err := cfg.Validate(opts.Drivers.Names()); err != nil {
 		return fmt.Errorf("demo: config: %w", err)
@@ -149,6 +158,17 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer sub.Disconnect(250)
 	fmt.Fprintf(opts.Out, "broker   %s; the EPR subscriber prints each observation it receives:\n", broker)
+	// A nurse records consciousness and air or oxygen for the IntelliVue
+	// beds (their monitors measure the rest of NEWS2), retained, so the
+	// gateway scores NEWS2 for them.
+	for _, b := range cfg.Beds {
+		if b.Driver != "intellivue" {
+			continue
+		}
+		entry := fmt.Sprintf(`{"acvpu":"A","air_or_oxygen":"air","time":%q,"id":"demo-%s"}`, time.Now().UTC().Format(time.RFC3339), b.Name)
+		sub.Publish(tracker.NurseTopic(tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name}), 1, true, entry)
+		fmt.Fprintf(opts.Out, "nurse    %-6s alert (ACVPU A), on air: NEWS2 follows once the monitor's readings are in\n", b.Name)
+	}
 
 	err = gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: opts.Drivers, Logger: log})
 	cancel()

@@ -6,8 +6,8 @@
 // It reads FHIR generically (it does not share code with gateway/fhir), so
 // that it checks the encoder from the outside.
 //
-// A blood-pressure panel (an Observation with components) is reported as
-// one Observation per component: ID from the component's identifier
+// A blood-pressure panel (an Observation with components and no value of
+// its own) is reported as one Observation per component: ID from the component's identifier
 // extension (ComponentIDExtension) when it has one, code, value and flags
 // from the component, time from the panel. The panel itself carries no
 // value and is not reported.
@@ -136,7 +136,10 @@ func Parse(payload []byte) ([]Observation, error) {
 			}
 			at = t
 		}
-		if len(o.Component) == 0 {
+		// An Observation with a value of its own (a NEWS2 total, whose
+		// components are its sub-scores) is reported as itself; a panel
+		// without one (blood pressure) as its components.
+		if len(o.Component) == 0 || o.ValueQuantity != nil {
 			obs := Observation{Seq: seq, Time: at}
 			if len(o.Identifier) > 0 {
 				obs.ID = strings.TrimPrefix(o.Identifier[0].Value, "urn:uuid:")
@@ -207,6 +210,7 @@ func Line(bed string, o Observation) string {
 	if o.Display != "" {
 		name = o.Display
 	}
+	name = strings.Replace(name, "Royal College of Physicians NEWS2 (National Early Warning Score 2)", "NEWS2", 1)
 	val := "—"
 	if o.Value != nil {
 		val = strconv.FormatFloat(*o.Value, 'f', -1, 64)

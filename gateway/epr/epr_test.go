@@ -11,6 +11,7 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/epr"
 	"github.com/bedgate/bedgate/gateway/fhir"
+	"github.com/bedgate/bedgate/gateway/news2"
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
@@ -357,5 +358,48 @@ func TestParseBloodPressurePanel(t *testing.T) {
 			g.Absent != o.Absent || g.Flagged != o.Questionable || g.Seq != 9 || !g.Time.Equal(at) {
 			t.Errorf("observation %d = %+v (value %v), want %+v", i, g, gotValue, o)
 		}
+	}
+}
+
+// TestParseNEWS2ReportsTheTotal: a NEWS2 score Observation has a value of
+// its own (the total) and its sub-scores as components: the EPR view is the
+// total, not the sub-scores.
+func TestParseNEWS2ReportsTheTotal(t *testing.T) {
+	enc, err := fhir.New(fhir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+	score := &record.NEWS2{ID: "0b5c3c44-6f0c-5c55-9b1e-5d3f1e6a7b80", Total: 3, Band: "low-medium", Effective: at, Advisory: "advisory"}
+	for _, p := range []news2.Parameter{news2.RespRate, news2.SpO2Scale1, news2.AirOrOxygen, news2.SystolicBP, news2.Pulse, news2.Consciousness, news2.Temperature} {
+		sub := record.NEWS2SubScore{Parameter: p.String(), Code: p.ScoreCode()}
+		switch p {
+		case news2.RespRate:
+			sub.Score, sub.Value = 3, new(float64)
+			*sub.Value = 26
+		case news2.AirOrOxygen:
+			sub.ValueText = "air"
+		case news2.Consciousness:
+			sub.ValueText = "A"
+		default:
+			sub.Value = new(float64)
+		}
+		score.SubScores = append(score.SubScores, sub)
+	}
+	r := record.Record{Gateway: "gw1", Site: "s", Ward: "w", Bed: "bed1", Topic: "bedgate/v1/s/w/bed1/obs",
+		ReceivedAt: at, Kind: record.KindNEWS2, NEWS2: score}
+	body, err := enc.Encode(r, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := epr.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs) != 1 || obs[0].Value == nil || *obs[0].Value != 3 || obs[0].Seq != 9 {
+		t.Fatalf("parsed %+v, want one observation: the total 3 at seq 9", obs)
+	}
+	if line := epr.Line("bed1", obs[0]); !strings.HasPrefix(line, "bed1") || !strings.Contains(line, "NEWS2") {
+		t.Errorf("line %q: want the bed and a short NEWS2 name", line)
 	}
 }
