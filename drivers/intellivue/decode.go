@@ -6,54 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
-	"sync/atomic"
 
 	"github.com/bedgate/bedgate/drivers"
 )
 
-// counter keeps the statistics of a session or decode. Safe for
-// concurrent use.
-type counter struct {
-	readings, frames, bad, skipped atomic.Int64
-
-	mu      sync.Mutex
-	lastErr string
-}
-
-func (c *counter) stats() drivers.Stats {
-	c.mu.Lock()
-	last := c.lastErr
-	c.mu.Unlock()
-	return drivers.Stats{
-		Readings:  c.readings.Load(),
-		Frames:    c.frames.Load(),
-		Bad:       c.bad.Load(),
-		Skipped:   c.skipped.Load(),
-		LastError: last,
-	}
-}
-
 // reject counts one bad frame or message. Details go to debug level; a
 // warning is logged for the first and every hundredth.
-func (c *counter) reject(opts drivers.Options, err error) {
-	n := c.bad.Add(1)
-	c.mu.Lock()
-	c.lastErr = err.Error()
-	c.mu.Unlock()
+func reject(c *drivers.Counter, opts drivers.Options, err error) {
+	n := c.Bad(err)
 	opts.Logger.Debug("intellivue: rejected", "err", err)
 	if n == 1 || n%100 == 0 {
 		opts.Logger.Warn("intellivue: rejected frame or message", "err", err, "rejected", n)
 	}
-}
-
-// splitCounting wraps SplitFrames and counts the bytes it skips.
-func (c *counter) splitCounting(data []byte, atEOF bool) (int, []byte, error) {
-	adv, tok, err := SplitFrames(data, atEOF)
-	if err == nil {
-		c.skipped.Add(int64(adv - len(tok)))
-	}
-	return adv, tok, err
 }
 
 // stream turns frames into messages and readings; Decode and Session
@@ -61,8 +25,17 @@ func (c *counter) splitCounting(data []byte, atEOF bool) (int, []byte, error) {
 type stream struct {
 	opts  drivers.Options
 	sink  drivers.Sink
-	count *counter
+	count *drivers.Counter
 	mon   *monitor
+}
+
+// split wraps SplitFrames and counts the bytes it skips.
+func (s *stream) split(data []byte, atEOF bool) (int, []byte, error) {
+	adv, tok, err := SplitFrames(data, atEOF)
+	if err == nil {
+		s.count.Skipped(int64(adv - len(tok)))
+	}
+	return adv, tok, err
 }
 
 // frame decodes one wire frame. It returns the message, or nil when the
@@ -70,13 +43,13 @@ type stream struct {
 func (s *stream) frame(token []byte) Message {
 	f, err := DecodeFrame(token)
 	if err != nil {
-		s.count.reject(s.opts, err)
+		reject(s.count, s.opts, err)
 		return nil
 	}
-	s.count.frames.Add(1)
+	s.count.Frame()
 	msg, err := DecodeMessage(f.UserData)
 	if err != nil {
-		s.count.reject(s.opts, err)
+		reject(s.count, s.opts, err)
 		return nil
 	}
 	return msg
@@ -86,7 +59,7 @@ func (s *stream) frame(token []byte) Message {
 func (s *stream) message(ctx context.Context, msg Message) error {
 	rs, err := s.mon.handle(msg)
 	if err != nil {
-		s.count.reject(s.opts, err)
+		reject(s.count, s.opts, err)
 	}
 	return s.emit(ctx, rs)
 }
@@ -97,7 +70,7 @@ func (s *stream) emit(ctx context.Context, rs []*drivers.Reading) error {
 		if err := s.sink.Emit(ctx, *r); err != nil {
 			return fmt.Errorf("intellivue: emit: %w", err)
 		}
-		s.count.readings.Add(1)
+		s.count.Reading()
 	}
 	return nil
 }
@@ -112,33 +85,33 @@ func (s *stream) emit(ctx context.Context, rs []*drivers.Reading) error {
 // otherwise the read or sink error.
 func Decode(ctx context.Context, r io.Reader, sink drivers.Sink, opts drivers.Options) (drivers.Stats, error) {
 	opts = opts.WithDefaults()
-	count := &counter{}
+	count := &drivers.Counter{}
 	s := &stream{opts: opts, sink: sink, count: count, mon: newMonitor(opts.DeviceLocation)}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 2*MaxFrameSize)
-	sc.Split(count.splitCounting)
+	sc.Split(s.split)
 	for sc.Scan() {
 		if err := ctx.Err(); err != nil {
-			return count.stats(), err
+			return count.Stats(), err
 		}
 		msg := s.frame(sc.Bytes())
 		if msg == nil {
 			continue
 		}
 		if err := s.message(ctx, msg); err != nil {
-			return count.stats(), err
+			return count.Stats(), err
 		}
 	}
 	switch err := sc.Err(); {
 	case errors.Is(err, ErrTruncated):
-		count.reject(opts, err)
+		reject(count, opts, err)
 	case err != nil:
-		return count.stats(), fmt.Errorf("intellivue: decode: %w", err)
+		return count.Stats(), fmt.Errorf("intellivue: decode: %w", err)
 	}
 	rs, dropped := s.mon.flush()
 	for range dropped {
-		count.reject(opts, &ProtocolError{State: "linked result", Reason: "chain cut off by the end of input"})
+		reject(count, opts, &ProtocolError{State: "linked result", Reason: "chain cut off by the end of input"})
 	}
 	err := s.emit(ctx, rs)
-	return count.stats(), err
+	return count.Stats(), err
 }

@@ -36,9 +36,8 @@ const (
 // and send (max_mtu_rx and max_mtu_tx of its poll profile).
 const HostMTU = 1000
 
-// idleReadPause is the pause after a Read that returned no bytes and no
-// error (a serial port's read timeout) before reading again.
-const idleReadPause = 10 * time.Millisecond
+// readSize is the most a session reads at once.
+const readSize = 1024
 
 // Line returns the serial setting of the MIB/RS232 port: 115200 8N1, no
 // flow control [DEI ch. 4, "Fixed Baudrate Protocol"].
@@ -112,7 +111,7 @@ func (p Phase) String() string {
 type Session struct {
 	rw    io.ReadWriter
 	opts  Options
-	count counter
+	count drivers.Counter
 	phase atomic.Int32
 
 	mu        sync.Mutex
@@ -151,7 +150,7 @@ func NewSession(rw io.ReadWriter, opts Options) (*Session, error) {
 }
 
 // Stats reports what the session has seen so far.
-func (s *Session) Stats() drivers.Stats { return s.count.stats() }
+func (s *Session) Stats() drivers.Stats { return s.count.Stats() }
 
 // Phase reports where the session is in the dialog.
 func (s *Session) Phase() Phase { return Phase(s.phase.Load()) }
@@ -162,12 +161,6 @@ func (s *Session) ClockOffset() (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.offset, s.hasOffset
-}
-
-// chunk is one Read's result.
-type chunk struct {
-	data []byte
-	err  error
 }
 
 // run is the state of one Run.
@@ -198,8 +191,8 @@ func (s *Session) Run(ctx context.Context, sink drivers.Sink) error {
 	defer s.phase.Store(int32(PhaseClosed))
 	done := make(chan struct{})
 	defer close(done)
-	chunks := make(chan chunk)
-	go s.read(chunks, done)
+	chunks := make(chan drivers.Chunk)
+	go drivers.ReadChunks(s.rw, readSize, chunks, done)
 
 	r := &run{s: s, period: s.opts.PollPeriod,
 		st: &stream{opts: s.opts.Options, sink: sink, count: &s.count, mon: newMonitor(s.opts.DeviceLocation)}}
@@ -228,11 +221,11 @@ func (s *Session) Run(ctx context.Context, sink drivers.Sink) error {
 				return err
 			}
 		case c := <-chunks:
-			if c.err != nil {
-				return fmt.Errorf("intellivue: read: %w: %w", drivers.ErrLinkLost, c.err)
+			if c.Err != nil {
+				return fmt.Errorf("intellivue: read: %w: %w", drivers.ErrLinkLost, c.Err)
 			}
 			silence.Reset(s.opts.Silence)
-			buf = append(buf, c.data...)
+			buf = append(buf, c.Data...)
 			var err error
 			buf, err = r.frames(ctx, buf, poll)
 			if err != nil {
@@ -246,7 +239,7 @@ func (s *Session) Run(ctx context.Context, sink drivers.Sink) error {
 func (r *run) frames(ctx context.Context, buf []byte, poll *time.Ticker) ([]byte, error) {
 	rest := buf
 	for {
-		adv, token, _ := r.st.count.splitCounting(rest, false)
+		adv, token, _ := r.st.split(rest, false)
 		if adv == 0 {
 			break
 		}
@@ -271,7 +264,7 @@ func (r *run) message(ctx context.Context, msg Message, poll *time.Ticker) error
 	switch m := msg.(type) {
 	case *AssociationResult:
 		if s.Phase() != PhaseAssociating {
-			s.count.reject(s.opts.Options, &ProtocolError{State: s.Phase().String(), Reason: "association result out of place"})
+			reject(&s.count, s.opts.Options, &ProtocolError{State: s.Phase().String(), Reason: "association result out of place"})
 			return nil
 		}
 		if p, err := m.UserInfo.PollProfile(); err == nil && p.MinPollPeriod.Duration() > r.period {
@@ -288,7 +281,7 @@ func (r *run) message(ctx context.Context, msg Message, poll *time.Ticker) error
 		err := r.send(AppendReleaseResult(nil))
 		return errors.Join(fmt.Errorf("intellivue: monitor released the association: %w", drivers.ErrLinkLost), err)
 	case *ErrorResult:
-		s.count.reject(s.opts.Options, &ProtocolError{State: s.Phase().String(), Reason: fmt.Sprintf("remote operation error %d for invoke id %d", m.ErrorValue, m.InvokeID)})
+		reject(&s.count, s.opts.Options, &ProtocolError{State: s.Phase().String(), Reason: fmt.Sprintf("remote operation error %d for invoke id %d", m.ErrorValue, m.InvokeID)})
 		return nil
 	case *Invoke:
 		if m.EventReport == nil || m.EventReport.MDSCreate == nil {
@@ -310,7 +303,7 @@ func (r *run) message(ctx context.Context, msg Message, poll *time.Ticker) error
 	case *Result:
 		rs, err := r.st.mon.handle(m)
 		if err != nil {
-			s.count.reject(s.opts.Options, err)
+			reject(&s.count, s.opts.Options, err)
 		}
 		if err := r.st.emit(ctx, rs); err != nil {
 			return err
@@ -361,7 +354,7 @@ func abs(d time.Duration) time.Duration {
 
 // release sends a release request when associated and waits briefly for
 // the release result; it returns ctx.Err().
-func (r *run) release(ctx context.Context, chunks <-chan chunk, buf []byte) error {
+func (r *run) release(ctx context.Context, chunks <-chan drivers.Chunk, buf []byte) error {
 	s := r.s
 	if ph := s.Phase(); ph == PhaseAssociating {
 		return ctx.Err()
@@ -379,13 +372,13 @@ func (r *run) release(ctx context.Context, chunks <-chan chunk, buf []byte) erro
 			s.opts.Logger.Debug("intellivue: no release result")
 			return ctx.Err()
 		case c := <-chunks:
-			if c.err != nil {
+			if c.Err != nil {
 				return ctx.Err()
 			}
-			buf = append(buf, c.data...)
+			buf = append(buf, c.Data...)
 			rest := buf
 			for {
-				adv, token, _ := s.count.splitCounting(rest, false)
+				adv, token, _ := r.st.split(rest, false)
 				if adv == 0 {
 					break
 				}
@@ -413,34 +406,4 @@ func (r *run) send(userData []byte) error {
 		return fmt.Errorf("intellivue: write: %w: %w", drivers.ErrLinkLost, err)
 	}
 	return nil
-}
-
-// read runs Reads and hands their results to Run until a Read fails or
-// Run has returned.
-func (s *Session) read(out chan<- chunk, done <-chan struct{}) {
-	buf := make([]byte, 1024)
-	for {
-		n, err := s.rw.Read(buf)
-		if n > 0 {
-			select {
-			case out <- chunk{data: append([]byte(nil), buf[:n]...)}:
-			case <-done:
-				return
-			}
-		}
-		if err != nil {
-			select {
-			case out <- chunk{err: err}:
-			case <-done:
-			}
-			return
-		}
-		if n == 0 {
-			select {
-			case <-time.After(idleReadPause):
-			case <-done:
-				return
-			}
-		}
-	}
 }

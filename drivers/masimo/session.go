@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
@@ -17,9 +15,8 @@ import (
 // the link lost. The device sends a line every second.
 const DefaultSilence = 10 * time.Second
 
-// idleReadPause is the pause after a Read that returned no bytes and no
-// error (a serial port's read timeout) before reading again.
-const idleReadPause = 10 * time.Millisecond
+// readSize is the most a session reads at once: a few lines at 9600 baud.
+const readSize = 256
 
 // Line returns the serial setting of ASCII 1 output: 9600 8N1, no
 // handshake [Rad-8 manual, serial interface specifications].
@@ -48,34 +45,10 @@ func Driver() drivers.Driver {
 	}
 }
 
-// counter keeps the statistics of a session or decode. Safe for concurrent
-// use.
-type counter struct {
-	readings, frames, bad, skipped atomic.Int64
-
-	mu      sync.Mutex
-	lastErr string
-}
-
-func (c *counter) stats() drivers.Stats {
-	c.mu.Lock()
-	last := c.lastErr
-	c.mu.Unlock()
-	return drivers.Stats{
-		Readings:  c.readings.Load(),
-		Frames:    c.frames.Load(),
-		Bad:       c.bad.Load(),
-		Skipped:   c.skipped.Load(),
-		LastError: last,
-	}
-}
-
-// reject counts one bad line. Its contents are logged at debug level only.
-func (c *counter) reject(opts drivers.Options, err error, line []byte) {
-	n := c.bad.Add(1)
-	c.mu.Lock()
-	c.lastErr = err.Error()
-	c.mu.Unlock()
+// reject counts one bad line. Its contents are logged at debug level only;
+// a warning is logged for the first and every hundredth.
+func reject(c *drivers.Counter, opts drivers.Options, err error, line []byte) {
+	n := c.Bad(err)
 	opts.Logger.Debug("masimo: rejected line", "err", err, "line", string(line))
 	if n == 1 || n%100 == 0 {
 		opts.Logger.Warn("masimo: rejected line", "err", err, "rejected", n)
@@ -86,7 +59,7 @@ func (c *counter) reject(opts drivers.Options, err error, line []byte) {
 type lines struct {
 	opts  drivers.Options
 	sink  drivers.Sink
-	count *counter
+	count *drivers.Counter
 	split Splitter
 	// overlong and skipped already added to count.
 	overlong, skipped int64
@@ -100,15 +73,15 @@ func (l *lines) handle(ctx context.Context, token []byte) error {
 	}
 	r, err := ParseLine(token, l.opts.DeviceLocation)
 	if err != nil {
-		l.count.reject(l.opts, err, token)
+		reject(l.count, l.opts, err, token)
 		return nil
 	}
-	l.count.frames.Add(1)
+	l.count.Frame()
 	r.ReceivedAt = l.opts.Now()
 	if err := l.sink.Emit(ctx, r); err != nil {
 		return fmt.Errorf("masimo: emit: %w", err)
 	}
-	l.count.readings.Add(1)
+	l.count.Reading()
 	return nil
 }
 
@@ -116,15 +89,15 @@ func (l *lines) handle(ctx context.Context, token []byte) error {
 func (l *lines) syncSplitter() {
 	if n := l.split.Overlong() - l.overlong; n > 0 {
 		l.overlong += n
-		l.count.bad.Add(n)
-		l.count.mu.Lock()
-		l.count.lastErr = fmt.Sprintf("masimo: line longer than %d bytes skipped", MaxLineLength)
-		l.count.mu.Unlock()
+		err := fmt.Errorf("masimo: line longer than %d bytes skipped", MaxLineLength)
+		for range n {
+			l.count.Bad(err)
+		}
 		l.opts.Logger.Debug("masimo: skipped over-long line")
 	}
 	if n := l.split.Skipped() - l.skipped; n > 0 {
 		l.skipped += n
-		l.count.skipped.Add(n)
+		l.count.Skipped(n)
 	}
 }
 
@@ -134,26 +107,26 @@ func (l *lines) syncSplitter() {
 // nil at the end of r, ctx.Err() if ctx ends, and otherwise the read or
 // sink error.
 func Decode(ctx context.Context, r io.Reader, sink drivers.Sink, opts drivers.Options) (drivers.Stats, error) {
-	l := &lines{opts: opts.WithDefaults(), sink: sink, count: &counter{}}
+	l := &lines{opts: opts.WithDefaults(), sink: sink, count: &drivers.Counter{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 8*MaxLineLength)
 	sc.Split(l.split.Split)
 	for sc.Scan() {
 		if err := ctx.Err(); err != nil {
-			return l.count.stats(), err
+			return l.count.Stats(), err
 		}
 		if err := l.handle(ctx, sc.Bytes()); err != nil {
-			return l.count.stats(), err
+			return l.count.Stats(), err
 		}
 	}
 	l.syncSplitter()
 	switch err := sc.Err(); {
 	case errors.Is(err, ErrTruncated):
-		l.count.reject(l.opts, err, nil)
+		reject(l.count, l.opts, err, nil)
 	case err != nil:
-		return l.count.stats(), fmt.Errorf("masimo: decode: %w", err)
+		return l.count.Stats(), fmt.Errorf("masimo: decode: %w", err)
 	}
-	return l.count.stats(), nil
+	return l.count.Stats(), nil
 }
 
 // Session is the host side of one ASCII 1 link. The protocol has no dialog:
@@ -162,7 +135,7 @@ func Decode(ctx context.Context, r io.Reader, sink drivers.Sink, opts drivers.Op
 type Session struct {
 	rw    io.ReadWriter
 	opts  Options
-	count counter
+	count drivers.Counter
 }
 
 // NewSession returns a session reading from rw. The caller owns rw: the
@@ -184,13 +157,7 @@ func NewSession(rw io.ReadWriter, opts Options) (*Session, error) {
 }
 
 // Stats reports what the session has seen so far.
-func (s *Session) Stats() drivers.Stats { return s.count.stats() }
-
-// chunk is one Read's result.
-type chunk struct {
-	data []byte
-	err  error
-}
+func (s *Session) Stats() drivers.Stats { return s.count.Stats() }
 
 // Run reads lines and emits one reading per good line until ctx ends (it
 // then returns ctx.Err() at once, even while a Read is blocked), the link
@@ -201,8 +168,8 @@ type chunk struct {
 func (s *Session) Run(ctx context.Context, sink drivers.Sink) error {
 	done := make(chan struct{})
 	defer close(done)
-	chunks := make(chan chunk)
-	go s.read(chunks, done)
+	chunks := make(chan drivers.Chunk)
+	go drivers.ReadChunks(s.rw, readSize, chunks, done)
 
 	l := &lines{opts: s.opts.Options, sink: sink, count: &s.count}
 	buf := make([]byte, 0, 2*MaxLineLength)
@@ -215,11 +182,11 @@ func (s *Session) Run(ctx context.Context, sink drivers.Sink) error {
 		case <-silence.C:
 			return fmt.Errorf("masimo: no data for %v: %w", s.opts.Silence, drivers.ErrLinkLost)
 		case c := <-chunks:
-			if c.err != nil {
-				return fmt.Errorf("masimo: read: %w: %w", drivers.ErrLinkLost, c.err)
+			if c.Err != nil {
+				return fmt.Errorf("masimo: read: %w: %w", drivers.ErrLinkLost, c.Err)
 			}
 			silence.Reset(s.opts.Silence)
-			buf = append(buf, c.data...)
+			buf = append(buf, c.Data...)
 			rest := buf
 			for {
 				adv, token, _ := l.split.Split(rest, false)
@@ -233,36 +200,6 @@ func (s *Session) Run(ctx context.Context, sink drivers.Sink) error {
 			}
 			// What is left is at most one unfinished line of MaxLineLength.
 			buf = append(buf[:0], rest...)
-		}
-	}
-}
-
-// read runs Reads and hands their results to Run until a Read fails or
-// Run has returned.
-func (s *Session) read(out chan<- chunk, done <-chan struct{}) {
-	buf := make([]byte, 256)
-	for {
-		n, err := s.rw.Read(buf)
-		if n > 0 {
-			select {
-			case out <- chunk{data: append([]byte(nil), buf[:n]...)}:
-			case <-done:
-				return
-			}
-		}
-		if err != nil {
-			select {
-			case out <- chunk{err: err}:
-			case <-done:
-			}
-			return
-		}
-		if n == 0 {
-			select {
-			case <-time.After(idleReadPause):
-			case <-done:
-				return
-			}
 		}
 	}
 }

@@ -152,12 +152,6 @@ const (
 	associated               // answering polls
 )
 
-// inbound is one message from the host, or the error that ended reading.
-type inbound struct {
-	msg driver.Message
-	err error
-}
-
 // association is the state of one association.
 type association struct {
 	phase  phase
@@ -192,8 +186,9 @@ func (d *Device) Run(ctx context.Context, rw io.ReadWriter) error {
 	}
 	done := make(chan struct{})
 	defer close(done)
-	in := make(chan inbound, 16)
-	go d.read(rw, in, done)
+	chunks := make(chan drivers.Chunk, 16)
+	go drivers.ReadChunks(rw, readSize, chunks, done)
+	buf := make([]byte, 0, 2*driver.MaxFrameSize)
 
 	a := &association{}
 	silence := time.NewTimer(d.cfg.Silence)
@@ -213,23 +208,27 @@ func (d *Device) Run(ctx context.Context, rw io.ReadWriter) error {
 			if err := send(rw, driver.AppendAssociationAbort(nil)); err != nil {
 				return err
 			}
-		case m := <-in:
-			if m.err != nil {
-				return fmt.Errorf("intellivue simulator: read: %w", m.err)
+		case c := <-chunks:
+			if c.Err != nil {
+				return fmt.Errorf("intellivue simulator: read: %w", c.Err)
 			}
-			if a.phase != idle || isRequest(m.msg) {
-				silence.Reset(d.cfg.Silence)
-			}
-			reading, err := d.handle(rw, a, m.msg)
-			if err != nil {
-				return err
-			}
-			if a.phase == idle {
-				silence.Stop()
-			}
-			if reading != nil && enc != nil {
-				if err := enc.Encode(reading); err != nil {
-					return fmt.Errorf("intellivue simulator: log values: %w", err)
+			var msgs []driver.Message
+			msgs, buf = d.messages(append(buf, c.Data...))
+			for _, m := range msgs {
+				if a.phase != idle || isRequest(m) {
+					silence.Reset(d.cfg.Silence)
+				}
+				reading, err := d.handle(rw, a, m)
+				if err != nil {
+					return err
+				}
+				if a.phase == idle {
+					silence.Stop()
+				}
+				if reading != nil && enc != nil {
+					if err := enc.Encode(reading); err != nil {
+						return fmt.Errorf("intellivue simulator: log values: %w", err)
+					}
 				}
 			}
 		}
@@ -372,56 +371,33 @@ func send(w io.Writer, userData []byte) error {
 	return nil
 }
 
-// idleReadPause is the pause after a Read that returned nothing and no
-// error (a serial port's read timeout) before reading again.
-const idleReadPause = 10 * time.Millisecond
+// readSize is the most the simulator reads at once.
+const readSize = 1024
 
-// read reads rw, cuts frames and hands each message that decodes to out,
-// until a Read fails (the error is handed on) or done is closed. Frames
-// that do not decode are dropped, as a monitor drops them.
-func (d *Device) read(rw io.Reader, out chan<- inbound, done <-chan struct{}) {
-	buf := make([]byte, 0, 2*driver.MaxFrameSize)
-	chunk := make([]byte, 1024)
+// messages cuts the complete frames from buf and decodes them. It returns
+// the messages that decode and, reusing buf, the bytes of the unfinished
+// frame at its end. Frames that do not decode are dropped, as a monitor
+// drops them.
+func (d *Device) messages(buf []byte) ([]driver.Message, []byte) {
+	var msgs []driver.Message
+	rest := buf
 	for {
-		n, err := rw.Read(chunk)
-		buf = append(buf, chunk[:n]...)
-		rest := buf
-		for {
-			adv, token, _ := driver.SplitFrames(rest, false)
-			if adv == 0 {
-				break
-			}
-			rest = rest[adv:]
-			if token == nil {
-				continue
-			}
-			m, ferr := decode(token)
-			if ferr != nil {
-				d.opts.Logger.Debug("intellivue simulator: bad frame from host; dropped", "err", ferr)
-				continue
-			}
-			select {
-			case out <- inbound{msg: m}:
-			case <-done:
-				return
-			}
+		adv, token, _ := driver.SplitFrames(rest, false)
+		if adv == 0 {
+			break
 		}
-		buf = append(buf[:0], rest...)
+		rest = rest[adv:]
+		if token == nil {
+			continue
+		}
+		m, err := decode(token)
 		if err != nil {
-			select {
-			case out <- inbound{err: err}:
-			case <-done:
-			}
-			return
+			d.opts.Logger.Debug("intellivue simulator: bad frame from host; dropped", "err", err)
+			continue
 		}
-		if n == 0 {
-			select {
-			case <-time.After(idleReadPause):
-			case <-done:
-				return
-			}
-		}
+		msgs = append(msgs, m)
 	}
+	return msgs, append(buf[:0], rest...)
 }
 
 func decode(token []byte) (driver.Message, error) {
