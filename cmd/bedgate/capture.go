@@ -71,7 +71,7 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	path := pos[0]
 	port, err := serialport.Open(path, line, serialport.Options{})
 	if err != nil {
-		return fmt.Errorf("capture: %w", explainOpen(err))
+		return fmt.Errorf("capture: %w", serialport.Explain(err))
 	}
 	defer port.Close()
 	f, err := os.Create(*out)

@@ -2,41 +2,16 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/bedgate/bedgate/drivers/all"
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/config"
 )
-
-// Kinds "bedgate ports" adds for configured ports that enumeration does not
-// list.
-const (
-	kindAbsent = "absent" // the port's path leads nowhere now
-	kindOther  = "other"  // a node that is not a serial port sysfs knows
-)
-
-// portRow is one line of "bedgate ports": a port and the beds bound to it.
-type portRow struct {
-	serialport.PortInfo
-	Beds []bedUse `json:"beds,omitempty"`
-}
-
-// bedUse names a configured bed and the binding that leads to the port.
-type bedUse struct {
-	Bed     string `json:"bed"`
-	Binding string `json:"binding"`
-}
 
 func runPorts(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("ports", stderr)
@@ -66,12 +41,12 @@ func runPorts(args []string, stdout, stderr io.Writer) error {
 		}
 		beds = cfg.Beds
 	}
-	rows := bindPorts(e, ports, beds)
+	rows := config.BindPorts(e, ports, beds)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if rows == nil {
-			rows = []portRow{}
+			rows = []config.BoundPort{}
 		}
 		return enc.Encode(rows)
 	}
@@ -79,52 +54,7 @@ func runPorts(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// bindPorts matches each bed's binding to the ports; a bed whose port is not
-// among them gets a row of its own (a pseudo-terminal, or absent).
-func bindPorts(e serialport.Enumerator, ports []serialport.PortInfo, beds []config.Bed) []portRow {
-	rows := make([]portRow, len(ports))
-	for i, p := range ports {
-		rows[i].PortInfo = p
-	}
-	for _, b := range beds {
-		use := bedUse{Bed: b.Name, Binding: b.Port}
-		matched := false
-		if serialport.IsUSBBinding(b.Port) {
-			id, err := serialport.ParseUSBID(b.Port)
-			for i := range rows {
-				if err == nil && id.Matches(rows[i].PortInfo) {
-					rows[i].Beds = append(rows[i].Beds, use)
-					matched = true
-				}
-			}
-			if !matched {
-				rows = append(rows, portRow{PortInfo: serialport.PortInfo{Name: b.Port, Kind: kindAbsent}, Beds: []bedUse{use}})
-			}
-			continue
-		}
-		node, err := e.Node(b.Port)
-		for i := range rows {
-			if err == nil && rows[i].Name == node {
-				rows[i].Beds = append(rows[i].Beds, use)
-				matched = true
-			}
-		}
-		if matched {
-			continue
-		}
-		kind := kindOther
-		switch {
-		case err != nil:
-			kind = kindAbsent
-		case strings.HasPrefix(node, "/dev/pts/"):
-			kind = serialport.KindPTY
-		}
-		rows = append(rows, portRow{PortInfo: serialport.PortInfo{Name: node, Kind: kind}, Beds: []bedUse{use}})
-	}
-	return rows
-}
-
-func printPorts(w io.Writer, rows []portRow) {
+func printPorts(w io.Writer, rows []config.BoundPort) {
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "no serial ports found")
 		return
@@ -189,99 +119,6 @@ func runConfigCheckPorts(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	return nil
-}
-
-// explainOpen adds to an error from opening a port what a biomedical
-// engineer needs to fix it: the group to join, the process holding the
-// port, the ports present.
-func explainOpen(err error) error {
-	var oe *serialport.OpenError
-	if !errors.As(err, &oe) {
-		return err
-	}
-	node := oe.Node
-	if node == "" {
-		node = oe.Path
-	}
-	var more string
-	switch {
-	case errors.Is(err, serialport.ErrPermission):
-		more = permissionFix(node)
-	case errors.Is(err, serialport.ErrBusy):
-		if holders := holdersOf(node); len(holders) > 0 {
-			more = "held by " + strings.Join(holders, ", ") + "; stop it first (a running gateway holds its beds' ports)"
-		} else {
-			more = "stop the program using it first (a running gateway holds its beds' ports)"
-		}
-	case errors.Is(err, serialport.ErrNoDevice):
-		if ports, lerr := serialport.List(); lerr == nil && len(ports) > 0 {
-			var names []string
-			for _, p := range ports {
-				names = append(names, p.Name)
-			}
-			more = "ports present: " + strings.Join(names, ", ") + " (see bedgate ports)"
-		} else {
-			more = "no serial ports are present (see bedgate ports)"
-		}
-	}
-	if more == "" {
-		return err
-	}
-	return fmt.Errorf("%w\n  %s", err, more)
-}
-
-// permissionFix says which group to join to open node.
-func permissionFix(node string) string {
-	me := "USER"
-	if u, err := user.Current(); err == nil {
-		me = u.Username
-	}
-	group := "dialout"
-	if info, err := os.Stat(node); err == nil {
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			if g, err := user.LookupGroupId(strconv.FormatUint(uint64(st.Gid), 10)); err == nil {
-				group = g.Name
-			}
-		}
-	}
-	return fmt.Sprintf("%s belongs to group %s: run \"sudo usermod -aG %s %s\", then log out and in again", node, group, group, me)
-}
-
-// holdersOf lists the processes that have node open, as "pid 123 (name)",
-// from /proc; processes of other users are not visible without privilege.
-func holdersOf(node string) []string {
-	want, err := os.Stat(node)
-	if err != nil {
-		return nil
-	}
-	procs, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var holders []string
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil {
-			continue
-		}
-		fdDir := filepath.Join("/proc", p.Name(), "fd")
-		fds, err := os.ReadDir(fdDir)
-		if err != nil {
-			continue
-		}
-		for _, fd := range fds {
-			info, err := os.Stat(filepath.Join(fdDir, fd.Name()))
-			if err == nil && os.SameFile(info, want) {
-				name := "?"
-				if comm, err := os.ReadFile(filepath.Join("/proc", p.Name(), "comm")); err == nil {
-					name = strings.TrimSpace(string(comm))
-				}
-				holders = append(holders, fmt.Sprintf("pid %d (%s)", pid, name))
-				break
-			}
-		}
-	}
-	return holders
 }
 
 // parseInterleaved parses flags that may come before, between or after the

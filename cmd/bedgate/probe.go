@@ -66,7 +66,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				tried = append(tried, name+" (settings refused)")
 				continue
 			}
-			return fmt.Errorf("probe: %w", explainOpen(err))
+			return fmt.Errorf("probe: %w", serialport.Explain(err))
 		}
 		if ctx.Err() != nil {
 			fmt.Fprintln(stdout, "interrupted")

@@ -33,7 +33,9 @@
 // when the user may not open it, [ErrBusy] when another process holds it,
 // [ErrNotSerial] for a path that is not a terminal, [ErrInvalidSettings]
 // for line settings no port accepts and [ErrAmbiguous] for an adapter
-// identity that several adapters share.
+// identity that several adapters share. [Explain] adds to such an error
+// what a person needs to fix it: the group to join, the processes holding
+// the port ([Holders]), or the ports present.
 //
 // go.bug.st/serial does the work underneath. It has no hardware flow
 // control, so RTS/CTS is set through termios (CRTSCTS) on Linux; on other
