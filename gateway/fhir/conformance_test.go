@@ -3,37 +3,24 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/bedgate/bedgate/gateway/conformancetest"
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
-// conformanceDir is the project's shared conformance folder, next to the
-// repository: <repo>/../shared/conformance.
-var conformanceDir = filepath.Join("..", "..", "..", "shared", "conformance")
-
 // validateFHIR runs validate-fhir once over files, each holding the
-// Bundles of its records one per line, and returns its exit status, its
-// output with the temporary directory removed from file names, and the
-// number of resources written (each Bundle and its entries). It skips the
-// test when the validators are not available, and runs setup first when the
-// validator says setup has not been run.
-func validateFHIR(t *testing.T, files map[string][]record.Record) (int, string, int) {
+// Bundles of its records one per line, and returns its output (file names
+// without the temporary directory), the number of problems it reports and
+// the number of resources written (each Bundle and its entries). It skips
+// the test when the validators are not available.
+func validateFHIR(t *testing.T, files map[string][]record.Record) (string, int, int) {
 	t.Helper()
-	tool := filepath.Join(conformanceDir, "validate-fhir")
-	if _, err := os.Stat(tool); err != nil {
-		t.Skipf("conformance validators not found at %s (the shared folder next to the repository): %v", conformanceDir, err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not on PATH: the conformance validators need Node.js >= 20.19")
-	}
 	e, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -63,33 +50,8 @@ func validateFHIR(t *testing.T, files map[string][]record.Record) (int, string, 
 		paths = append(paths, path)
 	}
 	slices.Sort(paths)
-	code, out := run(t, tool, paths...)
-	if code == 2 && strings.Contains(out, "setup") {
-		t.Logf("validator asks for setup; running %s/setup", conformanceDir)
-		if c, o := run(t, filepath.Join(conformanceDir, "setup")); c != 0 {
-			t.Skipf("conformance setup failed (it needs the npm registry), exit %d:\n%s", c, o)
-		}
-		code, out = run(t, tool, paths...)
-	}
-	if code == 2 {
-		t.Fatalf("validate-fhir could not run (exit 2):\n%s", out)
-	}
-	return code, strings.ReplaceAll(out, dir+string(filepath.Separator), ""), resources
-}
-
-func run(t *testing.T, name string, args ...string) (int, string) {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &exit):
-		return exit.ExitCode(), string(out)
-	}
-	t.Fatalf("run %s: %v", name, err)
-	return 0, ""
+	out, problems := conformancetest.Validate(t, conformancetest.FHIR, paths...)
+	return out, problems, resources
 }
 
 // TestConformance runs the independent validators (three base R4
@@ -121,7 +83,7 @@ func TestConformance(t *testing.T) {
 		arterial(), arterialWithPatient(), unassociated(), converted(),
 	}
 	device := []record.Record{deviceObservations()}
-	code, out, resources := validateFHIR(t, map[string][]record.Record{"valid.jsonl": valid, "device.jsonl": device})
+	out, problems, resources := validateFHIR(t, map[string][]record.Record{"valid.jsonl": valid, "device.jsonl": device})
 
 	// deviceObservations: Location, Device, four DeviceMetrics, then the
 	// SpO2 and the three device observations at entries 7 to 9.
@@ -143,12 +105,12 @@ func TestConformance(t *testing.T) {
 		}
 	}
 	slices.Sort(got)
-	ok := code == 1 && summary == wantSummary && len(got) == len(want)
+	ok := problems == len(want) && summary == wantSummary && len(got) == len(want)
 	for i := 0; ok && i < len(want); i++ {
 		ok = strings.HasPrefix(got[i], want[i])
 	}
 	if !ok {
-		t.Fatalf("validate-fhir exit %d, summary %q; want exit 1, %q and exactly these problems:\n  %s\ngot:\n%s",
-			code, summary, wantSummary, strings.Join(want, "\n  "), out)
+		t.Fatalf("validate-fhir found %d problems, summary %q; want %q and exactly these problems:\n  %s\ngot:\n%s",
+			problems, summary, wantSummary, strings.Join(want, "\n  "), out)
 	}
 }

@@ -2,71 +2,32 @@ package hl7
 
 import (
 	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/bedgate/bedgate/gateway/conformancetest"
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
-// conformanceDir is the project's shared conformance folder, next to the
-// repository: <repo>/../shared/conformance.
-var conformanceDir = filepath.Join("..", "..", "..", "shared", "conformance")
-
-// validateHL7 writes messages into one file, each followed by a blank
-// line, runs validate-hl7 on it and returns its exit status and
-// output with the temporary directory removed from file names. It skips the
-// test when the validator is not available, and runs setup first when the
-// validator says setup has not been run.
-func validateHL7(t *testing.T, messages [][]byte) (int, string) {
+// validateHL7 writes messages into one file, each ended by a carriage
+// return, runs validate-hl7 on it and returns its output (file names
+// without the temporary directory) and the number of problems it reports.
+// It skips the test when the validator is not available.
+func validateHL7(t *testing.T, messages [][]byte) (string, int) {
 	t.Helper()
-	tool := filepath.Join(conformanceDir, "validate-hl7")
-	if _, err := os.Stat(tool); err != nil {
-		t.Skipf("conformance validators not found at %s (the shared folder next to the repository): %v", conformanceDir, err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not on PATH: the conformance validators need Node.js >= 20.19")
-	}
 	var buf bytes.Buffer
 	for _, m := range messages {
 		buf.Write(m)
 		buf.WriteByte('\r')
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "messages.hl7")
+	path := filepath.Join(t.TempDir(), "messages.hl7")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out := run(t, tool, path)
-	if code == 2 && strings.Contains(out, "setup") {
-		t.Logf("validator asks for setup; running %s/setup", conformanceDir)
-		if c, o := run(t, filepath.Join(conformanceDir, "setup")); c != 0 {
-			t.Skipf("conformance setup failed (it needs the npm registry), exit %d:\n%s", c, o)
-		}
-		code, out = run(t, tool, path)
-	}
-	if code == 2 {
-		t.Fatalf("validate-hl7 could not run (exit 2):\n%s", out)
-	}
-	return code, strings.ReplaceAll(out, dir+string(filepath.Separator), "")
-}
-
-func run(t *testing.T, name string, args ...string) (int, string) {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &exit):
-		return exit.ExitCode(), string(out)
-	}
-	t.Fatalf("run %s: %v", name, err)
-	return 0, ""
+	return conformancetest.Validate(t, conformancetest.HL7, path)
 }
 
 // TestConformance runs the independent PCD-01 validator (two HL7 parsers
@@ -124,11 +85,11 @@ func TestConformance(t *testing.T) {
 	}
 	messages = append(messages, b)
 
-	code, out := validateHL7(t, messages)
+	out, problems := validateHL7(t, messages)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	wantProblem := "messages.hl7:" + strconv.Itoa(len(messages)) + ": gw-control-1/PID-3: [nhs-number]"
 	wantSummary := strconv.Itoa(len(messages)) + " messages, 1 problem"
-	if code != 1 || len(lines) != 2 || !strings.HasPrefix(lines[0], wantProblem) || lines[1] != wantSummary {
-		t.Fatalf("validate-hl7 exit %d; want exit 1, one problem %q... and %q, got:\n%s", code, wantProblem, wantSummary, out)
+	if problems != 1 || len(lines) != 2 || !strings.HasPrefix(lines[0], wantProblem) || lines[1] != wantSummary {
+		t.Fatalf("validate-hl7 found %d problems; want one problem %q... and %q, got:\n%s", problems, wantProblem, wantSummary, out)
 	}
 }
