@@ -12,6 +12,7 @@ import (
 
 	"github.com/bedgate/bedgate/gateway/conformancetest"
 	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/record/recordtest"
 )
 
 // validateFHIR runs validate-fhir once over files, each holding the
@@ -77,8 +78,8 @@ func validateFHIR(t *testing.T, files map[string][]record.Record) (string, int, 
 // reported: the SpO2 next to them, the Bundle and the quantities are valid.
 func TestConformance(t *testing.T) {
 	valid := []record.Record{
-		pulseOximetry(), monitorNoPatient(), monitorWithPatient(),
-		sensorOff(), questionable(), localPatient(), demo(),
+		recordtest.PulseOximetry(), recordtest.MonitorNoPatient(), recordtest.MonitorWithPatient(),
+		recordtest.SensorOff(), recordtest.Questionable(), localPatient(), demo(),
 		bpComplete(), bpNoMean(), bpSystolicOnly(), bpAbsent(), bpPartlyAbsent(), bpQuestionable(),
 		arterial(), arterialWithPatient(), unassociated(), converted(),
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/record/recordtest"
 )
 
 // get walks decoded JSON by a dotted path; numeric parts index arrays.
@@ -126,7 +127,7 @@ func checkStructure(t *testing.T, doc map[string]any) {
 }
 
 func TestBundleEnvelope(t *testing.T) {
-	r := pulseOximetry()
+	r := recordtest.PulseOximetry()
 	doc, _ := encode(t, Options{}, r, 4711)
 	checkStructure(t, doc)
 	tests := []struct {
@@ -177,13 +178,13 @@ func TestBundleEnvelope(t *testing.T) {
 }
 
 func TestObservationShape(t *testing.T) {
-	withDemo := pulseOximetry()
+	withDemo := recordtest.PulseOximetry()
 	withDemo.Observations[0].Status = drivers.Demo
-	nan := pulseOximetry()
-	nan.Observations[0].Value = ptr(math.NaN())
-	badUnit := pulseOximetry()
+	nan := recordtest.PulseOximetry()
+	nan.Observations[0].Value = recordtest.Float(math.NaN())
+	badUnit := recordtest.PulseOximetry()
 	badUnit.Observations[1].Unit = "{beats}/min"
-	oddAbsent := sensorOff()
+	oddAbsent := recordtest.SensorOff()
 	oddAbsent.Observations[0].Absent = "probe-off"
 
 	tests := []struct {
@@ -192,7 +193,7 @@ func TestObservationShape(t *testing.T) {
 		record record.Record
 		want   map[string]any // path under obs -> value (nil: absent)
 	}{
-		{"SpO2 with a patient claims oxygensat and UK Core", Options{}, pulseOximetry(), map[string]any{
+		{"SpO2 with a patient claims oxygensat and UK Core", Options{}, recordtest.PulseOximetry(), map[string]any{
 			"status":                    "final",
 			"category.0.coding.0.code":  "vital-signs",
 			"code.coding.0.system":      "http://loinc.org",
@@ -207,7 +208,7 @@ func TestObservationShape(t *testing.T) {
 			"meta.profile.1":            "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Observation-VitalSigns-OxygenSaturation",
 			"subject.type":              "Patient",
 			"subject.identifier.system": "https://fhir.nhs.uk/Id/nhs-number",
-			"subject.identifier.value":  testNHSNumber,
+			"subject.identifier.value":  recordtest.NHSNumber,
 			"subject.reference":         nil,
 			"effectiveDateTime":         "2026-06-11T09:15:00.000+01:00",
 			"issued":                    "2026-06-11T08:15:01.250Z",
@@ -218,13 +219,13 @@ func TestObservationShape(t *testing.T) {
 			"dataAbsentReason":          nil,
 			"interpretation":            nil,
 			"identifier.0.system":       "urn:ietf:rfc:3986",
-			"identifier.0.value":        "urn:uuid:" + pulseOximetry().Observations[0].ID,
+			"identifier.0.value":        "urn:uuid:" + recordtest.PulseOximetry().Observations[0].ID,
 		}},
-		{"UK Core claim can be turned off", Options{DisableUKCore: true}, pulseOximetry(), map[string]any{
+		{"UK Core claim can be turned off", Options{DisableUKCore: true}, recordtest.PulseOximetry(), map[string]any{
 			"meta.profile.0": "http://hl7.org/fhir/StructureDefinition/oxygensat",
 			"meta.profile.1": nil,
 		}},
-		{"no patient: Location subject, no profile claimed, receive time as effective", Options{}, monitorNoPatient(), map[string]any{
+		{"no patient: Location subject, no profile claimed, receive time as effective", Options{}, recordtest.MonitorNoPatient(), map[string]any{
 			"meta":                       nil,
 			"subject.type":               "Location",
 			"subject.display":            "Bed 3",
@@ -236,7 +237,7 @@ func TestObservationShape(t *testing.T) {
 			"valueQuantity.unit":         "per minute",
 			"category.0.coding.0.system": "http://terminology.hl7.org/CodeSystem/observation-category",
 		}},
-		{"absent value: dataAbsentReason, no quantity", Options{}, sensorOff(), map[string]any{
+		{"absent value: dataAbsentReason, no quantity", Options{}, recordtest.SensorOff(), map[string]any{
 			"valueQuantity":                    nil,
 			"dataAbsentReason.coding.0.system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
 			"dataAbsentReason.coding.0.code":   "error",
@@ -246,7 +247,7 @@ func TestObservationShape(t *testing.T) {
 			"dataAbsentReason.coding.0.code": "unknown",
 			"dataAbsentReason.text":          "probe-off",
 		}},
-		{"questionable: PoCD measurement-status interpretation and a note", Options{}, questionable(), map[string]any{
+		{"questionable: PoCD measurement-status interpretation and a note", Options{}, recordtest.Questionable(), map[string]any{
 			"status":                           "final",
 			"interpretation.0.coding.0.system": "http://hl7.org/fhir/uv/pocd/CodeSystem/measurement-status",
 			"interpretation.0.coding.0.code":   "questionable",
@@ -342,7 +343,7 @@ func TestDeviceObservations(t *testing.T) {
 }
 
 func TestDeviceIdentifierWithoutSerial(t *testing.T) {
-	doc, _ := encode(t, Options{}, monitorNoPatient(), 1)
+	doc, _ := encode(t, Options{}, recordtest.MonitorNoPatient(), 1)
 	dev := get(doc, "entry.1.resource")
 	if got := get(dev, "identifier.0.system"); got != "urn:bedgate:gateway:gw-ward7:device" {
 		t.Errorf("system = %v", got)
@@ -358,7 +359,7 @@ func TestDeviceIdentifierWithoutSerial(t *testing.T) {
 func TestEncodeIsDeterministic(t *testing.T) {
 	e, _ := New(Options{})
 	for name, r := range map[string]record.Record{
-		"pulse oximetry": pulseOximetry(), "monitor": monitorWithPatient(), "device": deviceObservations(),
+		"pulse oximetry": recordtest.PulseOximetry(), "monitor": recordtest.MonitorWithPatient(), "device": deviceObservations(),
 	} {
 		a, err1 := e.Encode(r, 7)
 		b, err2 := e.Encode(r, 7)
@@ -375,7 +376,7 @@ func TestEncodeIsDeterministic(t *testing.T) {
 		}
 	}
 	// A re-delivered observation in another record keeps its fullUrl.
-	r1, r2 := pulseOximetry(), pulseOximetry()
+	r1, r2 := recordtest.PulseOximetry(), recordtest.PulseOximetry()
 	r2.Observations = r2.Observations[1:]
 	d1, _ := encode(t, Options{}, r1, 1)
 	d2, _ := encode(t, Options{}, r2, 2)
@@ -385,7 +386,7 @@ func TestEncodeIsDeterministic(t *testing.T) {
 }
 
 func TestEncodeRejectsBrokenRecords(t *testing.T) {
-	dup := pulseOximetry()
+	dup := recordtest.PulseOximetry()
 	dup.Observations[1].ID = dup.Observations[0].ID
 	tests := []struct {
 		name   string
@@ -402,7 +403,7 @@ func TestEncodeRejectsBrokenRecords(t *testing.T) {
 	e, _ := New(Options{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := pulseOximetry()
+			r := recordtest.PulseOximetry()
 			tt.change(&r)
 			_, err := e.Encode(r, 1)
 			if err == nil || !strings.HasPrefix(err.Error(), "fhir: ") || !strings.Contains(err.Error(), tt.want) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bedgate/bedgate/gateway/news2"
 	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/record/recordtest"
 )
 
 // news2Inputs is one bedside set: device values with the ids of the
@@ -28,18 +29,18 @@ type news2Inputs struct {
 // KindNEWS2 record the way the gateway does.
 func news2Record(t *testing.T, in news2Inputs) record.Record {
 	t.Helper()
-	r := baseRecord()
+	r := recordtest.Base()
 	r.DeviceKey = ""
 	r.Device.Serial = ""
 	r.Kind = record.KindNEWS2
-	at := deviceTime
+	at := recordtest.DeviceTime()
 	ids := map[news2.Parameter]string{
-		news2.RespRate:      obsID(r.Gateway, "monitor", 151562, at),
-		news2.SpO2Scale1:    obsID(r.Gateway, "oximeter", 150456, at),
-		news2.SpO2Scale2:    obsID(r.Gateway, "oximeter", 150456, at),
-		news2.SystolicBP:    obsID(r.Gateway, "monitor", 150021, at.Add(-4*time.Minute)),
-		news2.Pulse:         obsID(r.Gateway, "oximeter", 149530, at),
-		news2.Temperature:   obsID(r.Gateway, "monitor", 150364, at.Add(-2*time.Minute)),
+		news2.RespRate:      recordtest.ObsID(r.Gateway, "monitor", 151562, at),
+		news2.SpO2Scale1:    recordtest.ObsID(r.Gateway, "oximeter", 150456, at),
+		news2.SpO2Scale2:    recordtest.ObsID(r.Gateway, "oximeter", 150456, at),
+		news2.SystolicBP:    recordtest.ObsID(r.Gateway, "monitor", 150021, at.Add(-4*time.Minute)),
+		news2.Pulse:         recordtest.ObsID(r.Gateway, "oximeter", 149530, at),
+		news2.Temperature:   recordtest.ObsID(r.Gateway, "monitor", 150364, at.Add(-2*time.Minute)),
 		news2.Consciousness: "epr-acvpu-0042",
 		news2.AirOrOxygen:   "epr-air-0042",
 	}
@@ -117,9 +118,9 @@ func TestEncodeNEWS2Fields(t *testing.T) {
 		"code.coding.0.display":             "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score",
 		"subject.type":                      "Patient",
 		"subject.identifier.system":         NHSNumberSystem,
-		"subject.identifier.value":          testNHSNumber,
+		"subject.identifier.value":          recordtest.NHSNumber,
 		"effectiveDateTime":                 r.NEWS2.Effective.Format(timeLayout),
-		"issued":                            receivedAt.Format(timeLayout),
+		"issued":                            recordtest.ReceivedAt().Format(timeLayout),
 		"valueQuantity.value":               float64(r.NEWS2.Total),
 		"valueQuantity.system":              "http://unitsofmeasure.org",
 		"valueQuantity.code":                "{ScoreOf}",
@@ -313,7 +314,7 @@ func TestNEWS2Conformance(t *testing.T) {
 		t.Fatalf("fixture scored %d, want the maximum 20", high.NEWS2.Total)
 	}
 	valid := []record.Record{news2Record(t, news2Low), news2Record(t, news2Medium), news2Record(t, news2Red),
-		withDevice, noPatient, high, pulseOximetry()}
+		withDevice, noPatient, high, recordtest.PulseOximetry()}
 	scale2 := []record.Record{news2Record(t, news2Scale2)}
 	out, problems, resources := validateFHIR(t, map[string][]record.Record{"news2.jsonl": valid, "scale2.jsonl": scale2})
 	// Bundle, Location, Device when keyed, the score.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/record/recordtest"
 )
 
 // codes returns the codes of an Observation's code, or of a component's.
@@ -49,7 +50,7 @@ func TestBloodPressurePanel(t *testing.T) {
 		"code.coding.2.display":    "MDC_PRESS_BLD_NONINV",
 		"valueQuantity":            nil,
 		"dataAbsentReason":         nil,
-		"subject.identifier.value": testNHSNumber,
+		"subject.identifier.value": recordtest.NHSNumber,
 		"effectiveDateTime":        "2026-06-11T09:15:00.000+01:00",
 		"device.type":              "DeviceMetric",
 		"note":                     nil,
@@ -101,11 +102,11 @@ func TestBloodPressurePanelCases(t *testing.T) {
 	noPatient := bpComplete()
 	noPatient.Patient = nil
 	twoSystolic := bpComplete()
-	extra := newObs(twoSystolic, 150021, "MDC_PRESS_BLD_NONINV_SYS", ptr(120), "mm[Hg]")
-	extra.ID = obsID("other", "key", 150021, deviceTime)
+	extra := recordtest.Obs(twoSystolic, 150021, "MDC_PRESS_BLD_NONINV_SYS", recordtest.Float(120), "mm[Hg]")
+	extra.ID = recordtest.ObsID("other", "key", 150021, recordtest.DeviceTime())
 	twoSystolic.Observations = append(twoSystolic.Observations, extra)
 	kPa := bpComplete()
-	kPa.Observations[2].Value, kPa.Observations[2].Unit = ptr(10.4), "kPa"
+	kPa.Observations[2].Value, kPa.Observations[2].Unit = recordtest.Float(10.4), "kPa"
 
 	tests := []struct {
 		name   string
@@ -234,7 +235,7 @@ func TestFlags(t *testing.T) {
 		}
 	})
 	t.Run("no patient without the flag: no tag", func(t *testing.T) {
-		doc, _ := encode(t, Options{}, monitorNoPatient(), 1)
+		doc, _ := encode(t, Options{}, recordtest.MonitorNoPatient(), 1)
 		for i, o := range observations(doc) {
 			if get(o, "meta.tag") != nil || get(o, "note") != nil {
 				t.Errorf("Observation %d: tag %v note %v", i, get(o, "meta.tag"), get(o, "note"))
@@ -291,9 +292,9 @@ func TestDeviceMetrics(t *testing.T) {
 	}
 
 	// One DeviceMetric per metric type, however many values share it.
-	twice := pulseOximetry()
+	twice := recordtest.PulseOximetry()
 	again := twice.Observations[0]
-	again.ID = obsID("gw-ward7", "other", 150456, deviceTime)
+	again.ID = recordtest.ObsID("gw-ward7", "other", 150456, recordtest.DeviceTime())
 	twice.Observations = append(twice.Observations, again)
 	doc, _ = encode(t, Options{}, twice, 1)
 	if n := len(entriesOf(doc, "DeviceMetric")); n != 2 {

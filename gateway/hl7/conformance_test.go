@@ -10,6 +10,7 @@ import (
 
 	"github.com/bedgate/bedgate/gateway/conformancetest"
 	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/record/recordtest"
 )
 
 // validateHL7 writes messages into one file, each ended by a carriage
@@ -44,13 +45,13 @@ func validateHL7(t *testing.T, messages [][]byte) (string, int) {
 // exactly that PID-3.
 func TestConformance(t *testing.T) {
 	records := []record.Record{
-		pulseOximetry(), monitorNoPatient(), monitorWithPatient(), sensorOff(),
-		questionable(), localPatient(), deviceObservations(), demo(), specials(),
+		recordtest.PulseOximetry(), recordtest.MonitorNoPatient(), recordtest.MonitorWithPatient(), recordtest.SensorOff(),
+		recordtest.Questionable(), localPatient(), deviceObservations(), demo(), specials(),
 	}
 	e, err := New(Options{
 		ReceivingApplication: "EPR",
 		ReceivingFacility:    "RXX01^2.16.840.1.113883.2.1.3.2.4.18.48^ISO",
-		Location:             bst,
+		Location:             recordtest.Zone(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestConformance(t *testing.T) {
 			messages = append(messages, b)
 		}
 	}
-	bad := pulseOximetry()
+	bad := recordtest.PulseOximetry()
 	bad.Gateway = "gw-control"
 	bad.Patient.NHSNumber = "9449305553"
 	b, err := e.Encode(bad, 1)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/record/recordtest"
 )
 
 // message is an encoded message split into segments and fields.
@@ -91,7 +92,7 @@ type loc struct {
 func (l loc) String() string { return fmt.Sprintf("%s[%d]-%d", l.seg, l.occ, l.n) }
 
 func TestFields(t *testing.T) {
-	pulseOxEUI := DeviceEUI64(pulseOximetry())
+	pulseOxEUI := DeviceEUI64(recordtest.PulseOximetry())
 	gwEUI := GatewayEUI64("gw-ward7")
 	tests := []struct {
 		name     string
@@ -103,7 +104,7 @@ func TestFields(t *testing.T) {
 	}{
 		{
 			name:     "pulse oximetry with a patient",
-			record:   pulseOximetry(),
+			record:   recordtest.PulseOximetry(),
 			seq:      42,
 			segments: "MSH PID PV1 OBR NTE OBX NTE OBX OBX",
 			want: map[loc]string{
@@ -147,7 +148,7 @@ func TestFields(t *testing.T) {
 				{"OBX", 2, 11}: "R",
 				{"OBX", 2, 14}: "20260611081500.000+0000",
 				{"OBX", 2, 18}: "",
-				{"OBX", 2, 21}: pulseOximetry().Observations[0].ID,
+				{"OBX", 2, 21}: recordtest.PulseOximetry().Observations[0].ID,
 				// pulse rate
 				{"OBX", 3, 3}: "149530^MDC_PULS_OXIM_PULS_RATE^MDC",
 				{"OBX", 3, 4}: "1.0.0.2",
@@ -160,9 +161,9 @@ func TestFields(t *testing.T) {
 			opts: Options{
 				SendingApplication: "GW^1.2.826.0.1.999^ISO", SendingFacility: "RXX01",
 				ReceivingApplication: "EPR", ReceivingFacility: "RXX01^2.16.840.1.113883.2.1.3.2.4.18.48^ISO",
-				ProcessingID: "T", Location: bst,
+				ProcessingID: "T", Location: recordtest.Zone(),
 			},
-			record:   pulseOximetry(),
+			record:   recordtest.PulseOximetry(),
 			seq:      7,
 			segments: "MSH PID PV1 OBR NTE OBX NTE OBX OBX",
 			want: map[loc]string{
@@ -189,14 +190,14 @@ func TestFields(t *testing.T) {
 		},
 		{
 			name:     "monitor without patient, serial or device clock",
-			record:   monitorNoPatient(),
+			record:   recordtest.MonitorNoPatient(),
 			seq:      1,
 			segments: "MSH PID PV1 OBR OBX NTE OBX OBX OBX OBX OBX OBX OBX",
 			want: map[loc]string{
 				{"PID", 1, 3}:  "St Elsewhere/Ward 7/Bed 3^^^BEDGATE-BED^U",
 				{"OBR", 1, 7}:  "20260611081501.250+0000", // receive time
 				{"OBX", 1, 3}:  "69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC",
-				{"OBX", 1, 18}: DeviceEUI64(monitorNoPatient()) + "^^" + DeviceEUI64(monitorNoPatient()) + "^EUI-64",
+				{"OBX", 1, 18}: DeviceEUI64(recordtest.MonitorNoPatient()) + "^^" + DeviceEUI64(recordtest.MonitorNoPatient()) + "^EUI-64",
 				{"NTE", 1, 3}:  "device: read by the bedgate intellivue driver",
 				{"OBX", 3, 6}:  "264928^MDC_DIM_RESP_PER_MIN^MDC", // "/min" of a respiratory rate
 				{"OBX", 4, 5}:  "37.2",
@@ -211,7 +212,7 @@ func TestFields(t *testing.T) {
 		},
 		{
 			name:     "sensor off: no values",
-			record:   sensorOff(),
+			record:   recordtest.SensorOff(),
 			seq:      3,
 			segments: "MSH PID PV1 OBR NTE OBX NTE OBX NTE NTE OBX NTE",
 			want: map[loc]string{
@@ -233,7 +234,7 @@ func TestFields(t *testing.T) {
 		},
 		{
 			name:     "questionable values",
-			record:   questionable(),
+			record:   recordtest.Questionable(),
 			seq:      4,
 			segments: "MSH PID PV1 OBR NTE OBX NTE OBX NTE OBX NTE",
 			want: map[loc]string{
@@ -328,7 +329,7 @@ func TestFields(t *testing.T) {
 // every value row carries its observation id in OBX-21 and its time in
 // OBX-14, and that NTE set ids restart after each OBR and OBX.
 func TestOBXNumbering(t *testing.T) {
-	for _, r := range []record.Record{pulseOximetry(), monitorNoPatient(), sensorOff(), deviceObservations(), specials()} {
+	for _, r := range []record.Record{recordtest.PulseOximetry(), recordtest.MonitorNoPatient(), recordtest.SensorOff(), deviceObservations(), specials()} {
 		m := encode(t, Options{}, r, 1)
 		obx, nte := 0, 0
 		for _, s := range m {
@@ -374,12 +375,12 @@ func TestOBXNumbering(t *testing.T) {
 // infinite values cannot be stored as JSON, so the last fixture is only
 // encoded twice.
 func TestDeterministic(t *testing.T) {
-	e, err := New(Options{Location: bst})
+	e, err := New(Options{Location: recordtest.Zone()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, r := range []record.Record{
-		pulseOximetry(), monitorNoPatient(), sensorOff(), questionable(),
+		recordtest.PulseOximetry(), recordtest.MonitorNoPatient(), recordtest.SensorOff(), recordtest.Questionable(),
 		localPatient(), deviceObservations(), demo(), specials(),
 	} {
 		first, err := e.Encode(r, uint64(i))
@@ -504,9 +505,9 @@ func TestEncodeInvalidRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dup := pulseOximetry()
+	dup := recordtest.PulseOximetry()
 	dup.Observations[1].ID = strings.ToUpper(dup.Observations[0].ID)
-	badID := pulseOximetry()
+	badID := recordtest.PulseOximetry()
 	badID.Observations[0].ID = "not-a-uuid"
 	tests := []struct {
 		name string
@@ -536,11 +537,11 @@ func TestIdentifiers(t *testing.T) {
 		t.Errorf("MessageControlID = %q", got)
 	}
 	eui := regexp.MustCompile(`^[0-9A-F]{16}$`)
-	bySerial := pulseOximetry()
-	byKey := monitorNoPatient()
-	otherGateway := monitorNoPatient()
+	bySerial := recordtest.PulseOximetry()
+	byKey := recordtest.MonitorNoPatient()
+	otherGateway := recordtest.MonitorNoPatient()
 	otherGateway.Gateway = "gw-ward8"
-	sameSerialOtherGateway := pulseOximetry()
+	sameSerialOtherGateway := recordtest.PulseOximetry()
 	sameSerialOtherGateway.Gateway = "gw-ward8"
 	ids := map[string]string{
 		"serial":                     DeviceEUI64(bySerial),
@@ -566,7 +567,7 @@ func TestIdentifiers(t *testing.T) {
 	if DeviceEUI64(sameSerialOtherGateway) != DeviceEUI64(bySerial) {
 		t.Error("a device known by its serial has a different EUI-64 at another gateway")
 	}
-	if DeviceEUI64(bySerial) != DeviceEUI64(pulseOximetry()) {
+	if DeviceEUI64(bySerial) != DeviceEUI64(recordtest.PulseOximetry()) {
 		t.Error("DeviceEUI64 is not stable")
 	}
 
@@ -601,10 +602,10 @@ func TestContentType(t *testing.T) {
 // TestUnits covers OBX-6 for units the table knows for the measurement,
 // units it knows only in general, and units it does not know.
 func TestUnits(t *testing.T) {
-	r := baseRecord()
+	r := recordtest.Base()
 	obs := func(mdc uint32, unit string) record.Observation {
-		o := newObs(r, mdc, "", ptr(1), unit)
-		o.ID = obsID(r.Gateway, r.DeviceKey+unit, mdc, r.DeviceTime)
+		o := recordtest.Obs(r, mdc, "", recordtest.Float(1), unit)
+		o.ID = recordtest.ObsID(r.Gateway, r.DeviceKey+unit, mdc, r.DeviceTime)
 		return o
 	}
 	r.Observations = []record.Observation{
@@ -652,7 +653,7 @@ func TestEveryStatusFlagHandled(t *testing.T) {
 	if all != handled {
 		t.Errorf("drivers.Status has flags %v; the encoder maps %v", all, handled)
 	}
-	r := pulseOximetry()
+	r := recordtest.PulseOximetry()
 	r.Observations[0].Status = drivers.OutOfRange
 	m := encode(t, Options{}, r, 1)
 	if got, _ := m.field("NTE", 3, 3); got != "outside the device's measurement range" {
