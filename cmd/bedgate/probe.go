@@ -8,21 +8,17 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/all"
+	"github.com/bedgate/bedgate/drivers/probe"
 	"github.com/bedgate/bedgate/drivers/serialport"
 )
 
 // defaultProbeTimeout is how long probe listens with each driver. Every
 // supported device sends at least once a second when it is set up right.
 const defaultProbeTimeout = 3 * time.Second
-
-// errNothingAnswered is probe's result on a port where no driver heard a
-// device.
-var errNothingAnswered = errors.New("nothing answered")
 
 // probeValues is how many values of the first reading probe prints.
 const probeValues = 6
@@ -48,105 +44,67 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	names := reg.Names()
 	if *only != "" {
-		if _, err := reg.Lookup(*only); err != nil {
-			return fmt.Errorf("%w: probe: %v", errUsage, err)
-		}
 		names = []string{*only}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	var tried []string
-	for _, name := range names {
-		drv, _ := reg.Lookup(name)
-		fmt.Fprintf(stdout, "%s: trying %s at %s ... ", path, name, drv.Line)
-		res, err := probeOne(ctx, path, drv, *timeout, log)
-		if err != nil {
-			fmt.Fprintln(stdout, "cannot open")
-			if errors.Is(err, serialport.ErrInvalidSettings) {
-				fmt.Fprintf(stdout, "  %v\n", err)
-				tried = append(tried, name+" (settings refused)")
-				continue
-			}
-			return fmt.Errorf("probe: %w", serialport.Explain(err))
+	drvs := make([]drivers.Driver, len(names))
+	for i, name := range names {
+		if drvs[i], err = reg.Lookup(name); err != nil {
+			return fmt.Errorf("%w: probe: %v", errUsage, err)
 		}
-		if ctx.Err() != nil {
-			fmt.Fprintln(stdout, "interrupted")
-			return ctx.Err()
-		}
-		if res.reading == nil {
-			fmt.Fprintln(stdout, res.silence())
-			tried = append(tried, fmt.Sprintf("%s at %s", name, drv.Line))
-			continue
-		}
-		fmt.Fprintln(stdout, "answered")
-		printProbe(stdout, path, drv, res)
-		return nil
 	}
-	return fmt.Errorf("probe: %s: %w (tried %s, %v each); check the cable (null-modem?), that the device's serial output is on, and its mode and speed",
-		path, errNothingAnswered, strings.Join(tried, ", "), *timeout)
-}
-
-// probeResult is what one driver heard in the time given.
-type probeResult struct {
-	reading *drivers.Reading
-	stats   drivers.Stats
-	bytes   int64 // bytes that arrived
-	node    string
-	ended   error // the session ended early (the device went away)
-	took    time.Duration
-}
-
-func (r probeResult) silence() string {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	res, err := probe.All(ctx, path, drvs, *timeout, probe.Options{
+		Session: drivers.Options{Logger: log},
+		Trying: func(drv drivers.Driver) {
+			fmt.Fprintf(stdout, "%s: trying %s at %s ... ", path, drv.Name, drv.Line)
+		},
+		Tried: func(res probe.Result, err error) {
+			switch {
+			case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+				fmt.Fprintln(stdout, "interrupted")
+			case err != nil:
+				fmt.Fprintln(stdout, "cannot open")
+				if errors.Is(err, serialport.ErrInvalidSettings) {
+					fmt.Fprintf(stdout, "  %v\n", err)
+				}
+			case res.Reading == nil:
+				fmt.Fprintln(stdout, silence(res))
+			default:
+				fmt.Fprintln(stdout, "answered")
+			}
+		},
+	})
 	switch {
-	case r.ended != nil:
-		return fmt.Sprintf("link lost: %v", r.ended)
-	case r.bytes == 0:
+	case errors.Is(err, probe.ErrNothingAnswered), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case err != nil: // from opening the port
+		return fmt.Errorf("probe: %w", serialport.Explain(err))
+	}
+	printProbe(stdout, path, res)
+	return nil
+}
+
+// silence says what a driver heard when it heard no reading.
+func silence(r probe.Result) string {
+	switch {
+	case r.Ended != nil:
+		return fmt.Sprintf("link lost: %v", r.Ended)
+	case r.Bytes == 0:
 		return "silent"
 	default:
-		s := fmt.Sprintf("no reading (%d bytes: %d frames, %d rejected, %d bytes skipped", r.bytes, r.stats.Frames, r.stats.Bad, r.stats.Skipped)
-		if r.stats.LastError != "" {
-			s += "; last: " + r.stats.LastError
+		s := fmt.Sprintf("no reading (%d bytes: %d frames, %d rejected, %d bytes skipped", r.Bytes, r.Stats.Frames, r.Stats.Bad, r.Stats.Skipped)
+		if r.Stats.LastError != "" {
+			s += "; last: " + r.Stats.LastError
 		}
 		return s + ")"
 	}
 }
 
-// probeOne opens path at the driver's settings and runs a session until the
-// first reading or the timeout. The error is only from opening the port.
-func probeOne(ctx context.Context, path string, drv drivers.Driver, timeout time.Duration, log *slog.Logger) (probeResult, error) {
-	port, err := serialport.Open(path, drv.Line, serialport.Options{})
-	if err != nil {
-		return probeResult{}, err
-	}
-	defer port.Close()
-	res := probeResult{node: port.Node()}
-	counted := &countingPort{rw: port}
-	sess, err := drv.NewSession(counted, drivers.Options{Logger: log})
-	if err != nil {
-		res.ended = err
-		return res, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	errGot := errors.New("got a reading")
-	start := time.Now()
-	err = sess.Run(ctx, drivers.SinkFunc(func(_ context.Context, r drivers.Reading) error {
-		res.reading = &r
-		return errGot
-	}))
-	res.took = time.Since(start)
-	res.stats = sess.Stats()
-	res.bytes = counted.n.Load()
-	if err != nil && !errors.Is(err, errGot) && ctx.Err() == nil {
-		res.ended = err
-	}
-	return res, nil
-}
-
-func printProbe(w io.Writer, path string, drv drivers.Driver, res probeResult) {
-	r := res.reading
+func printProbe(w io.Writer, path string, res probe.Result) {
+	r, drv := res.Reading, res.Driver
 	fmt.Fprintf(w, "  port:    %s", path)
-	if res.node != "" && res.node != path {
-		fmt.Fprintf(w, " (%s)", res.node)
+	if res.Node != "" && res.Node != path {
+		fmt.Fprintf(w, " (%s)", res.Node)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  driver:  %s: %s\n", drv.Name, drv.Description)
@@ -164,7 +122,7 @@ func printProbe(w io.Writer, path string, drv drivers.Driver, res probeResult) {
 	if !r.DeviceTime.IsZero() {
 		fmt.Fprintf(w, "  clock:   %s (device time)\n", r.DeviceTime.Format(time.RFC3339))
 	}
-	fmt.Fprintf(w, "  heard:   first reading after %v\n", res.took.Round(time.Millisecond))
+	fmt.Fprintf(w, "  heard:   first reading after %v\n", res.Took.Round(time.Millisecond))
 	var vals []string
 	for _, v := range r.Values {
 		if len(vals) == probeValues {
@@ -190,17 +148,3 @@ func printProbe(w io.Writer, path string, drv drivers.Driver, res probeResult) {
 	}
 	fmt.Fprintf(w, "  values:  %s\n", strings.Join(vals, ", "))
 }
-
-// countingPort counts the bytes read through it.
-type countingPort struct {
-	rw io.ReadWriter
-	n  atomic.Int64
-}
-
-func (c *countingPort) Read(p []byte) (int, error) {
-	n, err := c.rw.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func (c *countingPort) Write(p []byte) (int, error) { return c.rw.Write(p) }
