@@ -315,6 +315,7 @@ func (b *Buffer) read(seqs []Seq) ([]Entry, error) {
 }
 
 // Ack deletes the entries, normally once the broker has acknowledged them.
+// They leave the queue at once; the deletions reach the disk in batches.
 // Acking an unknown, already acked or dropped sequence number is harmless.
 // The deletion is written with the next group commit and is not itself
 // synced: after a power cut an acked entry may be delivered again, never
@@ -335,12 +336,21 @@ func (b *Buffer) Ack(seqs ...Seq) error {
 	}
 	b.acked += uint64(n)
 	b.idx.compact()
+	batch := len(b.deletes) >= deleteBatch
 	b.mu.Unlock()
-	if n > 0 {
+	if batch {
 		b.signal()
 	}
 	return nil
 }
+
+// Deletions of acknowledged entries are written in batches: with the next
+// group of appends, once deleteBatch are pending, or deleteFlush after the
+// first. A deletion lost to a crash only means a duplicate delivery.
+const (
+	deleteBatch = 256
+	deleteFlush = 200 * time.Millisecond
+)
 
 // Release returns in-flight entries to the queue, for example after a
 // publish failed; Next hands them out again in sequence order, before any

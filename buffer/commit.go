@@ -19,6 +19,8 @@ func (b *Buffer) run() {
 	defer gc.Stop()
 	sweep := time.NewTicker(sweepInterval(b.opts.MaxAge))
 	defer sweep.Stop()
+	flush := time.NewTicker(deleteFlush)
+	defer flush.Stop()
 	var window *time.Timer
 	if b.opts.SyncWindow > 0 {
 		window = time.NewTimer(b.opts.SyncWindow)
@@ -34,6 +36,13 @@ func (b *Buffer) run() {
 			b.collectGarbage()
 			continue
 		case <-sweep.C:
+		case <-flush.C:
+			b.mu.Lock()
+			pending := len(b.deletes) > 0
+			b.mu.Unlock()
+			if !pending {
+				continue
+			}
 		case <-b.wake:
 			if window != nil {
 				window.Reset(b.opts.SyncWindow)

@@ -508,7 +508,10 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 		p.mu.Lock()
 		epoch, lost, since := p.epoch, p.lost, p.connectedAt
 		p.mu.Unlock()
-		n := max(1, cap(pending)-len(pending))
+		// Take at least half a window at a time: the window itself is
+		// enforced by the pending channel, and one outbox read per message
+		// would cost more than the publish.
+		n := max(cap(pending)/2, cap(pending)-len(pending), 1)
 		var (
 			entries []buffer.Entry
 			err     error
