@@ -98,7 +98,11 @@ type Buffer struct {
 
 type appendRequest struct {
 	payload []byte
-	result  chan appendResult // capacity 1
+	// build, when set, makes the payload once the request's Seq is known
+	// (AppendFunc); built is the Seq it was made for.
+	build  func(Seq) ([]byte, error)
+	built  Seq
+	result chan appendResult // capacity 1
 }
 
 type appendResult struct {
@@ -169,10 +173,22 @@ func (b *Buffer) Append(ctx context.Context, payload []byte) (Seq, error) {
 	if limit := b.opts.maxPayload(); int64(len(payload)) > limit {
 		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrFull, len(payload), limit)
 	}
+	return b.enqueue(ctx, &appendRequest{payload: append([]byte(nil), payload...), result: make(chan appendResult, 1)})
+}
+
+// AppendFunc is Append for a payload that must carry its own sequence
+// number: build is called once, from the buffer's writer, with the Seq the
+// payload will be stored under, and its result is stored as it is. An
+// error from build (or a payload over the size limit) fails this append
+// alone and uses no sequence number. build must not call the Buffer.
+func (b *Buffer) AppendFunc(ctx context.Context, build func(Seq) ([]byte, error)) (Seq, error) {
+	return b.enqueue(ctx, &appendRequest{build: build, result: make(chan appendResult, 1)})
+}
+
+func (b *Buffer) enqueue(ctx context.Context, req *appendRequest) (Seq, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	req := &appendRequest{payload: append([]byte(nil), payload...), result: make(chan appendResult, 1)}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()

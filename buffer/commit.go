@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -69,10 +70,11 @@ func sweepInterval(maxAge time.Duration) time.Duration {
 // the deletions and drops they need, and pending quarantine moves, in one
 // batch followed by one sync. It reports whether appends remain queued.
 func (b *Buffer) commit() (more bool) {
+	b.buildQueued()
 	b.mu.Lock()
 	var group []*appendRequest
 	var groupBytes int64
-	for len(b.queue) > 0 {
+	for len(b.queue) > 0 && b.queue[0].ready(b.next+Seq(len(group))) {
 		p := int64(len(b.queue[0].payload))
 		if len(group) > 0 && groupBytes+p > b.opts.MaxBytes {
 			break
@@ -136,6 +138,50 @@ func (b *Buffer) commit() (more bool) {
 		req.result <- res
 	}
 	return more
+}
+
+// buildQueued makes the payloads of queued AppendFunc requests, each with
+// the Seq it will be stored under: queued requests are stored in order from
+// b.next, and only the committer advances b.next, so the numbering holds
+// even when MaxBytes splits the queue over several groups. A request whose
+// build fails is answered at once and leaves the queue, using no number.
+func (b *Buffer) buildQueued() {
+	b.mu.Lock()
+	first := b.next
+	queue := append([]*appendRequest(nil), b.queue...)
+	b.mu.Unlock()
+
+	// Build in queue order, numbering only the successes.
+	limit := b.opts.maxPayload()
+	seq := first
+	var failed []*appendRequest
+	for _, req := range queue {
+		if req.build != nil && (req.payload == nil || req.built != seq) {
+			payload, err := req.build(seq)
+			if err == nil && int64(len(payload)) > limit {
+				err = fmt.Errorf("%w: %d bytes, limit %d", ErrFull, len(payload), limit)
+			}
+			if err != nil {
+				failed = append(failed, req)
+				req.result <- appendResult{err: fmt.Errorf("buffer: append: %w", err)}
+				continue
+			}
+			req.payload, req.built = payload, seq
+		}
+		seq++
+	}
+	if len(failed) == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.queue = slices.DeleteFunc(b.queue, func(req *appendRequest) bool { return slices.Contains(failed, req) })
+	b.mu.Unlock()
+}
+
+// ready reports whether req can be stored as Seq seq: a plain append, or
+// an AppendFunc built for exactly that number.
+func (req *appendRequest) ready(seq Seq) bool {
+	return req.build == nil || (req.payload != nil && req.built == seq)
 }
 
 // write applies one group to the store and makes it durable. A group too big

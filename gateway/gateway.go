@@ -77,10 +77,6 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 
-	format, err := NewEncoder(cfg.Gateway.Format)
-	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
 	pipe, err := newPipeline(cfg, outbox, now, log)
 	if err != nil {
 		return err
@@ -111,8 +107,7 @@ func Run(ctx context.Context, opts Options) error {
 				})
 			}
 		},
-		Encoder: encoder{format: format},
-		Logger:  log,
+		Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)

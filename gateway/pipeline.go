@@ -12,6 +12,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
+	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
 )
@@ -26,6 +27,7 @@ type pipeline struct {
 	maxClockOffset time.Duration
 
 	outbox   *buffer.Buffer
+	enc      record.Encoder
 	register *assoc.Register
 	decider  assoc.Decider
 	held     *assoc.Held
@@ -43,6 +45,10 @@ type pipeline struct {
 
 // newPipeline builds the pipeline of a gateway's configuration.
 func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time, log *slog.Logger) (*pipeline, error) {
+	format, err := NewEncoder(cfg.Gateway.Format)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	rules, err := validate.NewRules(validate.Config{Ranges: cfg.Validation.Ranges})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -68,6 +74,7 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 		rules:          rules,
 		maxClockOffset: cfg.Validation.MaxClockOffset,
 		outbox:         outbox,
+		enc:            encoder{format: format},
 		register:       register,
 		decider:        decider,
 		held:           assoc.NewHeld(decider, assoc.DefaultMaxHeld),
@@ -221,13 +228,18 @@ func (p *pipeline) storeScores(ctx context.Context) {
 	}
 }
 
+// store encodes a record, with the outbox sequence number it is stored
+// under, and appends the message to the outbox: durable when it returns.
 func (p *pipeline) store(ctx context.Context, rec record.Record) error {
-	payload, err := json.Marshal(rec)
+	_, err := p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
+		body, err := p.enc.Encode(rec, uint64(seq))
+		if err != nil {
+			return nil, fmt.Errorf("encode record: %w", err)
+		}
+		return publish.Envelope(rec.Topic, body), nil
+	})
 	if err != nil {
-		return fmt.Errorf("encode record: %w", err)
-	}
-	if _, err := p.outbox.Append(ctx, payload); err != nil {
-		return fmt.Errorf("append to outbox: %w", err)
+		return fmt.Errorf("store record: %w", err)
 	}
 	return nil
 }

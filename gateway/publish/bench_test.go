@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/gateway/brokertest"
-	"github.com/bedgate/bedgate/gateway/record"
 )
 
 // benchMessages is how many messages each side of the comparison sends per
@@ -26,10 +24,7 @@ const benchMessages = 10000
 // It reports drain/s, bare/s and their ratio (the goal is at least 0.8).
 func BenchmarkDrainVsBarePaho(b *testing.B) {
 	broker := brokertest.Start(b, "")
-	payload, err := seqEncoder{}.Encode(record.Record{Observations: []record.Observation{{ID: "obs-0"}}}, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	payload := testMessage(1, "obs-0")
 	var drain, bare time.Duration
 	for i := 0; i < b.N; i++ {
 		drain += drainOnce(b, broker.URL(), i)
@@ -54,13 +49,15 @@ func drainOnce(b *testing.B, url string, iter int) time.Duration {
 	}
 	defer buf.Close()
 	for i := 0; i < benchMessages; i++ {
-		p, _ := json.Marshal(record.Record{Topic: "bench/obs", Observations: []record.Observation{{ID: fmt.Sprintf("obs-%d", i)}}})
-		if _, err := buf.Append(context.Background(), p); err != nil {
+		id := fmt.Sprintf("obs-%d", i)
+		if _, err := buf.AppendFunc(context.Background(), func(seq buffer.Seq) ([]byte, error) {
+			return Envelope("bench/obs", testMessage(seq, id)), nil
+		}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	pub, err := New(buf, Options{Broker: url, ClientID: fmt.Sprintf("bench-drain-%d", iter), StatusTopic: "bench/status",
-		Encoder: seqEncoder{}, Window: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Window: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,7 +27,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +44,6 @@ import (
 
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers/serialport"
-	"github.com/bedgate/bedgate/gateway/record"
 )
 
 // Outbox is the part of *buffer.Buffer the publisher uses.
@@ -86,8 +84,6 @@ type Options struct {
 	// listens to. The session is persistent, so subscriptions also survive
 	// at the broker.
 	OnConnect func(c mqtt.Client)
-	// Encoder turns stored records into message bodies. Required.
-	Encoder record.Encoder
 	// BacklogRate is the most backlog entries (appended before the current
 	// connection came up) sent a second, so that draining a long outage
 	// neither floods the EPR nor delays fresh readings, which are sent as
@@ -110,7 +106,7 @@ type Stats struct {
 	PublishedLive int64 `json:"published_live"`
 	Acked         int64 `json:"acked"`       // entries removed from the outbox on PUBACK
 	Resent        int64 `json:"resent"`      // entries returned to the outbox after a lost connection or a failed publish
-	Undecodable   int64 `json:"undecodable"` // stored entries that could not be decoded or encoded (logged, removed)
+	Undecodable   int64 `json:"undecodable"` // stored entries that are not envelopes (logged, removed)
 	// ConnectFailures counts failed connection attempts, first
 	// connection or reconnection.
 	ConnectFailures int64 `json:"connect_failures"`
@@ -162,9 +158,6 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 	}
 	if opts.StatusTopic == "" {
 		errs = append(errs, errors.New("status topic is required"))
-	}
-	if opts.Encoder == nil {
-		errs = append(errs, errors.New("encoder is required"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
@@ -547,7 +540,7 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 			topic, body, err := p.render(e)
 			if err != nil {
 				p.undecodable.Add(1)
-				p.log.Error("removing an outbox entry that cannot be encoded", "seq", e.Seq, "err", err)
+				p.log.Error("removing an outbox entry that is not an envelope", "seq", e.Seq, "err", err)
 				if err := p.outbox.Ack(e.Seq); err != nil {
 					return fmt.Errorf("publish: remove undecodable entry %d: %w", e.Seq, err)
 				}
@@ -659,18 +652,7 @@ func (p *Publisher) settle(pub publication) {
 }
 
 func (p *Publisher) render(e buffer.Entry) (topic string, body []byte, err error) {
-	var r record.Record
-	if err := json.Unmarshal(e.Payload, &r); err != nil {
-		return "", nil, fmt.Errorf("decode stored record: %w", err)
-	}
-	if r.Topic == "" {
-		return "", nil, errors.New("stored record has no topic")
-	}
-	body, err = p.opts.Encoder.Encode(r, uint64(e.Seq))
-	if err != nil {
-		return "", nil, fmt.Errorf("encode: %w", err)
-	}
-	return r.Topic, body, nil
+	return OpenEnvelope(e.Payload)
 }
 
 func seqs(entries []buffer.Entry) []buffer.Seq {

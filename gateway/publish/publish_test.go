@@ -16,16 +16,16 @@ import (
 
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/gateway/brokertest"
-	"github.com/bedgate/bedgate/gateway/record"
 )
 
-// seqEncoder encodes a record as {"seq":N,"id":"..."}: the publisher is
-// format-agnostic, so the tests read sequence numbers directly.
-type seqEncoder struct{}
-
-func (seqEncoder) ContentType() string { return "application/json" }
-func (seqEncoder) Encode(r record.Record, seq uint64) ([]byte, error) {
-	return json.Marshal(map[string]any{"seq": seq, "id": r.Observations[0].ID})
+// testMessage is the body the tests publish: its outbox sequence number and
+// an identifier, so that receivers can check for gaps and duplicates.
+func testMessage(seq buffer.Seq, id string) []byte {
+	body, err := json.Marshal(map[string]any{"seq": uint64(seq), "id": id})
+	if err != nil {
+		panic(err)
+	}
+	return body
 }
 
 type message struct {
@@ -108,14 +108,16 @@ func (c *collector) distinct() int {
 	return len(c.count)
 }
 
+// appendRecords appends n messages for topic, built with their sequence
+// numbers, the way the gateway stores records.
 func appendRecords(t *testing.T, b *buffer.Buffer, topic string, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
-		payload, err := json.Marshal(record.Record{Topic: topic, Observations: []record.Observation{{ID: fmt.Sprintf("obs-%d", i)}}})
+		id := fmt.Sprintf("obs-%d", i)
+		_, err := b.AppendFunc(context.Background(), func(seq buffer.Seq) ([]byte, error) {
+			return Envelope(topic, testMessage(seq, id)), nil
+		})
 		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.Append(context.Background(), payload); err != nil {
 			t.Fatalf("append: %v", err)
 		}
 	}
@@ -146,9 +148,6 @@ func startPublisherWith(t *testing.T, b *buffer.Buffer, opts Options) (*Publishe
 	}
 	if opts.StatusTopic == "" {
 		opts.StatusTopic = "test/status"
-	}
-	if opts.Encoder == nil {
-		opts.Encoder = seqEncoder{}
 	}
 	if opts.Window == 0 {
 		opts.Window = 16
@@ -291,7 +290,7 @@ func TestNewRejectsIncompleteOptions(t *testing.T) {
 	if err == nil {
 		t.Fatal("New with empty options succeeded")
 	}
-	for _, want := range []string{"broker", "client id", "status topic", "encoder"} {
+	for _, want := range []string{"broker", "client id", "status topic"} {
 		if !contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
@@ -312,7 +311,7 @@ func TestPublishLiveBeforeBacklog(t *testing.T) {
 	appendRecords(t, b, "test/obs", 0, 300) // the backlog: seqs 1..300
 
 	p, err := New(b, Options{Broker: broker.URL(), ClientID: "gw-" + t.Name(), StatusTopic: "test/status",
-		Encoder: seqEncoder{}, BacklogRate: 100, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		BacklogRate: 100, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

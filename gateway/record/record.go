@@ -1,9 +1,8 @@
 // Package record defines the gateway's unit of work: a Record is one device
 // reading after validation and association, in a neutral form that the
-// buffer stores and the encoders (gateway/fhir, ...) turn into messages.
-//
-// Records are stored as JSON; fields are only ever added, so that a backlog
-// written by one version of the gateway is still published by the next.
+// encoders (gateway/fhir, gateway/hl7) turn into messages. The gateway
+// encodes each record as it stores it in the outbox, with the sequence
+// number it is stored under, so the outbox holds finished messages.
 package record
 
 import (
