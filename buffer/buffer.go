@@ -1,6 +1,7 @@
 package buffer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -290,15 +291,20 @@ func (b *Buffer) read(seqs []Seq) ([]Entry, error) {
 	entries := make([]Entry, 0, len(seqs))
 	var bad []Seq
 	err := b.db.View(func(txn *badger.Txn) error {
+		// One iterator walks the keys in order (seqs are ascending): far
+		// cheaper than a point lookup through every level per entry.
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{entryPrefix}})
+		defer it.Close()
 		for _, s := range seqs {
-			item, err := txn.Get(seqKey(entryPrefix, s))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
+			key := seqKey(entryPrefix, s)
+			if !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
+				it.Seek(key)
 			}
-			if err != nil {
-				return err
+			if !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
+				continue // deleted meanwhile (dropped to make room)
 			}
-			v, err := item.ValueCopy(nil)
+			v, err := it.Item().ValueCopy(nil)
+			it.Next()
 			if err != nil {
 				return err
 			}

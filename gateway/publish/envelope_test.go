@@ -14,6 +14,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 		{"bedgate/v1/s/w/bed1/obs", []byte(`{"resourceType":"Bundle"}`)},
 		{"t", nil},
 		{strings.Repeat("x", 300), []byte{0, 1, 2, 0xff}},
+		{"compressible", []byte(strings.Repeat(`{"resourceType":"Observation"},`, 100))},
 	} {
 		topic, body, err := OpenEnvelope(Envelope(tt.topic, tt.body))
 		if err != nil || topic != tt.topic || !bytes.Equal(body, tt.body) {
@@ -49,4 +50,12 @@ func FuzzOpenEnvelope(f *testing.F) {
 			t.Fatalf("re-enveloping %q grew it", p)
 		}
 	})
+}
+
+func TestEnvelopeCompressesMessages(t *testing.T) {
+	body := []byte(strings.Repeat(`{"resourceType":"Observation","status":"final"},`, 50))
+	e := Envelope("bedgate/v1/s/w/b/obs", body)
+	if e[0] != bodyS2 || len(e) > len(body)/3 {
+		t.Errorf("envelope of %d bytes for a %d-byte repetitive body (kind %d): want it compressed", len(e), len(body), e[0])
+	}
 }
