@@ -28,7 +28,10 @@
 //     and a power cut (as far as the disk honours a sync).
 //   - Group commit. Appends that queue while a sync runs are written as
 //     one batch followed by one sync (Options.SyncWindow adds a wait for
-//     more), and each gets its own Seq. Cancelling an Append's context abandons only the
+//     more), and each gets its own Seq.
+//   - Payloads that carry their own number. AppendFunc builds a payload in
+//     the writer, once its Seq is known, so a message can contain the
+//     sequence number it is stored under; a failed build uses no number. Cancelling an Append's context abandons only the
 //     wait: a payload already queued may still be stored and delivered.
 //   - Order. Sequence numbers start at 1, have no gaps and only grow, for
 //     the life of the directory, across restarts and kill -9: they are
