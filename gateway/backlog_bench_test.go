@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -18,20 +17,26 @@ import (
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway"
+	"github.com/bedgate/bedgate/gateway/fhir"
+	"github.com/bedgate/bedgate/gateway/publish"
 )
 
 // backlogReadings is the backlog BenchmarkBacklogMillion builds.
 const backlogReadings = 1_000_000
 
 // BenchmarkBacklogMillion appends a million realistic records (a Masimo
-// reading as the gateway stores it) from 30 beds at once, as after a long
-// outage, and reports the disk bytes per reading, the peak resident memory
-// of the process, and the append rate.
+// reading as the gateway stores it: a FHIR Bundle in a compressed envelope)
+// from 30 beds at once, as after a long outage, and reports the disk bytes
+// per reading, the peak resident memory of the process, and the append rate.
 func BenchmarkBacklogMillion(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
-		buf, err := buffer.Open(dir, buffer.Options{MaxBytes: 4 << 30, MaxAge: 30 * 24 * time.Hour,
+		buf, err := buffer.Open(dir, buffer.Options{MaxBytes: 8 << 30, MaxAge: 30 * 24 * time.Hour,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		enc, err := fhir.New(fhir.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -47,12 +52,17 @@ func BenchmarkBacklogMillion(b *testing.B) {
 				t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 				for n := bed; n < backlogReadings; n += beds {
 					at := t0.Add(time.Duration(n/beds) * time.Second)
-					payload, err := json.Marshal(g.Observe(sampleReading(at)))
+					rec := g.Observe(sampleReading(at))
+					// What the gateway stores: the FHIR Bundle with its
+					// sequence number, in an envelope.
+					_, err := buf.AppendFunc(context.Background(), func(seq buffer.Seq) ([]byte, error) {
+						body, err := enc.Encode(rec, uint64(seq))
+						if err != nil {
+							return nil, err
+						}
+						return publish.Envelope(rec.Topic, body), nil
+					})
 					if err != nil {
-						b.Error(err)
-						return
-					}
-					if _, err := buf.Append(context.Background(), payload); err != nil {
 						b.Error(err)
 						return
 					}
