@@ -3,7 +3,6 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -159,32 +158,7 @@ func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
 
 // checkRecord reports every way r breaks the record contract.
 func checkRecord(r record.Record) error {
-	var errs []error
-	if r.Gateway == "" {
-		errs = append(errs, errors.New("no gateway id"))
-	}
-	if r.Bed == "" {
-		errs = append(errs, errors.New("no bed"))
-	}
-	if r.DeviceKey == "" {
-		errs = append(errs, errors.New("no device key"))
-	}
-	if r.ReceivedAt.IsZero() {
-		errs = append(errs, errors.New("no receive time"))
-	}
-	seen := make(map[string]bool, len(r.Observations))
-	for i, o := range r.Observations {
-		id, err := uuid.Parse(o.ID)
-		if err != nil || len(o.ID) != 36 {
-			errs = append(errs, fmt.Errorf("observation %d (MDC %d): id %q is not a UUID", i, o.MDC, o.ID))
-			continue
-		}
-		if seen[id.String()] {
-			errs = append(errs, fmt.Errorf("observation %d (MDC %d): id %s appears twice", i, o.MDC, id))
-		}
-		seen[id.String()] = true
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := r.Check(); err != nil {
 		return fmt.Errorf("fhir: invalid record: %w", err)
 	}
 	return nil

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/terminology"
@@ -449,32 +447,7 @@ func pathPart(s string) string {
 
 // checkRecord reports every way r breaks the record contract.
 func checkRecord(r record.Record) error {
-	var errs []error
-	if r.Gateway == "" {
-		errs = append(errs, errors.New("no gateway id"))
-	}
-	if r.Bed == "" {
-		errs = append(errs, errors.New("no bed"))
-	}
-	if r.DeviceKey == "" {
-		errs = append(errs, errors.New("no device key"))
-	}
-	if r.ReceivedAt.IsZero() {
-		errs = append(errs, errors.New("no receive time"))
-	}
-	seen := make(map[uuid.UUID]bool, len(r.Observations))
-	for i, o := range r.Observations {
-		id, err := uuid.Parse(o.ID)
-		if err != nil || len(o.ID) != 36 {
-			errs = append(errs, fmt.Errorf("observation %d (MDC %d): id %q is not a UUID", i, o.MDC, o.ID))
-			continue
-		}
-		if seen[id] {
-			errs = append(errs, fmt.Errorf("observation %d (MDC %d): id %s appears twice", i, o.MDC, id))
-		}
-		seen[id] = true
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := r.Check(); err != nil {
 		return fmt.Errorf("hl7: invalid record: %w", err)
 	}
 	return nil
