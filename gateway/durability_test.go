@@ -18,35 +18,24 @@ import (
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/simulators"
-	"github.com/bedgate/bedgate/simulators/masimo"
-	"github.com/bedgate/bedgate/simulators/pty"
+	"github.com/bedgate/bedgate/simulators/simtest"
 )
 
-// ward is one simulated Masimo monitor on a PTY whose clock runs fast, so
-// that it sends many readings with distinct device times.
+// startMonitor runs a stable simulated Masimo monitor on a PTY and returns
+// the PTY's path.
 func startMonitor(t *testing.T, ctx context.Context, period time.Duration) string {
 	t.Helper()
 	return startScenarioMonitor(t, ctx, "stable", period)
 }
 
+// startScenarioMonitor runs a simulated Masimo monitor on a PTY, its clock
+// 1000 times faster than real time so that it sends readings with distinct
+// device times every period, until ctx ends or the test ends.
 func startScenarioMonitor(t *testing.T, ctx context.Context, scenario string, period time.Duration) string {
 	t.Helper()
-	p, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	start := time.Now()
-	fast := func() time.Time { return start.Add(time.Since(start) * 1000).UTC() } // 1000 device seconds a second
-	dev, err := masimo.New(simulators.Options{Scenario: scenario, Serial: "Q0001", Period: period, Now: fast,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); dev.Run(ctx, p) }()
-	t.Cleanup(wg.Wait)
+	p := simtest.OpenPTY(t)
+	stop := simtest.Run(t, "masimo", p, simulators.Options{Scenario: scenario, Serial: "Q0001", Period: period, Now: simtest.FastClock(1000)})
+	context.AfterFunc(ctx, stop)
 	return p.Path()
 }
 

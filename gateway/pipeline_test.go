@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +16,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/validate"
 	"github.com/bedgate/bedgate/simulators"
-	"github.com/bedgate/bedgate/simulators/intellivue"
-	"github.com/bedgate/bedgate/simulators/pty"
+	"github.com/bedgate/bedgate/simulators/simtest"
 )
 
 // eprView collects what an EPR sees on the bed's topics.
@@ -243,20 +240,9 @@ func TestNEWS2FromMonitorAndNurseEntry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	p, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	dev, err := intellivue.New(simulators.Options{Scenario: "stable", Now: func() time.Time { return time.Now().UTC() },
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); dev.Run(ctx, p) }()
-	t.Cleanup(wg.Wait)
+	p := simtest.OpenPTY(t)
+	stop := simtest.Run(t, "intellivue", p, simulators.Options{Scenario: "stable", Now: func() time.Time { return time.Now().UTC() }})
+	context.AfterFunc(ctx, stop)
 
 	cfg := testConfig(t, t.TempDir(), broker.URL(), p.Path(), 16<<20)
 	cfg.Beds[0].Driver = "intellivue"

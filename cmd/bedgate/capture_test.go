@@ -16,7 +16,7 @@ import (
 	capfile "github.com/bedgate/bedgate/drivers/capture"
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/simulators"
-	simall "github.com/bedgate/bedgate/simulators/all"
+	"github.com/bedgate/bedgate/simulators/simtest"
 )
 
 // startCapture runs "bedgate capture" in this process until the returned
@@ -106,23 +106,15 @@ func decodedLines(t *testing.T, out string) []string {
 // readings, those the simulator meant.
 func TestCaptureDecodeReplayRoundTrip(t *testing.T) {
 	_, bedsimBin := binaries(t)
-	reg, err := simall.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kind, err := reg.Lookup("masimo")
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	first, second := dir+"/first.capture", dir+"/second.capture"
 
 	// Capture a simulated monitor that starts after the capture has.
-	p := openPTY(t)
+	p := simtest.OpenPTY(t)
 	stopCapture := startCapture(t, p.Path(), first, "--driver", "masimo")
 	time.Sleep(150 * time.Millisecond)
 	var meantJSON bytes.Buffer
-	stopSim := simulate(t, kind, p, simulators.Options{Serial: "0000093112", Scenario: "deteriorating", Values: &meantJSON})
+	stopSim := simulate(t, "masimo", p, simulators.Options{Serial: "0000093112", Scenario: "deteriorating", Values: &meantJSON})
 	time.Sleep(time.Second)
 	stopSim()
 	drainCtx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
@@ -235,7 +227,7 @@ func TestDecodeRawStillWorks(t *testing.T) {
 }
 
 func TestCaptureErrors(t *testing.T) {
-	p := openPTY(t)
+	p := simtest.OpenPTY(t)
 	out := t.TempDir() + "/x.capture"
 	tests := []struct {
 		name  string
@@ -268,7 +260,7 @@ func TestCaptureErrors(t *testing.T) {
 }
 
 func TestCaptureFor(t *testing.T) {
-	p := openPTY(t)
+	p := simtest.OpenPTY(t)
 	out := t.TempDir() + "/x.capture"
 	go func() {
 		time.Sleep(50 * time.Millisecond)

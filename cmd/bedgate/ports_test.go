@@ -11,6 +11,7 @@ import (
 
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/simulators/simtest"
 )
 
 // fakeRoot is the fake sysfs and /dev of the serialport tests: an FTDI
@@ -112,7 +113,7 @@ func TestPortsTable(t *testing.T) {
 // TestPortsBedOnAPseudoTerminal lists the real system's ports with a bed
 // bound through a link to a simulator's pseudo-terminal.
 func TestPortsBedOnAPseudoTerminal(t *testing.T) {
-	p := openPTY(t)
+	p := simtest.OpenPTY(t)
 	link := filepath.Join(t.TempDir(), "bed7")
 	if err := os.Symlink(p.Path(), link); err != nil {
 		t.Fatal(err)

@@ -4,73 +4,33 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/bedgate/bedgate/drivers/masimo"
 	"github.com/bedgate/bedgate/drivers/probe"
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/simulators"
-	simall "github.com/bedgate/bedgate/simulators/all"
-	"github.com/bedgate/bedgate/simulators/pty"
+	"github.com/bedgate/bedgate/simulators/simtest"
 )
 
-// openPTY opens a pseudo-terminal closed at the end of the test.
-func openPTY(t *testing.T) *pty.PTY {
-	t.Helper()
-	p, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
-}
-
-// fastClock runs speed times faster than real time from now.
-func fastClock(speed int) func() time.Time {
-	start := time.Now()
-	return func() time.Time { return start.Add(time.Since(start) * time.Duration(speed)) }
-}
-
-// simulate runs a simulated device of kind on rw until the returned stop is
-// called (and at the end of the test). Its clock runs 20 times faster, a
+// simulate runs the simulated device of kind on rw until the returned stop
+// is called (and at the end of the test). Its clock runs 20 times faster, a
 // reading every 50 ms of real time.
-func simulate(t *testing.T, kind simulators.Kind, rw io.ReadWriter, opts simulators.Options) (stop func()) {
+func simulate(t *testing.T, kind string, rw io.ReadWriter, opts simulators.Options) (stop func()) {
 	t.Helper()
 	opts.Period = 50 * time.Millisecond
-	opts.Now = fastClock(20)
-	opts.Logger = slog.New(slog.DiscardHandler)
-	dev, err := kind.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { dev.Run(ctx, rw) })
-	stop = func() {
-		cancel()
-		wg.Wait()
-	}
-	t.Cleanup(stop)
-	return stop
+	opts.Now = simtest.FastClock(20)
+	return simtest.Run(t, kind, rw, opts)
 }
 
 // TestProbeOneDriver checks what probe prints when a device answers (what
 // each simulated monitor answers is tested in drivers/probe).
 func TestProbeOneDriver(t *testing.T) {
-	reg, err := simall.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kind, err := reg.Lookup("masimo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := openPTY(t)
+	p := simtest.OpenPTY(t)
 	const serial = "0000093112"
-	simulate(t, kind, p, simulators.Options{Scenario: "stable", Serial: serial})
+	simulate(t, "masimo", p, simulators.Options{Scenario: "stable", Serial: serial})
 	// Flags after the port work too.
 	out, _, err := invoke(t, nil, "probe", p.Path(), "--driver", "masimo", "--timeout", "3s")
 	if err != nil {
@@ -80,10 +40,10 @@ func TestProbeOneDriver(t *testing.T) {
 		t.Errorf("probe --driver masimo output should try masimo once and show SpO2 and pulse rate:\n%s", out)
 	}
 	for _, want := range []string{
-		p.Path() + ": trying masimo at " + kind.Line.String() + " ... answered",
+		p.Path() + ": trying masimo at " + masimo.Line().String() + " ... answered",
 		"  port:    " + p.Path(),
 		"  driver:  masimo:",
-		"  line:    " + kind.Line.String(),
+		"  line:    " + masimo.Line().String(),
 		"serial " + serial,
 		"  heard:   first reading after ",
 		"  values:  ",
@@ -95,7 +55,7 @@ func TestProbeOneDriver(t *testing.T) {
 }
 
 func TestProbeSilentPort(t *testing.T) {
-	p := openPTY(t)
+	p := simtest.OpenPTY(t)
 	out, _, err := invoke(t, nil, "probe", p.Path(), "--timeout", "300ms")
 	if !errors.Is(err, probe.ErrNothingAnswered) || errors.Is(err, errUsage) {
 		t.Fatalf("probe on a silent port = %v, want nothing answered (exit 1)", err)
@@ -109,7 +69,7 @@ func TestProbeSilentPort(t *testing.T) {
 }
 
 func TestProbeGarbage(t *testing.T) {
-	p := openPTY(t)
+	p := simtest.OpenPTY(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { // a device at the wrong speed: bytes, but no lines
@@ -128,7 +88,7 @@ func TestProbeGarbage(t *testing.T) {
 }
 
 func TestProbeBusyPort(t *testing.T) {
-	p := openPTY(t)
+	p := simtest.OpenPTY(t)
 	held, err := serialport.Open(p.Path(), defaultLine, serialport.Options{})
 	if err != nil {
 		t.Fatal(err)

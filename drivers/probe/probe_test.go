@@ -17,46 +17,16 @@ import (
 	"github.com/bedgate/bedgate/simulators"
 	simall "github.com/bedgate/bedgate/simulators/all"
 	"github.com/bedgate/bedgate/simulators/pty"
+	"github.com/bedgate/bedgate/simulators/simtest"
 )
-
-// openPTY opens a pseudo-terminal closed at the end of the test.
-func openPTY(t *testing.T) *pty.PTY {
-	t.Helper()
-	p, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
-}
 
 // simulate runs the simulated device name on rw until the end of the test,
 // its clock 20 times faster than real time: a reading every 50 ms.
 func simulate(t *testing.T, name string, rw io.ReadWriter, opts simulators.Options) {
 	t.Helper()
-	reg, err := simall.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kind, err := reg.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
 	opts.Period = 50 * time.Millisecond
-	opts.Now = func() time.Time { return start.Add(time.Since(start) * 20) }
-	opts.Logger = slog.New(slog.DiscardHandler)
-	dev, err := kind.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { dev.Run(ctx, rw) })
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
+	opts.Now = simtest.FastClock(20)
+	simtest.Run(t, name, rw, opts)
 }
 
 // driver returns the registered driver name.
@@ -102,7 +72,7 @@ func TestProbeFindsEverySimulatedMonitor(t *testing.T) {
 	}
 	for _, name := range reg.Names() {
 		t.Run(name, func(t *testing.T) {
-			p := openPTY(t)
+			p := simtest.OpenPTY(t)
 			const serial = "0000093112"
 			simulate(t, name, p, simulators.Options{Serial: serial})
 			drv := driver(t, name)
@@ -151,7 +121,7 @@ func TestProbeHearsNoReading(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := openPTY(t)
+			p := simtest.OpenPTY(t)
 			tt.device(t, p)
 			const timeout = 400 * time.Millisecond
 			res, err := probe.Probe(context.Background(), p.Path(), tt.drv(t), timeout, quiet)
@@ -180,7 +150,7 @@ func TestProbeHearsNoReading(t *testing.T) {
 }
 
 func TestProbeOpenErrors(t *testing.T) {
-	p := openPTY(t)
+	p := simtest.OpenPTY(t)
 	drv := driver(t, "masimo")
 	held, err := serialport.Open(p.Path(), drv.Line, serialport.Options{})
 	if err != nil {
@@ -251,7 +221,7 @@ func TestAll(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := openPTY(t)
+			p := simtest.OpenPTY(t)
 			tt.device(t, p)
 			var trying []string
 			var tries []try
