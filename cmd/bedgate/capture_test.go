@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -152,29 +150,13 @@ func TestCaptureDecodeReplayRoundTrip(t *testing.T) {
 	}
 
 	// Replay it with bedsim and capture the replay.
-	sim := exec.Command(bedsimBin, "--replay", first)
-	simOut, err := sim.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	sim, devices := startBedsim(t, bedsimBin, nil, 1, "--replay", first)
+	if devices[0].Kind != "replay" {
+		t.Fatalf("bedsim started %+v, want a replay", devices[0])
 	}
-	var simErr syncWriter
-	simErr.w = new(bytes.Buffer)
-	sim.Stderr = &simErr
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
-	lines := bufio.NewScanner(simOut)
-	if !lines.Scan() {
-		t.Fatalf("bedsim printed no device line: %s", simErr.w)
-	}
-	fields := strings.Split(lines.Text(), "\t")
-	if len(fields) != 3 || fields[0] != "replay" {
-		t.Fatalf("bedsim line %q, want replay NAME PATH", lines.Text())
-	}
-	stopReplayCapture := startCapture(t, fields[2], second, "--driver", "masimo")
+	stopReplayCapture := startCapture(t, devices[0].Path, second, "--driver", "masimo")
 	if err := sim.Wait(); err != nil {
-		t.Fatalf("bedsim --replay: %v\n%s", err, simErr.w)
+		t.Fatalf("bedsim --replay: %v\n%s", err, sim.Stderr.(*syncWriter).text())
 	}
 	if err := stopReplayCapture(); err != nil && !errors.Is(err, serialport.ErrGone) {
 		t.Fatalf("capture of the replay: %v", err)

@@ -143,6 +143,12 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+func (s *syncWriter) text() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}
+
 func stopProcess(t *testing.T, cmd *exec.Cmd, within time.Duration) {
 	t.Helper()
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -156,6 +162,46 @@ func stopProcess(t *testing.T, cmd *exec.Cmd, within time.Duration) {
 	case <-time.After(within):
 		t.Errorf("%s did not stop within %v of SIGTERM", filepath.Base(cmd.Path), within)
 	}
+}
+
+// bedsimDevice is one device line bedsim prints: its kind, its name and
+// the path of its terminal.
+type bedsimDevice struct{ Kind, Name, Path string }
+
+// startBedsim starts bedsim with args (env is added to its environment),
+// reads the n device lines it prints first, checks their form, and keeps
+// draining its output. bedsim is killed at the end of the test.
+func startBedsim(t *testing.T, bin string, env []string, n int, args ...string) (*exec.Cmd, []bedsimDevice) {
+	t.Helper()
+	sim := exec.Command(bin, args...)
+	sim.Env = append(os.Environ(), env...)
+	out, err := sim.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncWriter{w: new(bytes.Buffer)}
+	sim.Stderr = stderr
+	if err := sim.Start(); err != nil {
+		t.Fatalf("start bedsim: %v", err)
+	}
+	t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
+	lines := bufio.NewScanner(out)
+	devices := make([]bedsimDevice, 0, n)
+	for range n {
+		if !lines.Scan() {
+			t.Fatalf("bedsim printed %d of %d device lines: %s", len(devices), n, stderr.text())
+		}
+		f := strings.Fields(lines.Text())
+		if len(f) != 3 || !strings.HasPrefix(f[2], "/dev/") {
+			t.Fatalf("bedsim line %q: want \"KIND NAME /dev/...\"", lines.Text())
+		}
+		devices = append(devices, bedsimDevice{Kind: f[0], Name: f[1], Path: f[2]})
+	}
+	go func() {
+		for lines.Scan() {
+		}
+	}()
+	return sim, devices
 }
 
 // TestEndToEnd runs bedsim (Masimo on a PTY) → bedgate run (its own process)
@@ -179,29 +225,11 @@ func TestEndToEnd(t *testing.T) {
 	startSim := func(name, scenario, serial string, extra ...string) {
 		args := append([]string{"--link", links, "--values", valuesFile + "." + name, "--seed", "7",
 			"--scenario", scenario, "--serial", serial}, extra...)
-		sim := exec.Command(bedsimBin, append(args, "masimo:"+name)...)
-		simOut, err := sim.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var simErr bytes.Buffer
-		sim.Stderr = &syncWriter{w: &simErr}
-		if err := sim.Start(); err != nil {
-			t.Fatalf("start bedsim: %v", err)
+		sim, devices := startBedsim(t, bedsimBin, nil, 1, append(args, "masimo:"+name)...)
+		if d := devices[0]; d.Kind != "masimo" || d.Name != name {
+			t.Fatalf("bedsim started %+v, want masimo %s", d, name)
 		}
 		sims = append(sims, sim)
-		t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
-		lines := bufio.NewScanner(simOut)
-		if !lines.Scan() {
-			t.Fatalf("bedsim printed no PTY line: %s", simErr.String())
-		}
-		if f := strings.Fields(lines.Text()); len(f) != 3 || f[0] != "masimo" || f[1] != name || !strings.HasPrefix(f[2], "/dev/") {
-			t.Fatalf("bedsim line %q: want \"masimo %s /dev/...\"", lines.Text(), name)
-		}
-		go func() {
-			for lines.Scan() {
-			}
-		}()
 	}
 	startSim("bed1", "stable", "9000000001")
 	// bed2's clock runs 30 times faster, four readings a second, so that its

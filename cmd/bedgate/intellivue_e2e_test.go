@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,30 +33,13 @@ func TestIntelliVueEndToEnd(t *testing.T) {
 
 	// The monitor's clock runs 30 times faster (the gateway still polls
 	// once a second), so that its SpO2 sensor comes off within seconds.
-	sim := exec.Command(bedsimBin, "--link", links, "--values", valuesFile, "--record", recordFile, "--seed", "11",
-		"--scenario", "sensor-off", "--speed", "30", "--serial", "9000000201", "intellivue:bed1")
-	sim.Env = append(os.Environ(), "TZ=UTC") // the device clock's zone is the gateway's device_timezone
-	simOut, err := sim.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	// The device clock's zone is the gateway's device_timezone.
+	sim, devices := startBedsim(t, bedsimBin, []string{"TZ=UTC"}, 1, "--link", links, "--values", valuesFile,
+		"--record", recordFile, "--seed", "11", "--scenario", "sensor-off", "--speed", "30", "--serial", "9000000201",
+		"intellivue:bed1")
+	if d := devices[0]; d.Kind != "intellivue" || d.Name != "bed1" {
+		t.Fatalf("bedsim started %+v, want intellivue bed1", d)
 	}
-	var simErr bytes.Buffer
-	sim.Stderr = &syncWriter{w: &simErr}
-	if err := sim.Start(); err != nil {
-		t.Fatalf("start bedsim: %v", err)
-	}
-	t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
-	lines := bufio.NewScanner(simOut)
-	if !lines.Scan() {
-		t.Fatalf("bedsim printed no PTY line: %s", simErr.String())
-	}
-	if f := strings.Fields(lines.Text()); len(f) != 3 || f[0] != "intellivue" || f[1] != "bed1" || !strings.HasPrefix(f[2], "/dev/") {
-		t.Fatalf("bedsim line %q: want \"intellivue bed1 /dev/...\"", lines.Text())
-	}
-	go func() {
-		for lines.Scan() {
-		}
-	}()
 
 	cfgPath := filepath.Join(dir, "bedgate.yaml")
 	cfg := fmt.Sprintf(`gateway:
@@ -109,7 +88,7 @@ beds:
 		}
 	}
 	if first.IsZero() {
-		t.Fatalf("no logged value arrived\nbedsim log:\n%s\ngateway log:\n%s", simErr.String(), gwLog)
+		t.Fatalf("no logged value arrived\nbedsim log:\n%s\ngateway log:\n%s", sim.Stderr.(*syncWriter).text(), gwLog)
 	}
 	checked, absent, unmeasured, readings := 0, 0, 0, 0
 	for _, m := range meant {

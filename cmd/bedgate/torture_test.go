@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -212,34 +211,16 @@ func (r *rig) startMonitors() {
 	for _, b := range r.beds {
 		args = append(args, "masimo:"+b)
 	}
-	sim := exec.Command(r.bedsim, args...)
-	out, err := sim.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	simErr := &syncWriter{w: new(bytes.Buffer)}
-	sim.Stderr = simErr
 	r.simStart = time.Now()
-	if err := sim.Start(); err != nil {
-		t.Fatalf("start bedsim: %v", err)
-	}
+	sim, devices := startBedsim(t, r.bedsim, nil, len(r.beds), args...)
 	r.sim = sim
-	t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
-	lines := bufio.NewScanner(out)
-	for range r.beds {
-		if !lines.Scan() {
-			t.Fatalf("bedsim printed no PTY line: %s", simErr.w)
+	for _, d := range devices {
+		if d.Kind != "masimo" {
+			t.Fatalf("bedsim started %+v, want masimo monitors", d)
 		}
-		f := strings.Fields(lines.Text())
-		if len(f) != 3 || f[0] != "masimo" || !strings.HasPrefix(f[2], "/dev/") {
-			t.Fatalf("bedsim line %q: want \"masimo NAME /dev/...\"", lines.Text())
-		}
-		r.ptys[f[1]] = f[2]
+		r.ptys[d.Name] = d.Path
 	}
-	go func() {
-		for lines.Scan() {
-		}
-	}()
+
 }
 
 // startGateway starts "bedgate run" on the rig's configuration.
@@ -775,10 +756,4 @@ func (c *collector) waitQuiet(quiet, within time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func (s *syncWriter) text() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.String()
 }
