@@ -118,14 +118,12 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	beds := make([]*supervisor, 0, len(cfg.Beds))
-	bedMap := make(map[string]Bed, len(cfg.Beds))
 	for _, b := range cfg.Beds {
 		drv, err := opts.Drivers.Lookup(b.Driver)
 		if err != nil {
 			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
 		}
 		bed := Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
-		bedMap[b.Name] = bed
 		bp, err := pipe.forBed(bed)
 		if err != nil {
 			return err
@@ -150,7 +148,7 @@ func Run(ctx context.Context, opts Options) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		pipe.releaseHeld(readCtx, bedMap)
+		pipe.releaseHeld(readCtx)
 	}()
 	wg.Add(1)
 	go func() {

@@ -101,6 +101,7 @@ func (b Bed) Observe(r drivers.Reading) record.Record {
 		DeviceStatus: r.DeviceStatus,
 		Observations: make([]record.Observation, 0, len(r.Values)),
 	}
+	codes := make(map[string]int, len(r.Values))
 	for _, v := range r.Values {
 		if unmeasured(v) {
 			name := v.Ref
@@ -111,7 +112,7 @@ func (b Bed) Observe(r drivers.Reading) record.Record {
 			continue
 		}
 		o := record.Observation{
-			ID:     ObservationID(b.Gateway, key, CodeKey(v.MDC, v.Label), at),
+			ID:     ObservationID(b.Gateway, key, uniqueCode(codes, v), at),
 			MDC:    v.MDC,
 			Ref:    v.Ref,
 			Label:  v.Label,
@@ -126,6 +127,26 @@ func (b Bed) Observe(r drivers.Reading) record.Record {
 		rec.Observations = append(rec.Observations, o)
 	}
 	return rec
+}
+
+// uniqueCode is the value's CodeKey, made unique within its reading: a
+// device may report one code twice (two pressure channels both labelled
+// with a generic pressure code, say). The second and later get the label,
+// then their place, appended, so every value keeps an identifier of its
+// own and the first keeps the plain one.
+func uniqueCode(seen map[string]int, v drivers.Value) string {
+	code := CodeKey(v.MDC, v.Label)
+	n := seen[code]
+	seen[code]++
+	switch {
+	case n == 0:
+		return code
+	case v.MDC != 0 && v.Label != "" && seen[code+"/"+v.Label] == 0:
+		seen[code+"/"+v.Label]++
+		return code + "/" + v.Label
+	default:
+		return code + "/" + strconv.Itoa(n)
+	}
 }
 
 // unmeasured reports a value the device listed without a number and

@@ -139,3 +139,27 @@ func TestObserveUnmeasuredParameters(t *testing.T) {
 		t.Errorf("unmeasured = %v", rec.Unmeasured)
 	}
 }
+
+func TestObserveRepeatedCodesGetDistinctIDs(t *testing.T) {
+	bed := Bed{Gateway: "gw1", Site: "s", Ward: "w", Name: "b", Device: "d"}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	rec := bed.Observe(drivers.Reading{DeviceTime: at, ReceivedAt: at, Values: []drivers.Value{
+		{MDC: 150084, Label: "P1", Value: drivers.Float(12)},
+		{MDC: 150084, Label: "P2", Value: drivers.Float(14)},
+		{MDC: 150084, Label: "P2", Value: drivers.Float(15)},
+		{MDC: 150456, Label: "SpO2", Value: drivers.Float(97)},
+	}})
+	seen := map[string]bool{}
+	for _, o := range rec.Observations {
+		if seen[o.ID] {
+			t.Fatalf("id %s repeated in one reading", o.ID)
+		}
+		seen[o.ID] = true
+	}
+	if rec.Observations[0].ID != ObservationID("gw1", "bed:s/w/d", "150084", at) {
+		t.Error("the first of a repeated code lost its plain identifier")
+	}
+	if err := rec.Check(); err != nil {
+		t.Errorf("record with repeated codes does not meet the record contract: %v", err)
+	}
+}

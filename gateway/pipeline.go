@@ -124,18 +124,30 @@ func (b *bedPipeline) accept(ctx context.Context, r drivers.Reading) error {
 	rec := b.bed.Observe(r)
 	accepted, rejected := b.checker.Check(rec)
 	if len(rejected) > 0 {
-		if err := b.p.quarantine(ctx, b.bed, accepted, rejected); err != nil {
+		if err := b.p.quarantine(ctx, accepted, rejected); err != nil {
 			return err
 		}
 	}
 	if len(accepted.Observations) == 0 {
 		return nil
 	}
-	return b.p.route(ctx, b.bed, accepted, b.p.decider.Decide(accepted, b.p.now()))
+	if err := accepted.Check(); err != nil {
+		// A record the encoders would refuse is quarantined whole, with
+		// the reason, rather than failing the device's session on every
+		// reading.
+		b.p.log.Error("a reading breaks the record contract; quarantined", "bed", b.bed.Name, "err", err)
+		all := make([]validate.Rejection, len(accepted.Observations))
+		for i, o := range accepted.Observations {
+			all[i] = validate.Rejection{Observation: o, Reason: "unencodable", Text: err.Error()}
+		}
+		return b.p.quarantine(ctx, accepted, all)
+	}
+	return b.p.route(ctx, accepted, b.p.decider.Decide(accepted, b.p.now()))
 }
 
-// route applies an association decision to a record.
-func (p *pipeline) route(ctx context.Context, bed Bed, rec record.Record, d assoc.Decision) error {
+// route applies an association decision to a record. The record names its
+// own bed: a held record may be routed while another bed's reading is.
+func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decision) error {
 	switch d.Action {
 	case assoc.Forward:
 		rec.Patient = d.Patient
@@ -146,7 +158,7 @@ func (p *pipeline) route(ctx context.Context, bed Bed, rec record.Record, d asso
 	case assoc.Hold:
 		if out, pushed := p.held.Add(rec, p.now()); pushed {
 			// The held queue was full: the oldest record leaves it now.
-			return p.route(ctx, bed, out.Record, out.Decision)
+			return p.route(ctx, out.Record, out.Decision)
 		}
 		return nil
 	case assoc.Quarantine:
@@ -154,7 +166,7 @@ func (p *pipeline) route(ctx context.Context, bed Bed, rec record.Record, d asso
 		for i, o := range rec.Observations {
 			rejected[i] = validate.Rejection{Observation: o, Reason: "no-patient", Text: d.Reason}
 		}
-		return p.quarantine(ctx, bed, rec, rejected)
+		return p.quarantine(ctx, rec, rejected)
 	default:
 		return fmt.Errorf("gateway: unknown association action %v", d.Action)
 	}
@@ -162,16 +174,16 @@ func (p *pipeline) route(ctx context.Context, bed Bed, rec record.Record, d asso
 
 // quarantine stores the rejected values as one record for the bed's
 // quarantine topic.
-func (p *pipeline) quarantine(ctx context.Context, bed Bed, header record.Record, rejected []validate.Rejection) error {
+func (p *pipeline) quarantine(ctx context.Context, header record.Record, rejected []validate.Rejection) error {
 	q := header
 	q.Kind = record.KindRejected
-	q.Topic = bed.RejectedTopic()
+	q.Topic = Bed{Site: header.Site, Ward: header.Ward, Name: header.Bed}.RejectedTopic()
 	q.Patient, q.Observations, q.Unmeasured = nil, nil, nil
 	q.Rejected = make([]record.Rejected, len(rejected))
 	for i, r := range rejected {
 		q.Rejected[i] = record.Rejected{Observation: r.Observation, Reason: string(r.Reason), Text: r.Text}
 	}
-	p.log.Info("values quarantined", "bed", bed.Name, "count", len(rejected), "reason", string(rejected[0].Reason))
+	p.log.Info("values quarantined", "bed", header.Bed, "count", len(rejected), "reason", string(rejected[0].Reason))
 	return p.store(ctx, q)
 }
 
@@ -262,10 +274,10 @@ func (p *pipeline) admission(topic string, payload []byte) {
 // releaseHeld routes held records once an admission covers them or their
 // hold expires, until ctx ends. Records still held then are lost with the
 // process: the hold policy trades that for never filing against no one.
-func (p *pipeline) releaseHeld(ctx context.Context, beds map[string]Bed) {
+func (p *pipeline) releaseHeld(ctx context.Context) {
 	for {
 		for _, rel := range p.held.Release(p.now()) {
-			if err := p.route(ctx, beds[rel.Record.Bed], rel.Record, rel.Decision); err != nil {
+			if err := p.route(ctx, rel.Record, rel.Decision); err != nil {
 				p.log.Error("a held reading could not be stored", "bed", rel.Record.Bed, "err", err)
 			}
 		}
