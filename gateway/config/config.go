@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -441,7 +442,7 @@ func (c *Config) Validate(knownDrivers []string) error {
 		names[b.Name] = i
 		if b.Driver == "" {
 			bad(key+".driver", "required (one of %v)", knownDrivers)
-		} else if !contains(knownDrivers, b.Driver) {
+		} else if !slices.Contains(knownDrivers, b.Driver) {
 			bad(key+".driver", "%q: unknown driver (one of %v)", b.Driver, knownDrivers)
 		}
 		if port := checkBinding(key, b, bad); port != "" {
@@ -478,7 +479,7 @@ func (c *Config) Validate(knownDrivers []string) error {
 			bad(key+".capture", "%q: must be an absolute directory path", b.Capture)
 		}
 		if b.NHSNumber != "" {
-			if err := CheckNHSNumber(b.NHSNumber); err != nil {
+			if _, err := assoc.NormalizeNHSNumber(b.NHSNumber); err != nil {
 				bad(key+".nhs_number", "%w", err)
 			}
 		}
@@ -694,43 +695,6 @@ func (b Bed) Line(defaults drivers.LineSettings) drivers.LineSettings {
 		l.StopBits = b.StopBits
 	}
 	return l
-}
-
-// CheckNHSNumber checks a 10-digit NHS number with the Modulus 11 rule:
-// weights 10 down to 2 on the first nine digits, check digit 11 - (sum mod
-// 11), where 11 means 0 and 10 means the number is invalid.
-func CheckNHSNumber(s string) error {
-	digits := strings.ReplaceAll(s, " ", "")
-	if len(digits) != 10 {
-		return fmt.Errorf("NHS number must have 10 digits, got %d", len(digits))
-	}
-	sum := 0
-	for i := 0; i < 10; i++ {
-		c := digits[i]
-		if c < '0' || c > '9' {
-			return errors.New("NHS number must be digits only")
-		}
-		if i < 9 {
-			sum += int(c-'0') * (10 - i)
-		}
-	}
-	check := 11 - sum%11
-	if check == 11 {
-		check = 0
-	}
-	if check == 10 || check != int(digits[9]-'0') {
-		return errors.New("NHS number fails the Modulus 11 check")
-	}
-	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // redactURL returns a URL with any password in it replaced, for messages.

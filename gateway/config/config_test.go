@@ -127,7 +127,9 @@ func TestLoadMissingFile(t *testing.T) {
 	}
 }
 
-func TestCheckNHSNumber(t *testing.T) {
+// TestNHSNumberInConfig: config check accepts exactly the NHS numbers the
+// gateway's patient register accepts (one Modulus 11 check, in gateway/assoc).
+func TestNHSNumberInConfig(t *testing.T) {
 	tests := []struct {
 		in string
 		ok bool
@@ -139,11 +141,17 @@ func TestCheckNHSNumber(t *testing.T) {
 		{"943476591", false},  // too short
 		{"94347659190", false},
 		{"94347659A9", false},
-		{"1000000010", false}, // check digit would be 10
+		{"1000000010", false},  // check digit would be 10
+		{"9434 765919", false}, // spaced other than 3-3-4: the register refuses it, so config check must
 	}
 	for _, tt := range tests {
-		if err := CheckNHSNumber(tt.in); (err == nil) != tt.ok {
-			t.Errorf("CheckNHSNumber(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+		body := strings.Replace(goodYAML, "943 476 5919", tt.in, 1)
+		_, err := Load(writeConfig(t, body), []string{"masimo"})
+		if (err == nil) != tt.ok {
+			t.Errorf("nhs_number %q: %v, want ok=%v", tt.in, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "beds[1].nhs_number") {
+			t.Errorf("nhs_number %q: error %q does not name the key", tt.in, err)
 		}
 	}
 }
