@@ -100,11 +100,14 @@ func Run(ctx context.Context, opts Options) error {
 		StatusTopic: StatusTopic(cfg.Gateway.Site, cfg.Gateway.ID),
 		Status:      health.payload,
 		OnConnect: func(c mqtt.Client) {
-			c.Subscribe(admissions, 1, func(_ mqtt.Client, m mqtt.Message) { pipe.admission(m.Topic(), m.Payload()) })
+			pipe.watchSubscription(admissions, c.Subscribe(admissions, 1, func(_ mqtt.Client, m mqtt.Message) {
+				pipe.admission(m.Topic(), m.Payload())
+			}))
 			if pipe.scores != nil {
-				c.Subscribe(tracker.NurseFilter(cfg.Gateway.Site, cfg.Gateway.Ward), 1, func(_ mqtt.Client, m mqtt.Message) {
+				nurses := tracker.NurseFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
+				pipe.watchSubscription(nurses, c.Subscribe(nurses, 1, func(_ mqtt.Client, m mqtt.Message) {
 					pipe.nurse(m.Topic(), m.Payload())
-				})
+				}))
 			}
 		},
 		Logger: log,
@@ -220,6 +223,9 @@ type GatewayStatus struct {
 	Rejected map[string]uint64 `json:"rejected,omitempty"`
 	Flagged  map[string]uint64 `json:"flagged,omitempty"`
 	Held     int               `json:"held,omitempty"`
+	// SubscriptionError says why the broker refused a subscription the
+	// gateway needs (admissions, nurse entries); empty when all are in place.
+	SubscriptionError string `json:"subscription_error,omitempty"`
 }
 
 // OutboxStatus reports the durable outbox.
@@ -254,6 +260,7 @@ func (h *healthReport) payload(online bool) []byte {
 		}
 		st.Rejected, st.Flagged = byReason(h.pipe.counts.Rejected()), byReason(h.pipe.counts.Flagged())
 		st.Held = h.pipe.held.Len()
+		st.SubscriptionError = h.pipe.subscriptionError()
 	}
 	b, err := json.Marshal(st)
 	if err != nil { // cannot happen: plain fields only

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/bedgate/bedgate/buffer"
@@ -15,6 +18,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
 // pipeline is what every reading goes through after its driver: observe
@@ -41,6 +45,62 @@ type pipeline struct {
 	wake chan struct{}
 	// scored carries NEWS2 scores completed by nurse entries to storeScores.
 	scored chan record.Record
+
+	subMu  sync.Mutex
+	subErr map[string]string // topic filter → why the broker refused it
+}
+
+// watchSubscription waits, off the MQTT client's goroutine, for the
+// broker's answer to a subscription the gateway needs, and records (and
+// logs) a refusal: without admissions no reading is associated, without
+// nurse entries no NEWS2 is scored, and that must not pass unnoticed.
+func (p *pipeline) watchSubscription(filter string, tok mqtt.Token) {
+	go func() {
+		if !tok.WaitTimeout(30 * time.Second) {
+			p.setSubscriptionError(filter, "no answer from the broker")
+			return
+		}
+		if err := tok.Error(); err != nil {
+			p.setSubscriptionError(filter, err.Error())
+			return
+		}
+		if st, ok := tok.(*mqtt.SubscribeToken); ok {
+			for _, code := range st.Result() {
+				if code >= 0x80 {
+					p.setSubscriptionError(filter, fmt.Sprintf("refused by the broker (code %#x)", code))
+					return
+				}
+			}
+		}
+		p.setSubscriptionError(filter, "")
+	}()
+}
+
+func (p *pipeline) setSubscriptionError(filter, why string) {
+	p.subMu.Lock()
+	defer p.subMu.Unlock()
+	if p.subErr == nil {
+		p.subErr = map[string]string{}
+	}
+	if why == "" {
+		delete(p.subErr, filter)
+		return
+	}
+	p.subErr[filter] = why
+	p.log.Error("subscription refused", "filter", filter, "err", why)
+}
+
+// subscriptionError describes the subscriptions the broker refused, or is
+// empty.
+func (p *pipeline) subscriptionError() string {
+	p.subMu.Lock()
+	defer p.subMu.Unlock()
+	var parts []string
+	for f, why := range p.subErr {
+		parts = append(parts, f+": "+why)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
 }
 
 // newPipeline builds the pipeline of a gateway's configuration.
