@@ -107,11 +107,8 @@
 // Badger can make a commit durable in two ways: SyncWrites=true, where the
 // engine syncs its logs inside every commit, or SyncWrites=false followed by
 // an explicit DB.Sync. With one transaction per group both cost one sync per
-// group, and BenchmarkAppend measures them the same (about 6,100 appends/s
-// each with the 2 ms window, 32,000-33,500 appends/s without a window, on
-// the development machine; compare BenchmarkBadgerBatchSync, the engine
-// alone: 8,600/s syncing every write, 46,000/s in batches of 16). The
-// explicit sync is used because:
+// group and measure about the same (BenchmarkAppend). The explicit sync is
+// used because:
 //   - with SyncWrites=true Badger only logs a failed value-log sync, while
 //     DB.Sync returns it, and Append must not report durability it lacks;
 //   - commits that only delete (acks, drops) need no sync at all;
@@ -123,13 +120,12 @@
 // A group too large for one Badger transaction (15% of MemTableSize) is
 // split into several, and the single sync after the last covers them all.
 //
-// Measured with 16 concurrent appenders of 1 KiB payloads
-// (BenchmarkAppendVsBadger, BenchmarkAppend): without a window the buffer
-// appends about 23,000 readings/s at 7.6 appends a sync, about 0.55 of the
-// engine writing the same payloads in synced batches of 16; a 2 ms window
-// raises that to 16 appends a sync but drops throughput to about 5,400/s,
-// because each appender waits for its previous append. The default is
-// therefore no window.
+// Measured on the development machine with 16 concurrent appenders of
+// 1 KiB payloads (BenchmarkAppendVsBadger): about 34,000 appends/s at some
+// 8 appends a sync, 0.56-0.74 of the engine writing the same payloads in
+// synced batches of 16. A 2 ms SyncWindow doubles the appends a sync but cuts
+// throughput to about 6,000/s, because each appender waits for its previous
+// append; the default is therefore no window (BenchmarkAppend has both).
 //
 // # Small-box tuning
 //

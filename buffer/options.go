@@ -74,7 +74,7 @@ type Options struct {
 	// plus a same-sized log file on disk. A single write batch may hold at
 	// most 15% of it, so it also bounds one group commit; larger groups are
 	// split into several transactions and still synced once. The default
-	// value of MemTableSize is 16 MiB; it must be at least 1 MiB.
+	// value of MemTableSize is 8 MiB; it must be at least 1 MiB.
 	MemTableSize int64
 
 	// ValueLogFileSize is the size of one value-log file. Only payloads

@@ -1,16 +1,21 @@
 // Package gateway runs the gateway: one supervisor per configured bed reads
-// its device through the serial transport and the bed's driver, turns each
-// reading into a validated record, appends it to the durable outbox (synced
-// before the reading counts as accepted), and the publisher drains the
-// outbox to the MQTT broker.
+// its device through the serial transport and the bed's driver; each
+// reading goes through the pipeline (identify, validate, associate with the
+// patient in the bed, score NEWS2) and is stored, encoded, in the durable
+// outbox (synced before the reading counts as accepted); the publisher drains
+// the outbox to the MQTT broker.
 //
 // Data flows one way:
 //
-//	serial port → driver session → Observe (validate, identify) → buffer → publish → broker
+//	serial port → driver session → Observe (identify, judge device status)
+//	  → validate → associate → encode and store (buffer) → publish → broker
 //
 // Topics (never a patient identifier in a topic):
 //
-//	bedgate/v1/<site>/<ward>/<bed>/obs        observations (FHIR R4 Bundles), not retained
-//	bedgate/v1/<site>/<ward>/<bed>/device     device status, retained
-//	bedgate/v1/<site>/gateway/<id>/status     "online" / "offline" (last will), retained
+//	bedgate/v1/<site>/<ward>/<bed>/obs        observations (FHIR R4 Bundles or HL7 v2 ORU^R01), not retained
+//	bedgate/v1/<site>/<ward>/<bed>/rejected   quarantined values with their reasons (JSON), not retained
+//	bedgate/v1/<site>/<ward>/<bed>/device     device status (JSON), retained
+//	bedgate/v1/<site>/<ward>/<bed>/admission  admissions, published by the EPR, retained; subscribed
+//	bedgate/v1/<site>/<ward>/<bed>/nurse      consciousness and air or oxygen for NEWS2, retained; subscribed
+//	bedgate/v1/<site>/gateway/<id>/status     gateway status (JSON, "offline" as the last will), retained
 package gateway
