@@ -223,6 +223,9 @@ type GatewayStatus struct {
 	Rejected map[string]uint64 `json:"rejected,omitempty"`
 	Flagged  map[string]uint64 `json:"flagged,omitempty"`
 	Held     int               `json:"held,omitempty"`
+	// Lost counts held readings and NEWS2 scores that could not be stored
+	// (see the log for why).
+	Lost int64 `json:"lost,omitempty"`
 	// SubscriptionError says why the broker refused a subscription the
 	// gateway needs (admissions, nurse entries); empty when all are in place.
 	SubscriptionError string `json:"subscription_error,omitempty"`
@@ -261,6 +264,7 @@ func (h *healthReport) payload(online bool) []byte {
 		st.Rejected, st.Flagged = byReason(h.pipe.counts.Rejected()), byReason(h.pipe.counts.Flagged())
 		st.Held = h.pipe.held.Len()
 		st.SubscriptionError = h.pipe.subscriptionError()
+		st.Lost = h.pipe.lost.Load()
 	}
 	b, err := json.Marshal(st)
 	if err != nil { // cannot happen: plain fields only

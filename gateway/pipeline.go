@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bedgate/bedgate/buffer"
@@ -45,6 +46,11 @@ type pipeline struct {
 	wake chan struct{}
 	// scored carries NEWS2 scores completed by nurse entries to storeScores.
 	scored chan record.Record
+
+	// lost counts records that no device session waited for (held
+	// readings released, NEWS2 scores) and that could not be stored: never
+	// silent, reported on the status topic.
+	lost atomic.Int64
 
 	subMu  sync.Mutex
 	subErr map[string]string // topic filter → why the broker refused it
@@ -281,6 +287,7 @@ func (p *pipeline) nurse(topic string, payload []byte) {
 		case p.scored <- score:
 		default:
 			// The loop is far behind: the next observation scores again.
+			p.lost.Add(1)
 			p.log.Warn("a NEWS2 score from a nurse entry was not stored: the gateway is busy", "bed", bed.Name)
 		}
 	}
@@ -294,6 +301,7 @@ func (p *pipeline) storeScores(ctx context.Context) {
 			return
 		case score := <-p.scored:
 			if err := p.store(ctx, score); err != nil {
+				p.lost.Add(1)
 				p.log.Error("a NEWS2 score could not be stored", "bed", score.Bed, "err", err)
 			}
 		}
@@ -338,6 +346,7 @@ func (p *pipeline) releaseHeld(ctx context.Context) {
 	for {
 		for _, rel := range p.held.Release(p.now()) {
 			if err := p.route(ctx, rel.Record, rel.Decision); err != nil {
+				p.lost.Add(1)
 				p.log.Error("a held reading could not be stored", "bed", rel.Record.Bed, "err", err)
 			}
 		}
