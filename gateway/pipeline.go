@@ -150,7 +150,7 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 		wake:           make(chan struct{}, 1),
 		scored:         make(chan record.Record, 64),
 	}
-	if cfg.Gateway.Format == "fhir" {
+	if cfg.Gateway.Format != "hl7v2" {
 		// NEWS2 scores are published as FHIR Observations; HL7 v2 PCD-01
 		// has no place for them.
 		var scale2 []tracker.Bed

@@ -475,6 +475,9 @@ func (c *Config) Validate(knownDrivers []string) error {
 		if b.StopBits != 0 && b.StopBits != 1 && b.StopBits != 2 {
 			bad(key+".stop_bits", "%d: must be 1 or 2", b.StopBits)
 		}
+		if b.NEWS2Scale2 && c.Gateway.Format == "hl7v2" {
+			bad(key+".news2_scale2", "NEWS2 is published only with gateway.format fhir (HL7 v2 PCD-01 has no place for it)")
+		}
 		if b.Capture != "" && !strings.HasPrefix(b.Capture, "/") {
 			bad(key+".capture", "%q: must be an absolute directory path", b.Capture)
 		}

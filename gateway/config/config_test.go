@@ -99,6 +99,9 @@ func TestLoadErrors(t *testing.T) {
 			return strings.Replace(s, "plaintext: true", "plaintext: true\n  keepalive: 0s", 1)
 		}, []string{"mqtt.keepalive"}},
 		{"bad id", func(s string) string { return strings.Replace(s, "id: gw-ward7-01", "id: gw/ward#7", 1) }, []string{"gateway.id"}},
+		{"NEWS2 scale 2 with HL7", func(s string) string {
+			return strings.Replace(strings.Replace(s, "ward: ward7", "ward: ward7\n  format: hl7v2", 1), "baud: 19200", "news2_scale2: true", 1)
+		}, []string{"beds[1].news2_scale2"}},
 		{"bad zone", func(s string) string {
 			return strings.Replace(s, "ward: ward7", "ward: ward7\n  device_timezone: Mars/Olympus", 1)
 		}, []string{"gateway.device_timezone"}},
