@@ -23,9 +23,12 @@
 //     name the bed, description "bed, ward, site", mode instance,
 //     physicalType bd (Bed).
 //   - Device: one identifier, {urn:bedgate:device:<driver>:serial, serial}
-//     when the device key is the device's serial number, else
-//     {urn:bedgate:gateway:<gateway-id>:device, device key} (a configured
-//     name is unique only within its gateway); serialNumber, modelNumber and
+//     when the driver reports the device's serial number, else
+//     {urn:bedgate:gateway:<gateway-id>:device, device key} (the key then
+//     names the bed's configured device, unique only within its gateway;
+//     the device key itself, "<driver>:<serial>" for a device with a
+//     serial, is what observation ids derive from, not the Device
+//     identifier); serialNumber, modelNumber and
 //     deviceName (model-name) when the driver reports them; type codes the
 //     driver (system urn:bedgate:driver); location references the bed.
 //   - DeviceMetric, one per metric type the Observations use, in order of

@@ -191,10 +191,7 @@ func (e *Encoder) location(r record.Record) (*location, entry) {
 }
 
 func (e *Encoder) device(r record.Record, loc *location) entry {
-	id := identifier{System: deviceKeySystem(r.Gateway), Value: r.DeviceKey}
-	if r.Device.Serial != "" && r.DeviceKey == r.Device.Serial {
-		id.System = deviceSerialSystem(r.Device.Driver)
-	}
+	id := deviceIdentifier(r)
 	dev := &device{
 		ResourceType: "Device",
 		Identifier:   []identifier{id},

@@ -348,7 +348,7 @@ func TestDeviceIdentifierWithoutSerial(t *testing.T) {
 	if got := get(dev, "identifier.0.system"); got != "urn:bedgate:gateway:gw-ward7:device" {
 		t.Errorf("system = %v", got)
 	}
-	if got := get(dev, "identifier.0.value"); got != "bed3-monitor" {
+	if got := get(dev, "identifier.0.value"); got != "bed:St Elsewhere/Ward 7/bed3-monitor" {
 		t.Errorf("value = %v", got)
 	}
 	if get(dev, "serialNumber") != nil || get(dev, "deviceName") != nil {

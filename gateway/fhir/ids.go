@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/bedgate/bedgate/gateway/record"
 )
 
 // Identifier systems the encoder writes.
@@ -26,6 +28,19 @@ const (
 // receiver can check that none is missing.
 func SequenceSystem(gateway string) string {
 	return "urn:bedgate:gateway:" + escapePart(gateway) + ":seq"
+}
+
+// deviceIdentifier returns the identifier of the record's device:
+// {deviceSerialSystem(driver), serial} when the driver reports the device's
+// serial number, so the device keeps one identity wherever it is plugged
+// in, else {deviceKeySystem(gateway), device key}. The device key (the
+// gateway's "<driver>:<serial>" or "bed:<site>/<ward>/<device>") is not
+// the serial-based value: it stays what observation ids are derived from.
+func deviceIdentifier(r record.Record) identifier {
+	if r.Device.Serial != "" && r.Device.Driver != "" {
+		return identifier{System: deviceSerialSystem(r.Device.Driver), Value: r.Device.Serial}
+	}
+	return identifier{System: deviceKeySystem(r.Gateway), Value: r.DeviceKey}
 }
 
 // deviceSerialSystem qualifies a device identified by its serial number:

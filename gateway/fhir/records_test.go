@@ -49,7 +49,7 @@ func demo() record.Record {
 func nibp(sys, dia, mean *float64) record.Record {
 	r := recordtest.Base()
 	r.Device = drivers.DeviceID{Driver: "welchallyn", Model: "Connex", Serial: "CX-100"}
-	r.DeviceKey = "CX-100"
+	r.DeviceKey = "welchallyn:CX-100"
 	r.Observations = []record.Observation{
 		recordtest.Obs(r, 149546, "MDC_PULS_RATE_NON_INV", recordtest.Float(68), "/min"),
 		recordtest.Obs(r, 150021, "MDC_PRESS_BLD_NONINV_SYS", sys, "mm[Hg]"),

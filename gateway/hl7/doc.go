@@ -72,7 +72,7 @@
 //
 // The EUI-64s are derived, not read from hardware: the first 8 bytes of a
 // SHA-256 of the device's identity (its serial number and driver when the
-// device key is the serial, else gateway id and device key; for MSH-3 the
+// driver reports a serial, else gateway id and device key; for MSH-3 the
 // gateway id) with the locally-administered bit set and the group bit
 // cleared, 16 upper-case hex digits ([DeviceEUI64], [GatewayEUI64]). They
 // are stable for a device and a gateway and cannot collide with a

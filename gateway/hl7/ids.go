@@ -22,15 +22,17 @@ func MessageControlID(gateway string, seq uint64) string {
 // DeviceEUI64 returns the EUI-64 the encoder writes in OBX-18 for the device
 // of r: 16 upper-case hex digits derived from the device's identity, not
 // read from the device. It is the first 8 bytes of the SHA-256 of
-// "bedgate-device-serial\x00<driver>\x00<serial>" when the device key is the
-// device's serial number (serials are unique per manufacturer, and a driver
-// speaks for one), else of "bedgate-device-key\x00<gateway>\x00<device key>"
-// (a configured name is unique only within its gateway). The first octet
+// "bedgate-device-serial\x00<driver>\x00<serial>" when the driver reports
+// the device's serial number (serials are unique per manufacturer, and a
+// driver speaks for one), else of
+// "bedgate-device-key\x00<gateway>\x00<device key>" (the device key then
+// names the bed's configured device, unique only within its gateway). The
+// first octet
 // has the universal/local bit set and the individual/group bit cleared, as
 // IEEE says for a locally administered individual identifier, so it can
 // never equal a manufacturer-assigned EUI-64.
 func DeviceEUI64(r record.Record) string {
-	if r.Device.Serial != "" && r.DeviceKey == r.Device.Serial {
+	if r.Device.Serial != "" && r.Device.Driver != "" {
 		return localEUI64("bedgate-device-serial", r.Device.Driver, r.Device.Serial)
 	}
 	return localEUI64("bedgate-device-key", r.Gateway, r.DeviceKey)

@@ -21,9 +21,11 @@ type Record struct {
 	Bed  string `json:"bed"`
 	// Topic is where the encoded record is published.
 	Topic string `json:"topic"`
-	// Device identifies the device; DeviceKey is the stable string used in
-	// identifiers (the serial when the device reports one, else the bed's
-	// configured device name).
+	// Device identifies the device; DeviceKey is the stable string
+	// observation identifiers derive from: "<driver>:<serial>" when the
+	// device reports a serial, else "bed:<site>/<ward>/<device name>". The
+	// encoders identify the device itself by Device.Driver and
+	// Device.Serial when there is a serial, else by Gateway and DeviceKey.
 	Device    drivers.DeviceID `json:"device"`
 	DeviceKey string           `json:"device_key"`
 	// DeviceTime is the device's own timestamp (zero when it sends none),

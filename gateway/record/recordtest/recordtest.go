@@ -53,7 +53,7 @@ func Base() record.Record {
 		Bed:          "Bed 3",
 		Topic:        "bedgate/v1/St Elsewhere/Ward 7/Bed 3/obs",
 		Device:       drivers.DeviceID{Driver: "masimo", Model: "Radical-7", Serial: "1000123456"},
-		DeviceKey:    "1000123456",
+		DeviceKey:    "masimo:1000123456",
 		DeviceTime:   DeviceTime(),
 		ReceivedAt:   ReceivedAt(),
 		ClockOffset:  DeviceTime().Sub(ReceivedAt()),
@@ -91,7 +91,7 @@ func MonitorNoPatient() record.Record {
 	r := Base()
 	r.Patient = nil
 	r.Device = drivers.DeviceID{Driver: "intellivue"}
-	r.DeviceKey = "bed3-monitor"
+	r.DeviceKey = "bed:St Elsewhere/Ward 7/bed3-monitor"
 	r.DeviceTime = time.Time{}
 	r.ClockOffset = 0
 	r.DeviceStatus = ""

@@ -72,15 +72,15 @@ func TestBuilders(t *testing.T) {
 }
 
 func TestObsID(t *testing.T) {
-	base := ObsID("gw-ward7", "1000123456", 150456, DeviceTime())
-	if base != ObsID("gw-ward7", "1000123456", 150456, DeviceTime().UTC().In(Zone())) {
+	base := ObsID("gw-ward7", "masimo:1000123456", 150456, DeviceTime())
+	if base != ObsID("gw-ward7", "masimo:1000123456", 150456, DeviceTime().UTC().In(Zone())) {
 		t.Error("ObsID is not stable")
 	}
 	for name, id := range map[string]string{
-		"gateway": ObsID("gw-ward8", "1000123456", 150456, DeviceTime()),
-		"key":     ObsID("gw-ward7", "1000123457", 150456, DeviceTime()),
-		"code":    ObsID("gw-ward7", "1000123456", 149530, DeviceTime()),
-		"time":    ObsID("gw-ward7", "1000123456", 150456, DeviceTime().Add(time.Second)),
+		"gateway": ObsID("gw-ward8", "masimo:1000123456", 150456, DeviceTime()),
+		"key":     ObsID("gw-ward7", "masimo:1000123457", 150456, DeviceTime()),
+		"code":    ObsID("gw-ward7", "masimo:1000123456", 149530, DeviceTime()),
+		"time":    ObsID("gw-ward7", "masimo:1000123456", 150456, DeviceTime().Add(time.Second)),
 	} {
 		if id == base {
 			t.Errorf("another %s gives the same id %s", name, id)
