@@ -2,6 +2,7 @@ package intellivue
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -304,20 +305,35 @@ func (m *monitor) handle(msg Message) ([]*drivers.Reading, error) {
 		}
 	case *Result:
 		p, err := m.reasm.Add(msg)
-		if p == nil {
-			return nil, err
+		errs := []error{err}
+		var out []*drivers.Reading
+		stale := m.reasm.Stale()
+		if p != nil {
+			stale = append(stale, *p)
 		}
-		if m.emitted && p.RelTime == m.lastRel {
-			return nil, err
+		for i := range stale {
+			r, err := m.replyReading(&stale[i])
+			errs = append(errs, err)
+			if r != nil {
+				out = append(out, r)
+			}
 		}
-		r, rerr := m.reading(p)
-		if r == nil {
-			return nil, rerr
-		}
-		m.emitted, m.lastRel = true, p.RelTime
-		return []*drivers.Reading{r}, rerr
+		return out, errors.Join(errs...)
 	}
 	return nil, nil
+}
+
+// replyReading returns the reading of a complete poll reply, or nil when
+// it holds no numerics or repeats the last one emitted.
+func (m *monitor) replyReading(p *PollReply) (*drivers.Reading, error) {
+	if m.emitted && p.RelTime == m.lastRel {
+		return nil, nil
+	}
+	r, err := m.reading(p)
+	if r != nil {
+		m.emitted, m.lastRel = true, p.RelTime
+	}
+	return r, err
 }
 
 // flush returns the readings of chains cut short at the end of input.

@@ -174,7 +174,7 @@ func TestReassembler(t *testing.T) {
 		{linked(2, LinkedNotFirstNot, 2, 30, a), -1, true}, // no first
 		{linked(2, LinkedFirst, 1, 30, a), -1, false},
 		{linked(2, LinkedLast, 3, 30, b), -1, true}, // count skips 2
-		{linked(2, 0, 0, 30), 0, false},             // nothing pending any more: alone
+		{linked(2, 0, 0, 30), -1, true},             // closes the dropped chain: no partial reply
 		{linked(3, LinkedFirst, 1, 40, a), -1, false},
 		{linked(3, 0, 0, 40), -1, true}, // closed without last
 		{&Result{InvokeID: 4, Command: CmdGet}, -1, false},
