@@ -223,8 +223,8 @@ func (b *Buffer) NextSince(ctx context.Context, max int, since time.Time) ([]Ent
 	return b.take(ctx, max, &since)
 }
 
-func (b *Buffer) take(ctx context.Context, max int, since *time.Time) ([]Entry, error) {
-	limit := maxInt(max, 1)
+func (b *Buffer) take(ctx context.Context, n int, since *time.Time) ([]Entry, error) {
+	limit := max(n, 1)
 	for {
 		b.mu.Lock()
 		if b.closed {
@@ -460,11 +460,4 @@ func (b *Buffer) signal() {
 func (b *Buffer) notifyLocked() {
 	close(b.avail)
 	b.avail = make(chan struct{})
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }

@@ -223,10 +223,6 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 	return p, nil
 }
 
-// Client returns the underlying MQTT client, for subscriptions that share
-// the gateway's connection.
-func (p *Publisher) Client() mqtt.Client { return p.client }
-
 func (p *Publisher) onConnect(c mqtt.Client) {
 	p.connects.Add(1)
 	p.log.Info("connected to broker", "broker", p.opts.Broker)
@@ -537,7 +533,7 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 			continue
 		}
 		for i, e := range entries {
-			topic, body, err := p.render(e)
+			topic, body, err := OpenEnvelope(e.Payload)
 			if err != nil {
 				p.undecodable.Add(1)
 				p.log.Error("removing an outbox entry that is not an envelope", "seq", e.Seq, "err", err)
@@ -649,10 +645,6 @@ func (p *Publisher) settle(pub publication) {
 		return
 	}
 	p.acked.Add(1)
-}
-
-func (p *Publisher) render(e buffer.Entry) (topic string, body []byte, err error) {
-	return OpenEnvelope(e.Payload)
 }
 
 func seqs(entries []buffer.Entry) []buffer.Seq {
