@@ -15,7 +15,8 @@ import (
 // Device is the device side of one protocol.
 type Device interface {
 	// Run speaks the protocol over rw until ctx ends (it then returns an
-	// error matching ctx.Err()) or rw fails.
+	// error matching ctx.Err()), rw fails, or the device has nothing more
+	// to send (a replayed capture at its end): it then returns nil.
 	Run(ctx context.Context, rw io.ReadWriter) error
 }
 

@@ -310,14 +310,11 @@ func serve(ctx context.Context, sims []*simDevice) error {
 	for i, s := range sims {
 		wg.Go(func() {
 			err := s.dev.Run(ctx, s.rw())
-			if _, replay := s.dev.(*replayDevice); replay && err == nil {
-				return // the capture has been played to its end
-			}
-			if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-				return
-			}
 			if err == nil {
-				err = errors.New("device stopped")
+				return // the device has nothing more to send (see simulators.Device)
+			}
+			if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+				return
 			}
 			errs[i] = fmt.Errorf("%s %s: %w", s.spec.kind.Name, s.spec.name, err)
 			cancel()
