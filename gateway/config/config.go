@@ -272,6 +272,21 @@ var defaults = map[string]any{
 	"association.after_hold":      string(assoc.PolicyForward),
 }
 
+// Default returns a configuration holding every default value, from the
+// same table Load applies, for programs that build a configuration in code
+// (the demo): they set what they need, then call Validate.
+func Default() (Config, error) {
+	v := viper.New()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return Config{}, fmt.Errorf("config: defaults: %w", err)
+	}
+	return c, nil
+}
+
 // Load reads the YAML file at path, applies BEDGATE_* environment
 // overrides and defaults, and validates the result against known driver
 // names. It reads the broker password from mqtt.password_file or

@@ -338,3 +338,22 @@ association:
 		}
 	}
 }
+
+func TestDefaultMatchesLoad(t *testing.T) {
+	d, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Load(writeConfig(t, goodYAML), []string{"masimo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.MQTT.KeepAlive != loaded.MQTT.KeepAlive || d.MQTT.Window != loaded.MQTT.Window || d.MQTT.BacklogRate != loaded.MQTT.BacklogRate ||
+		d.Buffer != loaded.Buffer || d.Validation.MaxClockOffset != loaded.Validation.MaxClockOffset ||
+		d.Association != loaded.Association || d.Gateway.Format != loaded.Gateway.Format || d.Gateway.DeviceTimezone != loaded.Gateway.DeviceTimezone {
+		t.Errorf("Default() = %+v, differs from the defaults Load applies: %+v", d, *loaded)
+	}
+	if d.MQTT.KeepAlive == 0 || d.Association.Policy == "" {
+		t.Errorf("Default() left defaults empty: %+v", d)
+	}
+}

@@ -30,11 +30,9 @@ import (
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway"
-	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/epr"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
-	"github.com/bedgate/bedgate/gateway/validate"
 	"github.com/bedgate/bedgate/simulators"
 	"github.com/bedgate/bedgate/simulators/pty"
 )
@@ -108,12 +106,9 @@ func Run(ctx context.Context, opts Options) error {
 	defer wg.Wait()
 
 	// Simulated monitors on pseudo-terminals.
-	cfg := &config.Config{
-		Gateway:     config.Gateway{ID: "demo-gw", Site: "demo", Ward: "ward1", DataDir: opts.DataDir, Format: config.DefaultFormat, DeviceTimezone: "UTC"},
-		MQTT:        config.MQTT{Broker: broker, Plaintext: true, ClientID: "bedgate-demo-gw", KeepAlive: config.DefaultKeepAlive, Window: config.DefaultWindow, BacklogRate: config.DefaultBacklogRate},
-		Buffer:      config.Buffer{MaxBytes: config.DefaultMaxBytes, MaxAge: config.DefaultMaxAge},
-		Validation:  config.Validation{MaxClockOffset: validate.DefaultMaxClockOffset},
-		Association: config.Association{Policy: "forward", HoldFor: assoc.DefaultHoldFor, AfterHold: "forward"},
+	cfg, err := demoConfig(opts.DataDir, broker)
+	if err != nil {
+		return err
 	}
 	for i := 0; i < opts.Beds; i++ {
 		p, err := pty.Open()
@@ -173,6 +168,18 @@ func Run(ctx context.Context, opts Options) error {
 	err = gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: opts.Drivers, Logger: log})
 	cancel()
 	return err
+}
+
+// demoConfig is the defaults with the demo's gateway, broker and data
+// directory; the beds are added as their monitors start.
+func demoConfig(dataDir, broker string) (*config.Config, error) {
+	cfg, err := config.Default()
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	cfg.Gateway.ID, cfg.Gateway.Site, cfg.Gateway.Ward, cfg.Gateway.DataDir = "demo-gw", "demo", "ward1", dataDir
+	cfg.MQTT.Broker, cfg.MQTT.Plaintext, cfg.MQTT.ClientID = broker, true, "bedgate-demo-gw"
+	return &cfg, nil
 }
 
 // startBroker starts an embedded broker on a free loopback port.
