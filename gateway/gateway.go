@@ -99,6 +99,7 @@ func Run(ctx context.Context, opts Options) error {
 		BacklogRate: cfg.MQTT.BacklogRate,
 		StatusTopic: StatusTopic(cfg.Gateway.Site, cfg.Gateway.ID),
 		Status:      health.payload,
+		Now:         now,
 		OnConnect: func(c mqtt.Client) {
 			pipe.watchSubscription(admissions, c.Subscribe(admissions, 1, func(_ mqtt.Client, m mqtt.Message) {
 				pipe.admission(m.Topic(), m.Payload())

@@ -352,7 +352,7 @@ func (p *pipeline) releaseHeld(ctx context.Context) {
 		}
 		wait := time.Minute
 		if next, ok := p.held.Next(); ok {
-			wait = max(time.Until(next), 10*time.Millisecond)
+			wait = max(next.Sub(p.now()), 10*time.Millisecond)
 		}
 		select {
 		case <-ctx.Done():

@@ -92,6 +92,10 @@ type Options struct {
 	// ShutdownWait bounds how long Run waits for PUBACKs in flight after
 	// its context ends. The default is 2s.
 	ShutdownWait time.Duration
+	// Now is the clock the outbox stamps entries with: entries appended
+	// since a connection came up, by this clock, are live. The default is
+	// time.Now.
+	Now func() time.Time
 	// Logger receives diagnostics. The default is slog.Default().
 	Logger *slog.Logger
 }
@@ -182,6 +186,9 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	p := &Publisher{
 		outbox:     outbox,
 		opts:       opts,
@@ -230,7 +237,7 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 		p.opts.OnConnect(c)
 	}
 	p.mu.Lock()
-	p.connectedAt = time.Now()
+	p.connectedAt = p.opts.Now()
 	p.mu.Unlock()
 	c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 	p.mu.Lock()
