@@ -10,6 +10,7 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/terminology"
+	"github.com/bedgate/bedgate/gateway/topic"
 )
 
 // observationNamespace is the UUIDv5 namespace of observation identifiers.
@@ -45,23 +46,23 @@ type Bed struct {
 
 // ObsTopic is the bed's observation topic.
 func (b Bed) ObsTopic() string {
-	return "bedgate/v1/" + b.Site + "/" + b.Ward + "/" + b.Name + "/obs"
+	return topic.Bed(b.Site, b.Ward, b.Name, topic.Obs)
 }
 
 // DeviceTopic is the bed's retained device status topic.
 func (b Bed) DeviceTopic() string {
-	return "bedgate/v1/" + b.Site + "/" + b.Ward + "/" + b.Name + "/device"
+	return topic.Bed(b.Site, b.Ward, b.Name, topic.Device)
 }
 
 // RejectedTopic is the bed's quarantine topic: values not forwarded, with
 // their reasons.
 func (b Bed) RejectedTopic() string {
-	return "bedgate/v1/" + b.Site + "/" + b.Ward + "/" + b.Name + "/rejected"
+	return topic.Bed(b.Site, b.Ward, b.Name, topic.Rejected)
 }
 
 // StatusTopic is the gateway's retained status topic.
 func StatusTopic(site, gatewayID string) string {
-	return "bedgate/v1/" + site + "/gateway/" + gatewayID + "/status"
+	return topic.Status(site, gatewayID)
 }
 
 // DeviceKey is the stable name of the device a reading came from: the

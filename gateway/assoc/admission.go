@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/gateway/topic"
 )
 
 // Event is what an admission message says happened at the bed.
@@ -180,37 +181,24 @@ func clip(s string) string {
 	return s
 }
 
-// Topic scheme. The admission topic of a bed sits next to its obs, device
-// and rejected topics; it carries no patient identifier.
-const (
-	topicRoot  = "bedgate/v1/"
-	topicLeaf  = "admission"
-	topicDepth = 6
-)
-
 // AdmissionTopic is the retained topic the EPR publishes a bed's admission
-// messages on: bedgate/v1/<site>/<ward>/<bed>/admission.
+// messages on: bedgate/v1/<site>/<ward>/<bed>/admission (see gateway/topic).
 func AdmissionTopic(site, ward, bed string) string {
-	return topicRoot + site + "/" + ward + "/" + bed + "/" + topicLeaf
+	return topic.Bed(site, ward, bed, topic.Admission)
 }
 
 // AdmissionFilter is the subscription covering every bed of a ward:
 // bedgate/v1/<site>/<ward>/+/admission.
 func AdmissionFilter(site, ward string) string {
-	return AdmissionTopic(site, ward, "+")
+	return topic.BedFilter(site, ward, topic.Admission)
 }
 
 // ParseAdmissionTopic splits an admission topic into its site, ward and
 // bed, or returns an error wrapping ErrTopic.
-func ParseAdmissionTopic(topic string) (site, ward, bed string, err error) {
-	parts := strings.Split(topic, "/")
-	if len(parts) != topicDepth || parts[0]+"/"+parts[1]+"/" != topicRoot || parts[5] != topicLeaf {
-		return "", "", "", fmt.Errorf("%w: %q", ErrTopic, topic)
+func ParseAdmissionTopic(t string) (site, ward, bed string, err error) {
+	site, ward, bed, err = topic.ParseBed(t, topic.Admission)
+	if err != nil {
+		return "", "", "", fmt.Errorf("%w: %q", ErrTopic, t)
 	}
-	for _, p := range parts[2:5] {
-		if p == "" || strings.ContainsAny(p, "+#") {
-			return "", "", "", fmt.Errorf("%w: %q", ErrTopic, topic)
-		}
-	}
-	return parts[2], parts[3], parts[4], nil
+	return site, ward, bed, nil
 }

@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +32,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/epr"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
+	"github.com/bedgate/bedgate/gateway/topic"
 	"github.com/bedgate/bedgate/simulators"
 	"github.com/bedgate/bedgate/simulators/pty"
 )
@@ -147,7 +147,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	// What the EPR receives.
-	sub, err := subscribe(broker, "bedgate/v1/"+cfg.Gateway.Site+"/#", opts.Out)
+	sub, err := subscribe(broker, topic.Site(cfg.Gateway.Site), opts.Out)
 	if err != nil {
 		return err
 	}
@@ -210,24 +210,25 @@ func subscribe(broker, filter string, out io.Writer) (pahomqtt.Client, error) {
 	handler := func(_ pahomqtt.Client, m pahomqtt.Message) {
 		mu.Lock()
 		defer mu.Unlock()
-		topic := m.Topic()
+		t := m.Topic()
 		switch {
-		case strings.HasSuffix(topic, "/obs"):
+		case strings.HasSuffix(t, "/"+topic.Obs):
 			obs, err := epr.Parse(m.Payload())
 			if err != nil {
-				fmt.Fprintf(out, "EPR      %s: unreadable message: %v\n", topic, err)
+				fmt.Fprintf(out, "EPR      %s: unreadable message: %v\n", t, err)
 				return
 			}
 			for _, o := range obs {
-				fmt.Fprintln(out, "EPR      "+epr.Line(epr.BedOf(topic), o))
+				fmt.Fprintln(out, "EPR      "+epr.Line(epr.BedOf(t), o))
 			}
-		case strings.HasSuffix(topic, "/device"):
+		case strings.HasSuffix(t, "/"+topic.Device):
 			var st gateway.DeviceStatus
 			if err := json.Unmarshal(m.Payload(), &st); err != nil {
-				fmt.Fprintf(out, "device   %s: unreadable status: %v\n", topic, err)
+				fmt.Fprintf(out, "device   %s: unreadable status: %v\n", t, err)
 				return
 			}
-			line := fmt.Sprintf("device   %-6s %s", filepath.Base(filepath.Dir(topic)), st.State)
+			_, _, bed, _ := topic.ParseBed(t, topic.Device)
+			line := fmt.Sprintf("device   %-6s %s", bed, st.State)
 			if st.Device.Serial != "" {
 				line += " (" + st.Device.Driver + " SN " + st.Device.Serial + ")"
 			}
@@ -235,7 +236,7 @@ func subscribe(broker, filter string, out io.Writer) (pahomqtt.Client, error) {
 				line += ": " + st.Reason
 			}
 			fmt.Fprintln(out, line)
-		case strings.HasSuffix(topic, "/status"):
+		case strings.HasSuffix(t, "/status"):
 			var st gateway.GatewayStatus
 			if err := json.Unmarshal(m.Payload(), &st); err != nil {
 				fmt.Fprintf(out, "gateway  unreadable status: %v\n", err)

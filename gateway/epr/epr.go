@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bedgate/bedgate/gateway/topic"
 )
 
 // MDCSystem is the FHIR code system of IEEE 11073-10101 codes.
@@ -196,12 +198,11 @@ func fill(obs *Observation, v valued) error {
 
 // BedOf returns the bed name of an observation topic
 // (bedgate/v1/<site>/<ward>/<bed>/obs), or the topic itself.
-func BedOf(topic string) string {
-	parts := strings.Split(topic, "/")
-	if len(parts) == 6 && parts[0] == "bedgate" && parts[5] == "obs" {
-		return parts[4]
+func BedOf(t string) string {
+	if _, _, bed, err := topic.ParseBed(t, topic.Obs); err == nil {
+		return bed
 	}
-	return topic
+	return t
 }
 
 // Line formats one observation for people: bed, vital, value, unit, time.

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bedgate/bedgate/gateway/news2"
+	"github.com/bedgate/bedgate/gateway/topic"
 )
 
 var (
@@ -187,37 +188,24 @@ func checkID(id string) string {
 	return ""
 }
 
-// Topic scheme: the nurse topic of a bed sits next to its obs, device,
-// rejected and admission topics, and carries no patient identifier.
-const (
-	topicRoot  = "bedgate/v1/"
-	topicLeaf  = "nurse"
-	topicDepth = 6
-)
-
 // NurseTopic is the retained topic a bed's nurse entries are published on:
-// bedgate/v1/<site>/<ward>/<bed>/nurse.
+// bedgate/v1/<site>/<ward>/<bed>/nurse (see gateway/topic).
 func NurseTopic(b Bed) string {
-	return topicRoot + b.Site + "/" + b.Ward + "/" + b.Name + "/" + topicLeaf
+	return topic.Bed(b.Site, b.Ward, b.Name, topic.Nurse)
 }
 
 // NurseFilter is the subscription covering every bed of a ward:
 // bedgate/v1/<site>/<ward>/+/nurse.
 func NurseFilter(site, ward string) string {
-	return NurseTopic(Bed{Site: site, Ward: ward, Name: "+"})
+	return topic.BedFilter(site, ward, topic.Nurse)
 }
 
 // ParseNurseTopic returns the bed of a nurse topic, or an error wrapping
 // ErrTopic.
-func ParseNurseTopic(topic string) (Bed, error) {
-	parts := strings.Split(topic, "/")
-	if len(parts) != topicDepth || parts[0]+"/"+parts[1]+"/" != topicRoot || parts[5] != topicLeaf {
-		return Bed{}, fmt.Errorf("%w: %q", ErrTopic, topic)
+func ParseNurseTopic(t string) (Bed, error) {
+	site, ward, bed, err := topic.ParseBed(t, topic.Nurse)
+	if err != nil {
+		return Bed{}, fmt.Errorf("%w: %q", ErrTopic, t)
 	}
-	for _, p := range parts[2:5] {
-		if p == "" || strings.ContainsAny(p, "+#") {
-			return Bed{}, fmt.Errorf("%w: %q", ErrTopic, topic)
-		}
-	}
-	return Bed{Site: parts[2], Ward: parts[3], Name: parts[4]}, nil
+	return Bed{Site: site, Ward: ward, Name: bed}, nil
 }
