@@ -113,6 +113,27 @@ func (l LineSettings) String() string {
 	return s
 }
 
+// Override returns l with every non-zero field of o put in its place: a
+// driver's defaults with a bed's or a command line's overrides.
+func (l LineSettings) Override(o LineSettings) LineSettings {
+	if o.Baud != 0 {
+		l.Baud = o.Baud
+	}
+	if o.DataBits != 0 {
+		l.DataBits = o.DataBits
+	}
+	if o.Parity != "" {
+		l.Parity = o.Parity
+	}
+	if o.StopBits != 0 {
+		l.StopBits = o.StopBits
+	}
+	if o.RTSCTS {
+		l.RTSCTS = true
+	}
+	return l
+}
+
 // Validate reports a clear error for settings no serial port accepts.
 func (l LineSettings) Validate() error {
 	var errs []error

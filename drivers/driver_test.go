@@ -285,3 +285,22 @@ func TestSinkFunc(t *testing.T) {
 		t.Errorf("the function saw %+v", got)
 	}
 }
+
+func Testdrivers.LineSettingsOverride(t *testing.T) {
+	base := drivers.LineSettings{Baud: 9600, DataBits: 8, Parity: drivers.NoParity, StopBits: 1}
+	tests := []struct {
+		name string
+		o    drivers.LineSettings
+		want drivers.LineSettings
+	}{
+		{"nothing", drivers.LineSettings{}, base},
+		{"baud", drivers.LineSettings{Baud: 19200}, drivers.LineSettings{Baud: 19200, DataBits: 8, Parity: drivers.NoParity, StopBits: 1}},
+		{"every field", drivers.LineSettings{Baud: 115200, DataBits: 7, Parity: drivers.EvenParity, StopBits: 2, RTSCTS: true},
+			drivers.LineSettings{Baud: 115200, DataBits: 7, Parity: drivers.EvenParity, StopBits: 2, RTSCTS: true}},
+	}
+	for _, tt := range tests {
+		if got := base.Override(tt.o); got != tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}

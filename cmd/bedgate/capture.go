@@ -52,18 +52,7 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		line = drv.Line
 	}
-	if *baud != 0 {
-		line.Baud = *baud
-	}
-	if *dataBits != 0 {
-		line.DataBits = *dataBits
-	}
-	if *parity != "" {
-		line.Parity = drivers.Parity(*parity)
-	}
-	if *stopBits != 0 {
-		line.StopBits = *stopBits
-	}
+	line = line.Override(drivers.LineSettings{Baud: *baud, DataBits: *dataBits, Parity: drivers.Parity(*parity), StopBits: *stopBits})
 	if err := line.Validate(); err != nil {
 		return fmt.Errorf("%w: capture: line settings %s:\n%v", errUsage, line, err)
 	}
@@ -74,7 +63,8 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("capture: %w", serialport.Explain(err))
 	}
 	defer port.Close()
-	f, err := os.Create(*out)
+	// Never overwrite a capture: it may be the only record of a fault.
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("capture: %w", err)
 	}

@@ -211,6 +211,10 @@ func TestDecodeRawStillWorks(t *testing.T) {
 func TestCaptureErrors(t *testing.T) {
 	p := simtest.OpenPTY(t)
 	out := t.TempDir() + "/x.capture"
+	existing := t.TempDir() + "/earlier.capture"
+	if err := os.WriteFile(existing, []byte("an earlier capture"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
 		args  []string
@@ -224,6 +228,7 @@ func TestCaptureErrors(t *testing.T) {
 			[]string{"baud rate -9600", `parity "mark"`, "stop bits 3"}},
 		{"negative duration", []string{"capture", p.Path(), "--out", out, "--for", "-1s"}, true, []string{"--for"}},
 		{"missing node", []string{"capture", "/dev/serial/by-id/usb-gone", "--out", out}, false, []string{"no such device", "is the device plugged in?"}},
+		{"existing out", []string{"capture", p.Path(), "--out", existing}, false, []string{"file exists"}},
 		{"unwritable out", []string{"capture", p.Path(), "--out", t.TempDir() + "/no/such/dir/x"}, false, []string{"no such file or directory"}},
 	}
 	for _, tt := range tests {

@@ -67,20 +67,22 @@ func runGateway(ctx context.Context, args []string, stderr io.Writer) error {
 	return gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: log})
 }
 
-func runConfigCheck(args []string, stdout io.Writer) error {
+// runConfigCheck loads and checks one configuration file, reports it ok,
+// and returns it for further checks.
+func runConfigCheck(args []string, stdout io.Writer) (*config.Config, error) {
 	if len(args) != 1 {
-		return fmt.Errorf("%w: config check: give exactly one FILE", errUsage)
+		return nil, fmt.Errorf("%w: config check: give exactly one FILE", errUsage)
 	}
 	reg, err := all.Registry()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg, err := config.Load(args[0], reg.Names())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(stdout, "%s: ok: gateway %s, %d beds, broker %s\n", args[0], cfg.Gateway.ID, len(cfg.Beds), cfg.MQTT.Broker)
-	return nil
+	return cfg, nil
 }
 
 func runDecode(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -104,14 +104,7 @@ func dash(s string) string {
 // then warnings (on stderr) about its port bindings against the ports
 // present. Warnings do not change the exit status.
 func runConfigCheckPorts(args []string, stdout, stderr io.Writer) error {
-	if err := runConfigCheck(args, stdout); err != nil {
-		return err
-	}
-	reg, err := all.Registry()
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(args[0], reg.Names())
+	cfg, err := runConfigCheck(args, stdout)
 	if err != nil {
 		return err
 	}

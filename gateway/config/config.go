@@ -699,20 +699,7 @@ func (noLookup) PatientAt(string, time.Time) (record.Patient, bool) { return rec
 // Line returns the bed's serial settings: the driver's defaults with the
 // bed's overrides applied.
 func (b Bed) Line(defaults drivers.LineSettings) drivers.LineSettings {
-	l := defaults
-	if b.Baud != 0 {
-		l.Baud = b.Baud
-	}
-	if b.DataBits != 0 {
-		l.DataBits = b.DataBits
-	}
-	if b.Parity != "" {
-		l.Parity = drivers.Parity(b.Parity)
-	}
-	if b.StopBits != 0 {
-		l.StopBits = b.StopBits
-	}
-	return l
+	return defaults.Override(drivers.LineSettings{Baud: b.Baud, DataBits: b.DataBits, Parity: drivers.Parity(b.Parity), StopBits: b.StopBits})
 }
 
 // redactURL returns a URL with any password in it replaced, for messages.
