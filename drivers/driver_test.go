@@ -286,7 +286,7 @@ func TestSinkFunc(t *testing.T) {
 	}
 }
 
-func Testdrivers.LineSettingsOverride(t *testing.T) {
+func TestLineSettingsOverride(t *testing.T) {
 	base := drivers.LineSettings{Baud: 9600, DataBits: 8, Parity: drivers.NoParity, StopBits: 1}
 	tests := []struct {
 		name string
