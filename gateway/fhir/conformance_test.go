@@ -15,30 +15,39 @@ import (
 	"github.com/bedgate/bedgate/gateway/record/recordtest"
 )
 
-// validateFHIR runs validate-fhir once over files, each holding the
-// Bundles of its records one per line, and returns its output (file names
-// without the temporary directory), the number of problems it reports and
-// the number of resources written (each Bundle and its entries). It skips
-// the test when the validators are not available.
-func validateFHIR(t *testing.T, files map[string][]record.Record) (string, int, int) {
+// encodeAll encodes records as the outbox would, with sequence numbers
+// from 1, and returns one Bundle per record.
+func encodeAll(t *testing.T, records ...record.Record) [][]byte {
 	t.Helper()
 	e, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	bundles := make([][]byte, len(records))
+	for i, r := range records {
+		if bundles[i], err = e.Encode(r, uint64(i+1)); err != nil {
+			t.Fatalf("record %d: %v", i+1, err)
+		}
+	}
+	return bundles
+}
+
+// validateFHIR runs validate-fhir once over files, each holding its Bundles
+// one per line, and returns its output (file names without the temporary
+// directory), the number of problems it reports and the number of
+// resources written (each Bundle and its entries). It skips the test when
+// the validators are not available.
+func validateFHIR(t *testing.T, files map[string][][]byte) (string, int, int) {
+	t.Helper()
 	dir := t.TempDir()
 	var paths []string
 	resources := 0
-	for name, records := range files {
+	for name, bundles := range files {
 		var buf bytes.Buffer
-		for i, r := range records {
-			b, err := e.Encode(r, uint64(i+1))
-			if err != nil {
-				t.Fatalf("%s record %d: %v", name, i+1, err)
-			}
+		for i, b := range bundles {
 			var doc struct{ Entry []json.RawMessage }
 			if err := json.Unmarshal(b, &doc); err != nil {
-				t.Fatalf("%s record %d: %v", name, i+1, err)
+				t.Fatalf("%s Bundle %d: %v", name, i+1, err)
 			}
 			resources += 1 + len(doc.Entry)
 			buf.Write(b)
@@ -55,47 +64,16 @@ func validateFHIR(t *testing.T, files map[string][]record.Record) (string, int, 
 	return out, problems, resources
 }
 
-// TestConformance runs the independent validators (three base R4
-// validators, the core vital-signs profiles, the project's rules) over two
-// files of encoded Bundles.
-//
-// valid.jsonl holds every kind of record the encoder claims is valid: vital
-// signs with and without a patient, absent, questionable and demo values, a
-// local patient number, blood-pressure panels (NIBP and invasive arterial;
-// complete, without a mean, partly and wholly absent, questionable and
-// converted parts; a lone systolic value that forms no panel), a record
-// with no patient associated, converted values, and the DeviceMetric of
-// every Observation. It must get 0 problems, including the core profiles and
-// the UK Core rules the Observations claim (bp and UK Core BloodPressure by
-// the validator's own rules: medplum cannot run the bp profile).
-//
-// device.jsonl documents what the validator says about values that are not
-// vital signs. Its rules hold every Observation to the vital-sign rules
-// (README, Blind spots), and the encoder deliberately keeps device
-// observations out of the vital-signs category, so each gets "missing the
-// vital-signs category"; the value known only by the device's label (MDC
-// code 0) also has neither a LOINC nor an MDC coding. Nothing else may be
-// reported: the SpO2 next to them, the Bundle and the quantities are valid.
-func TestConformance(t *testing.T) {
-	valid := []record.Record{
-		recordtest.PulseOximetry(), recordtest.MonitorNoPatient(), recordtest.MonitorWithPatient(),
-		recordtest.SensorOff(), recordtest.Questionable(), localPatient(), demo(),
-		bpComplete(), bpNoMean(), bpSystolicOnly(), bpAbsent(), bpPartlyAbsent(), bpQuestionable(),
-		arterial(), arterialWithPatient(), unassociated(), converted(),
+// expectProblems fails the test unless validate-fhir's output reports
+// exactly the problems want (each a prefix of one reported line, in the
+// order of the sorted output) and a summary counting resources and them.
+func expectProblems(t *testing.T, out string, problems, resources int, want ...string) {
+	t.Helper()
+	noun := " problems"
+	if len(want) == 1 {
+		noun = " problem"
 	}
-	device := []record.Record{deviceObservations()}
-	out, problems, resources := validateFHIR(t, map[string][]record.Record{"valid.jsonl": valid, "device.jsonl": device})
-
-	// deviceObservations: Location, Device, four DeviceMetrics, then the
-	// SpO2 and the three device observations at entries 7 to 9.
-	want := []string{
-		"device.jsonl:1: Bundle/entry[7].resource.category: [vital-signs] missing the vital-signs category",
-		"device.jsonl:1: Bundle/entry[8].resource.category: [vital-signs] missing the vital-signs category",
-		"device.jsonl:1: Bundle/entry[9].resource.category: [vital-signs] missing the vital-signs category",
-		"device.jsonl:1: Bundle/entry[9].resource.code.coding: [vital-signs] needs a LOINC vital-sign coding",
-	}
-	wantSummary := strconv.Itoa(resources) + " resources, " + strconv.Itoa(len(want)) + " problems"
-
+	wantSummary := strconv.Itoa(resources) + " resources, " + strconv.Itoa(len(want)) + noun
 	var got []string
 	summary := ""
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -114,4 +92,71 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("validate-fhir found %d problems, summary %q; want %q and exactly these problems:\n  %s\ngot:\n%s",
 			problems, summary, wantSummary, strings.Join(want, "\n  "), out)
 	}
+}
+
+// damage decodes bundle, applies edit to the resource of each entry index
+// it names (0-based, as the validator counts) and encodes it again.
+func damage(t *testing.T, bundle []byte, edits map[int]func(resource map[string]any)) []byte {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(bundle, &doc); err != nil {
+		t.Fatal(err)
+	}
+	entries := doc["entry"].([]any)
+	for i, edit := range edits {
+		edit(entries[i].(map[string]any)["resource"].(map[string]any))
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestConformance runs the independent validators (three base R4
+// validators, the core vital-signs profiles, the project's rules) over
+// three files of encoded Bundles.
+//
+// valid.jsonl holds every kind of record the encoder claims is valid: vital
+// signs with and without a patient, absent, questionable and demo values, a
+// local patient number, blood-pressure panels (NIBP and invasive arterial;
+// complete, without a mean, partly and wholly absent, questionable and
+// converted parts; a lone systolic value that forms no panel), a record
+// with no patient associated, converted values, values that are not vital
+// signs (perfusion index, SpCO, a value known only by the device's label),
+// and the DeviceMetric of every Observation. It must get 0 problems,
+// including the core profiles and the UK Core rules the Observations claim
+// (bp and UK Core BloodPressure by the validator's own rules: medplum cannot
+// run the bp profile). The validator holds Observations that are not vital
+// signs to its base rules only (README, Blind spots), and the encoder keeps
+// them out of the vital-signs category.
+//
+// broken.jsonl proves the base rules are applied to those device
+// observations: the same device Bundle with the perfusion index's effective
+// time removed and the SpCO's unit replaced by a code that is not UCUM must
+// get exactly those two reports.
+func TestConformance(t *testing.T) {
+	valid := encodeAll(t,
+		recordtest.PulseOximetry(), recordtest.MonitorNoPatient(), recordtest.MonitorWithPatient(),
+		recordtest.SensorOff(), recordtest.Questionable(), localPatient(), demo(),
+		bpComplete(), bpNoMean(), bpSystolicOnly(), bpAbsent(), bpPartlyAbsent(), bpQuestionable(),
+		arterial(), arterialWithPatient(), unassociated(), converted(), deviceObservations(),
+	)
+	// deviceObservations: Location, Device, four DeviceMetrics, then the
+	// SpO2 and the perfusion index, SpCO and PVI at entries 7 to 9.
+	device := encodeAll(t, deviceObservations())[0]
+	broken := damage(t, device, map[int]func(map[string]any){
+		7: func(pi map[string]any) {
+			if _, ok := pi["effectiveDateTime"]; !ok {
+				t.Fatalf("entry 7 has no effectiveDateTime to remove: %v", pi)
+			}
+			delete(pi, "effectiveDateTime")
+		},
+		8: func(spco map[string]any) { spco["valueQuantity"].(map[string]any)["code"] = "percent" },
+	})
+	out, problems, resources := validateFHIR(t, map[string][][]byte{"valid.jsonl": valid, "broken.jsonl": {broken}})
+	expectProblems(t, out, problems, resources,
+		"broken.jsonl:1: Bundle/entry[7].resource.effective[x]: [observation] missing",
+		"broken.jsonl:1: Bundle/entry[8].resource.valueQuantity.code: [ucum] \"percent\" is not a valid UCUM code",
+	)
 }

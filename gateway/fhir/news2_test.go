@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -316,7 +315,7 @@ func TestNEWS2Conformance(t *testing.T) {
 	valid := []record.Record{news2Record(t, news2Low), news2Record(t, news2Medium), news2Record(t, news2Red),
 		withDevice, noPatient, high, recordtest.PulseOximetry()}
 	scale2 := []record.Record{news2Record(t, news2Scale2)}
-	out, problems, resources := validateFHIR(t, map[string][]record.Record{"news2.jsonl": valid, "scale2.jsonl": scale2})
+	out, problems, resources := validateFHIR(t, map[string][][]byte{"news2.jsonl": encodeAll(t, valid...), "scale2.jsonl": encodeAll(t, scale2...)})
 	// Bundle, Location, Device when keyed, the score.
 	wantResources := 0
 	for _, r := range slices.Concat(valid, scale2) {
@@ -332,18 +331,6 @@ func TestNEWS2Conformance(t *testing.T) {
 	if resources != wantResources {
 		t.Errorf("encoded %d resources, want %d", resources, wantResources)
 	}
-	want := "scale2.jsonl:1: Bundle/entry[1].resource.component[1].code: [news2] NEWS2 components must be SNOMED CT NEWS2 sub-score codes"
-	wantSummary := strconv.Itoa(resources) + " resources, 1 problem"
-	var got []string
-	summary := ""
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if strings.Contains(line, ".jsonl:") {
-			got = append(got, line)
-		} else {
-			summary = line
-		}
-	}
-	if problems != 1 || len(got) != 1 || !strings.HasPrefix(got[0], want) || summary != wantSummary {
-		t.Fatalf("validate-fhir found %d problems, summary %q; want %q and only:\n  %s\ngot:\n%s", problems, summary, wantSummary, want, out)
-	}
+	expectProblems(t, out, problems, resources,
+		"scale2.jsonl:1: Bundle/entry[1].resource.component[1].code: [news2] NEWS2 components must be SNOMED CT NEWS2 sub-score codes")
 }
