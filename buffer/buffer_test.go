@@ -326,7 +326,11 @@ func TestCloseIsIdempotentAndUnblocksNext(t *testing.T) {
 		_, err := b.Next(context.Background(), 1)
 		errc <- err
 	}()
-	time.Sleep(10 * time.Millisecond)
+	select { // an empty buffer's Next blocks, so it is waiting when Close comes
+	case err := <-errc:
+		t.Fatalf("Next on an empty buffer returned %v before Close", err)
+	case <-time.After(20 * time.Millisecond):
+	}
 	if err := b.Close(); err != nil {
 		t.Fatalf("first Close: %v", err)
 	}

@@ -58,7 +58,11 @@ func TestNextSinceTakesOnlyFreshEntries(t *testing.T) {
 		}
 		done <- es
 	}()
-	time.Sleep(20 * time.Millisecond)
+	select { // it waits, so the append below is what wakes it
+	case es := <-done:
+		t.Fatalf("NextSince with only backlog ready returned %v", seqsOf(es))
+	case <-time.After(20 * time.Millisecond):
+	}
 	appendN(t, b, 8, 1) // seq 9
 	select {
 	case es := <-done:

@@ -3,10 +3,10 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,15 +95,51 @@ func (w *statusWatcher) get() (gateway.GatewayStatus, int) {
 
 func runGateway(t *testing.T, ctx context.Context, cfg *config.Config) <-chan error {
 	t.Helper()
+	return runGatewayLogging(t, ctx, cfg, slog.DiscardHandler)
+}
+
+// runGatewayLogging runs the gateway with its log going to h.
+func runGatewayLogging(t *testing.T, ctx context.Context, cfg *config.Config, h slog.Handler) <-chan error {
+	t.Helper()
 	reg, err := all.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		done <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: slog.New(h)})
 	}()
 	return done
+}
+
+// logWatch is a slog.Handler that keeps the messages logged, so that a test
+// can wait for something only the log shows (the broker being down).
+type logWatch struct {
+	mu       sync.Mutex
+	messages []string
+}
+
+func (l *logWatch) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logWatch) WithAttrs([]slog.Attr) slog.Handler        { return l }
+func (l *logWatch) WithGroup(string) slog.Handler             { return l }
+func (l *logWatch) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.messages = append(l.messages, r.Message)
+	return nil
+}
+
+// count returns how many messages containing s were logged.
+func (l *logWatch) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.messages {
+		if strings.Contains(m, s) {
+			n++
+		}
+	}
+	return n
 }
 
 func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
@@ -129,10 +165,15 @@ func TestQuotaDuringOutage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	port := startMonitor(t, ctx, 2*time.Millisecond)
-	done := runGateway(t, ctx, testConfig(t, t.TempDir(), broker.URL(), port, 1<<20))
+	log := &logWatch{}
+	done := runGatewayLogging(t, ctx, testConfig(t, t.TempDir(), broker.URL(), port, 1<<20), log)
 
-	// About 1 KiB a record: a few thousand readings overflow 1 MiB.
-	time.Sleep(6 * time.Second)
+	// About 1 KiB a record: a few thousand readings overflow 1 MiB. Wait
+	// until the outbox has dropped for its bound more than once, so the
+	// gateway has gone on past the first drop.
+	waitUntil(t, "the outbox to drop its oldest entries twice", 30*time.Second, func() bool {
+		return log.count("buffer: full, dropped oldest entries") >= 2
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("gateway stopped during the outage: %v", err)

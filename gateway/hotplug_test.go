@@ -142,6 +142,18 @@ func (b *plugValues) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// waitFor waits until the monitor has sent at least n readings.
+func (b *plugValues) waitFor(t *testing.T, n int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for len(b.readings(t)) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the monitor sent %d readings in %v, want at least %d", len(b.readings(t)), within, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (b *plugValues) readings(t *testing.T) []drivers.Reading {
 	t.Helper()
 	b.mu.Lock()
@@ -247,7 +259,7 @@ beds:
 	w.waitFor(t, "listening", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "listening"); return i >= 0 })
 	m.play(first)
 	w.waitFor(t, "connected", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "connected"); return i >= 0 })
-	time.Sleep(500 * time.Millisecond)
+	values.waitFor(t, 5, 10*time.Second)
 
 	// Unplug: the monitor stops, the gateway reads what it sent, the
 	// terminal goes away.
@@ -307,7 +319,7 @@ beds:
 		return i >= 0
 	})
 	t.Logf("connected again %v after the link was repointed to %s", conn.at.Sub(replugged).Round(time.Millisecond), second.Path())
-	time.Sleep(300 * time.Millisecond)
+	values.waitFor(t, beforeUnplug+3, 10*time.Second)
 	m.stop()
 	drain, stopDrain = context.WithTimeout(ctx, 2*time.Second)
 	if err := second.Drain(drain); err != nil {

@@ -110,10 +110,16 @@ func TestCaptureDecodeReplayRoundTrip(t *testing.T) {
 	// Capture a simulated monitor that starts after the capture has.
 	p := simtest.OpenPTY(t)
 	stopCapture := startCapture(t, p.Path(), first, "--driver", "masimo")
-	time.Sleep(150 * time.Millisecond)
 	var meantJSON bytes.Buffer
-	stopSim := simulate(t, "masimo", p, simulators.Options{Serial: "0000093112", Scenario: "deteriorating", Values: &meantJSON})
-	time.Sleep(time.Second)
+	values := &syncWriter{w: &meantJSON}
+	stopSim := simulate(t, "masimo", p, simulators.Options{Serial: "0000093112", Scenario: "deteriorating", Values: values})
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(values.text(), "\n") < 6 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the simulator logged %q in 10 s, want 6 readings", values.text())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	stopSim()
 	drainCtx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	p.Drain(drainCtx)

@@ -109,6 +109,47 @@ func (r *received) absentCount() int {
 	return n
 }
 
+// waitDelivered waits, up to within, until the EPR has received every value
+// of meant that the gateway forwards: from each device's first reading that
+// arrived on (the serial line drops what a monitor sends before the gateway
+// opens its port), less those unmeasured says are not forwarded. id names a
+// value's observation. It returns without failing at the deadline: the
+// checks that follow say what is missing.
+func (r *received) waitDelivered(within time.Duration, meant []drivers.Reading, id func(drivers.Reading, drivers.Value) string, unmeasured func(drivers.Value) bool) {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) && r.missing(meant, id, unmeasured) > 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// missing counts the values waitDelivered waits for that have not arrived,
+// or returns 1 when none of a device's values has arrived yet.
+func (r *received) missing(meant []drivers.Reading, id func(drivers.Reading, drivers.Value) string, unmeasured func(drivers.Value) bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	first := map[string]time.Time{}
+	for _, m := range meant {
+		for _, v := range m.Values {
+			if f, seen := first[m.Device.Serial]; len(r.byID[id(m, v)]) > 0 && (!seen || m.DeviceTime.Before(f)) {
+				first[m.Device.Serial] = m.DeviceTime
+			}
+		}
+	}
+	n := 0
+	for _, m := range meant {
+		f, seen := first[m.Device.Serial]
+		if !seen {
+			return 1
+		}
+		for _, v := range m.Values {
+			if !m.DeviceTime.Before(f) && !unmeasured(v) && len(r.byID[id(m, v)]) == 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func (r *received) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -268,10 +309,19 @@ beds:
 	for _, sim := range sims {
 		stopProcess(t, sim, 5*time.Second)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	meant := append(readValues(t, valuesFile+".bed1"), readValues(t, valuesFile+".bed2")...)
+	obsID := func(m drivers.Reading, v drivers.Value) string {
+		return gateway.ObservationID("e2e-gw", "masimo:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime)
+	}
+	// A parameter listed with dashes and no flag that is not a vital sign
+	// (SpCO, PVI, ... on a SET-only sensor) is not measured by the device:
+	// it must not become an observation.
+	notMeasured := func(v drivers.Value) bool {
+		return v.Value == nil && v.Status == drivers.Unavailable && v.MDC != 150456 && v.MDC != 149530
+	}
+	got.waitDelivered(10*time.Second, meant, obsID, notMeasured)
 	stopProcess(t, gw, 10*time.Second)
 
-	meant := append(readValues(t, valuesFile+".bed1"), readValues(t, valuesFile+".bed2")...)
 	got.mu.Lock()
 	defer got.mu.Unlock()
 	if len(got.errs) > 0 {
@@ -283,8 +333,7 @@ beds:
 	first := map[string]time.Time{}
 	for _, m := range meant {
 		for _, v := range m.Values {
-			id := gateway.ObservationID("e2e-gw", "masimo:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime)
-			if _, ok := got.byID[id]; ok {
+			if _, ok := got.byID[obsID(m, v)]; ok {
 				if f, seen := first[m.Device.Serial]; !seen || m.DeviceTime.Before(f) {
 					first[m.Device.Serial] = m.DeviceTime
 				}
@@ -300,12 +349,9 @@ beds:
 			continue
 		}
 		for _, v := range m.Values {
-			id := gateway.ObservationID("e2e-gw", "masimo:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime)
+			id := obsID(m, v)
 			obs := got.byID[id]
-			// A parameter listed with dashes and no flag that is not a vital
-			// sign (SpCO, PVI, ... on a SET-only sensor) is not measured by
-			// the device: it must not become an observation.
-			if v.Value == nil && v.Status == drivers.Unavailable && v.MDC != 150456 && v.MDC != 149530 {
+			if notMeasured(v) {
 				if len(obs) != 0 {
 					t.Errorf("%s %s%s: unmeasured parameter arrived as an observation", m.Device.Serial, v.Ref, v.Label)
 				}

@@ -67,17 +67,24 @@ beds:
 		time.Sleep(100 * time.Millisecond)
 	}
 	stopProcess(t, sim, 5*time.Second)
-	time.Sleep(1500 * time.Millisecond)
+	meant := readValues(t, valuesFile)
+	key := func(m drivers.Reading, v drivers.Value) string {
+		return gateway.ObservationID("e2e-gw", "intellivue:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime)
+	}
+	// The gateway's rule (gateway/observe.go): a value without a number
+	// flagged only unavailable, of a parameter that is not a vital sign, is
+	// a parameter the device does not measure.
+	notMeasured := func(v drivers.Value) bool {
+		vital, known := terminology.Lookup(v.MDC)
+		return v.Value == nil && v.Status == drivers.Unavailable && (!known || !vital.IsVitalSign())
+	}
+	got.waitDelivered(10*time.Second, meant, key, notMeasured)
 	stopProcess(t, gw, 10*time.Second)
 
-	meant := readValues(t, valuesFile)
 	got.mu.Lock()
 	defer got.mu.Unlock()
 	if len(got.errs) > 0 {
 		t.Errorf("EPR could not read %d messages, first: %s", len(got.errs), got.errs[0])
-	}
-	key := func(m drivers.Reading, v drivers.Value) string {
-		return gateway.ObservationID("e2e-gw", "intellivue:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime)
 	}
 	var first time.Time
 	for _, m := range meant {
@@ -101,10 +108,7 @@ beds:
 		}
 		for _, v := range m.Values {
 			obs := got.byID[key(m, v)]
-			// The gateway's rule (gateway/observe.go): a value without a
-			// number flagged only unavailable, of a parameter that is not a
-			// vital sign, is a parameter the device does not measure.
-			if vital, known := terminology.Lookup(v.MDC); v.Value == nil && v.Status == drivers.Unavailable && (!known || !vital.IsVitalSign()) {
+			if notMeasured(v) {
 				if len(obs) != 0 {
 					t.Errorf("%s %s: unmeasured parameter arrived as an observation", v.Ref, v.Label)
 				}

@@ -239,8 +239,10 @@ func TestSessionCancel(t *testing.T) {
 	if _, err := io.WriteString(pw, lineRad7Blue+"\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	for len(c.readings()) == 0 {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); len(c.readings()) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no reading within 10 s of writing a line")
+		}
 	}
 	_ = s.Stats() // concurrently with Run, for the race detector
 	cancel()

@@ -63,6 +63,18 @@ func readAsync(p *Port) <-chan readResult {
 	return ch
 }
 
+// readBlocks fails the test if the Read started by readAsync returns
+// within 30 ms: with nothing to read it must block, and then it is blocked
+// when the test acts on the port.
+func readBlocks(t *testing.T, ch <-chan readResult) {
+	t.Helper()
+	select {
+	case r := <-ch:
+		t.Fatalf("Read with nothing to read returned (%q, %v)", r.data, r.err)
+	case <-time.After(30 * time.Millisecond):
+	}
+}
+
 func waitRead(t *testing.T, ch <-chan readResult, within time.Duration) readResult {
 	t.Helper()
 	select {
@@ -131,7 +143,7 @@ func TestCloseUnblocksRead(t *testing.T) {
 			p := openPort(t, slave.Name(), Options{PollInterval: poll})
 
 			ch := readAsync(p)
-			time.Sleep(30 * time.Millisecond) // let Read block
+			readBlocks(t, ch)
 			if err := p.Close(); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
@@ -164,7 +176,7 @@ func TestMasterClosedIsGone(t *testing.T) {
 			p := openPort(t, slave.Name(), Options{PollInterval: poll})
 
 			ch := readAsync(p)
-			time.Sleep(30 * time.Millisecond)
+			readBlocks(t, ch)
 			master.Close()
 			r := waitRead(t, ch, 2*time.Second)
 			t.Logf("Read: %v", r.err)

@@ -79,7 +79,12 @@ func drainOnce(b *testing.B, url string, iter int, body func(buffer.Seq) []byte)
 	b.StartTimer()
 	start := time.Now()
 	go func() { done <- pub.Run(ctx) }()
+	deadline := start.Add(time.Minute)
 	for pub.Stats().Acked < benchMessages {
+		if time.Now().After(deadline) {
+			cancel()
+			b.Fatalf("drained %d of %d messages in a minute: %v", pub.Stats().Acked, benchMessages, pub.Stats())
+		}
 		time.Sleep(time.Millisecond)
 	}
 	elapsed := time.Since(start)

@@ -239,7 +239,10 @@ func TestPublishSurvivesBrokerOutage(t *testing.T) {
 	// Stop the broker mid-stream; readings keep arriving meanwhile.
 	broker.Stop()
 	appendRecords(t, b, "test/obs", 100, 200)
-	time.Sleep(500 * time.Millisecond)
+	waitFor(t, "the publisher to see the outage", 10*time.Second, func() bool {
+		st := p.Stats()
+		return !st.Connected && st.ConnectFailures > 0
+	})
 	if got := b.Stats().Entries; got < 200 {
 		t.Errorf("outbox holds %d entries during the outage, want at least the 200 appended", got)
 	}

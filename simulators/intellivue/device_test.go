@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,6 +147,39 @@ func messages(t *testing.T, b []byte) (msgs []driver.Message, sizes []int) {
 	return msgs, sizes
 }
 
+// sessionConn is one host session's view of the link: end closes it for
+// that session alone, as closing a port would, and leaves the link open
+// for the next session.
+type sessionConn struct {
+	net.Conn
+	reading atomic.Int32 // Reads in progress
+	ended   atomic.Bool
+}
+
+func (c *sessionConn) Read(b []byte) (int, error) {
+	c.reading.Add(1)
+	defer c.reading.Add(-1)
+	if c.ended.Load() {
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Read(b)
+}
+
+// end makes every later Read fail without touching the link, interrupts a
+// Read in progress with a read deadline, waits until none is in progress
+// and clears the deadline.
+func (c *sessionConn) end(t *testing.T) {
+	t.Helper()
+	c.ended.Store(true)
+	c.Conn.SetReadDeadline(time.Now())
+	for deadline := time.Now().Add(5 * time.Second); c.reading.Load() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the session's reader did not leave Read after the read deadline")
+		}
+	}
+	c.Conn.SetReadDeadline(time.Time{})
+}
+
 // TestSessionAgainstSimulator runs the driver's Session against the
 // simulator twice over one link (association, polls, release, a new
 // association), and checks that the readings the host decodes are the
@@ -166,7 +200,8 @@ func TestSessionAgainstSimulator(t *testing.T) {
 				Config{MinPollPeriod: 20 * time.Millisecond})
 			var got []drivers.Reading
 			for session, want := range []int{10, 4} {
-				s, err := driver.NewSession(m.host, driver.Options{
+				host := &sessionConn{Conn: m.host}
+				s, err := driver.NewSession(host, driver.Options{
 					Options:    drivers.Options{Logger: quiet(), DeviceLocation: time.UTC},
 					PollPeriod: 50 * time.Millisecond, Silence: 2 * time.Second,
 				})
@@ -188,9 +223,7 @@ func TestSessionAgainstSimulator(t *testing.T) {
 				}
 				// The session's reader goroutine may still wait in Read: end
 				// it, as closing the port would, before the next session.
-				m.host.SetReadDeadline(time.Now())
-				time.Sleep(20 * time.Millisecond)
-				m.host.SetReadDeadline(time.Time{})
+				host.end(t)
 			}
 			if err := m.stop(); !errors.Is(err, context.Canceled) {
 				t.Fatalf("device Run = %v, want context.Canceled", err)

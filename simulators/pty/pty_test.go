@@ -192,7 +192,11 @@ func TestCloseUnblocksReadAndHangsUp(t *testing.T) {
 		_, err := p.Read(make([]byte, 16))
 		readErr <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	select { // nothing to read: Read blocks, so Close finds it waiting
+	case err := <-readErr:
+		t.Fatalf("Read with nothing to read returned %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
 	if err := p.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
