@@ -10,7 +10,10 @@
 // A [Port] is an io.ReadWriteCloser with the behaviour a session needs:
 //
 //   - Read blocks until at least one byte arrives, the port is closed, or the
-//     device fails. It never returns (0, nil).
+//     device fails. It never returns (0, nil), and it sets no timeout and
+//     polls nothing: a silent port costs no CPU, and an unplugged device is
+//     seen from the kernel's hang-up of the line (a zero-length read or an
+//     I/O error), at once.
 //   - Close may be called from any goroutine; it unblocks a waiting Read
 //     promptly, which then returns an error matching [ErrClosed].
 //   - When the device goes away (a USB adapter unplugged, a pseudo-terminal

@@ -9,28 +9,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"go.bug.st/serial"
 
 	"github.com/bedgate/bedgate/drivers"
 )
 
-// DefaultPollInterval is how often a blocked Read wakes to check that the
-// port is still open and its device node still exists, when
-// Options.PollInterval is zero.
-const DefaultPollInterval = 200 * time.Millisecond
-
 // Options tune Open and OpenWithRetry. The zero value is valid.
 type Options struct {
 	// Logger receives OpenWithRetry's warnings about failed attempts. The
 	// default is slog.Default().
 	Logger *slog.Logger
-	// PollInterval is how often a blocked Read wakes to check that the port
-	// is still open and its device node still exists. It bounds how long a
-	// vanished device can go unnoticed when the kernel reports nothing. The
-	// default is DefaultPollInterval.
-	PollInterval time.Duration
 	// Backoff paces OpenWithRetry. The zero value doubles from 100 ms to
 	// 5 s with jitter (see Backoff).
 	Backoff Backoff
@@ -39,9 +28,6 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = DefaultPollInterval
 	}
 	return o
 }
@@ -52,10 +38,8 @@ func (o Options) withDefaults() Options {
 type Port struct {
 	path string // as given to Open
 	node string // the device node path resolved to
-	info os.FileInfo
 	sp   serial.Port
 	ctl  *control
-	poll time.Duration
 
 	closed atomic.Bool
 }
@@ -107,7 +91,7 @@ func Open(path string, line drivers.LineSettings, opts Options) (*Port, error) {
 		ctl.close()
 		return nil, classify(path, node, err)
 	}
-	p := &Port{path: path, node: node, info: info, sp: sp, ctl: ctl, poll: opts.PollInterval}
+	p := &Port{path: path, node: node, sp: sp, ctl: ctl}
 	if err := p.configure(line); err != nil {
 		p.Close()
 		return nil, classify(path, node, err)
@@ -135,8 +119,9 @@ func resolveBinding(path string) (string, *OpenError) {
 	}
 }
 
-// configure does what go.bug.st/serial does not: it keeps other openers out,
-// sets hardware flow control, and makes Read wake up regularly.
+// configure does what go.bug.st/serial does not: it keeps other openers out
+// and sets hardware flow control. Reads block without a timeout: a port
+// costs nothing while its device is silent.
 func (p *Port) configure(line drivers.LineSettings) error {
 	if err := p.ctl.exclusive(); err != nil {
 		return fmt.Errorf("take exclusive access: %w", err)
@@ -144,7 +129,7 @@ func (p *Port) configure(line drivers.LineSettings) error {
 	if err := p.ctl.setRTSCTS(line.RTSCTS); err != nil {
 		return fmt.Errorf("set RTS/CTS flow control: %w", err)
 	}
-	if err := p.sp.SetReadTimeout(p.poll); err != nil {
+	if err := p.sp.SetReadTimeout(serial.NoTimeout); err != nil {
 		return fmt.Errorf("set read timeout: %w", err)
 	}
 	return nil
@@ -197,12 +182,8 @@ func (p *Port) Read(b []byte) (int, error) {
 		if err != nil {
 			return 0, p.gone("read", err)
 		}
-		// The read timed out: go.bug.st/serial returns (0, nil). Check the
-		// node is still there before waiting again, so that a device that
-		// vanished without an error is reported rather than polled forever.
-		if err := p.present(); err != nil {
-			return 0, p.gone("read", err)
-		}
+		// (0, nil) is a timeout in go.bug.st/serial; with none set it does
+		// not happen, but it is never passed on.
 	}
 }
 
@@ -234,19 +215,6 @@ func (p *Port) Close() error {
 	}
 	if err != nil {
 		return fmt.Errorf("serialport: close %s: %w", describe(p.path, p.node), err)
-	}
-	return nil
-}
-
-// present reports an error when the device node is gone or has been
-// replaced by another (a device unplugged and plugged back in).
-func (p *Port) present() error {
-	info, err := os.Stat(p.node)
-	if err != nil {
-		return err
-	}
-	if !os.SameFile(info, p.info) {
-		return errors.New("device node replaced")
 	}
 	return nil
 }
