@@ -30,7 +30,7 @@ var buildOnce struct {
 	err error
 }
 
-func binaries(t *testing.T) (bedgate, bedsim string) {
+func binaries(t testing.TB) (bedgate, bedsim string) {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "bedgate-e2e-bin-")
@@ -54,6 +54,9 @@ func binaries(t *testing.T) (bedgate, bedsim string) {
 }
 
 func TestMain(m *testing.M) {
+	if broker := os.Getenv(passthroughEnv); broker != "" {
+		os.Exit(passthrough(broker, os.Args[1:]))
+	}
 	code := m.Run()
 	if buildOnce.dir != "" {
 		os.RemoveAll(buildOnce.dir)

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+	"go.bug.st/serial"
+
+	"github.com/bedgate/bedgate/gateway/brokertest"
+	"github.com/bedgate/bedgate/gateway/epr"
+	"github.com/bedgate/bedgate/simulators/pty"
+)
+
+// The ward benchmark: N Masimo monitors on pseudo-terminals sending R lines
+// a second, read by `bedgate run` (parsing, validation, FHIR, a synced
+// outbox, paho QoS 1) or by the bare pass-through a hospital could build
+// itself (read a line, publish it with paho QoS 1: no parsing, no storage),
+// each a process of its own publishing to a real mosquitto, one after the
+// other in the same run. It reports for both, and as ratios:
+//
+//   - cpu-ms/1k: the process's CPU time (user and system) per 1000 lines
+//     written during the measured window;
+//   - p50-ms, p99-ms: from the monitor writing a line to an MQTT subscriber
+//     receiving the message made of it;
+//   - rss-MB: the process's peak resident memory;
+//   - idle-%/bed (1 Hz loads): CPU per bed, as a percentage of one core,
+//     while every monitor is silent (over 12 s, so it includes a silence
+//     timeout).
+//
+// A monitor's clock advances one second per line, so that at any rate every
+// line has a distinct device time (ASCII 1 prints whole seconds); the
+// gateway's clock-offset check is widened for it.
+
+const (
+	wardWindow = 8 * time.Second  // the measured window under load
+	wardIdle   = 12 * time.Second // the measured window without data
+)
+
+// wardLoad is a number of beds and the lines a second each monitor sends.
+type wardLoad struct{ beds, hz int }
+
+func (l wardLoad) String() string { return fmt.Sprintf("%dbeds-%dHz", l.beds, l.hz) }
+
+// wardResult is what one process did under one load.
+type wardResult struct {
+	cpuPer1k  float64 // CPU milliseconds per 1000 lines written
+	p50, p99  time.Duration
+	rssMB     float64
+	idlePct   float64 // per bed, % of one core, at 1 Hz loads
+	written   int     // lines written in the window
+	delivered int     // of those, how many reached the subscriber
+}
+
+func BenchmarkWard(b *testing.B) {
+	bedgateBin, _ := binaries(b)
+	for _, load := range []wardLoad{{8, 1}, {64, 1}, {8, 20}, {64, 50}} {
+		b.Run(load.String(), func(b *testing.B) {
+			var gw, bare wardResult
+			for range b.N {
+				bare = runWard(b, load, passthroughCommand)
+				gw = runWard(b, load, gatewayCommand(bedgateBin))
+			}
+			report := func(name string, r wardResult) {
+				if load.hz == 1 {
+					b.ReportMetric(r.idlePct, name+"-idle-%/bed")
+				}
+				b.ReportMetric(r.cpuPer1k, name+"-cpu-ms/1k")
+				b.ReportMetric(float64(r.p50.Microseconds())/1000, name+"-p50-ms")
+				b.ReportMetric(float64(r.p99.Microseconds())/1000, name+"-p99-ms")
+				b.ReportMetric(r.rssMB, name+"-rss-MB")
+			}
+			report("gateway", gw)
+			report("bare", bare)
+			b.ReportMetric(gw.cpuPer1k/bare.cpuPer1k, "cpu-ratio")
+			b.ReportMetric(float64(gw.p99)/float64(bare.p99), "p99-ratio")
+			b.Logf("%v: gateway delivered %d of %d lines, bare %d of %d", load, gw.delivered, gw.written, bare.delivered, bare.written)
+		})
+	}
+}
+
+// wardCommand starts the process under test reading ports and publishing
+// to broker; obsTopic is the topic filter of what it publishes.
+type wardCommand func(b *testing.B, broker string, ports []string) (cmd *exec.Cmd, obsTopic string)
+
+func gatewayCommand(bin string) wardCommand {
+	return func(b *testing.B, broker string, ports []string) (*exec.Cmd, string) {
+		dir := b.TempDir()
+		var beds strings.Builder
+		for i, p := range ports {
+			fmt.Fprintf(&beds, "  - name: %s\n    driver: masimo\n    port: %s\n", wardBed(i), p)
+		}
+		cfg := fmt.Sprintf(`gateway:
+  id: ward-gw
+  site: bench
+  ward: w
+  data_dir: %s
+  device_timezone: UTC
+mqtt:
+  broker: %s
+  plaintext: true
+validation:
+  max_clock_offset: 24h
+beds:
+%s`, filepath.Join(dir, "data"), broker, beds.String())
+		path := filepath.Join(dir, "bedgate.yaml")
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		return exec.Command(bin, "run", "--config", path), "bedgate/v1/bench/w/+/obs"
+	}
+}
+
+func passthroughCommand(b *testing.B, broker string, ports []string) (*exec.Cmd, string) {
+	cmd := exec.Command(os.Args[0], ports...)
+	cmd.Env = append(os.Environ(), passthroughEnv+"="+broker)
+	return cmd, "pass/+"
+}
+
+// passthroughEnv, when set to a broker URL, makes the test binary the bare
+// pass-through of the ward benchmark (see TestMain).
+const passthroughEnv = "BEDGATE_WARD_PASSTHROUGH"
+
+// passthrough reads lines from each port and publishes each with paho at
+// QoS 1 on pass/<bed>, as a do-it-yourself flow would: no parsing, no
+// storage. It runs until killed.
+func passthrough(broker string, ports []string) int {
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(broker).SetClientID("ward-passthrough"))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		fmt.Fprintln(os.Stderr, "passthrough: connect:", tok.Error())
+		return 1
+	}
+	for i, path := range ports {
+		p, err := serial.Open(path, &serial.Mode{BaudRate: 9600})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "passthrough:", err)
+			return 1
+		}
+		topic := "pass/" + wardBed(i)
+		go func() {
+			sc := bufio.NewScanner(p)
+			for sc.Scan() {
+				c.Publish(topic, 1, false, sc.Text())
+			}
+		}()
+	}
+	select {}
+}
+
+func wardBed(i int) string { return fmt.Sprintf("b%02d", i) }
+
+// wardLine is line k of a monitor: its clock reads start plus k seconds.
+func wardLine(start time.Time, k int) []byte {
+	return fmt.Appendf(nil, "%s SN=0000070123 SPO2=0%02d%% BPM=0%02d PI=04.10%% SPCO=--.-%% SPMET=--.-%% DESAT=-- PIDELTA=+-- PVI=--- ALARM=0000 EXC=000000\r\n",
+		start.Add(time.Duration(k)*time.Second).Format("01/02/06 15:04:05"), 90+k%10, 60+k%30)
+}
+
+// wardLog keeps when each line was written and when it arrived.
+type wardLog struct {
+	mu      sync.Mutex
+	start   time.Time                // the monitors' clock at line 0
+	written map[[2]int]time.Time     // (bed, line) → written
+	arrived map[[2]int]time.Duration // (bed, line) → latency
+	beds    map[int]bool             // beds heard from
+}
+
+func (w *wardLog) arrive(bed int, deviceTime time.Time, at time.Time) {
+	k := int(deviceTime.Sub(w.start) / time.Second)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.beds[bed] = true
+	key := [2]int{bed, k}
+	if t, ok := w.written[key]; ok {
+		if _, dup := w.arrived[key]; !dup {
+			w.arrived[key] = at.Sub(t)
+		}
+	}
+}
+
+func runWard(b *testing.B, load wardLoad, command wardCommand) wardResult {
+	b.Helper()
+	broker := brokertest.Start(b, "")
+	var ports []string
+	var ptys []*pty.PTY
+	for range load.beds {
+		p, err := pty.Open()
+		if err != nil {
+			b.Skipf("no pseudo-terminals here: %v", err)
+		}
+		b.Cleanup(func() { p.Close() })
+		ptys = append(ptys, p)
+		ports = append(ports, p.Path())
+	}
+	log := &wardLog{start: time.Now().UTC().Truncate(time.Second), written: map[[2]int]time.Time{},
+		arrived: map[[2]int]time.Duration{}, beds: map[int]bool{}}
+	cmd, topic := command(b, broker.URL(), ports)
+	sub := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(broker.URL()).SetClientID("ward-epr"))
+	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatalf("subscriber: %v", tok.Error())
+	}
+	defer sub.Disconnect(100)
+	tok := sub.Subscribe(topic, 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
+		at := time.Now()
+		name := m.Topic()[strings.LastIndexByte(m.Topic(), '/')+1:]
+		if strings.HasPrefix(m.Topic(), "bedgate/") {
+			name = epr.BedOf(m.Topic())
+		}
+		bed, err := strconv.Atoi(strings.TrimPrefix(name, "b"))
+		if err != nil {
+			return
+		}
+		var deviceTime time.Time
+		if strings.HasPrefix(m.Topic(), "pass/") {
+			deviceTime, err = time.Parse("01/02/06 15:04:05", string(m.Payload()[:min(17, len(m.Payload()))]))
+		} else {
+			var obs []epr.Observation
+			if obs, err = epr.Parse(m.Payload()); err == nil && len(obs) > 0 {
+				deviceTime = obs[0].Time
+			}
+		}
+		if err == nil && !deviceTime.IsZero() {
+			log.arrive(bed, deviceTime, at)
+		}
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatalf("subscribe: %v", tok.Error())
+	}
+
+	stderr := &syncWriter{w: &bytes.Buffer{}}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	var res wardResult
+	if load.hz == 1 {
+		// Silent monitors: the start-up is over once the process has
+		// subscribed or opened its ports; measure a silence timeout's worth.
+		time.Sleep(2 * time.Second)
+		before := processCPU(b, cmd.Process.Pid)
+		t0 := time.Now()
+		time.Sleep(wardIdle)
+		res.idlePct = 100 * float64(processCPU(b, cmd.Process.Pid)-before) / float64(time.Since(t0)) / float64(load.beds)
+	}
+
+	// Load: every monitor writes a line each 1/hz s.
+	stop := make(chan struct{})
+	var windowFrom, windowTo int // the lines of the measured window
+	var writer sync.WaitGroup
+	next := 0
+	writer.Go(func() {
+		tick := time.NewTicker(time.Second / time.Duration(load.hz))
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			k := next
+			for i, p := range ptys {
+				line := wardLine(log.start, k)
+				log.mu.Lock()
+				log.written[[2]int{i, k}] = time.Now()
+				log.mu.Unlock()
+				p.Write(line)
+			}
+			log.mu.Lock()
+			next++
+			log.mu.Unlock()
+		}
+	})
+	lines := func() int {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		return next
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		log.mu.Lock()
+		heard := len(log.beds)
+		log.mu.Unlock()
+		if heard == load.beds {
+			break
+		}
+		if time.Now().After(deadline) {
+			close(stop)
+			b.Fatalf("%v: %d of %d beds delivered within 30 s\n%s", load, heard, load.beds, stderr.text())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	windowFrom = lines()
+	before := processCPU(b, cmd.Process.Pid)
+	time.Sleep(wardWindow)
+	cpu := processCPU(b, cmd.Process.Pid) - before
+	windowTo = lines()
+	close(stop)
+	writer.Wait()
+	res.written = (windowTo - windowFrom) * load.beds
+	res.cpuPer1k = float64(cpu.Milliseconds()) / (float64(res.written) / 1000)
+	res.rssMB = float64(peakRSS(b, cmd.Process.Pid)) / (1 << 20)
+
+	// Wait for the window's lines to arrive (or 20 s), then collect their
+	// latencies.
+	window := func() []time.Duration {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		var ds []time.Duration
+		for i := range load.beds {
+			for k := windowFrom; k < windowTo; k++ {
+				if d, ok := log.arrived[[2]int{i, k}]; ok {
+					ds = append(ds, d)
+				}
+			}
+		}
+		return ds
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(window()) < res.written && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	ds := window()
+	res.delivered = len(ds)
+	if len(ds) == 0 {
+		b.Fatalf("%v: nothing written in the window arrived\n%s", load, stderr.text())
+	}
+	slices.Sort(ds)
+	res.p50 = ds[len(ds)/2]
+	res.p99 = ds[len(ds)*99/100]
+	return res
+}
+
+// processCPU returns the user and system CPU time process pid has used.
+func processCPU(b *testing.B, pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// peakRSS returns process pid's peak resident set size in bytes (VmHWM).
+func peakRSS(b *testing.B, pid int) int64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
