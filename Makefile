@@ -7,9 +7,16 @@ FUZZTIME ?= 10s
 
 .PHONY: build demo test bench fuzz lint clean
 
+# Host builds go to bin/; a cross build (GOOS or GOARCH set to another
+# system) goes to bin/<goos>-<goarch>/, so it never overwrites the host's.
+HOSTOS   := $(shell $(GO) env GOHOSTOS)
+HOSTARCH := $(shell $(GO) env GOHOSTARCH)
+TARGET   := $(shell GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) env GOOS)-$(shell GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) env GOARCH)
+BIN      := $(if $(filter $(HOSTOS)-$(HOSTARCH),$(TARGET)),bin,bin/$(TARGET))
+
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/bedgate ./cmd/bedgate
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/bedsim ./cmd/bedsim
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/bedgate ./cmd/bedgate
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/bedsim ./cmd/bedsim
 
 # The main job on an embedded default: embedded MQTT broker, simulated
 # monitors on pseudo-terminals, the gateway reading them through the real

@@ -67,6 +67,35 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+// TestCommandHelp: every command answers --help with its synopsis and exits
+// 0 (flags on stderr, as the flag package does), and "help COMMAND" prints
+// the same on stdout.
+func TestCommandHelp(t *testing.T) {
+	for _, c := range commands {
+		t.Run(c.name, func(t *testing.T) {
+			want := "usage: bedgate " + c.synopsis
+			args := []string{c.name, "--help"}
+			if c.name == "config" {
+				args = []string{"config", "check", "--help"}
+			}
+			out, errOut, err := invoke(t, nil, args...)
+			if err != nil {
+				t.Fatalf("%q = %v, want exit 0", args, err)
+			}
+			if c.name != "help" && !strings.Contains(out+errOut, want) {
+				t.Errorf("%q printed %q%q, want %q", args, out, errOut, want)
+			}
+			out, errOut, err = invoke(t, nil, "help", c.name)
+			if err != nil || errOut != "" {
+				t.Fatalf("help %s = %v, stderr %q", c.name, err, errOut)
+			}
+			if c.name != "help" && !strings.HasPrefix(out, want+"\n") {
+				t.Errorf("help %s printed %q, want it to start with %q", c.name, out, want)
+			}
+		})
+	}
+}
+
 // TestUsageErrors checks every command-line mistake that is caught before
 // anything starts: each error wraps errUsage (exit status 2) and says what
 // is wrong.
@@ -93,6 +122,9 @@ func TestUsageErrors(t *testing.T) {
 		{"demo negative duration", []string{"demo", "--for", "-1s"}, []string{"--for -1s", "negative"}, false},
 		{"demo bad log level", []string{"demo", "--for", "1s", "--log-level", "loud"}, []string{`"loud"`}, false},
 		{"demo bad duration", []string{"demo", "--for", "soon"}, []string{"demo:", "soon"}, false},
+		{"version with an argument", []string{"version", "now"}, []string{"version takes no arguments"}, false},
+		{"help for an unknown command", []string{"help", "frobnicate"}, []string{`unknown command "frobnicate"`}, false},
+		{"help for two commands", []string{"help", "run", "demo"}, []string{"at most one COMMAND"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

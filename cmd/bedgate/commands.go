@@ -17,10 +17,16 @@ import (
 	"github.com/bedgate/bedgate/gateway/config"
 )
 
-// newFlagSet returns a flag set that reports errors instead of exiting.
+// newFlagSet returns a flag set that reports errors instead of exiting;
+// asked for help, it prints the command's synopsis, summary and flags.
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		printSynopsis(fs.Output(), name)
+		fmt.Fprintln(fs.Output(), "\nflags:")
+		fs.PrintDefaults()
+	}
 	return fs
 }
 

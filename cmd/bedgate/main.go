@@ -17,15 +17,20 @@
 //	bedgate capture PORT --out FILE [--driver NAME] [--for D]
 //	                                  record what a device sends, with timestamps
 //	bedgate version                   print the version
+//	bedgate help [COMMAND]            list the commands, or one's flags
+//
+// Every command answers --help with its synopsis and flags (exit status 0).
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -48,54 +53,156 @@ func main() {
 	}
 }
 
-const usage = `usage:
-  bedgate run --config FILE              run the gateway
-  bedgate demo [--for D] [--broker URL] [--beds N]
-                                         embedded broker, simulated monitors and the gateway;
-                                         prints what the EPR receives
-  bedgate decode --driver NAME [FILE|-]  decode captured device bytes into JSON lines
-  bedgate config check FILE              check a configuration file (exit 1 on any problem);
-                                         warns about port bindings that are not stable
-  bedgate ports [--json] [--config FILE] list serial ports (USB ids, serial numbers, by-id and
-                                         by-path names) and the beds bound to them; opens none
-  bedgate probe PORT [--driver NAME] [--timeout D]
-                                         try each driver on a port; report what answered
-  bedgate capture PORT --out FILE [--driver NAME] [--for D]
-                                         record the bytes a device sends, with timestamps
-                                         (decode reads captures; bedsim --replay plays them)
-  bedgate version                        print the version`
+// A command is one of bedgate's subcommands: its synopsis (after
+// "bedgate "), what it does, and the function that runs it.
+type command struct {
+	name, synopsis, summary string
+	run                     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// commands lists the subcommands in the order usage shows them.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"run", "run --config FILE [--log-level LEVEL]", "run the gateway",
+			func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
+				return runGateway(ctx, args, stderr)
+			}},
+		{"demo", "demo [--for D] [--broker URL] [--beds N]", "embedded broker, simulated monitors and the gateway;\nprints what the EPR receives",
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+				return runDemo(ctx, args, stdout, stderr)
+			}},
+		{"decode", "decode --driver NAME [FILE|-]", "decode captured device bytes into JSON lines", runDecodeCaptures},
+		{"config", "config check FILE", "check a configuration file (exit 1 on any problem);\nwarns about port bindings that are not stable", runConfig},
+		{"ports", "ports [--json] [--config FILE]", "list serial ports (USB ids, serial numbers, by-id and\nby-path names) and the beds bound to them; opens none",
+			func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+				return runPorts(args, stdout, stderr)
+			}},
+		{"probe", "probe PORT [--driver NAME] [--timeout D]", "try each driver on a port; report what answered",
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+				return runProbe(ctx, args, stdout, stderr)
+			}},
+		{"capture", "capture PORT --out FILE [--driver NAME] [--for D]", "record the bytes a device sends, with timestamps\n(decode reads captures; bedsim --replay plays them)",
+			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+				return runCapture(ctx, args, stdout, stderr)
+			}},
+		{"version", "version", "print the version", runVersion},
+		{"help", "help [COMMAND]", "print this, or a command's flags", runHelp},
+	}
+}
+
+// usage is the list of commands, each with its synopsis and summary.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage:\n")
+	for _, c := range commands {
+		lines := strings.Split(c.summary, "\n")
+		syn := "  bedgate " + c.synopsis
+		if len(syn) < 41 {
+			fmt.Fprintf(&b, "%-41s%s\n", syn, lines[0])
+		} else {
+			fmt.Fprintf(&b, "%s\n%41s%s\n", syn, "", lines[0])
+		}
+		for _, l := range lines[1:] {
+			fmt.Fprintf(&b, "%41s%s\n", "", l)
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// lookup returns the command called name.
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, usage)
+		fmt.Fprintln(stderr, usage())
 		return fmt.Errorf("%w: no command given", errUsage)
 	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "run":
-		return runGateway(ctx, rest, stderr)
-	case "demo":
-		return runDemo(ctx, rest, stdout, stderr)
-	case "decode":
-		return runDecodeCaptures(ctx, rest, stdin, stdout, stderr)
-	case "config":
-		if len(rest) == 0 || rest[0] != "check" {
-			return fmt.Errorf("%w: config: the only subcommand is \"check FILE\"", errUsage)
-		}
-		return runConfigCheckPorts(rest[1:], stdout, stderr)
-	case "ports":
-		return runPorts(rest, stdout, stderr)
-	case "probe":
-		return runProbe(ctx, rest, stdout, stderr)
-	case "capture":
-		return runCapture(ctx, rest, stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "bedgate", version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
-		return nil
-	default:
-		fmt.Fprintln(stderr, usage)
-		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	name, rest := args[0], args[1:]
+	switch {
+	case isHelp(name):
+		name = "help"
+	case name == "--version":
+		name = "version"
 	}
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintln(stderr, usage())
+		return fmt.Errorf("%w: unknown command %q", errUsage, name)
+	}
+	err := c.run(ctx, rest, stdin, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // the flag set printed the command's help
+	}
+	return err
+}
+
+// runHelp is "help [COMMAND]": the list of commands, or one command's
+// synopsis and flags, on stdout.
+func runHelp(ctx context.Context, args []string, stdin io.Reader, stdout, _ io.Writer) error {
+	switch len(args) {
+	case 0:
+		fmt.Fprintln(stdout, usage())
+		return nil
+	case 1:
+	default:
+		return fmt.Errorf("%w: help: give at most one COMMAND", errUsage)
+	}
+	c, ok := lookup(args[0])
+	switch {
+	case c.name == "help" || isHelp(args[0]):
+		fmt.Fprintln(stdout, usage())
+		return nil
+	case !ok:
+		return fmt.Errorf("%w: help: unknown command %q", errUsage, args[0])
+	}
+	err := c.run(ctx, []string{"--help"}, stdin, stdout, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// runVersion is "version".
+func runVersion(_ context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
+	switch {
+	case len(args) == 1 && isHelp(args[0]):
+		printSynopsis(stdout, "version")
+		return nil
+	case len(args) > 0:
+		return fmt.Errorf("%w: version takes no arguments", errUsage)
+	}
+	fmt.Fprintln(stdout, "bedgate", version)
+	return nil
+}
+
+// runConfig is "config check FILE".
+func runConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	switch {
+	case len(args) == 0:
+		return fmt.Errorf("%w: config: the only subcommand is \"check FILE\"", errUsage)
+	case isHelp(args[0]) || (args[0] == "check" && len(args) == 2 && isHelp(args[1])):
+		printSynopsis(stdout, "config")
+		return nil
+	case args[0] != "check":
+		return fmt.Errorf("%w: config: the only subcommand is \"check FILE\"", errUsage)
+	}
+	return runConfigCheckPorts(args[1:], stdout, stderr)
+}
+
+// printSynopsis prints a command's synopsis and summary.
+func printSynopsis(w io.Writer, name string) {
+	c, _ := lookup(name)
+	fmt.Fprintf(w, "usage: bedgate %s\n\n%s\n", c.synopsis, c.summary)
 }
