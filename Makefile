@@ -5,7 +5,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 DEMO_FOR ?= 30s
 FUZZTIME ?= 10s
 
-.PHONY: build demo test bench fuzz lint clean
+.PHONY: build demo test bench fuzz lint clean deb
 
 # Host builds go to bin/; a cross build (GOOS or GOARCH set to another
 # system) goes to bin/<goos>-<goarch>/, so it never overwrites the host's.
@@ -42,6 +42,15 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# A Debian package for a ward box (GOARCH=arm64 make deb for arm64 boxes):
+# bin/bedgate_<version>_<arch>.deb, built with nfpm (configs/nfpm.yaml).
+NFPM        ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+DEB_VERSION ?= $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || echo 0.0.0~git$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
+deb: build
+	install -D -m 0755 $(BIN)/bedgate bin/deb/bedgate
+	DEB_ARCH=$(lastword $(subst -, ,$(TARGET))) DEB_VERSION=$(DEB_VERSION) \
+	  $(NFPM) package --config configs/nfpm.yaml --packager deb --target bin/
 
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
