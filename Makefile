@@ -17,12 +17,13 @@ BIN      := $(if $(filter $(HOSTOS)-$(HOSTARCH),$(TARGET)),bin,bin/$(TARGET))
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/bedgate ./cmd/bedgate
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/bedsim ./cmd/bedsim
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/bedgate-demo ./cmd/bedgate-demo
 
 # The main job on an embedded default: embedded MQTT broker, simulated
 # monitors on pseudo-terminals, the gateway reading them through the real
 # serial path, and a subscriber printing what the EPR receives.
 demo: build
-	./bin/bedgate demo --for $(DEMO_FOR)
+	./bin/bedgate-demo --for $(DEMO_FOR)
 
 # Every test, with the race detector. Needs mosquitto (apt-get install -y
 # mosquitto); tests read ../shared when it is there and say so when not.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -60,7 +61,7 @@ func TestHelp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cmd := range []string{"bedgate run", "bedgate demo", "bedgate decode", "bedgate config check", "bedgate version"} {
+	for _, cmd := range []string{"bedgate run", "bedgate decode", "bedgate config check", "bedgate version"} {
 		if !strings.Contains(out, cmd) {
 			t.Errorf("help does not mention %q:\n%s", cmd, out)
 		}
@@ -117,11 +118,6 @@ func TestUsageErrors(t *testing.T) {
 		{"decode without driver", []string{"decode", "capture.txt"}, []string{"--driver is required", "masimo"}, false},
 		{"decode unknown driver", []string{"decode", "--driver", "philips", "capture.txt"}, []string{`unknown driver "philips"`, "masimo"}, false},
 		{"decode two files", []string{"decode", "--driver", "masimo", "a.txt", "b.txt"}, []string{"at most one FILE"}, false},
-		{"demo no beds", []string{"demo", "--beds", "0"}, []string{"--beds 0"}, false},
-		{"demo too many beds", []string{"demo", "--beds", "65"}, []string{"--beds 65"}, false},
-		{"demo negative duration", []string{"demo", "--for", "-1s"}, []string{"--for -1s", "negative"}, false},
-		{"demo bad log level", []string{"demo", "--for", "1s", "--log-level", "loud"}, []string{`"loud"`}, false},
-		{"demo bad duration", []string{"demo", "--for", "soon"}, []string{"demo:", "soon"}, false},
 		{"version with an argument", []string{"version", "now"}, []string{"version takes no arguments"}, false},
 		{"help for an unknown command", []string{"help", "frobnicate"}, []string{`unknown command "frobnicate"`}, false},
 		{"help for two commands", []string{"help", "run", "demo"}, []string{"at most one COMMAND"}, false},
@@ -482,5 +478,21 @@ func TestDecodeEmptyAndTruncated(t *testing.T) {
 				t.Errorf("summary %q, want %d readings and %s rejected", m, tt.wantReadings, tt.wantRejected)
 			}
 		})
+	}
+}
+
+// TestProductionBinaryLinksNoSimulators: bedgate, the program a ward box
+// runs, links neither the simulators nor the demo's embedded broker; they
+// live in bedsim and bedgate-demo.
+func TestProductionBinaryLinksNoSimulators(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "github.com/bedgate/bedgate/simulators") || pkg == "github.com/bedgate/bedgate/gateway/demo" ||
+			strings.HasPrefix(pkg, "github.com/mochi-mqtt/") || strings.HasPrefix(pkg, "github.com/nats-io/nats-server") {
+			t.Errorf("bedgate links %s", pkg)
+		}
 	}
 }

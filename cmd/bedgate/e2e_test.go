@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -412,28 +411,4 @@ func readValues(t *testing.T, path string) []drivers.Reading {
 		t.Fatal("values file is empty")
 	}
 	return out
-}
-
-// TestDemoPrintsObservations runs "bedgate demo" in-process for a few
-// seconds and checks that it prints observations as the EPR receives them.
-func TestDemoPrintsObservations(t *testing.T) {
-	if testing.Short() {
-		t.Skip("demo test: skipped in -short mode")
-	}
-	var out, errOut syncWriter
-	out.w, errOut.w = new(bytes.Buffer), new(bytes.Buffer)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := run(ctx, []string{"demo", "--for", "5s", "--beds", "2"}, nil, &out, &errOut); err != nil {
-		t.Fatalf("demo: %v\n%s", err, errOut.w)
-	}
-	text := out.w.String()
-	for _, want := range []string{"monitor  bed1", "monitor  bed2", "EPR      bed1", "EPR      bed2", "/min", "%"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, text)
-		}
-	}
-	if n := strings.Count(text, "\nEPR "); n < 6 {
-		t.Errorf("demo printed %d observations in 5 s, want at least 6:\n%s", n, text)
-	}
 }

@@ -5,8 +5,6 @@
 // Usage:
 //
 //	bedgate run --config FILE         run the gateway
-//	bedgate demo [--for D] [--broker URL] [--beds N]
-//	                                  embedded broker + simulated monitors + gateway
 //	bedgate decode --driver NAME [FILE|-]
 //	                                  decode captured device bytes to JSON lines
 //	bedgate config check FILE         check a configuration file
@@ -68,10 +66,6 @@ func init() {
 		{"run", "run --config FILE [--log-level LEVEL]", "run the gateway",
 			func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
 				return runGateway(ctx, args, stderr)
-			}},
-		{"demo", "demo [--for D] [--broker URL] [--beds N]", "embedded broker, simulated monitors and the gateway;\nprints what the EPR receives",
-			func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-				return runDemo(ctx, args, stdout, stderr)
 			}},
 		{"decode", "decode --driver NAME [FILE|-]", "decode captured device bytes into JSON lines", runDecodeCaptures},
 		{"config", "config check FILE", "check a configuration file (exit 1 on any problem);\nwarns about port bindings that are not stable", runConfig},
