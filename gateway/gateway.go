@@ -26,6 +26,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
+	"github.com/bedgate/bedgate/internal/ratelog"
 )
 
 // Options configure Run.
@@ -55,6 +56,11 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	// Per-event lines (bad frames, quarantined readings, ...) are
+	// rate-limited per bed and reason; what was suppressed is reported.
+	limited := ratelog.New(log.Handler(), ratelog.Options{})
+	defer limited.Flush(context.WithoutCancel(ctx))
+	log = slog.New(limited)
 	now := opts.Now
 	if now == nil {
 		now = time.Now
