@@ -31,7 +31,7 @@
 // context ends it stops reading the outbox, waits for the PUBACKs in flight,
 // makes sure the latest payload of every retained topic was acknowledged
 // (publishing it again otherwise), publishes "offline", and only then
-// disconnects; all of it within ShutdownWait. The caller sets the final
+// disconnects, waiting at most ShutdownWait for acknowledgements in all. The caller sets the final
 // device statuses before it ends the context.
 //
 // Run retries a failing connection for as long as it runs. Stats reports
@@ -110,9 +110,9 @@ type Options struct {
 	// neither floods the EPR nor delays fresh readings, which are sent as
 	// they come. The default, 0, is unlimited.
 	BacklogRate float64
-	// ShutdownWait bounds how long Run takes to stop after its context
-	// ends: PUBACKs in flight, the final retained statuses and "offline".
-	// The default is 1.5s.
+	// ShutdownWait bounds how long Run waits, after its context ends, for
+	// the PUBACKs of what is in flight, the final retained statuses and
+	// "offline". The default is 1.5s.
 	ShutdownWait time.Duration
 	// Logger receives diagnostics. The default is slog.Default().
 	Logger *slog.Logger
@@ -276,7 +276,9 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 	p.mu.Lock()
 	topics := make(map[string]*retainedMsg, len(p.retained))
 	maps.Copy(topics, p.retained)
-	close(p.up)
+	if !isClosed(p.up) {
+		close(p.up)
+	}
 	p.mu.Unlock()
 	for topic, m := range topics {
 		p.sendRetained(topic, m)
