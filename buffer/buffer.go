@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -212,18 +213,36 @@ func (b *Buffer) enqueue(ctx context.Context, req *appendRequest) (Seq, error) {
 // released. It does not poll. It returns ctx.Err() when ctx is done and
 // ErrClosed once Close has been called.
 func (b *Buffer) Next(ctx context.Context, max int) ([]Entry, error) {
-	return b.take(ctx, max, nil)
+	return b.take(ctx, max, 0, math.MaxUint64)
 }
 
-// NextSince is Next restricted to entries appended at or after since: it
-// blocks until at least one such entry is ready and returns up to max of
-// them in sequence order, leaving older ones for Next. A publisher uses it
-// to send fresh readings ahead of a backlog.
-func (b *Buffer) NextSince(ctx context.Context, max int, since time.Time) ([]Entry, error) {
-	return b.take(ctx, max, &since)
+// NextBefore is Next restricted to entries with sequence numbers below
+// before, and NextFrom to those at or above from. A publisher that noted
+// NextSeq when its connection came up uses them to send readings appended
+// since (NextFrom) apart from the backlog (NextBefore), each lane in
+// sequence order; sequence numbers, unlike append times, never jump with
+// the clock.
+func (b *Buffer) NextBefore(ctx context.Context, max int, before Seq) ([]Entry, error) {
+	return b.take(ctx, max, 0, before)
 }
 
-func (b *Buffer) take(ctx context.Context, n int, since *time.Time) ([]Entry, error) {
+// NextFrom: see NextBefore.
+func (b *Buffer) NextFrom(ctx context.Context, max int, from Seq) ([]Entry, error) {
+	return b.take(ctx, max, from, math.MaxUint64)
+}
+
+// NextSeq returns the sequence number the next Append will get: every
+// entry appended before the call has a lower one.
+func (b *Buffer) NextSeq() Seq {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.next
+}
+
+// take marks up to n ready entries with sequence numbers in [from, to) in
+// flight (dropping expired ones on the way) and reads them, waiting until
+// there is one.
+func (b *Buffer) take(ctx context.Context, n int, from, to Seq) ([]Entry, error) {
 	limit := max(n, 1)
 	for {
 		b.mu.Lock()
@@ -231,12 +250,10 @@ func (b *Buffer) take(ctx context.Context, n int, since *time.Time) ([]Entry, er
 			b.mu.Unlock()
 			return nil, ErrClosed
 		}
-		var picked []Seq
-		if since == nil {
-			picked = b.pickLocked(limit)
-		} else {
-			picked = b.pickSinceLocked(limit, since.UnixNano())
+		if b.expireLocked() > 0 {
+			b.signal()
 		}
+		picked := b.idx.takeReady(limit, from, to)
 		if len(picked) == 0 {
 			avail := b.avail
 			b.mu.Unlock()
@@ -261,28 +278,6 @@ func (b *Buffer) take(ctx context.Context, n int, since *time.Time) ([]Entry, er
 			return entries, nil
 		}
 	}
-}
-
-// pickLocked marks up to limit ready entries in flight, dropping expired
-// ones on the way.
-func (b *Buffer) pickLocked(limit int) []Seq {
-	expired := b.expireLocked()
-	picked := b.idx.takeReady(limit)
-	if expired > 0 {
-		b.signal()
-	}
-	return picked
-}
-
-// pickSinceLocked marks up to limit ready entries appended at or after
-// since (Unix ns) in flight, dropping expired ones on the way.
-func (b *Buffer) pickSinceLocked(limit int, since int64) []Seq {
-	expired := b.expireLocked()
-	picked := b.idx.takeReadySince(limit, since)
-	if expired > 0 {
-		b.signal()
-	}
-	return picked
 }
 
 // read loads the payloads of in-flight entries. Entries deleted meanwhile

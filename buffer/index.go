@@ -74,38 +74,27 @@ func (x *index) take(i int) {
 	x.inFlight++
 }
 
-// takeReady marks up to limit ready slots in flight, in sequence order, and
-// returns their sequence numbers.
-func (x *index) takeReady(limit int) []Seq {
+// takeReady marks up to limit ready slots with sequence numbers in
+// [from, to) in flight, in sequence order, and returns their sequence
+// numbers.
+func (x *index) takeReady(limit int, from, to Seq) []Seq {
+	live := x.slots[x.head:]
+	first := x.head + sort.Search(len(live), func(i int) bool { return live[i].seq >= from })
+	// readyHint may move only over a scan that started at it.
+	i, hinted := max(x.readyHint, x.head), true
+	if first > i {
+		i, hinted = first, false
+	}
 	var picked []Seq
-	i := max(x.readyHint, x.head)
-	for ; i < len(x.slots) && len(picked) < limit && x.ready > 0; i++ {
+	for ; i < len(x.slots) && len(picked) < limit && x.ready > 0 && x.slots[i].seq < to; i++ {
 		if x.slots[i].state != slotReady {
 			continue
 		}
 		x.take(i)
 		picked = append(picked, x.slots[i].seq)
 	}
-	x.readyHint = i
-	return picked
-}
-
-// takeReadySince marks up to limit ready slots appended at or after since
-// (Unix ns) in flight, in sequence order, and returns their sequence
-// numbers. Append times follow sequence order but for clock steps, so the
-// scan starts after the last slot, from the tail, older than since.
-func (x *index) takeReadySince(limit int, since int64) []Seq {
-	start := len(x.slots)
-	for start > x.head && x.slots[start-1].appended >= since {
-		start--
-	}
-	var picked []Seq
-	for i := max(start, x.readyHint); i < len(x.slots) && len(picked) < limit && x.ready > 0; i++ {
-		if x.slots[i].state != slotReady {
-			continue
-		}
-		x.take(i)
-		picked = append(picked, x.slots[i].seq)
+	if hinted {
+		x.readyHint = i
 	}
 	return picked
 }

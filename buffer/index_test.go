@@ -1,6 +1,7 @@
 package buffer
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -51,12 +52,24 @@ func TestIndexAgainstModel(t *testing.T) {
 				model[next] = slotReady
 				next++
 			case r < 55: // Next
+				// Half the time all of it; else a lane: below or from a boundary.
 				limit := 1 + rng.IntN(50)
-				want := inState(slotReady)
-				want = want[:min(limit, len(want))]
-				got := x.takeReady(limit)
+				from, to := Seq(0), Seq(math.MaxUint64)
+				switch b := Seq(1 + rng.Uint64N(uint64(next))); rng.IntN(4) {
+				case 0:
+					from = b
+				case 1:
+					to = b
+				}
+				var want []Seq
+				for _, q := range inState(slotReady) {
+					if q >= from && q < to && len(want) < limit {
+						want = append(want, q)
+					}
+				}
+				got := x.takeReady(limit, from, to)
 				if !slices.Equal(got, want) {
-					t.Fatalf("seed %d op %d: takeReady(%d) = %v, want %v", seed, op, limit, got, want)
+					t.Fatalf("seed %d op %d: takeReady(%d, %d, %d) = %v, want %v", seed, op, limit, from, to, got, want)
 				}
 				for _, q := range got {
 					model[q] = slotInFlight

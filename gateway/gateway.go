@@ -26,6 +26,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
+	"github.com/bedgate/bedgate/drivers/ratelog"
 )
 
 // Options configure Run.
@@ -42,8 +43,10 @@ type Options struct {
 
 // Run runs the gateway until ctx ends: it opens the outbox, starts the
 // publisher and one supervisor per bed. After ctx ends it stops reading
-// devices, gives the publisher a bounded time to collect PUBACKs in flight,
-// and closes the outbox. It returns nil after a clean stop.
+// devices first (each bed sets its final "disconnected" device status), then
+// stops the publisher, which forwards what is in flight, confirms the final
+// statuses and disconnects within its bounded wait, and closes the outbox.
+// It returns nil after a clean stop.
 func Run(ctx context.Context, opts Options) error {
 	cfg := opts.Config
 	if cfg == nil || opts.Drivers == nil {
@@ -53,6 +56,11 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	// Per-event lines (bad frames, quarantined readings, ...) are
+	// rate-limited per bed and reason; what was suppressed is reported.
+	limited := ratelog.New(log.Handler(), ratelog.Options{})
+	defer limited.Flush(context.WithoutCancel(ctx))
+	log = slog.New(limited)
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -99,7 +107,6 @@ func Run(ctx context.Context, opts Options) error {
 		BacklogRate: cfg.MQTT.BacklogRate,
 		StatusTopic: StatusTopic(cfg.Gateway.Site, cfg.Gateway.ID),
 		Status:      health.payload,
-		Now:         now,
 		OnConnect: func(c mqtt.Client) {
 			pipe.watchSubscription(admissions, c.Subscribe(admissions, 1, func(_ mqtt.Client, m mqtt.Message) {
 				pipe.admission(m.Topic(), m.Payload())
@@ -182,9 +189,23 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 
-	pubErr := pub.Run(ctx)
-	stopReading()
-	wg.Wait()
+	// The publisher outlives the readers, so that their last readings and
+	// final statuses go out on its connection.
+	pubCtx, stopPublishing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPublishing()
+	pubDone := make(chan error, 1)
+	go func() { pubDone <- pub.Run(pubCtx) }()
+	var pubErr error
+	select {
+	case <-ctx.Done():
+		stopReading()
+		wg.Wait()
+		stopPublishing()
+		pubErr = <-pubDone
+	case pubErr = <-pubDone: // the publisher failed
+		stopReading()
+		wg.Wait()
+	}
 	st := outbox.Stats()
 	log.Info("gateway stopped", "published", pub.Stats().Published, "acked", pub.Stats().Acked, "outbox_entries", st.Entries)
 	if pubErr != nil && !errors.Is(pubErr, context.Canceled) && !errors.Is(pubErr, context.DeadlineExceeded) {
@@ -339,6 +360,7 @@ func (s *supervisor) publish(state, reason string) {
 }
 
 func (s *supervisor) run(ctx context.Context) {
+	defer s.publish("disconnected", "gateway stopping")
 	backoff := serialport.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second}
 	for ctx.Err() == nil {
 		s.publish("opening", "")
@@ -356,7 +378,6 @@ func (s *supervisor) run(ctx context.Context) {
 			backoff.Reset()
 		}
 		if ctx.Err() != nil {
-			s.publish("disconnected", "gateway stopping")
 			return
 		}
 		s.log.Warn("device link ended; reopening", "err", err)

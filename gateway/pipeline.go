@@ -201,7 +201,7 @@ func (b *bedPipeline) accept(ctx context.Context, r drivers.Reading) error {
 		// A record the encoders would refuse is quarantined whole, with
 		// the reason, rather than failing the device's session on every
 		// reading.
-		b.p.log.Error("a reading breaks the record contract; quarantined", "bed", b.bed.Name, "err", err)
+		b.p.log.Error("a reading breaks the record contract; quarantined", "bed", b.bed.Name, "reason", "unencodable", "err", err)
 		all := make([]validate.Rejection, len(accepted.Observations))
 		for i, o := range accepted.Observations {
 			all[i] = validate.Rejection{Observation: o, Reason: "unencodable", Text: err.Error()}
@@ -249,6 +249,9 @@ func (p *pipeline) quarantine(ctx context.Context, header record.Record, rejecte
 	for i, r := range rejected {
 		q.Rejected[i] = record.Rejected{Observation: r.Observation, Reason: string(r.Reason), Text: r.Text}
 	}
+	// One line per reading would flood: the logger rate-limits this line
+	// per bed and reason (internal/ratelog); the counts are on the status
+	// topic.
 	p.log.Info("values quarantined", "bed", header.Bed, "count", len(rejected), "reason", string(rejected[0].Reason))
 	return p.store(ctx, q)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/bedgate/bedgate/drivers/all"
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/drivers/ratelog"
 )
 
 // newFlagSet returns a flag set that reports errors instead of exiting;
@@ -131,7 +132,7 @@ func runDecode(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		return enc.Encode(d)
 	})
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(ratelog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}), ratelog.Options{}))
 	st, err := drv.Decode(ctx, in, sink, drivers.Options{Logger: log})
 	fmt.Fprintf(stderr, "decode: %d readings, %d frames, %d rejected, %d bytes skipped\n", st.Readings, st.Frames, st.Bad, st.Skipped)
 	if err != nil {

@@ -108,7 +108,7 @@ func runConfigCheckPorts(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range cfg.PortWarnings(serialport.Enumerator{}) {
+	for _, w := range append(cfg.SecretWarnings(), cfg.PortWarnings(serialport.Enumerator{})...) {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	return nil

@@ -156,3 +156,29 @@ func TestConfigCheckWarnsAboutPorts(t *testing.T) {
 		t.Errorf("config check stdout:\n%s\nstderr:\n%s\nwant ok and a warning about the serial-less identity", out, errOut)
 	}
 }
+
+func TestConfigCheckWarnsAboutReadableSecrets(t *testing.T) {
+	pw := writeFile(t, "password", "secret\n")
+	if err := os.Chmod(pw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, "bedgate.yaml", `gateway:
+  id: gw1
+  site: s1
+  ward: w1
+  data_dir: `+t.TempDir()+`
+mqtt:
+  broker: ssl://127.0.0.1:8883
+  username: gw1
+  password_file: `+pw+`
+beds:
+  - {name: bed1, driver: masimo, port: /dev/serial/by-path/pci-0000:00:14.0-usb-0:2:1.0-port0}
+`)
+	out, errOut, err := invoke(t, nil, "config", "check", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "warning: mqtt.password_file: " + pw + " is readable by group or others (mode 0644): chmod 600 " + pw; !strings.Contains(out, ": ok:") || !strings.Contains(errOut, want) {
+		t.Errorf("config check stdout:\n%s\nstderr:\n%s\nwant ok and %q", out, errOut, want)
+	}
+}

@@ -10,13 +10,33 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 )
 
-// reject counts one bad frame or message. Details go to debug level; a
-// warning is logged for the first and every hundredth.
+// reject counts one bad frame or message and logs it at warn under its
+// kind ("reason"): a gateway's logger rate-limits such lines per bed and
+// reason (internal/ratelog), so a flood of bad frames writes a few lines a
+// minute.
 func reject(c *drivers.Counter, opts drivers.Options, err error) {
 	n := c.Bad(err)
-	opts.Logger.Debug("intellivue: rejected", "err", err)
-	if n == 1 || n%100 == 0 {
-		opts.Logger.Warn("intellivue: rejected frame or message", "err", err, "rejected", n)
+	opts.Logger.Warn("intellivue: rejected frame or message", "reason", rejectReason(err), "err", err, "rejected", n)
+}
+
+// rejectReason names the kind of a rejection, a short fixed string.
+func rejectReason(err error) string {
+	var (
+		frame *FrameError
+		msg   *MessageError
+		proto *ProtocolError
+	)
+	switch {
+	case errors.As(err, &frame):
+		return "bad frame"
+	case errors.As(err, &msg):
+		return "bad message"
+	case errors.As(err, &proto):
+		return "protocol error"
+	case errors.Is(err, ErrTruncated):
+		return "truncated"
+	default:
+		return "other"
 	}
 }
 

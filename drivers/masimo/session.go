@@ -45,14 +45,18 @@ func Driver() drivers.Driver {
 	}
 }
 
-// reject counts one bad line. Its contents are logged at debug level only;
-// a warning is logged for the first and every hundredth.
+// reject counts one bad line and logs it at warn under its kind
+// ("reason"); its contents (which may hold patient values) only at debug.
+// A gateway's logger rate-limits such lines per bed and reason
+// (internal/ratelog), so a flood of noise writes a few lines a minute.
 func reject(c *drivers.Counter, opts drivers.Options, err error, line []byte) {
 	n := c.Bad(err)
-	opts.Logger.Debug("masimo: rejected line", "err", err, "line", string(line))
-	if n == 1 || n%100 == 0 {
-		opts.Logger.Warn("masimo: rejected line", "err", err, "rejected", n)
+	reason := "bad line"
+	if errors.Is(err, ErrTruncated) {
+		reason = "truncated"
 	}
+	opts.Logger.Warn("masimo: rejected line", "reason", reason, "err", err, "rejected", n)
+	opts.Logger.Debug("masimo: rejected line contents", "reason", reason, "line", string(line))
 }
 
 // lines turns split results into readings: it parses, counts and emits.
@@ -93,7 +97,7 @@ func (l *lines) syncSplitter() {
 		for range n {
 			l.count.Bad(err)
 		}
-		l.opts.Logger.Debug("masimo: skipped over-long line")
+		l.opts.Logger.Warn("masimo: rejected line", "reason", "over-long line", "err", err, "rejected", l.count.Stats().Bad)
 	}
 	if n := l.split.Skipped() - l.skipped; n > 0 {
 		l.skipped += n

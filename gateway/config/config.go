@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -417,24 +418,8 @@ func (c *Config) Validate(knownDrivers []string) error {
 		}
 	}
 	c.validateLinkSecurity(bad)
-	if c.MQTT.KeepAlive < time.Second {
-		bad("mqtt.keepalive", "%v: must be at least 1s (0 would let a dead link go unnoticed)", c.MQTT.KeepAlive)
-	}
-	if c.MQTT.BacklogRate < 0 {
-		bad("mqtt.backlog_rate", "%v: must be 0 (unlimited) or a positive number of messages a second", c.MQTT.BacklogRate)
-	}
-	if c.MQTT.Window < 1 || c.MQTT.Window > 65535 {
-		bad("mqtt.window", "%d: must be between 1 and 65535", c.MQTT.Window)
-	}
-	if c.Buffer.MaxBytes < 1<<20 {
-		bad("buffer.max_bytes", "%d: must be at least 1048576 (1 MiB)", c.Buffer.MaxBytes)
-	}
-	if c.Buffer.MaxAge < time.Minute {
-		bad("buffer.max_age", "%v: must be at least 1m", c.Buffer.MaxAge)
-	}
-
-	if c.Validation.MaxClockOffset < time.Second {
-		bad("validation.max_clock_offset", "%v: must be at least 1s", c.Validation.MaxClockOffset)
+	for _, r := range c.ranges() {
+		r.check(bad)
 	}
 	if _, err := validate.NewRules(validate.Config{Ranges: c.Validation.Ranges}); err != nil {
 		bad("validation.ranges", "%w", err)
@@ -476,8 +461,8 @@ func (c *Config) Validate(knownDrivers []string) error {
 		if b.Device != "" {
 			checkName(key+".device", b.Device)
 		}
-		if b.Baud < 0 {
-			bad(key+".baud", "%d: must be positive", b.Baud)
+		if b.Baud != 0 {
+			inRange(key+".baud", int64(b.Baud), 50, 4_000_000, "serial line speeds lie between 50 and 4,000,000 baud (Linux termios); leave it unset for the driver's").check(bad)
 		}
 		if b.DataBits != 0 && (b.DataBits < 5 || b.DataBits > 8) {
 			bad(key+".data_bits", "%d: must be 5, 6, 7 or 8", b.DataBits)
@@ -503,6 +488,92 @@ func (c *Config) Validate(knownDrivers []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// bound is the sane range of one numeric setting, with the reason for it.
+type bound struct {
+	key  string
+	in   bool      // the value lies within the range
+	text [3]string // the value, the minimum and the maximum, as written
+	why  string
+}
+
+func (b bound) check(bad func(key, format string, args ...any)) {
+	if !b.in {
+		bad(b.key, "%s: must be between %s and %s: %s", b.text[0], b.text[1], b.text[2], b.why)
+	}
+}
+
+func inRange(key string, v, lo, hi int64, why string) bound {
+	f := func(n int64) string { return strconv.FormatInt(n, 10) }
+	return bound{key, v >= lo && v <= hi, [3]string{f(v), f(lo), f(hi)}, why}
+}
+
+func durationIn(key string, v, lo, hi time.Duration, why string) bound {
+	return bound{key, v >= lo && v <= hi, [3]string{v.String(), lo.String(), hi.String()}, why}
+}
+
+func floatIn(key string, v, lo, hi float64, why string) bound {
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	return bound{key, v >= lo && v <= hi, [3]string{f(v), f(lo), f(hi)}, why}
+}
+
+// Limits of the settings that have one beyond their type.
+const (
+	// maxKeepAlive is the longest MQTT keep-alive: the protocol carries it
+	// in seconds in a 16-bit field.
+	maxKeepAlive = 65535 * time.Second
+	// maxOutboxBytes bounds buffer.max_bytes by the outbox's memory: about
+	// 32 bytes of index per entry of about 2.1 KB on disk.
+	maxOutboxBytes = 16 << 30
+)
+
+// ranges lists the sane range of every duration, size and rate, each with
+// its reason.
+func (c *Config) ranges() []bound {
+	rs := []bound{
+		durationIn("mqtt.keepalive", c.MQTT.KeepAlive, time.Second, maxKeepAlive,
+			"MQTT sends the keep-alive in whole seconds in a 16-bit field, and 0 (or a value that wraps to 0) would let a dead link and the last will go unnoticed"),
+		inRange("mqtt.window", int64(c.MQTT.Window), 1, 65535, "MQTT numbers the publishes awaiting PUBACK with 16-bit packet identifiers"),
+		inRange("buffer.max_bytes", c.Buffer.MaxBytes, 1<<20, maxOutboxBytes,
+			"below 1 MiB the outbox holds a few hundred readings; above 16 GiB (about 8 million readings) its index alone would take some 260 MB of memory"),
+		durationIn("buffer.max_age", c.Buffer.MaxAge, time.Minute, 30*24*time.Hour,
+			"a reading delivered more than 30 days late is no longer an observation anyone acts on, and the outbox keeps it on disk meanwhile"),
+		durationIn("validation.max_clock_offset", c.Validation.MaxClockOffset, time.Second, 24*time.Hour,
+			"a device clock more than a day out is wrong, not drifting: its values must be flagged"),
+		durationIn("association.hold_for", c.Association.HoldFor, time.Second, 24*time.Hour,
+			"held readings are kept in memory only (lost if the gateway stops) and go out late by as long as they are held"),
+	}
+	// 0 is unlimited.
+	if c.MQTT.BacklogRate != 0 {
+		rs = append(rs, floatIn("mqtt.backlog_rate", c.MQTT.BacklogRate, 1, 1_000_000,
+			"messages a second, or 0 for unlimited; below one a second a backlog drains slower than a single bed sending one reading a second fills it"))
+	}
+	return rs
+}
+
+// SecretWarnings names the secrets files (mqtt.key_file,
+// mqtt.password_file) that users other than the owner can read, each with
+// the chmod that fixes it. A file that cannot be examined is reported by
+// Validate, not here.
+func (c *Config) SecretWarnings() []string {
+	var out []string
+	for _, f := range []struct{ key, path string }{
+		{"mqtt.key_file", c.MQTT.KeyFile},
+		{"mqtt.password_file", c.MQTT.PasswordFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		fi, err := os.Stat(f.path)
+		if err != nil {
+			continue
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			out = append(out, fmt.Sprintf("%s: %s is readable by group or others (mode %#o): chmod 600 %s", f.key, f.path, mode, f.path))
+		}
+	}
+	return out
 }
 
 // checkBinding checks a bed's port or usb binding and returns the key two

@@ -43,6 +43,19 @@ func writeConfig(t *testing.T, body string) string {
 	return path
 }
 
+// wantMentions fails unless err is an error mentioning every one of want.
+func wantMentions(t *testing.T, err error, want []string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("Load succeeded, want an error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+}
+
 func TestLoadGood(t *testing.T) {
 	c, err := Load(writeConfig(t, goodYAML), []string{"masimo"})
 	if err != nil {
@@ -111,14 +124,7 @@ func TestLoadErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Load(writeConfig(t, tt.edit(goodYAML)), []string{"masimo"})
-			if err == nil {
-				t.Fatal("Load succeeded, want error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
+			wantMentions(t, err, tt.want)
 		})
 	}
 }
@@ -212,14 +218,7 @@ func TestLoadTLS(t *testing.T) {
 				}
 				return
 			}
-			if err == nil {
-				t.Fatal("Load succeeded, want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
+			wantMentions(t, err, tt.want)
 		})
 	}
 }

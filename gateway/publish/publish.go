@@ -10,10 +10,29 @@
 // de-duplicate on the observation identifiers, so at-least-once delivery
 // never double-files.
 //
-// The publisher also keeps the retained status topics: the gateway's own
-// status (Options.Status(true) on connect and on RefreshStatus,
-// Options.Status(false) as the MQTT last will and on a clean stop) and the latest status of each device, re-published after
-// every reconnect.
+// # Order
+//
+// When a connection comes up the publisher notes the outbox's next sequence
+// number. Entries below it are the backlog, sent oldest first at most
+// BacklogRate a second; entries from it on are live, sent as they come.
+// Each lane is read by one goroutine in sequence order and published in
+// that order on one connection, so within a lane no message leaves after
+// one with a higher sequence number, of its device or any other. Only
+// across the two lanes may a fresh reading overtake the backlog, by design.
+// Sequence numbers, not append times, mark the boundary, so a clock step
+// moves nothing from one lane to the other.
+//
+// # Retained status topics and stopping
+//
+// The publisher keeps the retained status topics: the gateway's own status
+// (Options.Status(true) on connect and on RefreshStatus, Options.Status(false)
+// as the MQTT last will and on a clean stop) and the latest status of each
+// device (SetRetained), re-published after every reconnect. When Run's
+// context ends it stops reading the outbox, waits for the PUBACKs in flight,
+// makes sure the latest payload of every retained topic was acknowledged
+// (publishing it again otherwise), publishes "offline", and only then
+// disconnects, waiting at most ShutdownWait for acknowledgements in all. The caller sets the final
+// device statuses before it ends the context.
 //
 // Run retries a failing connection for as long as it runs. Stats reports
 // why the latest attempt failed (LastError, with a hint at the usual cause:
@@ -31,6 +50,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"strings"
@@ -48,8 +68,9 @@ import (
 
 // Outbox is the part of *buffer.Buffer the publisher uses.
 type Outbox interface {
-	Next(ctx context.Context, max int) ([]buffer.Entry, error)
-	NextSince(ctx context.Context, max int, since time.Time) ([]buffer.Entry, error)
+	NextBefore(ctx context.Context, max int, before buffer.Seq) ([]buffer.Entry, error)
+	NextFrom(ctx context.Context, max int, from buffer.Seq) ([]buffer.Entry, error)
+	NextSeq() buffer.Seq
 	Ack(seqs ...buffer.Seq) error
 	Release(seqs ...buffer.Seq)
 	ReleaseAll()
@@ -89,13 +110,10 @@ type Options struct {
 	// neither floods the EPR nor delays fresh readings, which are sent as
 	// they come. The default, 0, is unlimited.
 	BacklogRate float64
-	// ShutdownWait bounds how long Run waits for PUBACKs in flight after
-	// its context ends. The default is 2s.
+	// ShutdownWait bounds how long Run waits, after its context ends, for
+	// the PUBACKs of what is in flight, the final retained statuses and
+	// "offline". The default is 1.5s.
 	ShutdownWait time.Duration
-	// Now is the clock the outbox stamps entries with: entries appended
-	// since a connection came up, by this clock, are live. The default is
-	// time.Now.
-	Now func() time.Time
 	// Logger receives diagnostics. The default is slog.Default().
 	Logger *slog.Logger
 }
@@ -129,14 +147,22 @@ type Publisher struct {
 	log    *slog.Logger
 	client mqtt.Client
 
-	mu       sync.Mutex
-	epoch    uint64        // bumped on every lost connection
-	up       chan struct{} // closed while connected
-	lost     chan struct{} // closed when the current epoch's connection is lost
-	retained map[string][]byte
-	// connectedAt is when the current connection came up: entries
-	// appended since are live, older ones backlog.
-	connectedAt time.Time
+	mu    sync.Mutex
+	epoch uint64        // bumped on every lost connection
+	up    chan struct{} // closed while connected
+	// conn ends when the current epoch's connection is lost (endConn).
+	conn    context.Context
+	endConn context.CancelFunc
+	// boundary is the outbox's next sequence number when the current
+	// connection came up: entries from it on are live, older ones backlog.
+	boundary buffer.Seq
+	retained map[string]*retainedMsg
+	// stopping is set when Run stops: no publish starts after it.
+	stopping bool
+	// sending counts publishes of retained and status messages under way,
+	// which Run lets finish before it disconnects (paho blocks a publish
+	// racing a disconnect for its whole write timeout).
+	sending sync.WaitGroup
 	// lostSignal tells connectLoop that the connection was lost.
 	lostSignal chan struct{}
 
@@ -181,21 +207,21 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		}
 	}
 	if opts.ShutdownWait <= 0 {
-		opts.ShutdownWait = 2 * time.Second
+		opts.ShutdownWait = 1500 * time.Millisecond
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	conn, endConn := context.WithCancel(context.Background())
+	endConn() // not connected yet
 	p := &Publisher{
+		conn:       conn,
+		endConn:    endConn,
 		outbox:     outbox,
 		opts:       opts,
 		log:        opts.Logger.With("component", "publish"),
 		up:         make(chan struct{}),
-		lost:       make(chan struct{}),
-		retained:   make(map[string][]byte),
+		retained:   make(map[string]*retainedMsg),
 		logged:     make(map[string]bool),
 		lostSignal: make(chan struct{}, 1),
 	}
@@ -237,19 +263,26 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 		p.opts.OnConnect(c)
 	}
 	p.mu.Lock()
-	p.connectedAt = p.opts.Now()
+	if p.stopping {
+		p.mu.Unlock()
+		return
+	}
+	p.boundary = p.outbox.NextSeq()
+	p.conn, p.endConn = context.WithCancel(context.Background())
+	p.sending.Add(1)
 	p.mu.Unlock()
+	defer p.sending.Done()
 	c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 	p.mu.Lock()
-	for topic, payload := range p.retained {
-		c.Publish(topic, 1, true, payload)
-	}
-	select {
-	case <-p.up:
-	default:
+	topics := make(map[string]*retainedMsg, len(p.retained))
+	maps.Copy(topics, p.retained)
+	if !isClosed(p.up) {
 		close(p.up)
 	}
 	p.mu.Unlock()
+	for topic, m := range topics {
+		p.sendRetained(topic, m)
+	}
 }
 
 func (p *Publisher) onLost(_ mqtt.Client, err error) {
@@ -267,8 +300,7 @@ func (p *Publisher) loseEpoch() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.epoch++
-	close(p.lost)
-	p.lost = make(chan struct{})
+	p.endConn()
 	select {
 	case <-p.up:
 		p.up = make(chan struct{})
@@ -344,27 +376,57 @@ func describeConnectError(err error, broker string) string {
 	return msg + " (" + hint + ")"
 }
 
+// retainedMsg is the latest payload of a retained topic and the token of
+// its latest publish (nil before the first).
+type retainedMsg struct {
+	payload []byte
+	tok     mqtt.Token // guarded by Publisher.mu
+}
+
 // SetRetained publishes payload retained on topic now if connected, and
-// again after every reconnect; the latest payload per topic wins.
+// again after every reconnect; the latest payload per topic wins. When Run
+// stops, the latest payload of every topic is published again unless its
+// PUBACK came.
 func (p *Publisher) SetRetained(topic string, payload []byte) {
+	m := &retainedMsg{payload: payload}
 	p.mu.Lock()
-	p.retained[topic] = payload
-	connected := isClosed(p.up)
+	p.retained[topic] = m
 	p.mu.Unlock()
-	if connected {
-		p.client.Publish(topic, 1, true, payload)
+	p.sendRetained(topic, m)
+}
+
+// sendRetained publishes m on topic if connected and not stopping.
+func (p *Publisher) sendRetained(topic string, m *retainedMsg) {
+	if !p.startSending() {
+		return
 	}
+	defer p.sending.Done()
+	tok := p.client.Publish(topic, 1, true, m.payload)
+	p.mu.Lock()
+	m.tok = tok
+	p.mu.Unlock()
+}
+
+// startSending reports whether a publish may start (connected and not
+// stopping); if so the caller must call p.sending.Done when it returns.
+func (p *Publisher) startSending() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping || !isClosed(p.up) {
+		return false
+	}
+	p.sending.Add(1)
+	return true
 }
 
 // RefreshStatus publishes Status(true) on the status topic now, if
 // connected: the gateway calls it to report its counters.
 func (p *Publisher) RefreshStatus() {
-	p.mu.Lock()
-	connected := isClosed(p.up)
-	p.mu.Unlock()
-	if connected {
-		p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
+	if !p.startSending() {
+		return
 	}
+	defer p.sending.Done()
+	p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 }
 
 // Stats returns the counters. Safe for concurrent use.
@@ -391,9 +453,10 @@ func (p *Publisher) lastErr() string {
 
 // Run connects (retrying with jittered backoff until it succeeds, and
 // again after every lost connection) and drains the outbox until ctx ends.
-// It then waits up to ShutdownWait for PUBACKs in flight, publishes
-// "offline" on the status topic and disconnects. It returns ctx.Err() after
-// a clean stop, or the error that stopped the drain.
+// It then stops within ShutdownWait: it waits for PUBACKs in flight,
+// confirms the final retained statuses, publishes "offline" on the status
+// topic and disconnects. It returns ctx.Err() after a clean stop, or the
+// error that stopped the drain.
 func (p *Publisher) Run(ctx context.Context) error {
 	connCtx, stopConnecting := context.WithCancel(ctx)
 	connDone := make(chan struct{})
@@ -410,16 +473,22 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}()
 	err := p.drain(ctx, pending)
 	close(pending)
+	stopCtx, cancel := context.WithTimeout(context.Background(), p.opts.ShutdownWait)
+	defer cancel()
 
 	select {
 	case <-ackerDone:
-	case <-time.After(p.opts.ShutdownWait):
+	case <-stopCtx.Done():
 		p.log.Warn("stopping with publishes still awaiting PUBACK; they stay in the outbox")
 	}
 	stopConnecting()
 	<-connDone
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
+	p.sending.Wait()
 	if p.client.IsConnectionOpen() {
-		p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(false)).WaitTimeout(time.Second)
+		p.confirmRetained(stopCtx.Done())
 	}
 	p.client.Disconnect(250)
 	// Wake the acker if it still waits on a token: those entries stay in
@@ -427,6 +496,45 @@ func (p *Publisher) Run(ctx context.Context) error {
 	p.loseEpoch()
 	<-ackerDone
 	return err
+}
+
+// confirmRetained publishes again the latest payload of every retained
+// topic whose PUBACK has not come, publishes Status(false) on the status
+// topic, and waits for their PUBACKs until deadline is closed.
+func (p *Publisher) confirmRetained(deadline <-chan struct{}) {
+	p.mu.Lock()
+	type send struct {
+		topic string
+		m     *retainedMsg
+	}
+	var again []send
+	toks := []mqtt.Token{}
+	for topic, m := range p.retained {
+		if m.tok != nil && (!isClosed(m.tok.Done()) || m.tok.Error() == nil) {
+			toks = append(toks, m.tok)
+			continue
+		}
+		again = append(again, send{topic, m})
+	}
+	p.mu.Unlock()
+	for _, s := range again {
+		toks = append(toks, p.client.Publish(s.topic, 1, true, s.m.payload))
+	}
+	toks = append(toks, p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(false)))
+	unconfirmed := 0
+	for _, tok := range toks {
+		select {
+		case <-tok.Done():
+			if tok.Error() != nil {
+				unconfirmed++
+			}
+		case <-deadline:
+			unconfirmed++
+		}
+	}
+	if unconfirmed > 0 {
+		p.log.Warn("stopping before the broker confirmed every final status", "unconfirmed", unconfirmed, "of", len(toks))
+	}
 }
 
 // connectLoop keeps the client connected until ctx ends. paho's own
@@ -468,16 +576,13 @@ type publication struct {
 	seq   buffer.Seq
 	tok   mqtt.Token
 	epoch uint64
-	lost  <-chan struct{}
+	lost  <-chan struct{} // the connection it was sent on was lost
 }
 
-// drain runs the two lanes that feed the window: the live lane sends
-// entries appended since the current connection came up, as they come; the
-// backlog lane sends older entries, oldest first, at most BacklogRate a
-// second. Fresh readings are never queued behind a backlog; each lane keeps
-// sequence order, so a device's readings leave in the order they were read
-// within each lane (a receiver orders across lanes by device time or
-// sequence number).
+// drain runs the two lanes that feed the window (see Order in the package
+// documentation): the live lane sends entries appended since the current
+// connection came up, as they come; the backlog lane sends older entries,
+// oldest first, at most BacklogRate a second.
 func (p *Publisher) drain(ctx context.Context, pending chan<- publication) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -502,39 +607,30 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 		case <-up:
 		}
 		p.mu.Lock()
-		epoch, lost, since := p.epoch, p.lost, p.connectedAt
+		epoch, conn, boundary := p.epoch, p.conn, p.boundary
 		p.mu.Unlock()
-		// Take at least half a window at a time: the window itself is
-		// enforced by the pending channel, and one outbox read per message
-		// would cost more than the publish.
-		n := max(cap(pending)/2, cap(pending)-len(pending), 1)
-		var (
-			entries []buffer.Entry
-			err     error
-		)
-		if live {
-			entries, err = p.outbox.NextSince(ctx, n, since)
-		} else {
-			if err := limit.wait(ctx); err != nil {
-				return err
-			}
-			entries, err = p.outbox.Next(ctx, min(n, limit.burst()))
-		}
+		// The lane's wait ends with the connection: the next one has
+		// another boundary.
+		wait, endWait := context.WithCancel(ctx)
+		stop := context.AfterFunc(conn, endWait)
+		entries, err := p.take(wait, live, boundary, cap(pending)-len(pending), limit)
+		stop()
+		endWait()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if conn.Err() != nil {
+				continue
+			}
 			return fmt.Errorf("publish: read outbox: %w", err)
-		}
-		if !live {
-			limit.spend(len(entries))
 		}
 		p.mu.Lock()
 		stale := p.epoch != epoch
 		p.mu.Unlock()
 		if stale {
-			// The connection was lost while Next waited; ReleaseAll may have
-			// run before these were taken.
+			// The connection was lost while the outbox was read; ReleaseAll
+			// may have run before these were taken.
 			p.outbox.Release(seqs(entries)...)
 			p.resent.Add(int64(len(entries)))
 			continue
@@ -549,7 +645,7 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 				}
 				continue
 			}
-			pub := publication{seq: e.Seq, tok: p.client.Publish(topic, 1, false, body), epoch: epoch, lost: lost}
+			pub := publication{seq: e.Seq, tok: p.client.Publish(topic, 1, false, body), epoch: epoch, lost: conn.Done()}
 			p.published.Add(1)
 			if live {
 				p.publishedLive.Add(1)
@@ -563,6 +659,24 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 			}
 		}
 	}
+}
+
+// take reads the next entries of a lane: from boundary on for the live
+// lane, below it (paced by limit) for the backlog lane. It takes at least
+// half a window at a time: the window itself is enforced by the pending
+// channel, and one outbox read per message would cost more than the
+// publish.
+func (p *Publisher) take(ctx context.Context, live bool, boundary buffer.Seq, free int, limit *limiter) ([]buffer.Entry, error) {
+	n := max(p.opts.Window/2, free, 1)
+	if live {
+		return p.outbox.NextFrom(ctx, n, boundary)
+	}
+	if err := limit.wait(ctx); err != nil {
+		return nil, err
+	}
+	entries, err := p.outbox.NextBefore(ctx, min(n, limit.burst()), boundary)
+	limit.spend(len(entries))
+	return entries, err
 }
 
 // limiter paces the backlog lane: rate entries a second, in bursts of at
@@ -662,7 +776,7 @@ func seqs(entries []buffer.Entry) []buffer.Seq {
 	return s
 }
 
-func isClosed(ch chan struct{}) bool {
+func isClosed(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true

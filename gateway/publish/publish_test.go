@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -113,13 +114,10 @@ func (c *collector) distinct() int {
 func appendRecords(t *testing.T, b *buffer.Buffer, topic string, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
-		id := fmt.Sprintf("obs-%d", i)
-		_, err := b.AppendFunc(context.Background(), func(seq buffer.Seq) ([]byte, error) {
-			return Envelope(topic, testMessage(seq, id)), nil
-		})
-		if err != nil {
-			t.Fatalf("append: %v", err)
-		}
+		appendOne(t, b, topic, i)
+	}
+	if t.Failed() {
+		t.FailNow()
 	}
 }
 
@@ -344,4 +342,73 @@ func TestPublishLiveBeforeBacklog(t *testing.T) {
 	if st := p.Stats(); st.PublishedLive < 5 {
 		t.Errorf("stats %+v: want the 5 live entries on the live lane", st)
 	}
+}
+
+// TestStopConfirmsFinalRetainedStatuses: statuses set just before the stop
+// (as each bed sets "disconnected" when its reader stops) are on the broker,
+// retained, once Run has returned, with "offline" on the status topic; and
+// Run returns well within ShutdownWait with the broker up.
+func TestStopConfirmsFinalRetainedStatuses(t *testing.T) {
+	const beds = 64
+	broker := brokertest.Start(t, "")
+	b := openBuffer(t)
+	p, stop := startPublisherWith(t, b, Options{Broker: broker.URL(), ShutdownWait: 1500 * time.Millisecond})
+	waitFor(t, "the publisher to connect", 10*time.Second, func() bool { return p.Stats().Connected })
+	for i := range beds {
+		p.SetRetained(fmt.Sprintf("ward/bed%02d/device", i), []byte("connected"))
+	}
+	appendRecords(t, b, "ward/bed00/obs", 0, 200) // in flight at the stop
+	for i := range beds {
+		p.SetRetained(fmt.Sprintf("ward/bed%02d/device", i), []byte("disconnected"))
+	}
+	start := time.Now()
+	stop()
+	took := time.Since(start)
+	if took > time.Second {
+		t.Errorf("Run took %v to stop with the broker up", took)
+	}
+
+	got := retainedOn(t, broker.URL(), []string{"ward/+/device", "test/status"}, beds+1)
+	for i := range beds {
+		if topic := fmt.Sprintf("ward/bed%02d/device", i); got[topic] != "disconnected" {
+			t.Errorf("%s retained %q, want disconnected", topic, got[topic])
+		}
+	}
+	if got["test/status"] != "offline" {
+		t.Errorf("status retained %q, want offline", got["test/status"])
+	}
+	t.Logf("stopped in %v", took.Round(time.Millisecond))
+}
+
+// retainedOn subscribes with a fresh session and returns the retained
+// payload of each topic matching filters, once want topics have arrived.
+func retainedOn(t *testing.T, url string, filters []string, want int) map[string]string {
+	t.Helper()
+	var mu sync.Mutex
+	got := map[string]string{}
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).SetClientID("retained-" + t.Name()).SetCleanSession(true))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	for _, f := range filters {
+		tok := c.Subscribe(f, 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
+			if m.Retained() {
+				mu.Lock()
+				got[m.Topic()] = string(m.Payload())
+				mu.Unlock()
+			}
+		})
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscribe %s: %v", f, tok.Error())
+		}
+	}
+	waitFor(t, fmt.Sprintf("%d retained topics", want), 5*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= want
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	return maps.Clone(got)
 }
