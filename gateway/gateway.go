@@ -17,6 +17,7 @@ import (
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/capture"
+	"github.com/bedgate/bedgate/drivers/ratelog"
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
@@ -26,7 +27,6 @@ import (
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
-	"github.com/bedgate/bedgate/drivers/ratelog"
 )
 
 // Options configure Run.

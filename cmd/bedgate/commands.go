@@ -13,9 +13,9 @@ import (
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/all"
+	"github.com/bedgate/bedgate/drivers/ratelog"
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/config"
-	"github.com/bedgate/bedgate/drivers/ratelog"
 )
 
 // newFlagSet returns a flag set that reports errors instead of exiting;
