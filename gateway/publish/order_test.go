@@ -106,44 +106,31 @@ func TestPublishKeepsOrderAtHighRate(t *testing.T) {
 	defer stop()
 	waitFor(t, "the publisher to connect", 10*time.Second, func() bool { return p.Stats().Connected })
 
-	// Each bed appends from its own goroutine, as a bed's supervisor does.
-	var (
-		wg       sync.WaitGroup
-		appended sync.Map // bed → count
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), runFor)
-	defer cancel()
+	// Each bed appends from its own goroutine, as a bed's supervisor does:
+	// runFor's worth of readings at most one a period (a loaded machine
+	// takes longer; the count, not the time, is what the test needs).
+	var wg sync.WaitGroup
+	perBed := int(runFor / period)
+	start := time.Now()
 	for bed := range beds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			tick := time.NewTicker(period)
 			defer tick.Stop()
-			n := 0
-			for {
-				select {
-				case <-ctx.Done():
-					appended.Store(bed, n)
-					return
-				case <-tick.C:
-				}
+			for n := range perBed {
+				<-tick.C
 				appendOne(t, b, bedTopic(bed), backlog+bed*1_000_000+n)
-				n++
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	total := backlog
-	appended.Range(func(_, n any) bool { total += n.(int); return true })
+	appendedIn := time.Since(start)
+	total := backlog + beds*perBed
 	waitFor(t, fmt.Sprintf("all %d readings", total), 30*time.Second, func() bool { return check.distinct() == total })
 
 	check.mu.Lock()
 	defer check.mu.Unlock()
 	t.Logf("%d readings (%d backlog, %d live from %d beds over %v), %d duplicates; out of order within a bed: backlog %d, live %d; after a higher seq: backlog %d, live %d",
-		total, backlog, total-backlog, beds, runFor, check.dups, check.bedOOO[0], check.bedOOO[1], check.inverted[0], check.inverted[1])
-	if total-backlog < beds*int(runFor/period)/2 {
-		t.Errorf("only %d live readings appended: the rate was not reached", total-backlog)
-	}
+		total, backlog, total-backlog, beds, appendedIn.Round(time.Millisecond), check.dups, check.bedOOO[0], check.bedOOO[1], check.inverted[0], check.inverted[1])
 	for lane, name := range []string{"backlog", "live"} {
 		if check.bedOOO[lane] != 0 || check.inverted[lane] != 0 {
 			t.Errorf("%s lane: %d readings arrived after a later one of their bed, %d after a higher sequence number",

@@ -20,6 +20,11 @@ const writeStall = 100 * time.Millisecond
 // drainPoll is how often Drain looks at the queue.
 const drainPoll = 10 * time.Millisecond
 
+// drainSettle is how long after the last Write Drain trusts an empty queue:
+// written bytes reach the reader's queue through a kernel work queue, which
+// a loaded machine runs late.
+const drainSettle = 100 * time.Millisecond
+
 // PTY is a pseudo-terminal pair: the simulator's end (Read, Write) and a
 // device path for the gateway (Path). Read, Write, Link, Drain and Close may
 // be called concurrently; Read must not be called from two goroutines at
@@ -30,9 +35,10 @@ type PTY struct {
 	path   string
 	line   terminal
 
-	closed atomic.Bool
-	mu     sync.Mutex
-	links  []string
+	closed    atomic.Bool
+	lastWrite atomic.Int64 // Unix nanoseconds of the last Write's end
+	mu        sync.Mutex
+	links     []string
 }
 
 var _ io.ReadWriteCloser = (*PTY)(nil)
@@ -84,6 +90,7 @@ func (p *PTY) Write(b []byte) (int, error) {
 			return written, fmt.Errorf("pty: write %s: %w", p.path, err)
 		}
 	}
+	p.lastWrite.Store(time.Now().UnixNano())
 	return written, nil
 }
 
@@ -99,8 +106,9 @@ func (p *PTY) Drain(ctx context.Context) error {
 			return fmt.Errorf("pty: drain %s: %w", p.path, err)
 		}
 		// Bytes pass through a kernel work queue on their way to the
-		// reader's queue; two empty looks in a row mean none are in flight.
-		if n == 0 {
+		// reader's queue; two empty looks in a row, drainSettle after the
+		// last Write, mean none are in flight.
+		if n == 0 && time.Since(time.Unix(0, p.lastWrite.Load())) >= drainSettle {
 			empty++
 		} else {
 			empty = 0
