@@ -537,12 +537,25 @@ func (p *Publisher) confirmRetained(deadline <-chan struct{}) {
 	}
 }
 
+// Reconnection delays (connectLoop). The default of awayBackoff's ceiling,
+// 1 s, is how soon after a broker comes back the gateway is connected
+// again: an attempt on a broker that is away is one refused or unanswered
+// TCP dial, cheap for both sides. refusedBackoff grows to 10 s for a
+// broker that answers and refuses (CONNACK, TLS), so that a ward of
+// gateways does not storm it.
+var (
+	awayBackoff    = serialport.Backoff{Min: 100 * time.Millisecond, Max: time.Second}
+	refusedBackoff = serialport.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}
+)
+
 // connectLoop keeps the client connected until ctx ends. paho's own
 // reconnect doubles its delay without jitter up to a fixed ceiling; this
 // loop adds jitter, so that a ward of gateways does not reconnect in step
-// after a broker restart, and bounds the delay at 10 s.
+// after a broker restart, probes a broker that is away at least once a
+// second (awayBackoff), and backs off to 10 s from one that refuses
+// (refusedBackoff).
 func (p *Publisher) connectLoop(ctx context.Context) {
-	backoff := serialport.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}
+	away, refused := awayBackoff, refusedBackoff
 	for {
 		// Forget a loss signalled for an earlier connection.
 		select {
@@ -555,20 +568,35 @@ func (p *Publisher) connectLoop(ctx context.Context) {
 			return
 		case <-tok.Done():
 		}
-		if tok.Error() == nil {
-			backoff.Reset()
+		var wait time.Duration
+		switch err := tok.Error(); {
+		case err == nil:
+			away.Reset()
+			refused.Reset()
 			select {
 			case <-ctx.Done():
 				return
 			case <-p.lostSignal:
 			}
+			wait = away.Next()
+		case unreachable(err):
+			wait = away.Next()
+		default:
+			wait = refused.Next()
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff.Next()):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// unreachable reports whether a connection attempt failed at the TCP
+// dial: nothing listens on the broker's port, or nothing answers.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // publication is one publish awaiting its PUBACK.
