@@ -23,8 +23,10 @@ import (
 )
 
 // drainTimeout bounds how long bedsim waits at the end for a gateway to
-// read what the devices sent, before it hangs up the terminals.
-const drainTimeout = 500 * time.Millisecond
+// read what the devices sent, before it hangs up the terminals. A gateway
+// that reads promptly ends the wait at once; 2 s covers one on a loaded
+// machine, so that what the values log says was sent was also readable.
+const drainTimeout = 2 * time.Second
 
 // stopGrace is how long devices get to return after the run ends before
 // their terminals are closed under them.
