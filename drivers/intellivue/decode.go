@@ -105,5 +105,6 @@ func Decode(ctx context.Context, r io.Reader, sink drivers.Sink, opts drivers.Op
 	for range dropped {
 		reject(count, opts, &ProtocolError{State: "linked result", Reason: "chain cut off by the end of input"})
 	}
-	return count.Stats(), s.emit(ctx, rs)
+	err = s.emit(ctx, rs)
+	return count.Stats(), err
 }
