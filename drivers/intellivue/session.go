@@ -51,6 +51,7 @@ func Driver() drivers.Driver {
 		Name:        DriverName,
 		Description: "Philips IntelliVue MP/MX/X2 Data Export over MIB/RS232 (numerics)",
 		Line:        Line(),
+		Period:      DefaultPollPeriod,
 		NewSession: func(rw io.ReadWriter, opts drivers.Options) (drivers.Session, error) {
 			return NewSession(rw, Options{Options: opts})
 		},

@@ -37,6 +37,7 @@ func Driver() drivers.Driver {
 		Name:        DriverName,
 		Description: "Masimo SET Radical-7 / Rad-8 / Rad-97 serial output, ASCII 1 mode",
 		Line:        Line(),
+		Period:      time.Second,
 		NewSession: func(rw io.ReadWriter, opts drivers.Options) (drivers.Session, error) {
 			return NewSession(rw, Options{Options: opts})
 		},

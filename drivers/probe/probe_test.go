@@ -212,7 +212,7 @@ func TestAll(t *testing.T) {
 			[]try{{"odd", false, serialport.ErrInvalidSettings}, {"masimo", true, nil}}},
 		{"nothing answers", context.Background(), func(*testing.T, *pty.PTY) {},
 			[]drivers.Driver{masimo, odd}, "", probe.ErrNothingAnswered,
-			[]string{"probe: ", ": nothing answered (tried masimo at " + masimo.Line.String() + ", odd (settings refused), 300ms each); check the cable"},
+			[]string{"probe: ", ": nothing answered (tried masimo at " + masimo.Line.String() + " for 300ms, odd (settings refused)); check the cable"},
 			[]try{{"masimo", false, nil}, {"odd", false, serialport.ErrInvalidSettings}}},
 		{"no drivers", context.Background(), func(*testing.T, *pty.PTY) {}, nil, "", probe.ErrNothingAnswered, nil, nil},
 		{"interrupted", cancelled, func(*testing.T, *pty.PTY) {},
