@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/mdc"
 )
 
 // Session defaults.
@@ -52,6 +53,7 @@ func Driver() drivers.Driver {
 		Description: "Philips IntelliVue MP/MX/X2 Data Export over MIB/RS232 (numerics)",
 		Line:        Line(),
 		Period:      DefaultPollPeriod,
+		Episodic:    []uint32{mdc.NIBPSys, mdc.NIBPDia, mdc.NIBPMean},
 		NewSession: func(rw io.ReadWriter, opts drivers.Options) (drivers.Session, error) {
 			return NewSession(rw, Options{Options: opts})
 		},
