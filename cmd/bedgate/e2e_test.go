@@ -18,10 +18,10 @@ import (
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/bedgate/bedgate/drivers"
-	"github.com/bedgate/bedgate/mdc"
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/epr"
+	"github.com/bedgate/bedgate/mdc"
 )
 
 // buildBinaries builds bedgate and bedsim once per test binary run.

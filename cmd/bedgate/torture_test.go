@@ -23,10 +23,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bedgate/bedgate/drivers"
-	"github.com/bedgate/bedgate/mdc"
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/epr"
+	"github.com/bedgate/bedgate/mdc"
 )
 
 var (
