@@ -15,7 +15,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("demo", stderr)
 	dur := fs.Duration("for", 0, "stop after this long (default: until Ctrl-C)")
 	broker := fs.String("broker", "", "use this external broker (tcp://host:port) instead of the embedded one")
-	beds := fs.Int("beds", 3, "number of simulated monitors")
+	beds := fs.Int("beds", 4, "number of simulated monitors")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err

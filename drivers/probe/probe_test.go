@@ -84,9 +84,13 @@ func TestProbeFindsEverySimulatedMonitor(t *testing.T) {
 			if res.Reading == nil {
 				t.Fatalf("no reading: %+v", res)
 			}
-			if res.Driver.Name != name || res.Reading.Device.Serial != serial || len(res.Reading.Values) == 0 {
-				t.Errorf("driver %q, device %+v, %d values; want %s, serial %s, values",
-					res.Driver.Name, res.Reading.Device, len(res.Reading.Values), name, serial)
+			wantSerial := serial
+			if strings.HasPrefix(name, "nonin") {
+				wantSerial = "" // Nonin's data formats carry no serial number
+			}
+			if res.Driver.Name != name || res.Reading.Device.Serial != wantSerial || len(res.Reading.Values) == 0 {
+				t.Errorf("driver %q, device %+v, %d values; want %s, serial %q, values",
+					res.Driver.Name, res.Reading.Device, len(res.Reading.Values), name, wantSerial)
 			}
 			if res.Node != p.Path() || res.Bytes == 0 || res.Stats.Frames == 0 || res.Ended != nil {
 				t.Errorf("node %q, %d bytes, stats %+v, ended %v; want %s, bytes, frames, not ended",
