@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"slices"
 	"time"
+
+	"github.com/bedgate/bedgate/drivers/registry"
 )
 
 // Sink receives the readings a session or decoder produces. Emit is called
@@ -154,7 +156,14 @@ func (l LineSettings) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Driver describes one protocol to the registry.
+// DefaultPeriod is the reading period of a driver that states none.
+const DefaultPeriod = time.Second
+
+// minProbeWait is the shortest time probe listens with a driver.
+const minProbeWait = 3 * time.Second
+
+// Driver describes one protocol to the registry: how to talk to it and what
+// to expect of it.
 type Driver struct {
 	// Name is the registry key, lower case, for example "masimo".
 	Name string
@@ -162,6 +171,17 @@ type Driver struct {
 	Description string
 	// Line is the serial setting the device uses by default.
 	Line LineSettings
+	// Period is how often the device sends a reading when it works: the
+	// gateway judges stale and re-sent readings against it. Zero means
+	// DefaultPeriod (1 s).
+	Period time.Duration
+	// Episodic lists the MDC codes the device measures on a cycle of its
+	// own or on demand (a non-invasive blood pressure) rather than every
+	// Period: a reading without them is not a reading that lost them.
+	Episodic []uint32
+	// ProbeWait is how long "bedgate probe" listens for a first reading
+	// with this driver. Zero means three periods, and at least 3 s.
+	ProbeWait time.Duration
 	// NewSession starts the host side of the protocol over rw. The session
 	// never opens or closes the port itself.
 	NewSession func(rw io.ReadWriter, opts Options) (Session, error)
@@ -171,48 +191,48 @@ type Driver struct {
 	Decode func(ctx context.Context, r io.Reader, sink Sink, opts Options) (Stats, error)
 }
 
-// Registry maps driver names to drivers. The zero value is empty and ready.
-type Registry struct {
-	byName map[string]Driver
+// ReadingPeriod returns d.Period, or DefaultPeriod when it is zero.
+func (d Driver) ReadingPeriod() time.Duration {
+	if d.Period > 0 {
+		return d.Period
+	}
+	return DefaultPeriod
 }
 
-// Register adds d. It fails on an empty or duplicate name or a driver
-// without a session constructor or decoder.
-func (r *Registry) Register(d Driver) error {
-	switch {
-	case d.Name == "":
-		return errors.New("drivers: register: empty driver name")
-	case d.NewSession == nil || d.Decode == nil:
-		return fmt.Errorf("drivers: register %q: NewSession and Decode are required", d.Name)
+// ProbeTimeout returns how long probe listens for this driver: ProbeWait,
+// or three reading periods and at least 3 s.
+func (d Driver) ProbeTimeout() time.Duration {
+	if d.ProbeWait > 0 {
+		return d.ProbeWait
+	}
+	return max(3*d.ReadingPeriod(), minProbeWait)
+}
+
+// IsEpisodic reports whether the device measures code episodically.
+func (d Driver) IsEpisodic(code uint32) bool { return slices.Contains(d.Episodic, code) }
+
+// RegistryName returns d.Name, the registry key.
+func (d Driver) RegistryName() string { return d.Name }
+
+// RegistryKind names drivers in registry errors.
+func (Driver) RegistryKind() (pkg, noun string) { return "drivers", "driver" }
+
+// Check reports why d cannot be registered: no session constructor or
+// decoder, line settings no port accepts, or a negative period.
+func (d Driver) Check() error {
+	var errs []error
+	if d.NewSession == nil || d.Decode == nil {
+		errs = append(errs, errors.New("NewSession and Decode are required"))
 	}
 	if err := d.Line.Validate(); err != nil {
-		return fmt.Errorf("drivers: register %q: %w", d.Name, err)
+		errs = append(errs, err)
 	}
-	if _, dup := r.byName[d.Name]; dup {
-		return fmt.Errorf("drivers: register %q: duplicate driver name", d.Name)
+	if d.Period < 0 || d.ProbeWait < 0 {
+		errs = append(errs, fmt.Errorf("period %v and probe wait %v must not be negative", d.Period, d.ProbeWait))
 	}
-	if r.byName == nil {
-		r.byName = make(map[string]Driver)
-	}
-	r.byName[d.Name] = d
-	return nil
+	return errors.Join(errs...)
 }
 
-// Lookup returns the driver registered under name.
-func (r *Registry) Lookup(name string) (Driver, error) {
-	d, ok := r.byName[name]
-	if !ok {
-		return Driver{}, fmt.Errorf("drivers: unknown driver %q (known: %v)", name, r.Names())
-	}
-	return d, nil
-}
-
-// Names lists the registered names in sorted order.
-func (r *Registry) Names() []string {
-	names := make([]string, 0, len(r.byName))
-	for n := range r.byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+// Registry maps driver names to drivers. The zero value is empty and
+// ready; drivers/all builds the one the programs use.
+type Registry = registry.Registry[Driver]

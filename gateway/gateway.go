@@ -135,7 +135,7 @@ func Run(ctx context.Context, opts Options) error {
 			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
 		}
 		bed := Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
-		bp, err := pipe.forBed(bed)
+		bp, err := pipe.forBed(bed, drv.ReadingPeriod())
 		if err != nil {
 			return err
 		}

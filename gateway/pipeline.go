@@ -167,9 +167,9 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 }
 
 // forBed returns a bed's view of the pipeline, with its own validation
-// state.
-func (p *pipeline) forBed(bed Bed) (*bedPipeline, error) {
-	checker, err := validate.NewChecker(validate.Options{Rules: &p.rules, MaxClockOffset: p.maxClockOffset, Counts: p.counts})
+// state; period is its device's reading period.
+func (p *pipeline) forBed(bed Bed, period time.Duration) (*bedPipeline, error) {
+	checker, err := validate.NewChecker(validate.Options{Rules: &p.rules, Cycle: period, MaxClockOffset: p.maxClockOffset, Counts: p.counts})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: bed %s: %w", bed.Name, err)
 	}

@@ -3,13 +3,12 @@ package simulators
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/registry"
 )
 
 // Device is the device side of one protocol.
@@ -73,41 +72,21 @@ type Kind struct {
 	New func(opts Options) (Device, error)
 }
 
-// Registry maps simulator names to kinds. The zero value is empty and ready.
-type Registry struct {
-	byName map[string]Kind
+// RegistryName returns k.Name, the registry key.
+func (k Kind) RegistryName() string { return k.Name }
+
+// RegistryKind names simulators in registry errors.
+func (Kind) RegistryKind() (pkg, noun string) { return "simulators", "simulator" }
+
+// Check reports why k cannot be registered: no constructor, or line
+// settings no port accepts.
+func (k Kind) Check() error {
+	if k.New == nil {
+		return errors.New("New is required")
+	}
+	return k.Line.Validate()
 }
 
-// Register adds k; it fails on an empty or duplicate name.
-func (r *Registry) Register(k Kind) error {
-	if k.Name == "" || k.New == nil {
-		return errors.New("simulators: register: name and New are required")
-	}
-	if _, dup := r.byName[k.Name]; dup {
-		return fmt.Errorf("simulators: register %q: duplicate name", k.Name)
-	}
-	if r.byName == nil {
-		r.byName = make(map[string]Kind)
-	}
-	r.byName[k.Name] = k
-	return nil
-}
-
-// Lookup returns the kind registered under name.
-func (r *Registry) Lookup(name string) (Kind, error) {
-	k, ok := r.byName[name]
-	if !ok {
-		return Kind{}, fmt.Errorf("simulators: unknown simulator %q (known: %v)", name, r.Names())
-	}
-	return k, nil
-}
-
-// Names lists the registered names in sorted order.
-func (r *Registry) Names() []string {
-	names := make([]string, 0, len(r.byName))
-	for n := range r.byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+// Registry maps simulator names to kinds. The zero value is empty and
+// ready; simulators/all builds the one the programs use.
+type Registry = registry.Registry[Kind]

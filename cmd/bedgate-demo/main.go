@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	dur := fs.Duration("for", 0, "stop after this long (default: until Ctrl-C)")
 	broker := fs.String("broker", "", "use this external broker (tcp://host:port) instead of the embedded one")
-	beds := fs.Int("beds", 3, "number of simulated monitors")
+	beds := fs.Int("beds", 4, "number of simulated monitors")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -17,6 +17,7 @@ import (
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/mdc"
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/epr"
@@ -319,7 +320,7 @@ beds:
 	// (SpCO, PVI, ... on a SET-only sensor) is not measured by the device:
 	// it must not become an observation.
 	notMeasured := func(v drivers.Value) bool {
-		return v.Value == nil && v.Status == drivers.Unavailable && v.MDC != 150456 && v.MDC != 149530
+		return v.Value == nil && v.Status == drivers.Unavailable && v.MDC != mdc.SpO2 && v.MDC != mdc.PulsOximPulse
 	}
 	got.waitDelivered(10*time.Second, meant, obsID, notMeasured)
 	stopProcess(t, gw, 10*time.Second)

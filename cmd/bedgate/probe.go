@@ -16,17 +16,13 @@ import (
 	"github.com/bedgate/bedgate/drivers/serialport"
 )
 
-// defaultProbeTimeout is how long probe listens with each driver. Every
-// supported device sends at least once a second when it is set up right.
-const defaultProbeTimeout = 3 * time.Second
-
 // probeValues is how many values of the first reading probe prints.
 const probeValues = 6
 
 func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("probe", stderr)
 	only := fs.String("driver", "", "try only this driver (default: each in turn)")
-	timeout := fs.Duration("timeout", defaultProbeTimeout, "how long to listen with each driver")
+	timeout := fs.Duration("timeout", 0, "how long to listen with each driver (default: the driver's own, 3 reading periods and at least 3s)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -34,8 +30,8 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: probe: give exactly one PORT (see bedgate ports)", errUsage)
 	}
-	if *timeout <= 0 {
-		return fmt.Errorf("%w: probe: --timeout %v: must be positive", errUsage, *timeout)
+	if *timeout < 0 {
+		return fmt.Errorf("%w: probe: --timeout %v: must not be negative", errUsage, *timeout)
 	}
 	path := pos[0]
 	reg, err := all.Registry()

@@ -115,7 +115,7 @@ func TestProbeErrors(t *testing.T) {
 		{"no port", []string{"probe"}, true, []string{"exactly one PORT"}},
 		{"two ports", []string{"probe", "/dev/a", "/dev/b"}, true, []string{"exactly one PORT"}},
 		{"unknown driver", []string{"probe", "/dev/ttyUSB0", "--driver", "acme"}, true, []string{`unknown driver "acme"`}},
-		{"zero timeout", []string{"probe", "/dev/ttyUSB0", "--timeout", "0s"}, true, []string{"--timeout"}},
+		{"negative timeout", []string{"probe", "/dev/ttyUSB0", "--timeout", "-1s"}, true, []string{"--timeout"}},
 		{"missing node", []string{"probe", "/dev/serial/by-path/not-plugged-in"}, false, []string{"no such device", "is the device plugged in?", "bedgate ports"}},
 		{"not a serial port", []string{"probe", "/dev/null"}, false, []string{"not a serial port"}},
 	}

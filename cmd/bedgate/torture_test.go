@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/mdc"
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/epr"
@@ -578,7 +579,7 @@ func stoppedOutboxEntries(log string) (int, bool) {
 func forwardedIDs(m drivers.Reading) []string {
 	var ids []string
 	for _, v := range m.Values {
-		if v.Value == nil && v.Status == drivers.Unavailable && v.MDC != 150456 && v.MDC != 149530 {
+		if v.Value == nil && v.Status == drivers.Unavailable && v.MDC != mdc.SpO2 && v.MDC != mdc.PulsOximPulse {
 			continue
 		}
 		ids = append(ids, gateway.ObservationID(rigGatewayID, "masimo:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime))

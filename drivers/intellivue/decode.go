@@ -1,7 +1,6 @@
 package intellivue
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -107,31 +106,25 @@ func Decode(ctx context.Context, r io.Reader, sink drivers.Sink, opts drivers.Op
 	opts = opts.WithDefaults()
 	count := &drivers.Counter{}
 	s := &stream{opts: opts, sink: sink, count: count, mon: newMonitor(opts.DeviceLocation)}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 2*MaxFrameSize)
-	sc.Split(s.split)
-	for sc.Scan() {
-		if err := ctx.Err(); err != nil {
-			return count.Stats(), err
+	err := drivers.ScanFrames(ctx, r, s.split, 2*MaxFrameSize, func(ctx context.Context, token []byte) error {
+		if msg := s.frame(token); msg != nil {
+			return s.message(ctx, msg)
 		}
-		msg := s.frame(sc.Bytes())
-		if msg == nil {
-			continue
-		}
-		if err := s.message(ctx, msg); err != nil {
-			return count.Stats(), err
-		}
-	}
-	switch err := sc.Err(); {
+		return nil
+	})
+	var in *drivers.InputError
+	switch {
 	case errors.Is(err, ErrTruncated):
 		reject(count, opts, err)
+	case errors.As(err, &in):
+		return count.Stats(), fmt.Errorf("intellivue: decode: %w", in.Err)
 	case err != nil:
-		return count.Stats(), fmt.Errorf("intellivue: decode: %w", err)
+		return count.Stats(), err
 	}
 	rs, dropped := s.mon.flush()
 	for range dropped {
 		reject(count, opts, &ProtocolError{State: "linked result", Reason: "chain cut off by the end of input"})
 	}
-	err := s.emit(ctx, rs)
+	err = s.emit(ctx, rs)
 	return count.Stats(), err
 }

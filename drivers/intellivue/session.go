@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/mdc"
 )
 
 // Session defaults.
@@ -51,6 +52,8 @@ func Driver() drivers.Driver {
 		Name:        DriverName,
 		Description: "Philips IntelliVue MP/MX/X2 Data Export over MIB/RS232 (numerics)",
 		Line:        Line(),
+		Period:      DefaultPollPeriod,
+		Episodic:    []uint32{mdc.NIBPSys, mdc.NIBPDia, mdc.NIBPMean},
 		NewSession: func(rw io.ReadWriter, opts drivers.Options) (drivers.Session, error) {
 			return NewSession(rw, Options{Options: opts})
 		},
@@ -189,13 +192,11 @@ func (s *Session) Run(ctx context.Context, sink drivers.Sink) error {
 		return errors.New("intellivue: run: session already run")
 	}
 	defer s.phase.Store(int32(PhaseClosed))
-	done := make(chan struct{})
-	defer close(done)
-	chunks := make(chan drivers.Chunk)
-	go drivers.ReadChunks(s.rw, readSize, chunks, done)
-
 	r := &run{s: s, period: s.opts.PollPeriod,
 		st: &stream{opts: s.opts.Options, sink: sink, count: &s.count, mon: newMonitor(s.opts.DeviceLocation)}}
+	frames := drivers.FrameLoop{Name: "intellivue", Split: r.st.split, MaxFrame: MaxFrameSize,
+		Silence: s.opts.Silence, ReadSize: readSize}.Start(s.rw)
+	defer frames.Close()
 	if err := r.send(AppendAssociationRequest(nil, NewUserInfo(false, PollProfile{
 		Revision: PollProfileRevision0, MinPollPeriod: RelativeTimeOf(s.opts.PollPeriod),
 		MaxMTURx: HostMTU, MaxMTUTx: HostMTU, MaxBWTx: 0xFFFFFFFF, Options: PollOptDynamic,
@@ -204,58 +205,26 @@ func (s *Session) Run(ctx context.Context, sink drivers.Sink) error {
 		return err
 	}
 
-	buf := make([]byte, 0, 2*MaxFrameSize)
-	silence := time.NewTimer(s.opts.Silence)
-	defer silence.Stop()
 	poll := time.NewTicker(time.Hour)
 	poll.Stop()
 	defer poll.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return r.release(ctx, chunks, buf)
-		case <-silence.C:
-			return fmt.Errorf("intellivue: no data for %v in phase %v: %w", s.opts.Silence, s.Phase(), drivers.ErrLinkLost)
-		case <-poll.C:
-			if err := r.poll(); err != nil {
-				return err
+	err := frames.Run(ctx, drivers.Handler{
+		Frame: func(ctx context.Context, token []byte) error {
+			if msg := r.st.frame(token); msg != nil {
+				return r.message(ctx, msg, poll)
 			}
-		case c := <-chunks:
-			if c.Err != nil {
-				return fmt.Errorf("intellivue: read: %w: %w", drivers.ErrLinkLost, c.Err)
-			}
-			silence.Reset(s.opts.Silence)
-			buf = append(buf, c.Data...)
-			var err error
-			buf, err = r.frames(ctx, buf, poll)
-			if err != nil {
-				return err
-			}
-		}
+			return nil
+		},
+		Tick:   poll.C,
+		OnTick: func(context.Context) error { return r.poll() },
+	})
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return r.release(ctx, frames)
 	}
-}
-
-// frames handles the complete frames in buf and returns what is left.
-func (r *run) frames(ctx context.Context, buf []byte, poll *time.Ticker) ([]byte, error) {
-	rest := buf
-	for {
-		adv, token, _ := r.st.split(rest, false)
-		if adv == 0 {
-			break
-		}
-		rest = rest[adv:]
-		if token == nil {
-			continue
-		}
-		msg := r.st.frame(token)
-		if msg == nil {
-			continue
-		}
-		if err := r.message(ctx, msg, poll); err != nil {
-			return buf[:0], err
-		}
+	if errors.Is(err, drivers.ErrLinkLost) && s.Phase() != PhasePolling {
+		return fmt.Errorf("intellivue: in phase %v: %w", s.Phase(), err)
 	}
-	return append(buf[:0], rest...), nil
+	return err
 }
 
 // message handles one message from the monitor.
@@ -352,9 +321,12 @@ func abs(d time.Duration) time.Duration {
 	return d
 }
 
+// errReleased ends the wait for the release result.
+var errReleased = errors.New("intellivue: released")
+
 // release sends a release request when associated and waits briefly for
 // the release result; it returns ctx.Err().
-func (r *run) release(ctx context.Context, chunks <-chan drivers.Chunk, buf []byte) error {
+func (r *run) release(ctx context.Context, frames *drivers.Frames) error {
 	s := r.s
 	if ph := s.Phase(); ph == PhaseAssociating {
 		return ctx.Err()
@@ -364,36 +336,20 @@ func (r *run) release(ctx context.Context, chunks <-chan drivers.Chunk, buf []by
 		s.opts.Logger.Debug("intellivue: release request not sent", "err", err)
 		return ctx.Err()
 	}
-	wait := time.NewTimer(s.opts.ReleaseTimeout)
-	defer wait.Stop()
-	for {
-		select {
-		case <-wait.C:
-			s.opts.Logger.Debug("intellivue: no release result")
-			return ctx.Err()
-		case c := <-chunks:
-			if c.Err != nil {
-				return ctx.Err()
-			}
-			buf = append(buf, c.Data...)
-			rest := buf
-			for {
-				adv, token, _ := r.st.split(rest, false)
-				if adv == 0 {
-					break
-				}
-				rest = rest[adv:]
-				if token == nil {
-					continue
-				}
-				if _, ok := r.st.frame(token).(*ReleaseResult); ok {
-					s.opts.Logger.Info("intellivue: released")
-					return ctx.Err()
-				}
-			}
-			buf = append(buf[:0], rest...)
+	wait, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ReleaseTimeout)
+	defer cancel()
+	err := frames.Run(wait, drivers.Handler{Frame: func(_ context.Context, token []byte) error {
+		if _, ok := r.st.frame(token).(*ReleaseResult); ok {
+			return errReleased
 		}
+		return nil
+	}})
+	if errors.Is(err, errReleased) {
+		s.opts.Logger.Info("intellivue: released")
+	} else {
+		s.opts.Logger.Debug("intellivue: no release result", "err", err)
 	}
+	return ctx.Err()
 }
 
 // send frames and writes one message.

@@ -4,17 +4,18 @@ import (
 	"strings"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/mdc"
 )
 
 // IEEE 11073-10101 codes (partition 2 << 16 | term code) of the parameters
 // this driver knows. See the package documentation for the choices.
 const (
-	MDCSpO2           uint32 = 150456 // MDC_PULS_OXIM_SAT_O2
-	MDCPulseRate      uint32 = 149530 // MDC_PULS_OXIM_PULS_RATE
-	MDCPerfusionIndex uint32 = 150448 // MDC_PULS_OXIM_PERF_REL
-	MDCSpCO           uint32 = 160128 // MDC_CONC_HB_CO_GEN
-	MDCSpMet          uint32 = 160124 // MDC_CONC_HB_MET_GEN
-	MDCSpHb           uint32 = 159764 // MDC_CONC_HB_ART
+	MDCSpO2           = mdc.SpO2          // MDC_PULS_OXIM_SAT_O2
+	MDCPulseRate      = mdc.PulsOximPulse // MDC_PULS_OXIM_PULS_RATE
+	MDCPerfusionIndex = mdc.PerfusionRel  // MDC_PULS_OXIM_PERF_REL
+	MDCSpCO           = mdc.ConcHbCOGen   // MDC_CONC_HB_CO_GEN
+	MDCSpMet          = mdc.ConcHbMetGen  // MDC_CONC_HB_MET_GEN
+	MDCSpHb           = mdc.ConcHbArt     // MDC_CONC_HB_ART
 )
 
 // Field describes one ASCII 1 parameter the driver knows: how its value

@@ -1,7 +1,6 @@
 package masimo
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +37,7 @@ func Driver() drivers.Driver {
 		Name:        DriverName,
 		Description: "Masimo SET Radical-7 / Rad-8 / Rad-97 serial output, ASCII 1 mode",
 		Line:        Line(),
+		Period:      time.Second,
 		NewSession: func(rw io.ReadWriter, opts drivers.Options) (drivers.Session, error) {
 			return NewSession(rw, Options{Options: opts})
 		},
@@ -64,17 +64,21 @@ type lines struct {
 	opts  drivers.Options
 	sink  drivers.Sink
 	count *drivers.Counter
-	split Splitter
+	// splitter cuts lines; use split, which counts what it skips.
+	splitter Splitter
 	// overlong and skipped already added to count.
 	overlong, skipped int64
 }
 
-// handle deals with one token from the splitter.
-func (l *lines) handle(ctx context.Context, token []byte) error {
+// split is the splitter's Split, counting the lines and bytes it skips.
+func (l *lines) split(data []byte, atEOF bool) (int, []byte, error) {
+	adv, token, err := l.splitter.Split(data, atEOF)
 	l.syncSplitter()
-	if token == nil {
-		return nil
-	}
+	return adv, token, err
+}
+
+// handle deals with one line from the splitter.
+func (l *lines) handle(ctx context.Context, token []byte) error {
 	r, err := ParseLine(token, l.opts.DeviceLocation)
 	if err != nil {
 		reject(l.count, l.opts, err, token)
@@ -91,7 +95,7 @@ func (l *lines) handle(ctx context.Context, token []byte) error {
 
 // syncSplitter moves the splitter's counts of skipped lines into count.
 func (l *lines) syncSplitter() {
-	if n := l.split.Overlong() - l.overlong; n > 0 {
+	if n := l.splitter.Overlong() - l.overlong; n > 0 {
 		l.overlong += n
 		err := fmt.Errorf("masimo: line longer than %d bytes skipped", MaxLineLength)
 		for range n {
@@ -99,7 +103,7 @@ func (l *lines) syncSplitter() {
 		}
 		l.opts.Logger.Warn("masimo: rejected line", "reason", "over-long line", "err", err, "rejected", l.count.Stats().Bad)
 	}
-	if n := l.split.Skipped() - l.skipped; n > 0 {
+	if n := l.splitter.Skipped() - l.skipped; n > 0 {
 		l.skipped += n
 		l.count.Skipped(n)
 	}
@@ -112,23 +116,15 @@ func (l *lines) syncSplitter() {
 // sink error.
 func Decode(ctx context.Context, r io.Reader, sink drivers.Sink, opts drivers.Options) (drivers.Stats, error) {
 	l := &lines{opts: opts.WithDefaults(), sink: sink, count: &drivers.Counter{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 8*MaxLineLength)
-	sc.Split(l.split.Split)
-	for sc.Scan() {
-		if err := ctx.Err(); err != nil {
-			return l.count.Stats(), err
-		}
-		if err := l.handle(ctx, sc.Bytes()); err != nil {
-			return l.count.Stats(), err
-		}
-	}
-	l.syncSplitter()
-	switch err := sc.Err(); {
+	err := drivers.ScanFrames(ctx, r, l.split, 8*MaxLineLength, l.handle)
+	var in *drivers.InputError
+	switch {
 	case errors.Is(err, ErrTruncated):
 		reject(l.count, l.opts, err, nil)
+	case errors.As(err, &in):
+		return l.count.Stats(), fmt.Errorf("masimo: decode: %w", in.Err)
 	case err != nil:
-		return l.count.Stats(), fmt.Errorf("masimo: decode: %w", err)
+		return l.count.Stats(), err
 	}
 	return l.count.Stats(), nil
 }
@@ -170,40 +166,9 @@ func (s *Session) Stats() drivers.Stats { return s.count.Stats() }
 // returns no bytes and no error (a serial port's read timeout) is not an
 // error: the session waits and reads again.
 func (s *Session) Run(ctx context.Context, sink drivers.Sink) error {
-	done := make(chan struct{})
-	defer close(done)
-	chunks := make(chan drivers.Chunk)
-	go drivers.ReadChunks(s.rw, readSize, chunks, done)
-
 	l := &lines{opts: s.opts.Options, sink: sink, count: &s.count}
-	buf := make([]byte, 0, 2*MaxLineLength)
-	silence := time.NewTimer(s.opts.Silence)
-	defer silence.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-silence.C:
-			return fmt.Errorf("masimo: no data for %v: %w", s.opts.Silence, drivers.ErrLinkLost)
-		case c := <-chunks:
-			if c.Err != nil {
-				return fmt.Errorf("masimo: read: %w: %w", drivers.ErrLinkLost, c.Err)
-			}
-			silence.Reset(s.opts.Silence)
-			buf = append(buf, c.Data...)
-			rest := buf
-			for {
-				adv, token, _ := l.split.Split(rest, false)
-				if adv == 0 {
-					break
-				}
-				if err := l.handle(ctx, token); err != nil {
-					return err
-				}
-				rest = rest[adv:]
-			}
-			// What is left is at most one unfinished line of MaxLineLength.
-			buf = append(buf[:0], rest...)
-		}
-	}
+	frames := drivers.FrameLoop{Name: "masimo", Split: l.split, MaxFrame: MaxLineLength,
+		Silence: s.opts.Silence, ReadSize: readSize}.Start(s.rw)
+	defer frames.Close()
+	return frames.Run(ctx, drivers.Handler{Frame: l.handle})
 }

@@ -39,8 +39,9 @@ type Result struct {
 // Probe opens path at drv's line settings and runs drv's session until its
 // first reading, the timeout or the end of ctx. The error is only from
 // opening the port (see [serialport.Open] and [serialport.Explain]); what
-// the session heard, or why it ended, is in the Result. timeout should be
-// positive; the session gets opts.
+// the session heard, or why it ended, is in the Result. A timeout of zero
+// means the driver's own (drivers.Driver.ProbeTimeout); the session gets
+// opts.
 func Probe(ctx context.Context, path string, drv drivers.Driver, timeout time.Duration, opts drivers.Options) (Result, error) {
 	port, err := serialport.Open(path, drv.Line, serialport.Options{})
 	if err != nil {
@@ -53,6 +54,9 @@ func Probe(ctx context.Context, path string, drv drivers.Driver, timeout time.Du
 	if err != nil {
 		res.Ended = err
 		return res, nil
+	}
+	if timeout <= 0 {
+		timeout = drv.ProbeTimeout()
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -84,7 +88,8 @@ type Options struct {
 	Tried func(res Result, err error)
 }
 
-// All probes path with each driver in drvs in turn (see [Probe]) and
+// All probes path with each driver in drvs in turn (see [Probe]; a zero
+// timeout gives each driver its own) and
 // returns the result of the first that hears a reading. A driver whose line
 // settings the port refuses ([serialport.ErrInvalidSettings]) is passed
 // over; any other error opening the port ends the search and is returned
@@ -118,10 +123,14 @@ func All(ctx context.Context, path string, drvs []drivers.Driver, timeout time.D
 		if res.Reading != nil {
 			return res, nil
 		}
-		names = append(names, fmt.Sprintf("%s at %s", drv.Name, drv.Line))
+		wait := timeout
+		if wait <= 0 {
+			wait = drv.ProbeTimeout()
+		}
+		names = append(names, fmt.Sprintf("%s at %s for %v", drv.Name, drv.Line, wait))
 	}
-	return Result{}, fmt.Errorf("probe: %s: %w (tried %s, %v each); check the cable (null-modem?), that the device's serial output is on, and its mode and speed",
-		path, ErrNothingAnswered, strings.Join(names, ", "), timeout)
+	return Result{}, fmt.Errorf("probe: %s: %w (tried %s); check the cable (null-modem?), that the device's serial output is on, and its mode and speed",
+		path, ErrNothingAnswered, strings.Join(names, ", "))
 }
 
 // countingReadWriter counts the bytes read through it.

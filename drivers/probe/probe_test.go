@@ -84,9 +84,13 @@ func TestProbeFindsEverySimulatedMonitor(t *testing.T) {
 			if res.Reading == nil {
 				t.Fatalf("no reading: %+v", res)
 			}
-			if res.Driver.Name != name || res.Reading.Device.Serial != serial || len(res.Reading.Values) == 0 {
-				t.Errorf("driver %q, device %+v, %d values; want %s, serial %s, values",
-					res.Driver.Name, res.Reading.Device, len(res.Reading.Values), name, serial)
+			wantSerial := serial
+			if strings.HasPrefix(name, "nonin") {
+				wantSerial = "" // Nonin's data formats carry no serial number
+			}
+			if res.Driver.Name != name || res.Reading.Device.Serial != wantSerial || len(res.Reading.Values) == 0 {
+				t.Errorf("driver %q, device %+v, %d values; want %s, serial %q, values",
+					res.Driver.Name, res.Reading.Device, len(res.Reading.Values), name, wantSerial)
 			}
 			if res.Node != p.Path() || res.Bytes == 0 || res.Stats.Frames == 0 || res.Ended != nil {
 				t.Errorf("node %q, %d bytes, stats %+v, ended %v; want %s, bytes, frames, not ended",
@@ -212,7 +216,7 @@ func TestAll(t *testing.T) {
 			[]try{{"odd", false, serialport.ErrInvalidSettings}, {"masimo", true, nil}}},
 		{"nothing answers", context.Background(), func(*testing.T, *pty.PTY) {},
 			[]drivers.Driver{masimo, odd}, "", probe.ErrNothingAnswered,
-			[]string{"probe: ", ": nothing answered (tried masimo at " + masimo.Line.String() + ", odd (settings refused), 300ms each); check the cable"},
+			[]string{"probe: ", ": nothing answered (tried masimo at " + masimo.Line.String() + " for 300ms, odd (settings refused)); check the cable"},
 			[]try{{"masimo", false, nil}, {"odd", false, serialport.ErrInvalidSettings}}},
 		{"no drivers", context.Background(), func(*testing.T, *pty.PTY) {}, nil, "", probe.ErrNothingAnswered, nil, nil},
 		{"interrupted", cancelled, func(*testing.T, *pty.PTY) {},

@@ -39,7 +39,7 @@ import (
 
 // Options configure a demo run. The zero value is valid.
 type Options struct {
-	// Beds is the number of simulated monitors. The default is 3.
+	// Beds is the number of simulated monitors. The default is 4.
 	Beds int
 	// Broker is an external broker URL; empty starts an embedded one.
 	Broker string
@@ -63,6 +63,7 @@ var monitors = []struct{ kind, scenario string }{
 	{"intellivue", "stable"},
 	{"masimo", "deteriorating"},
 	{"masimo", "sensor-off"},
+	{"nonin", "artefact"},
 	{"intellivue", "deteriorating"},
 }
 
@@ -72,7 +73,7 @@ func Run(ctx context.Context, opts Options) error {
 		return errors.New("demo: Drivers and Simulators are required")
 	}
 	if opts.Beds <= 0 {
-		opts.Beds = 3
+		opts.Beds = 4
 	}
 	if opts.Out == nil {
 		opts.Out = io.Discard

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/bedgate/bedgate/drivers/mdc"
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
@@ -228,11 +229,13 @@ func (c *Checker) Check(rec record.Record) (accepted record.Record, rejected []R
 }
 
 // pressureSources are the systolic, diastolic and mean codes of each blood
-// pressure a device may report in one reading: non-invasive and arterial.
-var pressureSources = [][3]uint32{
-	{150021, 150022, 150023},
-	{150033, 150034, 150035},
-}
+// pressure a device may report in one reading (the mdc table's panels).
+var pressureSources = func() (out [][3]uint32) {
+	for _, p := range mdc.Panels() {
+		out = append(out, [3]uint32{p.Systolic, p.Diastolic, p.Mean})
+	}
+	return out
+}()
 
 // pressureOrder finds the parts of a blood pressure that contradict each
 // other (diastolic < mean < systolic must hold): when systolic is not above

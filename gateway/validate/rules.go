@@ -9,20 +9,22 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bedgate/bedgate/drivers/mdc"
 	"github.com/bedgate/bedgate/gateway/terminology"
 )
 
-// Vital names: the keys of [Rules] and of [Config.Ranges].
+// Vital names: the keys of [Rules] and of [Config.Ranges], from the mdc
+// table.
 const (
-	VitalPulseRate      = "pulse-rate"
-	VitalSpO2           = "spo2"
-	VitalRespRate       = "resp-rate"
-	VitalSystolic       = "bp-systolic"
-	VitalDiastolic      = "bp-diastolic"
-	VitalMean           = "bp-mean"
-	VitalTemperature    = "temperature"
-	VitalEtCO2          = "etco2"
-	VitalPerfusionIndex = "perfusion-index"
+	VitalPulseRate      = mdc.VitalPulseRate
+	VitalSpO2           = mdc.VitalSpO2
+	VitalRespRate       = mdc.VitalRespRate
+	VitalSystolic       = mdc.VitalSystolic
+	VitalDiastolic      = mdc.VitalDiastolic
+	VitalMean           = mdc.VitalMean
+	VitalTemperature    = mdc.VitalTemperature
+	VitalEtCO2          = mdc.VitalEtCO2
+	VitalPerfusionIndex = mdc.VitalPerfusionIndex
 )
 
 // Range is the plausibility range of a vital, in its canonical unit. Every
@@ -81,23 +83,15 @@ type Rules struct {
 	byCode map[uint32]Range
 }
 
-// DefaultRules returns the published default ranges (see the package
-// documentation for the table and its sources).
+// DefaultRules returns the published default ranges of the mdc table (see
+// the package documentation for the table and its sources).
 func DefaultRules() Rules {
-	rules := []Rule{
-		{Name: VitalPulseRate, Unit: "/min", Codes: []uint32{147842, 149514, 149530, 149546}, Range: Range{20, 300, 30, 220}},
-		{Name: VitalSpO2, Unit: "%", Codes: []uint32{150456}, Range: Range{50, 100, 70, 100}},
-		{Name: VitalRespRate, Unit: "/min", Codes: []uint32{151562, 151570, 151578, 151594}, Range: Range{1, 70, 5, 50}},
-		{Name: VitalSystolic, Unit: "mm[Hg]", Codes: []uint32{150021, 150033}, Range: Range{40, 300, 40, 300}},
-		{Name: VitalDiastolic, Unit: "mm[Hg]", Codes: []uint32{150022, 150034}, Range: Range{10, 200, 10, 200}},
-		{Name: VitalMean, Unit: "mm[Hg]", Codes: []uint32{150023, 150035}, Range: Range{20, 250, 20, 250}},
-		{Name: VitalTemperature, Unit: "Cel", Codes: []uint32{150344, 150364, 150368, 150392, 188420, 188424, 188428, 188452}, Range: Range{25, 45, 32, 42}},
-		{Name: VitalEtCO2, Unit: "kPa", Codes: []uint32{151708}, Range: Range{0, 20, 0, 20}},
-		{Name: VitalPerfusionIndex, Unit: "%", Codes: []uint32{150448, 150488}, Range: Range{0.02, 20, 0.02, 20}, Same: []string{"1"}},
-	}
-	rs := Rules{byName: make(map[string]Rule, len(rules))}
-	for _, r := range rules {
-		rs.byName[r.Name] = r
+	vitals := mdc.Vitals()
+	rs := Rules{byName: make(map[string]Rule, len(vitals))}
+	for _, v := range vitals {
+		r := v.Range
+		rs.byName[v.Name] = Rule{Name: v.Name, Unit: v.Unit, Codes: slices.Sorted(slices.Values(v.Codes)),
+			Range: Range{r.Min, r.Max, r.SoftMin, r.SoftMax}, Same: v.Same}
 	}
 	return rs
 }

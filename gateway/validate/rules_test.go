@@ -21,7 +21,7 @@ var defaults = []struct {
 	{"pulse-rate", "/min", []uint32{147842, 149514, 149530, 149546}, Range{Min: 20, Max: 300, SoftMin: 30, SoftMax: 220}},
 	{"spo2", "%", []uint32{150456}, Range{Min: 50, Max: 100, SoftMin: 70, SoftMax: 100}},
 	{"resp-rate", "/min", []uint32{151562, 151570, 151578, 151594}, Range{Min: 1, Max: 70, SoftMin: 5, SoftMax: 50}},
-	{"bp-systolic", "mm[Hg]", []uint32{150021, 150033}, Range{Min: 40, Max: 300, SoftMin: 40, SoftMax: 300}},
+	{"bp-systolic", "mm[Hg]", []uint32{150017, 150021, 150033}, Range{Min: 40, Max: 300, SoftMin: 40, SoftMax: 300}},
 	{"bp-diastolic", "mm[Hg]", []uint32{150022, 150034}, Range{Min: 10, Max: 200, SoftMin: 10, SoftMax: 200}},
 	{"bp-mean", "mm[Hg]", []uint32{150023, 150035}, Range{Min: 20, Max: 250, SoftMin: 20, SoftMax: 250}},
 	{"temperature", "Cel", []uint32{150344, 150364, 150368, 150392, 188420, 188424, 188428, 188452}, Range{Min: 25, Max: 45, SoftMin: 32, SoftMax: 42}},

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/mdc"
 	"github.com/bedgate/bedgate/gateway/news2"
 	"github.com/bedgate/bedgate/gateway/record"
 )
@@ -72,30 +73,31 @@ type source struct {
 	rank int // lower wins a tie in time
 }
 
-// sources maps the MDC codes the tracker reads; see the package
-// documentation.
-var sources = map[uint32]source{
-	151562: {slotResp, "/min", 0},  // MDC_RESP_RATE
-	151578: {slotResp, "/min", 1},  // MDC_TTHOR_RESP_RATE
-	151594: {slotResp, "/min", 2},  // MDC_CO2_RESP_RATE
-	151570: {slotResp, "/min", 3},  // MDC_AWAY_RESP_RATE
-	150456: {slotSpO2, "%", 0},     // MDC_PULS_OXIM_SAT_O2
-	150021: {slotSys, "mm[Hg]", 0}, // MDC_PRESS_BLD_NONINV_SYS
-	150033: {slotSys, "mm[Hg]", 1}, // MDC_PRESS_BLD_ART_SYS
-	150017: {slotSys, "mm[Hg]", 2}, // MDC_PRESS_BLD_SYS
-	149530: {slotPulse, "/min", 0}, // MDC_PULS_OXIM_PULS_RATE
-	149546: {slotPulse, "/min", 1}, // MDC_PULS_RATE_NON_INV
-	149514: {slotPulse, "/min", 2}, // MDC_PULS_RATE
-	147842: {slotPulse, "/min", 3}, // MDC_ECG_HEART_RATE
-	150364: {slotTemp, "Cel", 0},   // MDC_TEMP_BODY
-	150368: {slotTemp, "Cel", 1},   // MDC_TEMP_CORE
-	188424: {slotTemp, "Cel", 2},   // MDC_TEMP_ORAL
-	188452: {slotTemp, "Cel", 3},   // MDC_TEMP_AXILLA
-	150392: {slotTemp, "Cel", 4},   // MDC_TEMP_TYMP
-	188428: {slotTemp, "Cel", 5},   // MDC_TEMP_EAR
-	188420: {slotTemp, "Cel", 6},   // MDC_TEMP_RECT
-	150344: {slotTemp, "Cel", 7},   // MDC_TEMP
+// slots maps the mdc table's NEWS2 parameters to the tracker's slots.
+var slots = map[mdc.NEWS2]slot{
+	mdc.NEWS2RespRate:    slotResp,
+	mdc.NEWS2SpO2:        slotSpO2,
+	mdc.NEWS2Systolic:    slotSys,
+	mdc.NEWS2Pulse:       slotPulse,
+	mdc.NEWS2Temperature: slotTemp,
 }
+
+// sources maps the MDC codes the tracker reads, from the mdc table: each
+// vital with a NEWS2 parameter, its codes in precedence order; see the
+// package documentation.
+var sources = func() map[uint32]source {
+	out := map[uint32]source{}
+	for _, v := range mdc.Vitals() {
+		sl, ok := slots[v.NEWS2]
+		if !ok {
+			continue
+		}
+		for rank, code := range v.Codes {
+			out[code] = source{sl, v.Unit, rank}
+		}
+	}
+	return out
+}()
 
 // input is the current value of one slot.
 type input struct {

@@ -1,0 +1,185 @@
+package drivers
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// DefaultReadSize is the most a frame loop reads at once when its
+// FrameLoop.ReadSize is zero.
+const DefaultReadSize = 1024
+
+// FrameLoop is the read loop a session shares with every other: it reads
+// the link in the background, cuts the bytes into frames (or lines) with
+// Split, hands each to a handler, and reports the link lost when the device
+// falls silent. Sessions build one per Run with [FrameLoop.Start].
+type FrameLoop struct {
+	// Name prefixes errors, for example "masimo".
+	Name string
+	// Split cuts the byte stream into frames; it is a bufio.SplitFunc,
+	// always called with atEOF false. An advance with a nil token skips
+	// bytes (noise); an advance of zero asks for more bytes. An error from
+	// Split ends the loop. Required.
+	Split bufio.SplitFunc
+	// MaxFrame is the most bytes Split may leave unconsumed while it waits
+	// for the rest of a frame; a splitter that holds more is broken, and
+	// the loop ends with an error rather than grow without bound.
+	// Required.
+	MaxFrame int
+	// Silence is how long the device may send nothing before Run returns
+	// an error matching ErrLinkLost. Required.
+	Silence time.Duration
+	// ReadSize is the most bytes read at once. Zero means DefaultReadSize.
+	ReadSize int
+}
+
+// Handler is what [Frames.Run] calls.
+type Handler struct {
+	// Frame is called with each frame, which is valid only during the
+	// call. A non-nil error ends Run and is returned as it is. Required.
+	Frame func(ctx context.Context, frame []byte) error
+	// Tick, when not nil, is waited on with the link, and OnTick is called
+	// each time it fires: a poll, a request repeated after a stall. A
+	// non-nil error from OnTick ends Run and is returned as it is.
+	Tick   <-chan time.Time
+	OnTick func(ctx context.Context) error
+}
+
+// Frames is a frame loop running over one link: its reader goroutine and
+// the bytes of an unfinished frame. Run may be called again after it
+// returns (a session's closing dialog after its context ended); the
+// unfinished frame carries over. Close ends the reader goroutine.
+type Frames struct {
+	loop   FrameLoop
+	chunks chan Chunk
+	done   chan struct{}
+	once   sync.Once
+	buf    []byte
+	failed error // the read error that ended the reader, once seen
+}
+
+// Start starts reading r in a goroutine of its own and returns the running
+// loop. The caller owns r: closing it is what ends a Read that is still
+// blocked when Close is called. Start panics if Split is nil or MaxFrame
+// or Silence is not positive (a programming error).
+func (l FrameLoop) Start(r io.Reader) *Frames {
+	if l.Split == nil || l.MaxFrame <= 0 || l.Silence <= 0 {
+		panic("drivers: FrameLoop needs Split, MaxFrame and Silence")
+	}
+	if l.ReadSize <= 0 {
+		l.ReadSize = DefaultReadSize
+	}
+	f := &Frames{loop: l, chunks: make(chan Chunk), done: make(chan struct{}),
+		buf: make([]byte, 0, l.MaxFrame+l.ReadSize)}
+	go ReadChunks(r, l.ReadSize, f.chunks, f.done)
+	return f
+}
+
+// Close stops the reader goroutine (it ends as soon as a pending Read
+// returns). It is safe to call more than once.
+func (f *Frames) Close() { f.once.Do(func() { close(f.done) }) }
+
+// Run reads and handles frames until ctx ends (it then returns ctx.Err()
+// at once, even while a Read is blocked), the link fails, or a handler
+// fails. A read error, end of input, or no bytes for Silence give an error
+// matching ErrLinkLost.
+func (f *Frames) Run(ctx context.Context, h Handler) error {
+	if f.failed != nil {
+		return f.failed
+	}
+	silence := time.NewTimer(f.loop.Silence)
+	defer silence.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-silence.C:
+			return fmt.Errorf("%s: no data for %v: %w", f.loop.Name, f.loop.Silence, ErrLinkLost)
+		case <-h.Tick:
+			if err := h.OnTick(ctx); err != nil {
+				return err
+			}
+		case c := <-f.chunks:
+			if c.Err != nil {
+				f.failed = fmt.Errorf("%s: read: %w: %w", f.loop.Name, ErrLinkLost, c.Err)
+				return f.failed
+			}
+			silence.Reset(f.loop.Silence)
+			if err := f.feed(ctx, c.Data, h.Frame); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// errSplitHoarding reports a splitter that keeps more than MaxFrame bytes.
+var errSplitHoarding = errors.New("splitter holds more than MaxFrame bytes without a frame")
+
+// feed appends data to the unfinished frame and handles every complete
+// frame in it.
+func (f *Frames) feed(ctx context.Context, data []byte, handle func(context.Context, []byte) error) error {
+	f.buf = append(f.buf, data...)
+	rest := f.buf
+	for len(rest) > 0 {
+		adv, token, err := f.loop.Split(rest, false)
+		if err != nil {
+			f.buf = f.buf[:0]
+			return fmt.Errorf("%s: split: %w", f.loop.Name, err)
+		}
+		if adv <= 0 || adv > len(rest) {
+			break
+		}
+		rest = rest[adv:]
+		if token == nil {
+			continue
+		}
+		if err := handle(ctx, token); err != nil {
+			f.buf = append(f.buf[:0], rest...)
+			return err
+		}
+	}
+	if len(rest) > f.loop.MaxFrame {
+		f.buf = f.buf[:0]
+		return fmt.Errorf("%s: %w (%d > %d)", f.loop.Name, errSplitHoarding, len(rest), f.loop.MaxFrame)
+	}
+	f.buf = append(f.buf[:0], rest...)
+	return nil
+}
+
+// InputError is how ScanFrames returns an error of reading its input or of
+// splitting it (for example a frame cut off by the end of input), to tell
+// it from the handler's and the context's.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the read or split error.
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ScanFrames reads a capture from r to its end, cuts it into frames with
+// split (atEOF true at the end, as bufio.Scanner does) and calls handle
+// with each; decoders share it. A frame may be at most maxFrame bytes. It
+// returns nil at the end of r, ctx.Err() when ctx ends, handle's error as
+// it is, and an *InputError holding the error of reading r or of split.
+func ScanFrames(ctx context.Context, r io.Reader, split bufio.SplitFunc, maxFrame int, handle func(ctx context.Context, frame []byte) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, min(4096, maxFrame)), maxFrame)
+	sc.Split(split)
+	for sc.Scan() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := handle(ctx, sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return &InputError{Err: err}
+	}
+	return nil
+}
