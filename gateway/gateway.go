@@ -97,7 +97,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	pub, err := publish.New(outbox, publish.Options{
-		Broker:      cfg.MQTT.Broker,
+		Brokers:     cfg.MQTT.URLs(),
 		ClientID:    cfg.MQTT.ClientID,
 		Username:    cfg.MQTT.Username,
 		Password:    cfg.MQTT.Password.Reveal(),
@@ -123,6 +123,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	health.broker = pub.Broker
 	if st := outbox.Stats(); st.RecoveredFrom != "" {
 		log.Error("the outbox was unreadable and was moved aside; the gateway continues with a fresh one",
 			"moved_to", st.RecoveredFrom)
@@ -173,7 +174,7 @@ func Run(ctx context.Context, opts Options) error {
 			s.run(readCtx)
 		}()
 	}
-	log.Info("gateway running", "gateway", cfg.Gateway.ID, "beds", len(beds), "broker", cfg.MQTT.Broker)
+	log.Info("gateway running", "gateway", cfg.Gateway.ID, "beds", len(beds), "brokers", cfg.MQTT.URLs())
 
 	go func() {
 		// Report the counters (drops above all) on the status topic.
@@ -234,11 +235,14 @@ func NewEncoder(format string) (record.Encoder, error) {
 // connect, every few seconds while connected, and (state "offline") as the
 // MQTT last will and on a clean stop.
 type GatewayStatus struct {
-	State   string        `json:"state"` // "online" or "offline"
-	Gateway string        `json:"gateway"`
-	Time    time.Time     `json:"time"`
-	Beds    int           `json:"beds,omitempty"`
-	Outbox  *OutboxStatus `json:"outbox,omitempty"`
+	State   string    `json:"state"` // "online" or "offline"
+	Gateway string    `json:"gateway"`
+	Time    time.Time `json:"time"`
+	Beds    int       `json:"beds,omitempty"`
+	// Broker is the broker node the gateway is connected through (one of
+	// mqtt.brokers, or mqtt.broker).
+	Broker string        `json:"broker,omitempty"`
+	Outbox *OutboxStatus `json:"outbox,omitempty"`
 	// Rejected and Flagged count values quarantined and values forwarded
 	// flagged, by reason, since the gateway started; Held counts readings
 	// waiting for a patient association.
@@ -272,13 +276,14 @@ type healthReport struct {
 	outbox  *buffer.Buffer
 	pipe    *pipeline
 	now     func() time.Time
+	broker  func() string // the node connected to
 }
 
 func (h *healthReport) payload(online bool) []byte {
 	st := GatewayStatus{State: "offline", Gateway: h.gateway, Time: h.now().UTC()}
 	if online {
 		o := h.outbox.Stats()
-		st.State, st.Beds = "online", h.beds
+		st.State, st.Beds, st.Broker = "online", h.beds, h.broker()
 		st.Outbox = &OutboxStatus{
 			Entries: o.Entries, Bytes: o.Bytes, OldestAgeSec: o.OldestAge.Seconds(), InFlight: o.InFlight,
 			Dropped: o.Dropped, Quarantined: o.Quarantined, RecoveredFrom: o.RecoveredFrom,

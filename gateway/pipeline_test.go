@@ -4,17 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/listeners"
 
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
 
@@ -22,6 +15,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/embedbroker"
 	"github.com/bedgate/bedgate/gateway/validate"
 	"github.com/bedgate/bedgate/simulators"
 	"github.com/bedgate/bedgate/simulators/simtest"
@@ -326,18 +320,22 @@ func TestNEWS2FromMonitorAndNurseEntry(t *testing.T) {
 	}
 }
 
-// TestRefusedSubscriptionIsReported: a broker whose ACL refuses the
-// admission topics (mosquitto 2.0 grants such subscriptions and filters
-// silently, so this uses the embedded broker, which refuses them in the
-// SUBACK): the gateway keeps forwarding, and its status says which
-// subscription was refused.
+// TestRefusedSubscriptionIsReported: a broker that refuses the admission
+// topics in the SUBACK (an embedded nats-server with a subscribe
+// permission denied; mosquitto 2.0 grants such subscriptions and filters
+// silently, so it cannot show this): the gateway keeps forwarding, and its
+// status says which subscription was refused.
 func TestRefusedSubscriptionIsReported(t *testing.T) {
-	url := refusingBroker(t)
-	w := watch(t, url)
+	b, err := embedbroker.Start(embedbroker.Options{DenySubscribe: []string{"bedgate/v1/s/w/+/admission"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	w := watch(t, b.URL())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	port := startMonitor(t, ctx, 50*time.Millisecond)
-	done := runGateway(t, ctx, testConfig(t, t.TempDir(), url, port, 16<<20))
+	done := runGateway(t, ctx, testConfig(t, t.TempDir(), b.URL(), port, 16<<20))
 	waitUntil(t, "a status naming the refused subscription", 20*time.Second, func() bool {
 		st, n := w.get()
 		return n > 0 && strings.Contains(st.SubscriptionError, "admission")
@@ -346,38 +344,4 @@ func TestRefusedSubscriptionIsReported(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("gateway.Run: %v", err)
 	}
-}
-
-// refusingBroker starts an embedded broker on loopback that lets everyone
-// in but refuses subscriptions to admission topics.
-func refusingBroker(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	ledger := &auth.Ledger{
-		Auth: auth.AuthRules{{Allow: true}},
-		ACL: auth.ACLRules{{Filters: auth.Filters{
-			"bedgate/v1/s/gateway/#":     auth.ReadWrite,
-			"bedgate/v1/s/w/+/obs":       auth.ReadWrite,
-			"bedgate/v1/s/w/+/device":    auth.ReadWrite,
-			"bedgate/v1/s/w/+/rejected":  auth.ReadWrite,
-			"bedgate/v1/s/w/+/admission": auth.Deny,
-		}}},
-	}
-	if err := srv.AddHook(new(auth.Hook), &auth.Options{Ledger: ledger}); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "t", Address: addr})); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return "tcp://" + addr
 }

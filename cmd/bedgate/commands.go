@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
@@ -88,7 +89,7 @@ func runConfigCheck(args []string, stdout io.Writer) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "%s: ok: gateway %s, %d beds, broker %s\n", args[0], cfg.Gateway.ID, len(cfg.Beds), cfg.MQTT.Broker)
+	fmt.Fprintf(stdout, "%s: ok: gateway %s, %d beds, broker %s\n", args[0], cfg.Gateway.ID, len(cfg.Beds), strings.Join(cfg.MQTT.URLs(), ", "))
 	return cfg, nil
 }
 

@@ -226,10 +226,18 @@ func (r *rig) startMonitors() {
 
 // startGateway starts "bedgate run" on the rig's configuration.
 func (r *rig) startGateway() *gatewayRun {
-	t := r.t
+	r.t.Helper()
+	g := startRun(r.t, r.bedgate, r.config)
+	r.runs = append(r.runs, g)
+	return g
+}
+
+// startRun starts "bedgate run --config config", killed at the end of the
+// test if still running.
+func startRun(t *testing.T, bedgate, config string) *gatewayRun {
 	t.Helper()
 	g := &gatewayRun{log: &syncWriter{w: new(bytes.Buffer)}, exited: make(chan struct{})}
-	g.cmd = exec.Command(r.bedgate, "run", "--config", r.config)
+	g.cmd = exec.Command(bedgate, "run", "--config", config)
 	g.cmd.Stderr = g.log
 	g.started = time.Now()
 	if err := g.cmd.Start(); err != nil {
@@ -244,7 +252,6 @@ func (r *rig) startGateway() *gatewayRun {
 		g.cmd.Process.Kill()
 		<-g.exited
 	})
-	r.runs = append(r.runs, g)
 	return g
 }
 
@@ -414,7 +421,7 @@ func (r *rig) finish(last *gatewayRun) report {
 	}
 	var missing []pending
 	for _, m := range meant {
-		ids := forwardedIDs(m)
+		ids := forwardedIDs(rigGatewayID, m)
 		n := 0
 		for _, id := range ids {
 			known[id] = true
@@ -429,7 +436,7 @@ func (r *rig) finish(last *gatewayRun) report {
 		case n == len(ids):
 			delivered[m.Device.Serial] = append(delivered[m.Device.Serial], w)
 			rep.deliveredWritten = append(rep.deliveredWritten, w)
-			checkDelivered(t, m, got.byID)
+			checkDelivered(t, rigGatewayID, m, got.byID)
 		case n == 0:
 			missing = append(missing, pending{m.Device.Serial, w})
 		default:
@@ -573,26 +580,26 @@ func stoppedOutboxEntries(log string) (int, bool) {
 	return 0, false
 }
 
-// forwardedIDs returns the identifiers of the observations the gateway
+// forwardedIDs returns the identifiers of the observations gateway gw
 // makes of reading m: every value but the parameters the device does not
 // measure (dashes without a flag, other than SpO2 and pulse rate).
-func forwardedIDs(m drivers.Reading) []string {
+func forwardedIDs(gw string, m drivers.Reading) []string {
 	var ids []string
 	for _, v := range m.Values {
 		if v.Value == nil && v.Status == drivers.Unavailable && v.MDC != mdc.SpO2 && v.MDC != mdc.PulsOximPulse {
 			continue
 		}
-		ids = append(ids, gateway.ObservationID(rigGatewayID, "masimo:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime))
+		ids = append(ids, gateway.ObservationID(gw, "masimo:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime))
 	}
 	return ids
 }
 
 // checkDelivered compares the first copy of each of m's observations with
 // the value the monitor meant.
-func checkDelivered(t *testing.T, m drivers.Reading, byID map[string][]delivery) {
+func checkDelivered(t *testing.T, gw string, m drivers.Reading, byID map[string][]delivery) {
 	t.Helper()
 	for _, v := range m.Values {
-		ds := byID[gateway.ObservationID(rigGatewayID, "masimo:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime)]
+		ds := byID[gateway.ObservationID(gw, "masimo:"+m.Device.Serial, gateway.CodeKey(v.MDC, v.Label), m.DeviceTime)]
 		if len(ds) == 0 {
 			continue
 		}

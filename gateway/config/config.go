@@ -87,8 +87,16 @@ type Gateway struct {
 // MQTT is the link to the broker that forwards to the EPR.
 type MQTT struct {
 	// Broker is the broker URL: ssl://, tls:// or mqtts://host:port (TLS),
-	// or tcp://host:port (plaintext, only with Plaintext). Required.
+	// or tcp://host:port (plaintext, only with Plaintext). It is the
+	// one-node form of Brokers; exactly one of the two is required.
 	Broker string `mapstructure:"broker"`
+	// Brokers lists the nodes of one broker cluster, each a URL as Broker.
+	// The gateway connects to the first that accepts it, trying them in
+	// order, and fails over to the next when a connection is lost, with
+	// the same client id and persistent session (the cluster must share
+	// sessions between its nodes). All are TLS or all plaintext; the TLS
+	// settings apply to every node.
+	Brokers []string `mapstructure:"brokers"`
 	// Plaintext must be true to allow a tcp:// broker: an unencrypted link
 	// is a deliberate choice, never a default.
 	Plaintext bool `mapstructure:"plaintext"`
@@ -112,7 +120,7 @@ type MQTT struct {
 	CertFile string `mapstructure:"cert_file"`
 	KeyFile  string `mapstructure:"key_file"`
 	// ServerName is the name verified in the broker's certificate. The
-	// default is the host of Broker. TLS only.
+	// default is the host of the URL dialled, per node. TLS only.
 	ServerName string `mapstructure:"server_name"`
 	// Username authenticates to the broker when set.
 	Username string `mapstructure:"username"`
@@ -154,9 +162,23 @@ func (s Secret) Reveal() string { return string(s) }
 // PasswordEnv is the environment variable that may hold the broker password.
 const PasswordEnv = "BEDGATE_MQTT_PASSWORD"
 
-// IsTLS reports whether the broker URL asks for TLS.
+// URLs returns the broker URLs: Brokers, or Broker alone.
+func (m MQTT) URLs() []string {
+	if len(m.Brokers) > 0 || m.Broker == "" {
+		return m.Brokers
+	}
+	return []string{m.Broker}
+}
+
+// IsTLS reports whether the broker URLs ask for TLS (validation makes
+// them all TLS or all plaintext).
 func (m MQTT) IsTLS() bool {
-	u, err := url.Parse(m.Broker)
+	urls := m.URLs()
+	return len(urls) > 0 && isTLSURL(urls[0])
+}
+
+func isTLSURL(raw string) bool {
+	u, err := url.Parse(raw)
 	if err != nil {
 		return false
 	}
@@ -253,6 +275,7 @@ var defaults = map[string]any{
 	"gateway.format":              DefaultFormat,
 	"gateway.device_timezone":     "UTC",
 	"mqtt.broker":                 "",
+	"mqtt.brokers":                []string{}, // BEDGATE_MQTT_BROKERS: URLs separated by commas
 	"mqtt.plaintext":              false,
 	"mqtt.client_id":              "",
 	"mqtt.keepalive":              DefaultKeepAlive,
@@ -395,28 +418,7 @@ func (c *Config) Validate(knownDrivers []string) error {
 		bad("gateway.device_timezone", "%q: not an IANA time zone (for example Europe/London)", c.Gateway.DeviceTimezone)
 	}
 
-	if c.MQTT.Broker == "" {
-		bad("mqtt.broker", "required (for example ssl://epr-broker.trust.nhs.uk:8883)")
-	} else if u, err := url.Parse(c.MQTT.Broker); err != nil || u.Host == "" {
-		bad("mqtt.broker", "%q: not a URL of the form scheme://host:port", c.MQTT.Broker)
-	} else {
-		switch u.Scheme {
-		case "tcp", "mqtt":
-			if !c.MQTT.Plaintext {
-				bad("mqtt.broker", "%q is unencrypted: use ssl://, or set mqtt.plaintext: true to allow it deliberately", u.Redacted())
-			}
-		case "ssl", "tls", "mqtts":
-		default:
-			bad("mqtt.broker", "%q: scheme must be tcp, mqtt, ssl, tls or mqtts", u.Redacted())
-		}
-		if u.Port() == "" {
-			bad("mqtt.broker", "%q: give the port (1883 plaintext, 8883 TLS)", u.Redacted())
-		}
-		if u.User != nil {
-			// The broker URL is logged and printed; credentials must not be in it.
-			bad("mqtt.broker", "%q: no user or password in the URL: use mqtt.username and mqtt.password_file", u.Redacted())
-		}
-	}
+	c.validateBrokers(bad)
 	c.validateLinkSecurity(bad)
 	for _, r := range c.ranges() {
 		r.check(bad)
@@ -698,6 +700,61 @@ func names(ports []serialport.PortInfo) string {
 	return strings.Join(s, ", ")
 }
 
+// validateBrokers checks mqtt.broker or mqtt.brokers: one of the two, each
+// URL well formed, plaintext only when allowed, no node twice, and all TLS
+// or all plaintext (the TLS settings apply to every node).
+func (c *Config) validateBrokers(bad func(key, format string, args ...any)) {
+	m := c.MQTT
+	switch {
+	case m.Broker != "" && len(m.Brokers) > 0:
+		bad("mqtt.brokers", "set together with mqtt.broker: give the one broker as mqtt.broker or every node as mqtt.brokers")
+		return
+	case m.Broker == "" && len(m.Brokers) == 0:
+		bad("mqtt.broker", "required (for example ssl://epr-broker.trust.nhs.uk:8883), or mqtt.brokers for the nodes of a cluster")
+		return
+	}
+	key := func(int) string { return "mqtt.broker" }
+	if len(m.Brokers) > 0 {
+		key = func(i int) string { return fmt.Sprintf("mqtt.brokers[%d]", i) }
+	}
+	seen := make(map[string]int)
+	for i, raw := range m.URLs() {
+		checkBrokerURL(key(i), raw, m.Plaintext, bad)
+		if j, dup := seen[raw]; dup {
+			bad(key(i), "%q is also %s: list each node once", redactURL(raw), key(j))
+		}
+		seen[raw] = i
+		if isTLSURL(raw) != m.IsTLS() {
+			bad(key(i), "%q: mixes TLS and plaintext nodes: the TLS settings apply to every node, so all must use ssl:// (or all tcp://)", redactURL(raw))
+		}
+	}
+}
+
+// checkBrokerURL checks one broker URL.
+func checkBrokerURL(key, raw string, plaintext bool, bad func(key, format string, args ...any)) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		bad(key, "%q: not a URL of the form scheme://host:port", raw)
+		return
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt":
+		if !plaintext {
+			bad(key, "%q is unencrypted: use ssl://, or set mqtt.plaintext: true to allow it deliberately", u.Redacted())
+		}
+	case "ssl", "tls", "mqtts":
+	default:
+		bad(key, "%q: scheme must be tcp, mqtt, ssl, tls or mqtts", u.Redacted())
+	}
+	if u.Port() == "" {
+		bad(key, "%q: give the port (1883 plaintext, 8883 TLS)", u.Redacted())
+	}
+	if u.User != nil {
+		// The broker URL is logged and printed; credentials must not be in it.
+		bad(key, "%q: no user or password in the URL: use mqtt.username and mqtt.password_file", u.Redacted())
+	}
+}
+
 // validateLinkSecurity checks the TLS files and the credentials.
 func (c *Config) validateLinkSecurity(bad func(key, format string, args ...any)) {
 	m := c.MQTT
@@ -707,11 +764,11 @@ func (c *Config) validateLinkSecurity(bad func(key, format string, args ...any))
 	if !m.IsTLS() {
 		for _, f := range files {
 			if f.val != "" {
-				bad(f.key, "set, but mqtt.broker %q does not use TLS (use ssl://)", redactURL(m.Broker))
+				bad(f.key, "set, but the broker %s does not use TLS (use ssl://)", m.redactedURLs())
 			}
 		}
-		if m.Password != "" && m.Broker != "" {
-			bad("mqtt.password", "would be sent unencrypted to %q: use an ssl:// broker", redactURL(m.Broker))
+		if m.Password != "" && len(m.URLs()) > 0 {
+			bad("mqtt.password", "would be sent unencrypted to %s: use an ssl:// broker", m.redactedURLs())
 		}
 	} else {
 		if m.CAFile != "" {
@@ -771,6 +828,16 @@ func (noLookup) PatientAt(string, time.Time) (record.Patient, bool) { return rec
 // bed's overrides applied.
 func (b Bed) Line(defaults drivers.LineSettings) drivers.LineSettings {
 	return defaults.Override(drivers.LineSettings{Baud: b.Baud, DataBits: b.DataBits, Parity: drivers.Parity(b.Parity), StopBits: b.StopBits})
+}
+
+// redactedURLs returns the broker URLs, quoted and redacted, for messages.
+func (m MQTT) redactedURLs() string {
+	urls := m.URLs()
+	q := make([]string, len(urls))
+	for i, u := range urls {
+		q[i] = strconv.Quote(redactURL(u))
+	}
+	return strings.Join(q, ", ")
 }
 
 // redactURL returns a URL with any password in it replaced, for messages.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,34 @@ func TestLoadEnvOverride(t *testing.T) {
 	}
 }
 
+// TestLoadBrokers: the nodes of a cluster from the YAML list or from
+// BEDGATE_MQTT_BROKERS (comma separated); mqtt.broker is the one-node form.
+func TestLoadBrokers(t *testing.T) {
+	list := strings.Replace(goodYAML, "  broker: tcp://127.0.0.1:1883\n", "  brokers:\n    - tcp://10.0.0.1:1883\n    - tcp://10.0.0.2:1883\n", 1)
+	tests := []struct {
+		name, yaml, env string
+		want            []string
+	}{
+		{"one broker", goodYAML, "", []string{"tcp://127.0.0.1:1883"}},
+		{"YAML list", list, "", []string{"tcp://10.0.0.1:1883", "tcp://10.0.0.2:1883"}},
+		{"environment", list, "tcp://10.0.1.1:1883,tcp://10.0.1.2:1883,tcp://10.0.1.3:1883", []string{"tcp://10.0.1.1:1883", "tcp://10.0.1.2:1883", "tcp://10.0.1.3:1883"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("BEDGATE_MQTT_BROKERS", tt.env)
+			}
+			c, err := Load(writeConfig(t, tt.yaml), []string{"masimo"})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got := c.MQTT.URLs(); !slices.Equal(got, tt.want) {
+				t.Errorf("URLs() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -97,6 +126,22 @@ func TestLoadErrors(t *testing.T) {
 		{"plaintext not allowed", func(s string) string { return strings.Replace(s, "  plaintext: true\n", "", 1) }, []string{"mqtt.broker", "unencrypted"}},
 		{"broker without port", func(s string) string { return strings.Replace(s, "127.0.0.1:1883", "127.0.0.1", 1) }, []string{"give the port"}},
 		{"bad scheme", func(s string) string { return strings.Replace(s, "tcp://", "http://", 1) }, []string{"scheme must be"}},
+		{"broker and brokers", func(s string) string {
+			return strings.Replace(s, "plaintext: true", "plaintext: true\n  brokers: [tcp://127.0.0.1:1884]", 1)
+		}, []string{"mqtt.brokers", "set together with mqtt.broker"}},
+		{"no broker", func(s string) string { return strings.Replace(s, "  broker: tcp://127.0.0.1:1883\n", "", 1) }, []string{"mqtt.broker", "required", "mqtt.brokers"}},
+		{"brokers mixing TLS and plaintext", func(s string) string {
+			return strings.Replace(s, "  broker: tcp://127.0.0.1:1883\n", "  brokers: [tcp://127.0.0.1:1883, ssl://127.0.0.1:8883]\n", 1)
+		}, []string{"mqtt.brokers[1]", "mixes TLS and plaintext"}},
+		{"brokers plaintext not allowed", func(s string) string {
+			return strings.Replace(s, "  broker: tcp://127.0.0.1:1883\n  plaintext: true\n", "  brokers: [tcp://a.example:1883, tcp://b.example:1883]\n", 1)
+		}, []string{"mqtt.brokers[0]", "mqtt.brokers[1]", "unencrypted"}},
+		{"brokers node twice", func(s string) string {
+			return strings.Replace(s, "  broker: tcp://127.0.0.1:1883\n", "  brokers: [tcp://a.example:1883, tcp://a.example:1883]\n", 1)
+		}, []string{"mqtt.brokers[1]", "also mqtt.brokers[0]"}},
+		{"brokers node without port", func(s string) string {
+			return strings.Replace(s, "  broker: tcp://127.0.0.1:1883\n", "  brokers: [tcp://a.example:1883, tcp://b.example]\n", 1)
+		}, []string{"mqtt.brokers[1]", "give the port"}},
 		{"unknown driver", func(s string) string {
 			return strings.Replace(s, "driver: masimo\n    port: /dev/ttyUSB1", "driver: acme\n    port: /dev/ttyUSB1", 1)
 		}, []string{"beds[1].driver", `"acme"`}},

@@ -5,8 +5,8 @@
 // transport and durable outbox, and a subscriber that prints what the EPR
 // receives, one line per observation.
 //
-// The embedded broker (mochi-mqtt) is for the demo only; the tests run
-// against a real mosquitto.
+// The embedded broker is a NATS server with its MQTT listener
+// (gateway/embedbroker), the engine a trust can also run as a cluster.
 package demo
 
 import (
@@ -16,20 +16,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/listeners"
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/embedbroker"
 	"github.com/bedgate/bedgate/gateway/epr"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/topic"
@@ -93,12 +90,12 @@ func Run(ctx context.Context, opts Options) error {
 
 	broker := opts.Broker
 	if broker == "" {
-		url, stop, err := startBroker(log)
+		b, err := embedbroker.Start(embedbroker.Options{Logger: log})
 		if err != nil {
-			return err
+			return fmt.Errorf("demo: %w", err)
 		}
-		defer stop()
-		broker = url
+		defer b.Close()
+		broker = b.URL()
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -181,27 +178,6 @@ func demoConfig(dataDir, broker string) (*config.Config, error) {
 	cfg.Gateway.ID, cfg.Gateway.Site, cfg.Gateway.Ward, cfg.Gateway.DataDir = "demo-gw", "demo", "ward1", dataDir
 	cfg.MQTT.Broker, cfg.MQTT.Plaintext, cfg.MQTT.ClientID = broker, true, "bedgate-demo-gw"
 	return &cfg, nil
-}
-
-// startBroker starts an embedded broker on a free loopback port.
-func startBroker(log *slog.Logger) (url string, stop func(), err error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("demo: free port: %w", err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	srv := mochi.New(&mochi.Options{Logger: log.With("component", "embedded-broker"), InlineClient: false})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
-		return "", nil, fmt.Errorf("demo: broker: %w", err)
-	}
-	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "loopback", Address: addr})); err != nil {
-		return "", nil, fmt.Errorf("demo: broker listen %s: %w", addr, err)
-	}
-	if err := srv.Serve(); err != nil {
-		return "", nil, fmt.Errorf("demo: broker: %w", err)
-	}
-	return "tcp://" + addr, func() { srv.Close() }, nil
 }
 
 // subscribe connects a subscriber that prints every observation and

@@ -34,6 +34,11 @@
 // disconnects, waiting at most ShutdownWait for acknowledgements in all. The caller sets the final
 // device statuses before it ends the context.
 //
+// Options.Brokers lists the nodes of one broker cluster: every connection
+// attempt tries them in order and takes the first that accepts, with the
+// same client id and persistent session, so that a gateway fails over to
+// another node when its node dies. Stats.Broker names the node in use.
+//
 // Run retries a failing connection for as long as it runs. Stats reports
 // why the latest attempt failed (LastError, with a hint at the usual cause:
 // an untrusted broker certificate, a client certificate the broker refused,
@@ -79,8 +84,13 @@ type Outbox interface {
 // Options configure a Publisher.
 type Options struct {
 	// Broker is the broker URL (tcp://host:port, or ssl://, tls:// or
-	// mqtts://host:port for TLS). Required.
+	// mqtts://host:port for TLS): the one-node form of Brokers. One of the
+	// two is required.
 	Broker string
+	// Brokers are the URLs of the nodes of one cluster, all TLS or all
+	// plaintext, tried in order on every connection attempt. When set,
+	// Broker is ignored. TLS applies to every node.
+	Brokers []string
 	// ClientID is the MQTT client id. Required.
 	ClientID string
 	// Username and Password authenticate to the broker when Username is
@@ -120,9 +130,12 @@ type Options struct {
 
 // Stats counts what the publisher has done since it started.
 type Stats struct {
-	Connected bool  `json:"connected"`
-	Connects  int64 `json:"connects"`
-	Published int64 `json:"published"` // publishes sent
+	Connected bool `json:"connected"`
+	// Broker is the URL of the node the current connection is to; empty
+	// while not connected.
+	Broker    string `json:"broker,omitempty"`
+	Connects  int64  `json:"connects"`
+	Published int64  `json:"published"` // publishes sent
 	// PublishedLive counts the publishes of entries appended while
 	// connected (the live lane); the rest drained a backlog.
 	PublishedLive int64 `json:"published_live"`
@@ -142,10 +155,11 @@ type Stats struct {
 // Publisher drains an Outbox to a broker. Create it with New and run it
 // with Run; it is single use.
 type Publisher struct {
-	outbox Outbox
-	opts   Options
-	log    *slog.Logger
-	client mqtt.Client
+	outbox  Outbox
+	opts    Options
+	brokers []string // Options.Brokers, or Options.Broker alone
+	log     *slog.Logger
+	client  mqtt.Client
 
 	mu    sync.Mutex
 	epoch uint64        // bumped on every lost connection
@@ -165,6 +179,9 @@ type Publisher struct {
 	sending sync.WaitGroup
 	// lostSignal tells connectLoop that the connection was lost.
 	lostSignal chan struct{}
+	// attempting is the node of the latest connection attempt, node the
+	// one the current connection is to ("" while not connected).
+	attempting, node string
 
 	connects, published, publishedLive, acked, resent, undecodable, connectFailures atomic.Int64
 
@@ -180,7 +197,11 @@ const maxLoggedErrors = 32
 // New checks the options and prepares a publisher. It does not connect.
 func New(outbox Outbox, opts Options) (*Publisher, error) {
 	var errs []error
-	if opts.Broker == "" {
+	brokers := opts.Brokers
+	if len(brokers) == 0 && opts.Broker != "" {
+		brokers = []string{opts.Broker}
+	}
+	if len(brokers) == 0 {
 		errs = append(errs, errors.New("broker is required"))
 	}
 	if opts.ClientID == "" {
@@ -219,15 +240,18 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		endConn:    endConn,
 		outbox:     outbox,
 		opts:       opts,
+		brokers:    brokers,
 		log:        opts.Logger.With("component", "publish"),
 		up:         make(chan struct{}),
 		retained:   make(map[string]*retainedMsg),
 		logged:     make(map[string]bool),
 		lostSignal: make(chan struct{}, 1),
 	}
-	co := mqtt.NewClientOptions().
-		AddBroker(opts.Broker).
-		SetClientID(opts.ClientID).
+	co := mqtt.NewClientOptions()
+	for _, b := range brokers {
+		co.AddBroker(b)
+	}
+	co.SetClientID(opts.ClientID).
 		// A persistent session keeps the gateway's subscriptions at the
 		// broker across reconnects. paho's own store is a no-op: the outbox
 		// is the single source of truth, and paho must not resend from a
@@ -258,7 +282,13 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 
 func (p *Publisher) onConnect(c mqtt.Client) {
 	p.connects.Add(1)
-	p.log.Info("connected to broker", "broker", p.opts.Broker)
+	p.mu.Lock()
+	// Attempts are made one at a time, and the next one only after this
+	// connection is lost: the latest attempt is the node connected to.
+	p.node = p.attempting
+	node := p.node
+	p.mu.Unlock()
+	p.log.Info("connected to broker", "broker", node)
 	if p.opts.OnConnect != nil {
 		p.opts.OnConnect(c)
 	}
@@ -300,6 +330,7 @@ func (p *Publisher) loseEpoch() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.epoch++
+	p.node = ""
 	p.endConn()
 	select {
 	case <-p.up:
@@ -313,9 +344,13 @@ func (p *Publisher) loseEpoch() {
 // distinct reason once (at warn) until a connection succeeds.
 func (p *Publisher) onNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
 	switch n := n.(type) {
+	case mqtt.ConnectionNotificationBroker:
+		p.mu.Lock()
+		p.attempting = n.Broker.String()
+		p.mu.Unlock()
 	case mqtt.ConnectionNotificationFailed:
 		p.connectFailures.Add(1)
-		msg := describeConnectError(n.Reason, p.opts.Broker)
+		msg := describeConnectError(n.Reason, p.brokers[0])
 		p.errMu.Lock()
 		p.lastError = msg
 		first := !p.logged[msg]
@@ -324,7 +359,7 @@ func (p *Publisher) onNotification(_ mqtt.Client, n mqtt.ConnectionNotification)
 		}
 		p.errMu.Unlock()
 		if first {
-			p.log.Warn("cannot connect to broker; retrying", "broker", p.opts.Broker, "err", msg)
+			p.log.Warn("cannot connect to broker; retrying", "brokers", p.brokers, "err", msg)
 		}
 	case mqtt.ConnectionNotificationConnected:
 		p.errMu.Lock()
@@ -429,10 +464,19 @@ func (p *Publisher) RefreshStatus() {
 	p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 }
 
+// Broker returns the URL of the node the current connection is to, or ""
+// while not connected. Safe for concurrent use, also from Options.Status.
+func (p *Publisher) Broker() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.node
+}
+
 // Stats returns the counters. Safe for concurrent use.
 func (p *Publisher) Stats() Stats {
 	return Stats{
 		Connected:     p.client.IsConnectionOpen(),
+		Broker:        p.Broker(),
 		Connects:      p.connects.Load(),
 		Published:     p.published.Load(),
 		PublishedLive: p.publishedLive.Load(),

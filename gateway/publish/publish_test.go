@@ -412,3 +412,54 @@ func retainedOn(t *testing.T, url string, filters []string, want int) map[string
 	defer mu.Unlock()
 	return maps.Clone(got)
 }
+
+// TestPublishFailsOverBetweenNodes: with two brokers listed, the publisher
+// connects to the first, moves to the second when the first dies (and
+// says so in Stats), and back to the first when the second dies; every
+// entry reaches one of them and the outbox empties. (Two independent
+// mosquittos stand for two nodes here; the fleet test in cmd/bedgate runs
+// a real nats-server cluster.)
+func TestPublishFailsOverBetweenNodes(t *testing.T) {
+	a, b := brokertest.Start(t, ""), brokertest.Start(t, "")
+	ca, cb := collect(t, a.URL(), "test/obs"), collect(t, b.URL(), "test/obs")
+	seen := func(n int) bool {
+		ca.mu.Lock()
+		defer ca.mu.Unlock()
+		cb.mu.Lock()
+		defer cb.mu.Unlock()
+		for s := uint64(1); s <= uint64(n); s++ {
+			if ca.count[s]+cb.count[s] == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	out := openBuffer(t)
+	p, stop := startPublisherWith(t, out, Options{Brokers: []string{a.URL(), b.URL()}})
+	defer stop()
+
+	steps := []struct {
+		name       string
+		kill, back *brokertest.Broker
+		want       string
+	}{
+		{"first node", nil, nil, a.URL()},
+		{"first node dies", a, nil, b.URL()},
+		{"second node dies, first is back", b, a, a.URL()},
+	}
+	for i, s := range steps {
+		if s.back != nil {
+			s.back.Restart()
+		}
+		if s.kill != nil {
+			s.kill.Stop()
+		}
+		appendRecords(t, out, "test/obs", i*100, 100)
+		waitFor(t, s.name+": the node in use", 20*time.Second, func() bool { return p.Stats().Broker == s.want })
+		waitFor(t, s.name+": every entry so far delivered", 20*time.Second, func() bool { return seen((i + 1) * 100) })
+	}
+	waitFor(t, "the outbox to empty", 10*time.Second, func() bool { return out.Stats().Entries == 0 })
+	if st := p.Stats(); st.Connects < 3 {
+		t.Errorf("stats %+v: want 3 connections (one per node change)", st)
+	}
+}
