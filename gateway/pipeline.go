@@ -159,7 +159,11 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 				scale2 = append(scale2, tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name})
 			}
 		}
-		if pipe.scores, err = tracker.New(tracker.Options{Scale2: scale2}); err != nil {
+		beds := make([]tracker.Bed, len(cfg.Beds))
+		for i, b := range cfg.Beds {
+			beds[i] = tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name}
+		}
+		if pipe.scores, err = tracker.New(tracker.Options{Scale2: scale2, Beds: beds}); err != nil {
 			return nil, fmt.Errorf("gateway: NEWS2: %w", err)
 		}
 	}
@@ -275,6 +279,12 @@ func (p *pipeline) nurse(topic string, payload []byte) {
 	bed, err := tracker.ParseNurseTopic(topic)
 	if err != nil {
 		p.log.Warn("nurse entry on an unexpected topic", "topic", topic, "err", err)
+		return
+	}
+	if !p.scores.Known(bed) {
+		// Checked before the payload is read: an entry for a bed that does
+		// not exist creates no state.
+		p.log.Warn("nurse entry for a bed not configured", "topic", topic)
 		return
 	}
 	entry, err := tracker.ParseNurseEntry(payload)

@@ -24,7 +24,12 @@
 // Static assignments from the configuration answer for beds with no
 // admission event; the feed takes over a bed at its first event. History is
 // kept for Options.Horizon (8 days by default, a day more than the outbox's
-// maximum age) and at most Options.MaxEvents events per bed.
+// maximum age) and at most Options.MaxEvents events per bed: older events are
+// pruned (keeping the one that put the current patient in the bed), a new
+// event is never refused for it. An event stamped ahead of the gateway's
+// clock takes effect at its time. Events for beds not configured are refused
+// before any state is created; messages over MaxAdmissionLen bytes or not
+// valid UTF-8 are refused whole.
 //
 // # Unassociated beds
 //

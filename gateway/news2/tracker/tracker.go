@@ -49,6 +49,11 @@ type Options struct {
 	MinInterval time.Duration
 	// Scale2 lists the beds whose patients are scored on SpO2 Scale 2.
 	Scale2 []Bed
+	// Beds are the configured beds. When set, nurse entries and records of
+	// other beds change nothing and create no state (a flood of entries
+	// for beds that do not exist cannot grow the tracker). Empty accepts
+	// any bed.
+	Beds []Bed
 }
 
 // slot is one NEWS2 input of a bed.
@@ -137,6 +142,8 @@ type Tracker struct {
 	minInterval time.Duration
 	ns          uuid.UUID
 
+	known map[Bed]bool // nil: any bed
+
 	mu     sync.Mutex
 	beds   map[Bed]*bedState
 	scale2 map[Bed]bool
@@ -169,6 +176,12 @@ func New(opts Options) (*Tracker, error) {
 	for _, b := range opts.Scale2 {
 		t.scale2[b] = true
 	}
+	if len(opts.Beds) > 0 {
+		t.known = make(map[Bed]bool, len(opts.Beds))
+		for _, b := range opts.Beds {
+			t.known[b] = true
+		}
+	}
 	return t, nil
 }
 
@@ -192,6 +205,9 @@ func (t *Tracker) Observe(rec record.Record) (record.Record, bool) {
 		return record.Record{}, false
 	}
 	bed := BedOf(rec)
+	if !t.Known(bed) {
+		return record.Record{}, false
+	}
 	at := rec.DeviceTime
 	if at.IsZero() {
 		at = rec.ReceivedAt
@@ -230,7 +246,7 @@ func (t *Tracker) Observe(rec record.Record) (record.Record, bool) {
 // current entry for a parameter, or timed more than MaxEntryAhead after at
 // changes nothing.
 func (t *Tracker) Nurse(bed Bed, e NurseEntry, at time.Time) (record.Record, bool) {
-	if e.Validate() != nil || e.Time.After(at.Add(MaxEntryAhead)) {
+	if !t.Known(bed) || e.Validate() != nil || e.Time.After(at.Add(MaxEntryAhead)) {
 		return record.Record{}, false
 	}
 	t.mu.Lock()
@@ -249,6 +265,12 @@ func (t *Tracker) Nurse(bed Bed, e NurseEntry, at time.Time) (record.Record, boo
 		}
 	}
 	return t.score(bed, st, at)
+}
+
+// Known reports whether bed is one of Options.Beds (every bed when none
+// are configured).
+func (t *Tracker) Known(bed Bed) bool {
+	return t.known == nil || t.known[bed]
 }
 
 // Check scores bed's current inputs and returns nil when they form a

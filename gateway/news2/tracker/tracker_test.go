@@ -572,3 +572,30 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownBedsCreateNoState: with the beds configured, nurse entries and
+// records for any other bed change nothing and leave no state behind, however
+// many there are (a flood of topics for beds that do not exist).
+func TestUnknownBedsCreateNoState(t *testing.T) {
+	tr := newTracker(t, Options{Beds: []Bed{bed3}})
+	for i := 0; i < 10000; i++ {
+		other := Bed{Site: bed3.Site, Ward: bed3.Ward, Name: fmt.Sprintf("ghost-%d", i)}
+		if _, ok := tr.Nurse(other, nurse(news2.Alert, news2.Air, t0, fmt.Sprintf("e%d", i)), t0); ok {
+			t.Fatal("a score for a bed that is not configured")
+		}
+		v := vitals(t0)
+		v.Bed = other.Name
+		if _, ok := tr.Observe(v); ok {
+			t.Fatal("a score for a bed that is not configured")
+		}
+	}
+	tr.mu.Lock()
+	n := len(tr.beds)
+	tr.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d beds of state after entries for unknown beds, want 0", n)
+	}
+	if !tr.Known(bed3) {
+		t.Fatal("the configured bed is not known")
+	}
+}

@@ -1,0 +1,280 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/brokertest"
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// The tests in this file check every reading the EPR receives against the
+// admission timeline the test published: no reading may be filed against a
+// patient who was not in the bed at its time.
+
+// stay is one entry of the timeline a test publishes: from At, NHS is in the
+// bed ("" for nobody).
+type stay struct {
+	At  time.Time
+	NHS string
+}
+
+// eprFeed is the EPR's side of a test: it publishes admission events and
+// nurse entries, and keeps the timeline it published.
+type eprFeed struct {
+	t      *testing.T
+	client pahomqtt.Client
+	bed    string
+
+	mu       sync.Mutex
+	timeline []stay
+}
+
+func newEPRFeed(t *testing.T, url, bed string) *eprFeed {
+	t.Helper()
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).SetClientID("epr-feed-" + t.Name()).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("EPR feed: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return &eprFeed{t: t, client: c, bed: bed}
+}
+
+// event publishes one admission event, retained, and records its effect on
+// the timeline.
+func (f *eprFeed) event(kind assoc.Event, nhs string, at time.Time, id string) {
+	f.t.Helper()
+	a := assoc.Admission{Event: kind, Patient: record.Patient{NHSNumber: nhs}, Time: at.UTC(), ID: id}
+	payload, err := json.Marshal(a)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.publish(assoc.AdmissionTopic("s", "w", f.bed), payload)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in := nhs
+	if !kind.Opens() {
+		in = ""
+	}
+	f.timeline = append(f.timeline, stay{At: at, NHS: in})
+	sort.SliceStable(f.timeline, func(i, j int) bool { return f.timeline[i].At.Before(f.timeline[j].At) })
+}
+
+func (f *eprFeed) publish(topic string, payload []byte) {
+	f.t.Helper()
+	if tok := f.client.Publish(topic, 1, true, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		f.t.Fatalf("publish %s: %v", topic, tok.Error())
+	}
+}
+
+// patientAt is who the published timeline puts in the bed at t.
+func (f *eprFeed) patientAt(t time.Time) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	who := ""
+	for _, s := range f.timeline {
+		if s.At.After(t) {
+			break
+		}
+		who = s.NHS
+	}
+	return who
+}
+
+// filedObs is one Observation as the EPR received it.
+type filedObs struct {
+	ID      string // identifier value
+	Status  string
+	Issued  time.Time // the gateway's receive time of the reading
+	Subject string    // NHS number, or "" for a Location subject
+	Code    string    // first coding's code
+}
+
+// eprInbox collects the Observations published on a bed's topic.
+type eprInbox struct {
+	mu  sync.Mutex
+	obs []filedObs
+}
+
+func newEPRInbox(t *testing.T, url, bed string) *eprInbox {
+	t.Helper()
+	in := &eprInbox{}
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).SetClientID("epr-inbox-" + t.Name()).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
+		SetCleanSession(false).SetOrderMatters(true))
+	handler := func(_ pahomqtt.Client, m pahomqtt.Message) {
+		obs, err := parseFiled(m.Payload())
+		if err != nil {
+			t.Errorf("obs payload: %v", err)
+			return
+		}
+		in.mu.Lock()
+		in.obs = append(in.obs, obs...)
+		in.mu.Unlock()
+	}
+	c.AddRoute("bedgate/v1/s/w/"+bed+"/obs", handler)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("EPR inbox: %v", tok.Error())
+	}
+	if tok := c.Subscribe("bedgate/v1/s/w/"+bed+"/obs", 1, handler); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("EPR inbox subscribe: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return in
+}
+
+func parseFiled(payload []byte) ([]filedObs, error) {
+	var b struct {
+		Entry []struct {
+			Resource struct {
+				ResourceType string `json:"resourceType"`
+				Status       string `json:"status"`
+				Issued       string `json:"issued"`
+				Identifier   []struct {
+					Value string `json:"value"`
+				} `json:"identifier"`
+				Code struct {
+					Coding []struct {
+						Code string `json:"code"`
+					} `json:"coding"`
+				} `json:"code"`
+				Subject struct {
+					Identifier *struct {
+						System string `json:"system"`
+						Value  string `json:"value"`
+					} `json:"identifier"`
+				} `json:"subject"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(payload, &b); err != nil {
+		return nil, err
+	}
+	var out []filedObs
+	for _, e := range b.Entry {
+		r := e.Resource
+		if r.ResourceType != "Observation" {
+			continue
+		}
+		o := filedObs{Status: r.Status}
+		if len(r.Identifier) > 0 {
+			o.ID = r.Identifier[0].Value
+		}
+		if len(r.Code.Coding) > 0 {
+			o.Code = r.Code.Coding[0].Code
+		}
+		if r.Subject.Identifier != nil && r.Subject.Identifier.System == "https://fhir.nhs.uk/Id/nhs-number" {
+			o.Subject = r.Subject.Identifier.Value
+		}
+		t, err := time.Parse(time.RFC3339Nano, r.Issued)
+		if err != nil {
+			return nil, fmt.Errorf("observation %s: issued %q: %w", o.ID, r.Issued, err)
+		}
+		o.Issued = t
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (in *eprInbox) snapshot() []filedObs {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]filedObs(nil), in.obs...)
+}
+
+// count returns how many Observations were filed against nhs ("" for none).
+func (in *eprInbox) count(nhs string) int {
+	n := 0
+	for _, o := range in.snapshot() {
+		if o.Subject == nhs && o.Status != "entered-in-error" {
+			n++
+		}
+	}
+	return n
+}
+
+// tally is what a scenario did, for its log line.
+type tally struct {
+	filed, unassociated, corrected int
+}
+
+// checkSubjects fails the test for every Observation filed against a patient
+// the timeline does not put in the bed at its time and not struck out
+// (entered-in-error) later, and returns the scenario's counts.
+func checkSubjects(t *testing.T, f *eprFeed, in *eprInbox) tally {
+	t.Helper()
+	all := in.snapshot()
+	struck := map[string]map[string]bool{} // id → subjects struck out
+	for _, o := range all {
+		if o.Status == "entered-in-error" {
+			if struck[o.ID] == nil {
+				struck[o.ID] = map[string]bool{}
+			}
+			struck[o.ID][o.Subject] = true
+		}
+	}
+	var n tally
+	for _, o := range all {
+		switch {
+		case o.Status == "entered-in-error":
+			n.corrected++
+			continue
+		case o.Subject == "":
+			n.unassociated++
+		default:
+			n.filed++
+		}
+		if o.Subject == "" || struck[o.ID][o.Subject] {
+			continue
+		}
+		if want := f.patientAt(o.Issued); o.Subject != want {
+			t.Errorf("observation %s (code %s) read at %s filed against %s; the bed then held %q",
+				o.ID, o.Code, o.Issued.Format(time.RFC3339Nano), o.Subject, want)
+		}
+	}
+	return n
+}
+
+const (
+	nhsP1 = "9434765919"
+	nhsP2 = "9990000018"
+)
+
+// TestFloodOfAdmissionEvents: an EPR re-sending with fresh ids puts 1,500
+// admission events of P1 on one bed, then admits P2. P2's admission takes
+// effect (the register prunes its history instead of refusing new events),
+// and every reading is filed against the patient in the bed at its time.
+func TestFloodOfAdmissionEvents(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	feed := newEPRFeed(t, broker.URL(), "bed1")
+	inbox := newEPRInbox(t, broker.URL(), "bed1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	port := startScenarioMonitor(t, ctx, "stable", 50*time.Millisecond)
+	done := runGateway(t, ctx, testConfig(t, t.TempDir(), broker.URL(), port, 16<<20))
+
+	start := time.Now().Add(-time.Hour)
+	for i := 0; i < 1500; i++ {
+		feed.event(assoc.Admit, nhsP1, start.Add(time.Duration(i)*time.Second), fmt.Sprintf("resend-%d", i))
+	}
+	waitUntil(t, "readings filed against P1", 30*time.Second, func() bool { return inbox.count(nhsP1) > 3 })
+	// Stamped ahead: the admission arrives before its time, so no reading
+	// is decided before the gateway knows of it (the watermark's job).
+	feed.event(assoc.Admit, nhsP2, time.Now().Add(2*time.Second), "p2")
+	waitUntil(t, "readings filed against P2 after 1,500 events", 30*time.Second, func() bool { return inbox.count(nhsP2) > 3 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	n := checkSubjects(t, feed, inbox)
+	t.Logf("filed %d, unassociated %d, corrected %d", n.filed, n.unassociated, n.corrected)
+}
