@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/record"
+	"github.com/bedgate/bedgate/simulators"
+	"github.com/bedgate/bedgate/simulators/simtest"
 )
 
 // The tests in this file check every reading the EPR receives against the
@@ -76,6 +79,13 @@ func (f *eprFeed) publish(topic string, payload []byte) {
 	}
 }
 
+// nurse publishes a nurse entry for nhs, retained.
+func (f *eprFeed) nurse(nhs, acvpu, breathing string, at time.Time, id string) {
+	f.t.Helper()
+	f.publish("bedgate/v1/s/w/"+f.bed+"/nurse", []byte(fmt.Sprintf(`{"nhs_number":%q,"acvpu":%q,"air_or_oxygen":%q,"time":%q,"id":%q}`,
+		nhs, acvpu, breathing, at.UTC().Format(time.RFC3339Nano), id)))
+}
+
 // patientAt is who the published timeline puts in the bed at t.
 func (f *eprFeed) patientAt(t time.Time) string {
 	f.mu.Lock()
@@ -97,6 +107,10 @@ type filedObs struct {
 	Issued  time.Time // the gateway's receive time of the reading
 	Subject string    // NHS number, or "" for a Location subject
 	Code    string    // first coding's code
+	Note    string    // the notes' text, joined
+	// DerivedFrom are the identifier values of the Observations a NEWS2
+	// score names as its inputs.
+	DerivedFrom []string
 }
 
 // eprInbox collects the Observations published on a bed's topic.
@@ -147,6 +161,14 @@ func parseFiled(payload []byte) ([]filedObs, error) {
 						Code string `json:"code"`
 					} `json:"coding"`
 				} `json:"code"`
+				Note []struct {
+					Text string `json:"text"`
+				} `json:"note"`
+				DerivedFrom []struct {
+					Identifier struct {
+						Value string `json:"value"`
+					} `json:"identifier"`
+				} `json:"derivedFrom"`
 				Subject struct {
 					Identifier *struct {
 						System string `json:"system"`
@@ -175,6 +197,12 @@ func parseFiled(payload []byte) ([]filedObs, error) {
 		if r.Subject.Identifier != nil && r.Subject.Identifier.System == "https://fhir.nhs.uk/Id/nhs-number" {
 			o.Subject = r.Subject.Identifier.Value
 		}
+		for _, n := range r.Note {
+			o.Note += n.Text + "\n"
+		}
+		for _, d := range r.DerivedFrom {
+			o.DerivedFrom = append(o.DerivedFrom, d.Identifier.Value)
+		}
 		t, err := time.Parse(time.RFC3339Nano, r.Issued)
 		if err != nil {
 			return nil, fmt.Errorf("observation %s: issued %q: %w", o.ID, r.Issued, err)
@@ -201,6 +229,20 @@ func (in *eprInbox) count(nhs string) int {
 	}
 	return n
 }
+
+// scores returns the NEWS2 scores filed against nhs.
+func (in *eprInbox) scores(nhs string) []filedObs {
+	var out []filedObs
+	for _, o := range in.snapshot() {
+		if o.Code == news2ScoreCode && o.Subject == nhs && o.Status != "entered-in-error" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// news2ScoreCode is the SNOMED CT code of a NEWS2 total score.
+const news2ScoreCode = "1104051000000101"
 
 // tally is what a scenario did, for its log line.
 type tally struct {
@@ -277,4 +319,71 @@ func TestFloodOfAdmissionEvents(t *testing.T) {
 	}
 	n := checkSubjects(t, feed, inbox)
 	t.Logf("filed %d, unassociated %d, corrected %d", n.filed, n.unassociated, n.corrected)
+}
+
+// startIntelliVue runs a simulated IntelliVue (stable patient, real clock)
+// on a PTY until ctx ends, and returns the PTY's path.
+func startIntelliVue(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	p := simtest.OpenPTY(t)
+	stop := simtest.Run(t, "intellivue", p, simulators.Options{Scenario: "stable", Now: func() time.Time { return time.Now().UTC() }})
+	context.AfterFunc(ctx, stop)
+	return p.Path()
+}
+
+// TestNurseEntryOfPreviousPatient: a retained nurse entry for P1 (ACVPU V,
+// on oxygen) is never applied to P2: not after P2's admission, not when the
+// gateway restarts and the broker re-delivers it. P2's score uses P2's own
+// entry only. At start-up, with P1's admission and entry retained, P1 gets
+// a NEWS2 score (the entry is not dropped when the patient appears).
+func TestNurseEntryOfPreviousPatient(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	feed := newEPRFeed(t, broker.URL(), "bed1")
+	inbox := newEPRInbox(t, broker.URL(), "bed1")
+	feed.event(assoc.Admit, nhsP1, time.Now().Add(-10*time.Minute), "adt-p1")
+	feed.nurse(nhsP1, "V", "oxygen", time.Now().Add(-time.Minute), "p1-round")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	port := startIntelliVue(t, ctx)
+	cfg := testConfig(t, t.TempDir(), broker.URL(), port, 16<<20)
+	cfg.Beds[0].Driver = "intellivue"
+	runCtx, stopRun := context.WithCancel(ctx)
+	done := runGateway(t, runCtx, cfg)
+	waitUntil(t, "P1's NEWS2 score at start-up", 30*time.Second, func() bool { return len(inbox.scores(nhsP1)) > 0 })
+
+	at := time.Now().Add(2 * time.Second)
+	feed.event(assoc.Discharge, nhsP1, at, "adt-p1-out")
+	feed.event(assoc.Admit, nhsP2, at, "adt-p2")
+	waitUntil(t, "readings filed against P2", 30*time.Second, func() bool { return inbox.count(nhsP2) > 3 })
+	// A restart: the broker re-delivers the retained entry of P1.
+	stopRun()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	filedBefore := inbox.count(nhsP2)
+	done = runGateway(t, ctx, cfg)
+	waitUntil(t, "P2's readings after the restart", 30*time.Second, func() bool { return inbox.count(nhsP2) > filedBefore+10 })
+	if s := inbox.scores(nhsP2); len(s) > 0 {
+		t.Fatalf("P2 scored before any entry of P2's: %q", s[0].Note)
+	}
+	feed.nurse(nhsP2, "A", "air", time.Now(), "p2-round")
+	waitUntil(t, "P2's NEWS2 score", 30*time.Second, func() bool { return len(inbox.scores(nhsP2)) > 0 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	for _, s := range inbox.scores(nhsP2) {
+		if strings.Contains(s.Note, "p1-round") || !strings.Contains(s.Note, "p2-round") {
+			t.Errorf("P2's score does not rest on P2's own entry: %q", s.Note)
+		}
+	}
+	for _, s := range inbox.scores(nhsP1) {
+		if !strings.Contains(s.Note, "p1-round") {
+			t.Errorf("P1's score does not rest on P1's entry: %q", s.Note)
+		}
+	}
+	n := checkSubjects(t, feed, inbox)
+	t.Logf("filed %d, unassociated %d, corrected %d; NEWS2 scores P1 %d, P2 %d", n.filed, n.unassociated, n.corrected,
+		len(inbox.scores(nhsP1)), len(inbox.scores(nhsP2)))
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
 	"github.com/bedgate/bedgate/simulators"
 	"github.com/bedgate/bedgate/simulators/simtest"
@@ -257,7 +258,11 @@ func TestNEWS2FromMonitorAndNurseEntry(t *testing.T) {
 	done := runGateway(t, ctx, cfg)
 	waitUntil(t, "monitor readings", 20*time.Second, func() bool { b, _ := v.counts(); return b >= 2 })
 
-	entry := fmt.Sprintf(`{"acvpu":"A","air_or_oxygen":"air","time":%q,"id":"obs-round-1"}`, time.Now().UTC().Format(time.RFC3339))
+	admit, _ := json.Marshal(assoc.Admission{Event: assoc.Admit, Patient: record.Patient{NHSNumber: "9434765919"}, Time: time.Now().UTC(), ID: "adt-n"})
+	if tok := epr.Publish(assoc.AdmissionTopic("s", "w", "bed1"), 1, true, admit); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish admission: %v", tok.Error())
+	}
+	entry := fmt.Sprintf(`{"nhs_number":"9434765919","acvpu":"A","air_or_oxygen":"air","time":%q,"id":"obs-round-1"}`, time.Now().UTC().Format(time.RFC3339Nano))
 	if tok := epr.Publish("bedgate/v1/s/w/bed1/nurse", 1, true, entry); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish nurse entry: %v", tok.Error())
 	}

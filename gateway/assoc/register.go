@@ -145,22 +145,29 @@ func (r *Register) timeline(bed string) *timeline {
 // assignment of a bed that never had an admission event. ok is false when
 // nobody was in the bed at t, or t is before the kept history.
 func (r *Register) PatientAt(bed string, t time.Time) (p record.Patient, ok bool) {
+	p, _, ok = r.StayAt(bed, t)
+	return p, ok
+}
+
+// StayAt is PatientAt with the start of the patient's stay in the bed
+// (zero for a static assignment): two times with the same patient and the
+// same start are in one stay.
+func (r *Register) StayAt(bed string, t time.Time) (p record.Patient, since time.Time, ok bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	tl := r.tls[bed]
-	if tl == nil {
-		return record.Patient{}, false
-	}
-	if tl.fed {
+	switch {
+	case tl == nil:
+		return record.Patient{}, time.Time{}, false
+	case tl.fed:
 		if w, ok := tl.at(t); ok {
-			return w.patient, true
+			return w.patient, w.start, true
 		}
-		return record.Patient{}, false
+		return record.Patient{}, time.Time{}, false
+	case tl.static != nil:
+		return *tl.static, time.Time{}, true
 	}
-	if tl.static != nil {
-		return *tl.static, true
-	}
-	return record.Patient{}, false
+	return record.Patient{}, time.Time{}, false
 }
 
 // Apply applies one admission event to the bed. The bed's windows are the
@@ -296,11 +303,11 @@ func (r *Register) separate(changed map[string]*timeline, bed string, p record.P
 // overlap finds overlapping windows of p in xs and ys.
 func overlap(xs, ys []window, p record.Patient) (window, window, bool) {
 	for _, wx := range xs {
-		if !samePatient(wx.patient, p) {
+		if !SamePatient(wx.patient, p) {
 			continue
 		}
 		for _, wy := range ys {
-			if samePatient(wy.patient, p) && wx.overlaps(wy) {
+			if SamePatient(wy.patient, p) && wx.overlaps(wy) {
 				return wx, wy, true
 			}
 		}

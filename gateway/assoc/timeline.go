@@ -49,10 +49,10 @@ func (w window) overlaps(v window) bool {
 	return (v.end.IsZero() || w.start.Before(v.end)) && (w.end.IsZero() || v.start.Before(w.end))
 }
 
-// samePatient reports whether two identifications are of one patient: the
+// SamePatient reports whether two identifications are of one patient: the
 // NHS numbers decide when both have one, else the local identifiers when
 // both have one; otherwise they are not known to be the same.
-func samePatient(a, b record.Patient) bool {
+func SamePatient(a, b record.Patient) bool {
 	if a.NHSNumber != "" && b.NHSNumber != "" {
 		return a.NHSNumber == b.NHSNumber
 	}
@@ -83,7 +83,7 @@ func fold(events []event) ([]window, int) {
 	for i, e := range events {
 		if e.kind.Opens() {
 			if open {
-				if samePatient(ws[len(ws)-1].patient, e.patient) {
+				if SamePatient(ws[len(ws)-1].patient, e.patient) {
 					continue
 				}
 				closeAt(e.at)
@@ -95,7 +95,7 @@ func fold(events []event) ([]window, int) {
 		if !open {
 			continue
 		}
-		if e.patient != (record.Patient{}) && !samePatient(ws[len(ws)-1].patient, e.patient) {
+		if e.patient != (record.Patient{}) && !SamePatient(ws[len(ws)-1].patient, e.patient) {
 			return nil, i
 		}
 		closeAt(e.at)
@@ -150,7 +150,7 @@ func opener(events []event) (int, bool) {
 	idx, open := -1, false
 	for i, e := range events {
 		switch {
-		case e.kind.Opens() && open && samePatient(events[idx].patient, e.patient):
+		case e.kind.Opens() && open && SamePatient(events[idx].patient, e.patient):
 		case e.kind.Opens():
 			idx, open = i, true
 		default:

@@ -21,6 +21,8 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/news2"
+	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/tlsconfig"
 	"github.com/bedgate/bedgate/gateway/validate"
@@ -35,7 +37,20 @@ type Config struct {
 	// readings from a bed with no patient.
 	Validation  Validation  `mapstructure:"validation"`
 	Association Association `mapstructure:"association"`
-	Beds        []Bed       `mapstructure:"beds"`
+	// NEWS2 tunes the advisory NEWS2 scores.
+	NEWS2 NEWS2 `mapstructure:"news2"`
+	Beds  []Bed `mapstructure:"beds"`
+}
+
+// NEWS2 tunes the advisory NEWS2 scores.
+type NEWS2 struct {
+	// Window is the longest time any input of a score may precede the
+	// newest. The default is 15m (news2.DefaultWindow).
+	Window time.Duration `mapstructure:"window"`
+	// NurseEntryFor is how long a nurse entry (consciousness, air or
+	// oxygen) is used after its assessment time. The default is 15m
+	// (tracker.DefaultNurseFor).
+	NurseEntryFor time.Duration `mapstructure:"nurse_entry_for"`
 }
 
 // Validation tunes the checks every value passes before it is forwarded.
@@ -270,6 +285,8 @@ var defaults = map[string]any{
 	"association.policy":          string(assoc.PolicyForward),
 	"association.hold_for":        assoc.DefaultHoldFor,
 	"association.after_hold":      string(assoc.PolicyForward),
+	"news2.window":                news2.DefaultWindow,
+	"news2.nurse_entry_for":       tracker.DefaultNurseFor,
 }
 
 // Default returns a configuration holding every default value, from the
@@ -441,6 +458,12 @@ func (c *Config) Validate(knownDrivers []string) error {
 	}
 	if _, err := c.Association.Decider(nil); err != nil {
 		bad("association", "%w", err)
+	}
+	if c.NEWS2.Window < time.Minute || c.NEWS2.Window > 24*time.Hour {
+		bad("news2.window", "%v: must be between 1m and 24h", c.NEWS2.Window)
+	}
+	if c.NEWS2.NurseEntryFor < time.Minute || c.NEWS2.NurseEntryFor > 24*time.Hour {
+		bad("news2.nurse_entry_for", "%v: must be between 1m and 24h", c.NEWS2.NurseEntryFor)
 	}
 
 	if len(c.Beds) == 0 {
