@@ -101,7 +101,7 @@ func runGateway(t *testing.T, ctx context.Context, cfg *config.Config) <-chan er
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		done <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: slog.New(slog.NewTextHandler(testLog(io.Discard), nil))})
 	}()
 	return done
 }
@@ -129,7 +129,12 @@ func TestQuotaDuringOutage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	port := startMonitor(t, ctx, 2*time.Millisecond)
-	done := runGateway(t, ctx, testConfig(t, t.TempDir(), broker.URL(), port, 1<<20))
+	cfg := testConfig(t, t.TempDir(), broker.URL(), port, 1<<20)
+	// With the broker down the admission feed is unknown: readings wait
+	// association.max_wait (held on disk), then go to the outbox without a
+	// patient. A short wait lets the outage fill the outbox.
+	cfg.Association.MaxWait = time.Second
+	done := runGateway(t, ctx, cfg)
 
 	// About 1 KiB a record: a few thousand readings overflow 1 MiB.
 	time.Sleep(6 * time.Second)
@@ -187,4 +192,13 @@ func TestCorruptStoreAtStart(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("gateway.Run: %v", err)
 	}
+}
+
+// testLog is where the gateway's log goes in tests: w, or stderr with
+// BEDGATE_TEST_LOG=1.
+func testLog(w io.Writer) io.Writer {
+	if os.Getenv("BEDGATE_TEST_LOG") == "1" {
+		return os.Stderr
+	}
+	return w
 }

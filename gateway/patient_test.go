@@ -387,3 +387,147 @@ func TestNurseEntryOfPreviousPatient(t *testing.T) {
 	t.Logf("filed %d, unassociated %d, corrected %d; NEWS2 scores P1 %d, P2 %d", n.filed, n.unassociated, n.corrected,
 		len(inbox.scores(nhsP1)), len(inbox.scores(nhsP2)))
 }
+
+// readingsIn counts the distinct readings (issue times) of the inbox in
+// [from, to), and how many of them were filed against a patient.
+func (in *eprInbox) readingsIn(from, to time.Time) (taken, filed int) {
+	seen := map[time.Time]bool{}
+	for _, o := range in.snapshot() {
+		if o.Code == news2ScoreCode || o.Status == "entered-in-error" || o.Issued.Before(from) || !o.Issued.Before(to) || seen[o.Issued] {
+			continue
+		}
+		seen[o.Issued] = true
+		taken++
+		if o.Subject != "" {
+			filed++
+		}
+	}
+	return taken, filed
+}
+
+// TestPartition: a TCP proxy between gateway and broker is cut; during the
+// cut the EPR discharges P1 and, later, admits P2; the link heals. The
+// readings taken during the cut are held until the feed is known complete
+// up to their time (the broker kept the gateway's session and queued the
+// events), then filed against whoever was in the bed when each was read:
+// P1 before the discharge, nobody between, P2 after the admission.
+func TestPartition(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	proxy := brokertest.NewProxy(t, broker.URL())
+	feed := newEPRFeed(t, broker.URL(), "bed1")
+	inbox := newEPRInbox(t, broker.URL(), "bed1")
+	feed.event(assoc.Admit, nhsP1, time.Now().Add(-time.Minute), "adt-p1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	port := startScenarioMonitor(t, ctx, "stable", 50*time.Millisecond)
+	done := runGateway(t, ctx, testConfig(t, t.TempDir(), proxy.URL(), port, 16<<20))
+	waitUntil(t, "readings filed against P1", 30*time.Second, func() bool { return inbox.count(nhsP1) > 5 })
+
+	cutAt := time.Now()
+	proxy.Cut()
+	waitUntil(t, "a second of the cut", 5*time.Second, func() bool { return time.Since(cutAt) > time.Second })
+	discharged := time.Now()
+	feed.event(assoc.Discharge, nhsP1, discharged, "adt-p1-out")
+	waitUntil(t, "a second without a patient", 5*time.Second, func() bool { return time.Since(discharged) > time.Second })
+	admitted := time.Now()
+	feed.event(assoc.Admit, nhsP2, admitted, "adt-p2")
+	waitUntil(t, "two seconds of P2 during the cut", 5*time.Second, func() bool { return time.Since(admitted) > 2*time.Second })
+	healed := time.Now()
+	proxy.Heal()
+	waitUntil(t, "P2's readings after the heal", 60*time.Second, func() bool {
+		taken, _ := inbox.readingsIn(healed, time.Now())
+		return taken > 5
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	n := checkSubjects(t, feed, inbox)
+	taken, filed := inbox.readingsIn(cutAt, healed)
+	if taken == 0 {
+		t.Fatal("no reading taken during the cut reached the EPR")
+	}
+	if p1, _ := inbox.readingsIn(cutAt, discharged); p1 == 0 {
+		t.Error("no reading between the cut and the discharge")
+	}
+	if none, filed := inbox.readingsIn(discharged.Add(100*time.Millisecond), admitted); none == 0 || filed != 0 {
+		t.Errorf("between the discharge and the admission: %d readings, %d filed against a patient; want some, none filed", none, filed)
+	}
+	t.Logf("readings taken during the %v cut %d (all held), filed against a patient %d; over the test: filed %d, unassociated %d, corrected %d observations",
+		healed.Sub(cutAt).Round(time.Second), taken, filed, n.filed, n.unassociated, n.corrected)
+}
+
+// TestStartWithRetainedAdmission: a retained admission of P1 is on the
+// broker when the gateway starts, with the broker reachable and with it
+// unreachable at start (held until it is): every reading is filed against
+// P1, none without a patient.
+func TestStartWithRetainedAdmission(t *testing.T) {
+	for _, brokerDown := range []bool{false, true} {
+		t.Run(fmt.Sprintf("broker down at start %v", brokerDown), func(t *testing.T) {
+			broker := brokertest.Start(t, "")
+			proxy := brokertest.NewProxy(t, broker.URL())
+			feed := newEPRFeed(t, broker.URL(), "bed1")
+			inbox := newEPRInbox(t, broker.URL(), "bed1")
+			feed.event(assoc.Admit, nhsP1, time.Now().Add(-time.Minute), "adt-p1")
+			if brokerDown {
+				proxy.Cut()
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			started := time.Now()
+			port := startScenarioMonitor(t, ctx, "stable", 50*time.Millisecond)
+			cfg := testConfig(t, t.TempDir(), proxy.URL(), port, 16<<20)
+			cfg.MQTT.ClientID = "gw-start"
+			done := runGateway(t, ctx, cfg)
+			if brokerDown {
+				waitUntil(t, "three seconds of readings with the broker down", 10*time.Second, func() bool { return time.Since(started) > 3*time.Second })
+				proxy.Heal()
+			}
+			waitUntil(t, "readings filed against P1", 60*time.Second, func() bool { return inbox.count(nhsP1) > 60 })
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("gateway.Run: %v", err)
+			}
+			n := checkSubjects(t, feed, inbox)
+			if n.unassociated > 0 {
+				t.Errorf("%d observations filed without a patient although a retained admission covers them", n.unassociated)
+			}
+			taken, filed := inbox.readingsIn(started, time.Now())
+			t.Logf("readings taken %d, filed against P1 %d; observations filed %d, unassociated %d, corrected %d", taken, filed, n.filed, n.unassociated, n.corrected)
+		})
+	}
+}
+
+// TestRegisterPersists: the register survives a restart. The gateway learns
+// of P1's admission, stops; the broker then loses the retained message (it
+// is cleared); after the restart the readings are still filed against P1.
+func TestRegisterPersists(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	feed := newEPRFeed(t, broker.URL(), "bed1")
+	inbox := newEPRInbox(t, broker.URL(), "bed1")
+	feed.event(assoc.Admit, nhsP1, time.Now().Add(-time.Minute), "adt-p1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	port := startScenarioMonitor(t, ctx, "stable", 50*time.Millisecond)
+	cfg := testConfig(t, t.TempDir(), broker.URL(), port, 16<<20)
+	runCtx, stop := context.WithCancel(ctx)
+	done := runGateway(t, runCtx, cfg)
+	waitUntil(t, "readings filed against P1", 30*time.Second, func() bool { return inbox.count(nhsP1) > 5 })
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	feed.publish(assoc.AdmissionTopic("s", "w", "bed1"), nil) // the broker forgets
+	before := inbox.count(nhsP1)
+	done = runGateway(t, ctx, cfg)
+	waitUntil(t, "readings filed against P1 after the restart", 30*time.Second, func() bool { return inbox.count(nhsP1) > before+30 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	n := checkSubjects(t, feed, inbox)
+	if n.unassociated > 0 {
+		t.Errorf("%d observations without a patient: the register did not persist", n.unassociated)
+	}
+	t.Logf("observations filed %d, unassociated %d, corrected %d", n.filed, n.unassociated, n.corrected)
+}

@@ -110,7 +110,7 @@ func TestImplausibleValuesGoToQuarantine(t *testing.T) {
 	ninety := 90.0
 	cfg.Validation.Ranges = map[string]validate.RangeConfig{"spo2": {Max: &ninety, SoftMax: &ninety}}
 	done := runGateway(t, ctx, cfg)
-	waitUntil(t, "quarantined values", 20*time.Second, func() bool { _, q := v.counts(); return q > 0 })
+	waitUntil(t, "quarantined and forwarded values", 20*time.Second, func() bool { b, q := v.counts(); return q > 0 && b > 0 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("gateway.Run: %v", err)
@@ -304,15 +304,19 @@ func TestNEWS2FromMonitorAndNurseEntry(t *testing.T) {
 // TestRefusedSubscriptionIsReported: a broker whose ACL refuses the
 // admission topics (mosquitto 2.0 grants such subscriptions and filters
 // silently, so this uses the embedded broker, which refuses them in the
-// SUBACK): the gateway keeps forwarding, and its status says which
-// subscription was refused.
+// SUBACK): the gateway keeps forwarding (after association.max_wait, without
+// a patient), and its status says which subscription was refused.
 func TestRefusedSubscriptionIsReported(t *testing.T) {
 	url := refusingBroker(t)
 	w := watch(t, url)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	port := startMonitor(t, ctx, 50*time.Millisecond)
-	done := runGateway(t, ctx, testConfig(t, t.TempDir(), url, port, 16<<20))
+	cfg := testConfig(t, t.TempDir(), url, port, 16<<20)
+	// Without the admission feed readings wait association.max_wait, then
+	// go on without a patient ("admission feed unavailable").
+	cfg.Association.MaxWait = 2 * time.Second
+	done := runGateway(t, ctx, cfg)
 	waitUntil(t, "a status naming the refused subscription", 20*time.Second, func() bool {
 		st, n := w.get()
 		return n > 0 && strings.Contains(st.SubscriptionError, "admission")

@@ -97,6 +97,23 @@ func subscribeEPR(t *testing.T, broker string) *received {
 	return r
 }
 
+// waitQuiet waits until count has not changed for quiet, or fails the test
+// after within.
+func waitQuiet(t *testing.T, count func() int, quiet, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	last, since := count(), time.Now()
+	for time.Since(since) < quiet {
+		if time.Now().After(deadline) {
+			t.Fatalf("still receiving after %v", within)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n := count(); n != last {
+			last, since = n, time.Now()
+		}
+	}
+}
+
 func (r *received) absentCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -245,6 +262,8 @@ func TestEndToEnd(t *testing.T) {
 mqtt:
   broker: %s
   plaintext: true
+association:
+  grace: 1s
 beds:
   - name: bed1
     driver: masimo
@@ -268,7 +287,8 @@ beds:
 	for _, sim := range sims {
 		stopProcess(t, sim, 5*time.Second)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Every reading waits association.grace before it is decided.
+	waitQuiet(t, got.count, 2500*time.Millisecond, 30*time.Second)
 	stopProcess(t, gw, 10*time.Second)
 
 	meant := append(readValues(t, valuesFile+".bed1"), readValues(t, valuesFile+".bed2")...)

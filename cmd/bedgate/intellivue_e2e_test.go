@@ -51,6 +51,8 @@ func TestIntelliVueEndToEnd(t *testing.T) {
 mqtt:
   broker: %s
   plaintext: true
+association:
+  grace: 1s
 beds:
   - name: bed1
     driver: intellivue
@@ -67,7 +69,8 @@ beds:
 		time.Sleep(100 * time.Millisecond)
 	}
 	stopProcess(t, sim, 5*time.Second)
-	time.Sleep(1500 * time.Millisecond)
+	// Every reading waits association.grace before it is decided.
+	waitQuiet(t, got.count, 2500*time.Millisecond, 30*time.Second)
 	stopProcess(t, gw, 10*time.Second)
 
 	meant := readValues(t, valuesFile)

@@ -39,10 +39,20 @@
 // time in a [Held] queue until an association covers the reading's time,
 // then forward flagged or quarantine, or quarantine at once.
 //
+// # Watermark
+//
+// A [Feed] says when a reading's association can be decided: when the
+// admission feed is known complete up to the reading's time plus a grace
+// for the EPR's latency. [Decider.Decide] holds a reading until then, for
+// at most Decider.MaxWait, and then applies the policy with
+// ReasonFeedUnavailable: never a guessed patient. [Held] keeps held
+// readings in a [Store] on disk (gateway/holdfile) so that they survive a
+// crash.
+//
 // Not implemented: retroactive correction of readings already published
-// when a late event changes a window (the EPR's strike-out workflow), and
-// persistence: after a restart the retained admission messages rebuild the
-// current windows but not closed past ones.
+// when a late event changes a window (the EPR's strike-out workflow). The
+// register's own persistence is the gateway's journal of the admission
+// messages applied, replayed at start.
 //
 // Errors name beds and message ids but never a patient identifier, so they
 // may be logged at any level.

@@ -77,6 +77,17 @@ type Association struct {
 	// AfterHold is what happens when the hold ends without a patient:
 	// "forward" (the default) or "quarantine".
 	AfterHold string `mapstructure:"after_hold"`
+	// Grace is how late an admission message may arrive after its event's
+	// time and still be taken into account before readings of that time
+	// are decided: every reading waits at least this long. The default is
+	// 5s (assoc.DefaultGrace); at least 1s, for the retained messages to
+	// arrive after a subscription.
+	Grace time.Duration `mapstructure:"grace"`
+	// MaxWait bounds how long a reading waits for the admission feed to be
+	// known complete up to its time; then it follows Policy with the reason
+	// "admission feed unavailable". The default is 15m
+	// (assoc.DefaultMaxWait).
+	MaxWait time.Duration `mapstructure:"max_wait"`
 }
 
 // Gateway names this gateway and where it keeps its state.
@@ -285,6 +296,8 @@ var defaults = map[string]any{
 	"association.policy":          string(assoc.PolicyForward),
 	"association.hold_for":        assoc.DefaultHoldFor,
 	"association.after_hold":      string(assoc.PolicyForward),
+	"association.grace":           assoc.DefaultGrace,
+	"association.max_wait":        assoc.DefaultMaxWait,
 	"news2.window":                news2.DefaultWindow,
 	"news2.nurse_entry_for":       tracker.DefaultNurseFor,
 }
@@ -458,6 +471,12 @@ func (c *Config) Validate(knownDrivers []string) error {
 	}
 	if _, err := c.Association.Decider(nil); err != nil {
 		bad("association", "%w", err)
+	}
+	if c.Association.Grace < time.Second || c.Association.Grace > 10*time.Minute {
+		bad("association.grace", "%v: must be between 1s and 10m", c.Association.Grace)
+	}
+	if c.Association.MaxWait < c.Association.Grace || c.Association.MaxWait > 24*time.Hour {
+		bad("association.max_wait", "%v: must be between association.grace and 24h", c.Association.MaxWait)
 	}
 	if c.NEWS2.Window < time.Minute || c.NEWS2.Window > 24*time.Hour {
 		bad("news2.window", "%v: must be between 1m and 24h", c.NEWS2.Window)
@@ -704,7 +723,7 @@ func (a Association) Decider(lookup assoc.Lookup) (assoc.Decider, error) {
 	if err != nil {
 		return assoc.Decider{}, fmt.Errorf("after_hold: %w", err)
 	}
-	d := assoc.Decider{Lookup: lookup, Policy: policy, HoldFor: a.HoldFor, AfterHold: after}
+	d := assoc.Decider{Lookup: lookup, Policy: policy, HoldFor: a.HoldFor, AfterHold: after, MaxWait: a.MaxWait}
 	if lookup == nil {
 		d.Lookup = noLookup{}
 	}

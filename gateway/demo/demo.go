@@ -193,6 +193,8 @@ func demoConfig(dataDir, broker string) (*config.Config, error) {
 	}
 	cfg.Gateway.ID, cfg.Gateway.Site, cfg.Gateway.Ward, cfg.Gateway.DataDir = "demo-gw", "demo", "ward1", dataDir
 	cfg.MQTT.Broker, cfg.MQTT.Plaintext, cfg.MQTT.ClientID = broker, true, "bedgate-demo-gw"
+	// The demo's EPR publishes at once: a short grace shows readings sooner.
+	cfg.Association.Grace = time.Second
 	return &cfg, nil
 }
 
