@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -95,7 +96,7 @@ func (w *statusWatcher) get() (gateway.GatewayStatus, int) {
 
 func runGateway(t *testing.T, ctx context.Context, cfg *config.Config) <-chan error {
 	t.Helper()
-	return runGatewayLogging(t, ctx, cfg, slog.DiscardHandler)
+	return runGatewayLogging(t, ctx, cfg, slog.NewTextHandler(testLog(io.Discard), nil))
 }
 
 // runGatewayLogging runs the gateway with its log going to h.
@@ -165,8 +166,13 @@ func TestQuotaDuringOutage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	port := startMonitor(t, ctx, 2*time.Millisecond)
+	cfg := testConfig(t, t.TempDir(), broker.URL(), port, 1<<20)
+	// With the broker down the admission feed is unknown: readings wait
+	// association.max_wait (held on disk), then go to the outbox without a
+	// patient. A short wait lets the outage fill the outbox.
+	cfg.Association.MaxWait = time.Second
 	log := &logWatch{}
-	done := runGatewayLogging(t, ctx, testConfig(t, t.TempDir(), broker.URL(), port, 1<<20), log)
+	done := runGatewayLogging(t, ctx, cfg, log)
 
 	// About 1 KiB a record: a few thousand readings overflow 1 MiB. Wait
 	// until the outbox has dropped for its bound more than once, so the
@@ -228,4 +234,13 @@ func TestCorruptStoreAtStart(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("gateway.Run: %v", err)
 	}
+}
+
+// testLog is where the gateway's log goes in tests: w, or stderr with
+// BEDGATE_TEST_LOG=1.
+func testLog(w io.Writer) io.Writer {
+	if os.Getenv("BEDGATE_TEST_LOG") == "1" {
+		return os.Stderr
+	}
+	return w
 }

@@ -12,18 +12,14 @@ import (
 	"sync"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/capture"
 	"github.com/bedgate/bedgate/drivers/ratelog"
 	"github.com/bedgate/bedgate/drivers/serialport"
-	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/fhir"
 	"github.com/bedgate/bedgate/gateway/hl7"
-	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
@@ -89,7 +85,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	admissions := assoc.AdmissionFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
+	defer func() {
+		if err := pipe.close(); err != nil {
+			log.Error("closing the held readings failed; they are synced", "err", err)
+		}
+	}()
 	health := &healthReport{gateway: cfg.Gateway.ID, beds: len(cfg.Beds), outbox: outbox, pipe: pipe, now: now}
 	// Certificates are checked against the real clock, whatever opts.Now.
 	tlsCfg, err := cfg.MQTT.TLSConfig(time.Now())
@@ -107,18 +107,7 @@ func Run(ctx context.Context, opts Options) error {
 		BacklogRate: cfg.MQTT.BacklogRate,
 		StatusTopic: StatusTopic(cfg.Gateway.Site, cfg.Gateway.ID),
 		Status:      health.payload,
-		OnConnect: func(c mqtt.Client) {
-			pipe.watchSubscription(admissions, c.Subscribe(admissions, 1, func(_ mqtt.Client, m mqtt.Message) {
-				pipe.admission(m.Topic(), m.Payload())
-			}))
-			if pipe.scores != nil {
-				nurses := tracker.NurseFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
-				pipe.watchSubscription(nurses, c.Subscribe(nurses, 1, func(_ mqtt.Client, m mqtt.Message) {
-					pipe.nurse(m.Topic(), m.Payload())
-				}))
-			}
-		},
-		Logger: log,
+		Logger:      log,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -166,6 +155,11 @@ func Run(ctx context.Context, opts Options) error {
 	go func() {
 		defer wg.Done()
 		pipe.storeScores(readCtx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pipe.listen(readCtx, cfg, tlsCfg)
 	}()
 	for _, s := range beds {
 		wg.Add(1)

@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/holdfile"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
@@ -34,9 +37,20 @@ type pipeline struct {
 	outbox   *buffer.Buffer
 	enc      record.Encoder
 	register *assoc.Register
-	decider  assoc.Decider
+	// feed is the watermark of the admission feed: readings are decided
+	// only when it knows the feed complete up to their time.
+	feed    *assoc.Feed
+	decider assoc.Decider
+	// held are the readings waiting for the feed or a patient, each on
+	// disk (heldFile) until its decision is stored in the outbox.
 	held     *assoc.Held
-	counts   *validate.Counts
+	heldFile *holdfile.File
+	// journal keeps every admission message the register applied, synced
+	// before the broker's acknowledgement, so that the register persists
+	// across restarts; at most maxJournal messages (the oldest go first).
+	journal    *holdfile.File
+	maxJournal int
+	counts     *validate.Counts
 	// scores computes advisory NEWS2 scores from forwarded observations
 	// and nurse entries; nil when the output format cannot carry them.
 	scores *tracker.Tracker
@@ -136,14 +150,41 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 	if err != nil {
 		return nil, fmt.Errorf("gateway: association: %w", err)
 	}
+	journal, err := holdfile.Open(filepath.Join(cfg.Gateway.DataDir, "held", "admissions"))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: admission journal: %w", err)
+	}
+	for _, e := range journal.Entries() {
+		topic, payload, _ := strings.Cut(string(e.Data), "\n")
+		_ = register.HandleMessage(topic, []byte(payload)) // refused now as then
+	}
+	feed := assoc.NewFeed(cfg.Association.Grace, register.Latest, bedNames)
+	decider.Feed = feed
+	heldFile, err := holdfile.Open(filepath.Join(cfg.Gateway.DataDir, "held", "readings"))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: held readings: %w", err)
+	}
+	held := assoc.NewHeld(decider, assoc.DefaultMaxHeld, heldFile)
+	for _, e := range heldFile.Entries() {
+		if err := held.Restore(e.Key, e.Data); err != nil {
+			log.Error("a held reading could not be read back; removed", "err", err)
+		}
+	}
+	if st := heldFile.Stats(); st.Live > 0 || st.Damaged > 0 {
+		log.Info("readings held before the restart are held again", "held", st.Live, "damaged_bytes", st.Damaged)
+	}
 	pipe := &pipeline{
 		rules:          rules,
 		maxClockOffset: cfg.Validation.MaxClockOffset,
 		outbox:         outbox,
 		enc:            encoder{format: format},
 		register:       register,
+		feed:           feed,
 		decider:        decider,
-		held:           assoc.NewHeld(decider, assoc.DefaultMaxHeld),
+		held:           held,
+		heldFile:       heldFile,
+		journal:        journal,
+		maxJournal:     len(cfg.Beds)*assoc.DefaultMaxEvents + 64,
 		counts:         &validate.Counts{},
 		now:            now,
 		log:            log,
@@ -159,7 +200,13 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 				scale2 = append(scale2, tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name})
 			}
 		}
-		if pipe.scores, err = tracker.New(tracker.Options{Scale2: scale2}); err != nil {
+		beds := make([]tracker.Bed, len(cfg.Beds))
+		for i, b := range cfg.Beds {
+			beds[i] = tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name}
+		}
+		pipe.scores, err = tracker.New(tracker.Options{Scale2: scale2, Beds: beds, Stays: register,
+			Window: cfg.NEWS2.Window, NurseFor: cfg.NEWS2.NurseEntryFor})
+		if err != nil {
 			return nil, fmt.Errorf("gateway: NEWS2: %w", err)
 		}
 	}
@@ -222,9 +269,14 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 		rec.Patient, rec.Unassociated, rec.AssocReason = nil, true, d.Reason
 		return p.forward(ctx, rec)
 	case assoc.Hold:
-		if out, pushed := p.held.Add(rec, p.now()); pushed {
+		out, pushed, err := p.held.Add(rec, p.now())
+		if err != nil {
+			return fmt.Errorf("gateway: %w", err)
+		}
+		p.wakeHeld()
+		if pushed {
 			// The held queue was full: the oldest record leaves it now.
-			return p.route(ctx, out.Record, out.Decision)
+			return p.settle(ctx, out)
 		}
 		return nil
 	case assoc.Quarantine:
@@ -278,6 +330,12 @@ func (p *pipeline) nurse(topic string, payload []byte) {
 	bed, err := tracker.ParseNurseTopic(topic)
 	if err != nil {
 		p.log.Warn("nurse entry on an unexpected topic", "topic", topic, "err", err)
+		return
+	}
+	if !p.scores.Known(bed) {
+		// Checked before the payload is read: an entry for a bed that does
+		// not exist creates no state.
+		p.log.Warn("nurse entry for a bed not configured", "topic", topic)
 		return
 	}
 	entry, err := tracker.ParseNurseEntry(payload)
@@ -336,37 +394,80 @@ func (p *pipeline) admission(topic string, payload []byte) {
 		p.log.Warn("admission message not applied", "topic", topic, "err", err)
 		return
 	}
-	select {
-	case p.wake <- struct{}{}:
-	default:
+	if len(payload) > 0 {
+		p.remember(topic, payload)
+	}
+	p.wakeHeld()
+}
+
+// remember journals an applied admission message (see pipeline.journal).
+func (p *pipeline) remember(topic string, payload []byte) {
+	if _, err := p.journal.Add(append([]byte(topic+"\n"), payload...)); err != nil {
+		p.log.Error("an admission message could not be journalled; it is applied but lost at a restart", "topic", topic, "err", err)
+		return
+	}
+	if es := p.journal.Entries(); len(es) > p.maxJournal {
+		for _, e := range es[:len(es)-p.maxJournal] {
+			_ = p.journal.Done(e.Key)
+		}
 	}
 }
 
-// releaseHeld routes held records once an admission covers them or their
-// hold expires, until ctx ends. Records still held then are lost with the
-// process: the hold policy trades that for never filing against no one.
+// releaseHeld routes held records once they can be decided (the feed is
+// known complete up to their time, a patient covers them, or their wait
+// ends), until ctx ends. Records still held then stay on disk and are held
+// again at the next start.
 func (p *pipeline) releaseHeld(ctx context.Context) {
 	for {
 		for _, rel := range p.held.Release(p.now()) {
-			if err := p.route(ctx, rel.Record, rel.Decision); err != nil {
-				p.lost.Add(1)
-				p.log.Error("a held reading could not be stored", "bed", rel.Record.Bed, "err", err)
+			if err := p.settle(ctx, rel); err != nil {
+				p.held.Return(rel)
+				p.log.Error("a held reading could not be stored; it stays held", "bed", rel.Record.Bed, "err", err)
+				break
 			}
 		}
 		wait := time.Minute
-		if next, ok := p.held.Next(); ok {
-			wait = max(next.Sub(p.now()), 10*time.Millisecond)
+		if p.held.Len() > 0 {
+			// Held readings become decidable as the watermark passes
+			// their time: look again soon.
+			wait = 200 * time.Millisecond
 		}
 		select {
 		case <-ctx.Done():
 			if n := p.held.Len(); n > 0 {
-				p.log.Warn("stopping with readings held for an association; they are not stored", "held", n)
+				p.log.Info("stopping with readings held; they are on disk and held again at the next start", "held", n)
 			}
 			return
 		case <-p.wake:
 		case <-time.After(wait):
 		}
 	}
+}
+
+// settle carries out a held record's decision and then removes it from
+// disk. A crash in between stores it again at the next start: the same
+// observation identifiers, so the EPR files it once.
+func (p *pipeline) settle(ctx context.Context, rel assoc.Released) error {
+	if err := p.route(ctx, rel.Record, rel.Decision); err != nil {
+		return err
+	}
+	if err := p.held.Done(rel); err != nil {
+		p.log.Warn("a stored held reading stays on disk; it may be stored twice after a restart", "err", err)
+	}
+	return nil
+}
+
+// wakeHeld asks the held-records loop to look again.
+func (p *pipeline) wakeHeld() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close releases what the pipeline holds open.
+func (p *pipeline) close() error {
+	return errors.Join(p.heldFile.Close(), p.journal.Close())
 }
 
 // encoder encodes every kind of record: observations and NEWS2 scores in

@@ -16,6 +16,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/embedbroker"
+	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
 	"github.com/bedgate/bedgate/simulators"
 	"github.com/bedgate/bedgate/simulators/simtest"
@@ -281,7 +282,11 @@ func TestNEWS2FromMonitorAndNurseEntry(t *testing.T) {
 	done := runGateway(t, ctx, cfg)
 	waitUntil(t, "monitor readings", 20*time.Second, func() bool { b, _ := v.counts(); return b >= 2 })
 
-	entry := fmt.Sprintf(`{"acvpu":"A","air_or_oxygen":"air","time":%q,"id":"obs-round-1"}`, time.Now().UTC().Format(time.RFC3339))
+	admit, _ := json.Marshal(assoc.Admission{Event: assoc.Admit, Patient: record.Patient{NHSNumber: "9434765919"}, Time: time.Now().UTC(), ID: "adt-n"})
+	if tok := epr.Publish(assoc.AdmissionTopic("s", "w", "bed1"), 1, true, admit); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish admission: %v", tok.Error())
+	}
+	entry := fmt.Sprintf(`{"nhs_number":"9434765919","acvpu":"A","air_or_oxygen":"air","time":%q,"id":"obs-round-1"}`, time.Now().UTC().Format(time.RFC3339Nano))
 	if tok := epr.Publish("bedgate/v1/s/w/bed1/nurse", 1, true, entry); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish nurse entry: %v", tok.Error())
 	}
@@ -323,8 +328,9 @@ func TestNEWS2FromMonitorAndNurseEntry(t *testing.T) {
 // TestRefusedSubscriptionIsReported: a broker that refuses the admission
 // topics in the SUBACK (an embedded nats-server with a subscribe
 // permission denied; mosquitto 2.0 grants such subscriptions and filters
-// silently, so it cannot show this): the gateway keeps forwarding, and its
-// status says which subscription was refused.
+// silently, so it cannot show this): the gateway keeps forwarding (after
+// association.max_wait, without a patient), and its status says which
+// subscription was refused.
 func TestRefusedSubscriptionIsReported(t *testing.T) {
 	b, err := embedbroker.Start(embedbroker.Options{DenySubscribe: []string{"bedgate/v1/s/w/+/admission"}})
 	if err != nil {
@@ -335,7 +341,11 @@ func TestRefusedSubscriptionIsReported(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	port := startMonitor(t, ctx, 50*time.Millisecond)
-	done := runGateway(t, ctx, testConfig(t, t.TempDir(), b.URL(), port, 16<<20))
+	cfg := testConfig(t, t.TempDir(), b.URL(), port, 16<<20)
+	// Without the admission feed readings wait association.max_wait, then
+	// go on without a patient ("admission feed unavailable").
+	cfg.Association.MaxWait = 2 * time.Second
+	done := runGateway(t, ctx, cfg)
 	waitUntil(t, "a status naming the refused subscription", 20*time.Second, func() bool {
 		st, n := w.get()
 		return n > 0 && strings.Contains(st.SubscriptionError, "admission")

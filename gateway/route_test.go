@@ -32,7 +32,7 @@ func TestHeldRecordPushedOutKeepsItsBed(t *testing.T) {
 	}
 	reg := assoc.NewRegister(assoc.Options{Site: "s", Ward: "w", Beds: []string{"a", "b"}})
 	dec := assoc.Decider{Lookup: reg, Policy: assoc.PolicyHold, HoldFor: time.Hour, AfterHold: assoc.PolicyQuarantine}
-	p := &pipeline{outbox: buf, enc: encoder{format: format}, decider: dec, held: assoc.NewHeld(dec, 1),
+	p := &pipeline{outbox: buf, enc: encoder{format: format}, decider: dec, held: assoc.NewHeld(dec, 1, nil),
 		counts: &validate.Counts{}, now: time.Now, log: quiet}
 
 	now := time.Now().UTC().Truncate(time.Second)

@@ -289,6 +289,8 @@ func TestEndToEnd(t *testing.T) {
 mqtt:
   broker: %s
   plaintext: true
+association:
+  grace: 1s
 beds:
   - name: bed1
     driver: masimo

@@ -51,6 +51,8 @@ func TestIntelliVueEndToEnd(t *testing.T) {
 mqtt:
   broker: %s
   plaintext: true
+association:
+  grace: 1s
 beds:
   - name: bed1
     driver: intellivue

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/topic"
@@ -37,10 +38,13 @@ func (e Event) valid() bool {
 	return false
 }
 
-// Limits of the free-text fields.
+// Limits of an admission message and its free-text fields, in bytes.
 const (
-	MaxLocalIDLen = 64
-	MaxIDLen      = 128
+	// MaxAdmissionLen is the largest message ParseAdmission reads: a
+	// message of the documented shape is under 300 bytes.
+	MaxAdmissionLen = 4096
+	MaxLocalIDLen   = 64
+	MaxIDLen        = 128
 )
 
 // Admission is one admission message of the EPR. On the wire it is one
@@ -53,8 +57,8 @@ const (
 //	    "discharge".
 //	  - nhs_number: ten digits (or 3-3-4 with single spaces), Modulus 11
 //	    checked; stored as ten digits.
-//	  - local_id: the hospital's local number, at most MaxLocalIDLen bytes,
-//	    no control characters.
+//	  - local_id: the hospital's local number, at most MaxLocalIDLen bytes
+//	    of valid UTF-8, no control characters.
 //	  - admit and transfer-in need nhs_number or local_id (or both);
 //	    transfer-out and discharge may name the patient leaving, and are then
 //	    rejected by the Register if another patient is in the bed.
@@ -63,7 +67,9 @@ const (
 //	  - id (required): the EPR's message id, at most MaxIDLen bytes; a
 //	    message re-delivered with the same id is applied once.
 //
-// Unknown fields are ignored, so the EPR may add fields.
+// Unknown fields are ignored, so the EPR may add fields. A message over
+// MaxAdmissionLen bytes or not valid UTF-8 is refused whole: decoding would
+// replace invalid bytes, and two different local ids could then become one.
 type Admission struct {
 	Event   Event
 	Patient record.Patient
@@ -83,6 +89,12 @@ type wireAdmission struct {
 // of ErrMalformed, ErrEvent, ErrNHSNumber, ErrLocalID, ErrNoPatient, ErrTime
 // or ErrID, and never repeat a patient identifier.
 func ParseAdmission(b []byte) (Admission, error) {
+	if len(b) > MaxAdmissionLen {
+		return Admission{}, fmt.Errorf("%w: %d bytes, more than %d", ErrMalformed, len(b), MaxAdmissionLen)
+	}
+	if !utf8.Valid(b) {
+		return Admission{}, fmt.Errorf("%w: not valid UTF-8", ErrMalformed)
+	}
 	var w wireAdmission
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&w); err != nil {
@@ -165,6 +177,9 @@ func jsonProblem(err error) string {
 func checkText(s string, max int) error {
 	if len(s) > max {
 		return fmt.Errorf("longer than %d bytes", max)
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("not valid UTF-8")
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return errors.New("holds a control character")

@@ -41,6 +41,8 @@ func TestParseAdmission(t *testing.T) {
 		{"truncated", `{"event":"admit"`, Admission{}, ErrMalformed},
 		{"array", `[]`, Admission{}, ErrMalformed},
 		{"NHS number as a JSON number", `{"event":"admit","nhs_number":9990000018,"time":"2026-11-26T09:30:00Z","id":"m"}`, Admission{}, ErrMalformed},
+		{"local_id not UTF-8 (decoding would mangle it)", "{\"event\":\"admit\",\"local_id\":\"RX\xff1\",\"time\":\"2026-11-26T09:30:00Z\",\"id\":\"m\"}", Admission{}, ErrMalformed},
+		{"over MaxAdmissionLen", `{"event":"discharge","time":"2026-11-26T09:30:00Z","id":"m","pad":"` + strings.Repeat("x", MaxAdmissionLen) + `"}`, Admission{}, ErrMalformed},
 		{"two objects", `{"event":"discharge","time":"2026-11-26T09:30:00Z","id":"m"}{}`, Admission{}, ErrMalformed},
 		{"unknown event", `{"event":"admitted","nhs_number":"9990000018","time":"2026-11-26T09:30:00Z","id":"m"}`, Admission{}, ErrEvent},
 		{"missing event", `{"nhs_number":"9990000018","time":"2026-11-26T09:30:00Z","id":"m"}`, Admission{}, ErrEvent},

@@ -24,7 +24,12 @@
 // Static assignments from the configuration answer for beds with no
 // admission event; the feed takes over a bed at its first event. History is
 // kept for Options.Horizon (8 days by default, a day more than the outbox's
-// maximum age) and at most Options.MaxEvents events per bed.
+// maximum age) and at most Options.MaxEvents events per bed: older events are
+// pruned (keeping the one that put the current patient in the bed), a new
+// event is never refused for it. An event stamped ahead of the gateway's
+// clock takes effect at its time. Events for beds not configured are refused
+// before any state is created; messages over MaxAdmissionLen bytes or not
+// valid UTF-8 are refused whole.
 //
 // # Unassociated beds
 //
@@ -34,10 +39,20 @@
 // time in a [Held] queue until an association covers the reading's time,
 // then forward flagged or quarantine, or quarantine at once.
 //
+// # Watermark
+//
+// A [Feed] says when a reading's association can be decided: when the
+// admission feed is known complete up to the reading's time plus a grace
+// for the EPR's latency. [Decider.Decide] holds a reading until then, for
+// at most Decider.MaxWait, and then applies the policy with
+// ReasonFeedUnavailable: never a guessed patient. [Held] keeps held
+// readings in a [Store] on disk (gateway/holdfile) so that they survive a
+// crash.
+//
 // Not implemented: retroactive correction of readings already published
-// when a late event changes a window (the EPR's strike-out workflow), and
-// persistence: after a restart the retained admission messages rebuild the
-// current windows but not closed past ones.
+// when a late event changes a window (the EPR's strike-out workflow). The
+// register's own persistence is the gateway's journal of the admission
+// messages applied, replayed at start.
 //
 // Errors name beds and message ids but never a patient identifier, so they
 // may be logged at any level.

@@ -7,7 +7,7 @@ import "errors"
 var (
 	// ErrMalformed is returned when the payload is not one JSON object of
 	// the admission shape (bad syntax, a field of the wrong type, trailing
-	// data).
+	// data), is larger than MaxAdmissionLen or is not valid UTF-8.
 	ErrMalformed = errors.New("assoc: malformed admission message")
 	// ErrEvent is returned when "event" is missing or is not one of admit,
 	// transfer-in, transfer-out, discharge.
@@ -15,8 +15,8 @@ var (
 	// ErrNHSNumber is returned when an NHS number is not 10 digits or
 	// fails the Modulus 11 check.
 	ErrNHSNumber = errors.New("assoc: invalid NHS number")
-	// ErrLocalID is returned when "local_id" is too long or holds control
-	// characters.
+	// ErrLocalID is returned when "local_id" is too long, not valid UTF-8
+	// or holds control characters.
 	ErrLocalID = errors.New("assoc: invalid local identifier")
 	// ErrNoPatient is returned when an admit or transfer-in names neither
 	// an NHS number nor a local identifier.
@@ -45,15 +45,11 @@ var (
 	ErrConflict = errors.New("assoc: late event contradicts a later event")
 	// ErrBeforeHistory is returned for an admit or transfer-in older than
 	// the history the register still keeps for the bed (see
-	// Options.Horizon): its effect on the present cannot be known.
+	// Options.Horizon and Options.MaxEvents), or a closing event older than
+	// it while a patient was in the bed at its end: its effect on the
+	// present cannot be known.
 	ErrBeforeHistory = errors.New("assoc: admission older than the kept history")
-	// ErrFuture is returned for an event more than Options.MaxSkew ahead
-	// of the register's clock.
-	ErrFuture = errors.New("assoc: event time is in the future")
 	// ErrIDReused is returned when a message id already applied arrives
 	// with different content.
 	ErrIDReused = errors.New("assoc: message id reused with different content")
-	// ErrTooManyEvents is returned when a bed already holds
-	// Options.MaxEvents events none of which can be dropped.
-	ErrTooManyEvents = errors.New("assoc: too many events for the bed")
 )

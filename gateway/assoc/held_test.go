@@ -12,7 +12,7 @@ import (
 func TestHeldRelease(t *testing.T) {
 	r := NewRegister(Options{Beds: []string{"1", "2"}, Now: clock})
 	d := Decider{Lookup: r, Policy: PolicyHold, HoldFor: 10 * time.Minute}
-	h := NewHeld(d, 0)
+	h := NewHeld(d, 0, nil)
 	for _, rec := range []struct {
 		bed string
 		m   int
@@ -20,7 +20,7 @@ func TestHeldRelease(t *testing.T) {
 		if dec := d.Decide(reading(rec.bed, rec.m), minute(rec.m)); dec.Action != Hold {
 			t.Fatalf("Decide = %v, want hold", dec.Action)
 		}
-		if _, full := h.Add(reading(rec.bed, rec.m), minute(rec.m)); full {
+		if _, full, _ := h.Add(reading(rec.bed, rec.m), minute(rec.m)); full {
 			t.Fatal("queue reported full")
 		}
 	}
@@ -65,7 +65,7 @@ func TestHeldRelease(t *testing.T) {
 
 func TestHeldExpiryQuarantine(t *testing.T) {
 	r := NewRegister(Options{Now: clock})
-	h := NewHeld(Decider{Lookup: r, Policy: PolicyHold, HoldFor: time.Minute, AfterHold: PolicyQuarantine}, 0)
+	h := NewHeld(Decider{Lookup: r, Policy: PolicyHold, HoldFor: time.Minute, AfterHold: PolicyQuarantine}, 0, nil)
 	h.Add(reading("1", 0), minute(0))
 	out := h.Release(minute(1))
 	if len(out) != 1 || out[0].Decision.Action != Quarantine || out[0].Decision.Reason != ReasonHoldExpired {
@@ -75,10 +75,10 @@ func TestHeldExpiryQuarantine(t *testing.T) {
 
 func TestHeldFull(t *testing.T) {
 	r := NewRegister(Options{Now: clock})
-	h := NewHeld(Decider{Lookup: r, Policy: PolicyHold}, 2)
+	h := NewHeld(Decider{Lookup: r, Policy: PolicyHold}, 2, nil)
 	h.Add(reading("1", 0), minute(0))
 	h.Add(reading("1", 1), minute(1))
-	out, full := h.Add(reading("1", 2), minute(2))
+	out, full, _ := h.Add(reading("1", 2), minute(2))
 	if !full || out.Record.ReceivedAt != minute(0) || out.Decision.Action != ForwardUnassociated || out.Decision.Reason != ReasonHoldFull {
 		t.Fatalf("Add to a full queue = %+v, %v; want the oldest pushed out", out, full)
 	}
@@ -87,7 +87,7 @@ func TestHeldFull(t *testing.T) {
 	}
 	// A pushed-out record that can be associated is forwarded with its patient.
 	apply(t, r, []step{{event: Admit, p: pB, at: 0}})
-	out, full = h.Add(reading("1", 3), minute(3))
+	out, full, _ = h.Add(reading("1", 3), minute(3))
 	if !full || out.Record.ReceivedAt != minute(1) || out.Decision.Action != Forward || *out.Decision.Patient != pB {
 		t.Fatalf("Add = %+v, %v; want the +1 reading forwarded with its patient", out, full)
 	}
@@ -95,7 +95,7 @@ func TestHeldFull(t *testing.T) {
 
 func TestHeldConcurrent(t *testing.T) {
 	r := NewRegister(Options{Now: clock})
-	h := NewHeld(Decider{Lookup: r, Policy: PolicyHold, HoldFor: time.Hour}, 0)
+	h := NewHeld(Decider{Lookup: r, Policy: PolicyHold, HoldFor: time.Hour}, 0, nil)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	released := 0

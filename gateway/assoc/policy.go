@@ -1,6 +1,7 @@
 package assoc
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -72,6 +73,13 @@ const (
 	ReasonAwaiting    = "awaiting patient association"
 	ReasonHoldExpired = "no patient associated within the hold time"
 	ReasonHoldFull    = "hold queue full"
+	// ReasonFeedPending: the admission feed is not yet known complete up
+	// to the reading's time (see Feed); the reading is held.
+	ReasonFeedPending = "awaiting the admission feed"
+	// ReasonFeedUnavailable: the feed was not known complete up to the
+	// reading's time within Decider.MaxWait; the reading follows the
+	// policy with no patient, never a guessed one.
+	ReasonFeedUnavailable = "admission feed unavailable"
 )
 
 // Decision is what to do with one record.
@@ -89,6 +97,17 @@ type Lookup interface {
 	PatientAt(bed string, t time.Time) (record.Patient, bool)
 }
 
+// Watermark says whether the admission feed is known complete for a bed up
+// to a reading's time; *Feed implements it.
+type Watermark interface {
+	Known(bed string, t, now time.Time) bool
+}
+
+// DefaultMaxWait is the default Decider.MaxWait: a broker restart or a
+// network fault of several minutes is waited out; beyond that, readings
+// follow the policy rather than wait without bound.
+const DefaultMaxWait = 15 * time.Minute
+
 // DefaultHoldFor is the default Decider.HoldFor: long enough for a clerk to
 // complete an admission after the monitor is connected.
 const DefaultHoldFor = 15 * time.Minute
@@ -99,6 +118,12 @@ const DefaultHoldFor = 15 * time.Minute
 type Decider struct {
 	// Lookup answers who was in the bed. Required.
 	Lookup Lookup
+	// Feed says when the association of a reading can be decided; nil
+	// means always (no feed to wait for).
+	Feed Watermark
+	// MaxWait bounds how long a reading waits for Feed, counted from its
+	// ReadingTime; 0 means DefaultMaxWait.
+	MaxWait time.Duration
 	// Policy applies to records with no patient; "" means PolicyForward.
 	Policy Policy
 	// HoldFor bounds how long PolicyHold holds a record, counted from its
@@ -126,6 +151,9 @@ func (d Decider) Validate() error {
 	if d.HoldFor < 0 {
 		return fmt.Errorf("assoc: negative hold time %v", d.HoldFor)
 	}
+	if d.MaxWait < 0 {
+		return fmt.Errorf("assoc: negative maximum wait %v", d.MaxWait)
+	}
 	return nil
 }
 
@@ -141,14 +169,30 @@ func ReadingTime(rec record.Record) time.Time {
 	return rec.ReceivedAt
 }
 
-// Decide returns what to do with rec at now. The patient comes from the
-// Lookup at ReadingTime(rec) for rec.Bed (rec.Patient is ignored: the
-// Register, which holds the static assignments too, is the one source).
+// Decide returns what to do with rec at now. While Feed does not know the
+// admission feed complete up to ReadingTime(rec), the record is held
+// (ReasonFeedPending), for at most MaxWait: then it follows the policy as
+// for a bed with nobody in it, with ReasonFeedUnavailable. Once known, the
+// patient comes from the Lookup at ReadingTime(rec) for rec.Bed
+// (rec.Patient is ignored: the Register, which holds the static
+// assignments too, is the one source).
 // With nobody in the bed the policy decides; under PolicyHold a record
 // whose ReadingTime is HoldFor or more before now is no longer held but
 // forwarded flagged or quarantined as AfterHold says.
 func (d Decider) Decide(rec record.Record, now time.Time) Decision {
 	at := ReadingTime(rec)
+	if d.Feed != nil && !d.Feed.Known(rec.Bed, at, now) {
+		if now.Sub(at) < d.maxWait() {
+			return Decision{Action: Hold, Reason: ReasonFeedPending}
+		}
+		switch d.Policy {
+		case PolicyQuarantine:
+			return Decision{Action: Quarantine, Reason: ReasonFeedUnavailable}
+		case PolicyHold:
+			return d.expired(ReasonFeedUnavailable)
+		}
+		return Decision{Action: ForwardUnassociated, Reason: ReasonFeedUnavailable}
+	}
 	if p, ok := d.Lookup.PatientAt(rec.Bed, at); ok {
 		return Decision{Action: Forward, Patient: &p, Reason: ReasonAssociated}
 	}
@@ -170,6 +214,8 @@ func (d Decider) holdFor() time.Duration {
 	}
 	return d.HoldFor
 }
+
+func (d Decider) maxWait() time.Duration { return cmp.Or(d.MaxWait, DefaultMaxWait) }
 
 func (d Decider) expired(reason string) Decision {
 	if d.AfterHold == PolicyQuarantine {

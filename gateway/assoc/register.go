@@ -16,11 +16,9 @@ const (
 	// maximum age (config.DefaultMaxAge, 7 days), so that any reading the
 	// gateway still holds can be associated.
 	DefaultHorizon = 8 * 24 * time.Hour
-	// DefaultMaxEvents bounds the events kept per bed.
+	// DefaultMaxEvents bounds the events kept per bed: at about 150 bytes
+	// an event, 1024 events are about 150 KB a bed.
 	DefaultMaxEvents = 1024
-	// DefaultMaxSkew is how far ahead of the gateway clock an event time
-	// may be (EPR and gateway clocks are both NTP-synchronised).
-	DefaultMaxSkew = 5 * time.Minute
 )
 
 // Options configure a Register. The zero value of each field means its
@@ -33,17 +31,15 @@ type Options struct {
 	// assignments for other beds are refused with ErrUnknownBed, which
 	// also bounds the register's memory. Empty accepts any bed.
 	Beds []string
-	// Horizon is how long closed windows are kept after they end: events
-	// older than the clock minus Horizon are dropped once the bed was empty
-	// after them. It should exceed the outbox's maximum age. The default is
-	// DefaultHorizon.
+	// Horizon is how long history is kept: events older than the clock
+	// minus Horizon are dropped (the event that put the patient still in
+	// the bed there is kept). It should exceed the outbox's maximum age.
+	// The default is DefaultHorizon.
 	Horizon time.Duration
-	// MaxEvents bounds the events kept per bed; older history is dropped
-	// early to stay within it. The default is DefaultMaxEvents.
+	// MaxEvents bounds the events kept per bed (at least 2): when a new
+	// event would exceed it, the oldest are dropped early. A new event is
+	// never refused for it. The default is DefaultMaxEvents.
 	MaxEvents int
-	// MaxSkew is how far in the future an event may be. The default is
-	// DefaultMaxSkew.
-	MaxSkew time.Duration
 	// Now is the clock. The default is time.Now.
 	Now func() time.Time
 }
@@ -71,9 +67,7 @@ func NewRegister(opts Options) *Register {
 	if opts.MaxEvents <= 0 {
 		opts.MaxEvents = DefaultMaxEvents
 	}
-	if opts.MaxSkew <= 0 {
-		opts.MaxSkew = DefaultMaxSkew
-	}
+	opts.MaxEvents = max(opts.MaxEvents, 2)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -151,22 +145,29 @@ func (r *Register) timeline(bed string) *timeline {
 // assignment of a bed that never had an admission event. ok is false when
 // nobody was in the bed at t, or t is before the kept history.
 func (r *Register) PatientAt(bed string, t time.Time) (p record.Patient, ok bool) {
+	p, _, ok = r.StayAt(bed, t)
+	return p, ok
+}
+
+// StayAt is PatientAt with the start of the patient's stay in the bed
+// (zero for a static assignment): two times with the same patient and the
+// same start are in one stay.
+func (r *Register) StayAt(bed string, t time.Time) (p record.Patient, since time.Time, ok bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	tl := r.tls[bed]
-	if tl == nil {
-		return record.Patient{}, false
-	}
-	if tl.fed {
+	switch {
+	case tl == nil:
+		return record.Patient{}, time.Time{}, false
+	case tl.fed:
 		if w, ok := tl.at(t); ok {
-			return w.patient, true
+			return w.patient, w.start, true
 		}
-		return record.Patient{}, false
+		return record.Patient{}, time.Time{}, false
+	case tl.static != nil:
+		return *tl.static, time.Time{}, true
 	}
-	if tl.static != nil {
-		return *tl.static, true
-	}
-	return record.Patient{}, false
+	return record.Patient{}, time.Time{}, false
 }
 
 // Apply applies one admission event to the bed. The bed's windows are the
@@ -192,9 +193,12 @@ func (r *Register) PatientAt(bed string, t time.Time) (p record.Patient, ok bool
 // associated are not revisited. An event whose id was already applied is a
 // no-op (retained messages are re-delivered on every reconnect); the same id
 // with other content is ErrIDReused. An admit older than the kept history is
-// ErrBeforeHistory; a closing event older than it is a no-op (the bed was
-// empty there). Events more than Options.MaxSkew ahead of the clock are
-// ErrFuture. On error the register is unchanged.
+// ErrBeforeHistory, and so is a closing event older than it while a patient
+// was in the bed at its end; with the bed empty there a closing event is a
+// no-op. An event stamped ahead of the gateway's clock (a clock that is
+// slow) takes effect at its time: readings until then are not its
+// patient's. History is pruned by time and count (Options), never by
+// refusing the new event. On error the register is unchanged.
 func (r *Register) Apply(bed string, a Admission) error {
 	if err := r.checkBed(bed); err != nil {
 		return err
@@ -203,9 +207,6 @@ func (r *Register) Apply(bed string, a Admission) error {
 		return fmt.Errorf("%w (bed %s)", err, bed)
 	}
 	now := r.opts.Now()
-	if a.Time.After(now.Add(r.opts.MaxSkew)) {
-		return fmt.Errorf("%w: bed %s: %s ahead of the gateway clock", ErrFuture, bed, a.Time.Sub(now).Round(time.Second))
-	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -224,10 +225,11 @@ func (r *Register) Apply(bed string, a Admission) error {
 		return nil
 	}
 	if !cur.floor.IsZero() {
-		if !e.kind.Opens() && !e.at.After(cur.floor) {
+		closesBefore := !e.kind.Opens() && !e.at.After(cur.floor)
+		switch {
+		case closesBefore && !cur.floorOccupied:
 			return nil
-		}
-		if e.kind.Opens() && e.at.Before(cur.floor) {
+		case closesBefore, e.kind.Opens() && e.at.Before(cur.floor):
 			return fmt.Errorf("%w: bed %s", ErrBeforeHistory, bed)
 		}
 	}
@@ -251,11 +253,7 @@ func (r *Register) Apply(bed string, a Admission) error {
 	}
 	cutoff := now.Add(-r.opts.Horizon)
 	for name, tl := range changed {
-		if !tl.prune(cutoff, r.opts.MaxEvents) && name == bed {
-			return fmt.Errorf("%w: bed %s holds %d", ErrTooManyEvents, bed, len(tl.events))
-		}
-	}
-	for name, tl := range changed {
+		tl.prune(cutoff, r.opts.MaxEvents)
 		r.tls[name] = tl
 	}
 	return nil
@@ -305,11 +303,11 @@ func (r *Register) separate(changed map[string]*timeline, bed string, p record.P
 // overlap finds overlapping windows of p in xs and ys.
 func overlap(xs, ys []window, p record.Patient) (window, window, bool) {
 	for _, wx := range xs {
-		if !samePatient(wx.patient, p) {
+		if !SamePatient(wx.patient, p) {
 			continue
 		}
 		for _, wy := range ys {
-			if samePatient(wy.patient, p) && wx.overlaps(wy) {
+			if SamePatient(wy.patient, p) && wx.overlaps(wy) {
 				return wx, wy, true
 			}
 		}

@@ -132,12 +132,15 @@ func TestRegisterWindows(t *testing.T) {
 		{"same id with other content is refused",
 			[]step{{event: Admit, p: pA, at: 10, id: "x"}, {event: Admit, p: pB, at: 15, id: "x", err: ErrIDReused}},
 			[]probe{{at: minute(16), want: pA}}},
-		{"event far in the future is refused",
-			[]step{{event: Admit, p: pA, at: 24*60 + 6, err: ErrFuture}},
-			[]probe{{at: minute(24*60 + 7)}}},
-		{"event a little in the future is accepted",
-			[]step{{event: Admit, p: pA, at: 24*60 + 4}},
-			[]probe{{at: minute(24*60 + 4), want: pA}}},
+		{"event stamped ahead of the gateway clock takes effect at its time",
+			[]step{{event: Admit, p: pA, at: 24*60 + 60}},
+			[]probe{{at: minute(24*60 + 59)}, {at: minute(24*60 + 60), want: pA}}},
+		{"a future admit of another patient ends the stay only at its time",
+			[]step{{event: Admit, p: pA, at: 10}, {event: Admit, p: pB, at: 24*60 + 60}},
+			[]probe{{at: minute(24*60 + 59), want: pA}, {at: minute(24*60 + 60), want: pB}}},
+		{"local id that is not UTF-8 is refused",
+			[]step{{event: Admit, p: record.Patient{LocalID: "RX\xff1"}, at: 10, err: ErrLocalID}},
+			[]probe{{at: minute(10)}}},
 		{"unknown bed is refused",
 			[]step{{bed: "9", event: Admit, p: pA, at: 10, err: ErrUnknownBed}},
 			[]probe{{bed: "9", at: minute(10)}}},
@@ -273,14 +276,41 @@ func TestRegisterMaxEvents(t *testing.T) {
 	}
 	check(t, r, []probe{{at: minute(1)}, {at: minute(41), want: pA}, {at: minute(46)}})
 
-	// Events of one open stay cannot be dropped.
+	// Events of one open stay are dropped too, but the one that opened it
+	// is kept: the stay still answers from its start.
 	r = NewRegister(Options{MaxEvents: 2, Now: clock})
 	apply(t, r, []step{
 		{event: Admit, p: pA, at: 0},
 		{event: Admit, p: pA, at: 1},
-		{event: Admit, p: pA, at: 2, err: ErrTooManyEvents},
+		{event: Admit, p: pA, at: 2},
 	})
+	check(t, r, []probe{{at: minute(0), want: pA}, {at: minute(5), want: pA}})
+	// A late discharge inside the dropped history cannot be placed.
+	apply(t, r, []step{{event: Discharge, at: 1, id: "late", err: ErrBeforeHistory}})
 	check(t, r, []probe{{at: minute(5), want: pA}})
+}
+
+// TestRegisterFloodOfEvents: an EPR re-sending with fresh ids puts 2,000
+// events on one bed. Every new event takes effect (the history is pruned,
+// never the new event refused), the memory stays bounded, and the stays
+// the kept history covers still answer.
+func TestRegisterFloodOfEvents(t *testing.T) {
+	r := NewRegister(Options{Beds: []string{"1"}, Now: clock})
+	patients := []record.Patient{pA, pB, pC}
+	for i := 0; i < 2000; i++ {
+		apply(t, r, []step{{event: Admit, p: patients[i/3%3], at: i, id: fmt.Sprintf("resend-%d", i)}})
+		if n := len(r.tls["1"].events); n > DefaultMaxEvents {
+			t.Fatalf("after %d events, %d kept, more than %d", i+1, n, DefaultMaxEvents)
+		}
+		check(t, r, []probe{{at: minute(i), want: patients[i/3%3]}})
+	}
+	// The newest stays answer; the oldest history is gone.
+	check(t, r, []probe{{at: minute(1998), want: patients[1998/3%3]}, {at: minute(1500), want: patients[1500/3%3]}})
+	// A retained re-delivery of the newest event is still recognised.
+	apply(t, r, []step{{event: Admit, p: patients[1999/3%3], at: 1999, id: "resend-1999"}})
+	// And a discharge after the flood empties the bed.
+	apply(t, r, []step{{event: Discharge, at: 2000, id: "out"}})
+	check(t, r, []probe{{at: minute(2000)}})
 }
 
 func TestHandleMessage(t *testing.T) {

@@ -49,10 +49,10 @@ func (w window) overlaps(v window) bool {
 	return (v.end.IsZero() || w.start.Before(v.end)) && (w.end.IsZero() || v.start.Before(w.end))
 }
 
-// samePatient reports whether two identifications are of one patient: the
+// SamePatient reports whether two identifications are of one patient: the
 // NHS numbers decide when both have one, else the local identifiers when
 // both have one; otherwise they are not known to be the same.
-func samePatient(a, b record.Patient) bool {
+func SamePatient(a, b record.Patient) bool {
 	if a.NHSNumber != "" && b.NHSNumber != "" {
 		return a.NHSNumber == b.NHSNumber
 	}
@@ -83,7 +83,7 @@ func fold(events []event) ([]window, int) {
 	for i, e := range events {
 		if e.kind.Opens() {
 			if open {
-				if samePatient(ws[len(ws)-1].patient, e.patient) {
+				if SamePatient(ws[len(ws)-1].patient, e.patient) {
 					continue
 				}
 				closeAt(e.at)
@@ -95,7 +95,7 @@ func fold(events []event) ([]window, int) {
 		if !open {
 			continue
 		}
-		if e.patient != (record.Patient{}) && !samePatient(ws[len(ws)-1].patient, e.patient) {
+		if e.patient != (record.Patient{}) && !SamePatient(ws[len(ws)-1].patient, e.patient) {
 			return nil, i
 		}
 		closeAt(e.at)
@@ -112,8 +112,10 @@ type timeline struct {
 	fed    bool
 	static *record.Patient
 	// floor is the time of the last dropped event; history before it is
-	// gone (and the bed was empty at it).
-	floor time.Time
+	// gone. floorOccupied says a patient was in the bed at it (the event
+	// that put them there is kept).
+	floor         time.Time
+	floorOccupied bool
 	// dropped holds the ids of the most recently dropped events, so that a
 	// retained message re-delivered after its event was dropped is still
 	// recognised.
@@ -141,70 +143,56 @@ func insert(events []event, e event) []event {
 	return append(out, events[i:]...)
 }
 
-// emptyAfter returns, for each k in 0..len(events), whether the bed is
-// empty after events[:k].
-func emptyAfter(events []event) []bool {
-	empty := make([]bool, len(events)+1)
-	empty[0] = true
-	var cur *record.Patient
+// opener returns the index of the event that opened the window still open
+// after events (a repeated admit of the patient in the bed opens nothing),
+// and false when the bed is empty after them.
+func opener(events []event) (int, bool) {
+	idx, open := -1, false
 	for i, e := range events {
 		switch {
+		case e.kind.Opens() && open && SamePatient(events[idx].patient, e.patient):
 		case e.kind.Opens():
-			p := e.patient
-			cur = &p
+			idx, open = i, true
 		default:
-			cur = nil
+			open = false
 		}
-		empty[i+1] = cur == nil
 	}
-	return empty
+	return idx, open
 }
 
-// prune drops the longest prefix of the events that is all before cutoff
-// and leaves the bed empty (so the fold of the rest is unchanged), and then,
-// if more than max events remain, the shortest longer such prefix (at any
-// time) that leaves at most max. It reports false, changing nothing, when
-// no prefix does.
-func (tl *timeline) prune(cutoff time.Time, max int) bool {
-	empty := emptyAfter(tl.events)
+// prune drops the events before cutoff and then, oldest first, as many
+// more as it takes to keep at most limit (at least 2): it never refuses a new
+// event. The event that opened the window still open after the dropped
+// prefix is kept, so the windows from then on are unchanged; history
+// before the last dropped event's time (the floor) is gone.
+func (tl *timeline) prune(cutoff time.Time, limit int) {
 	k := 0
-	for i := 1; i <= len(tl.events); i++ {
-		if !tl.events[i-1].at.Before(cutoff) {
-			break
-		}
-		if empty[i] {
-			k = i
-		}
+	for k < len(tl.events) && tl.events[k].at.Before(cutoff) {
+		k++
 	}
-	if len(tl.events)-k > max {
-		k = -1
-		for i := len(tl.events) - max; i <= len(tl.events); i++ {
-			if empty[i] {
-				k = i
-				break
-			}
-		}
-		if k < 0 {
-			return false
-		}
-	}
+	k = min(len(tl.events), max(k, len(tl.events)-(limit-1)))
 	if k == 0 {
-		return true
+		return
 	}
+	kept := make([]event, 0, len(tl.events)-k+1)
+	i, open := opener(tl.events[:k])
+	if open {
+		kept = append(kept, tl.events[i])
+	}
+	tl.floorOccupied = open
 	dropped := slices.Clone(tl.dropped)
-	for _, e := range tl.events[:k] {
-		if e.id != "" {
+	for i, e := range tl.events[:k] {
+		if e.id != "" && (len(kept) == 0 || kept[0].seq != tl.events[i].seq) {
 			dropped = append(dropped, e.id)
 		}
 	}
-	tl.dropped = dropped
-	if n := len(tl.dropped); n > maxDroppedIDs {
-		tl.dropped = slices.Clone(tl.dropped[n-maxDroppedIDs:])
+	if n := len(dropped); n > maxDroppedIDs {
+		dropped = dropped[n-maxDroppedIDs:]
 	}
+	tl.dropped = slices.Clone(dropped)
 	tl.floor = tl.events[k-1].at
-	tl.events = slices.Clone(tl.events[k:])
+	tl.events = append(kept, tl.events[k:]...)
 	tl.windows, _ = fold(tl.events)
-	return true
 }
 
 // at returns the window covering t.

@@ -22,6 +22,8 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/news2"
+	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/tlsconfig"
 	"github.com/bedgate/bedgate/gateway/validate"
@@ -36,7 +38,20 @@ type Config struct {
 	// readings from a bed with no patient.
 	Validation  Validation  `mapstructure:"validation"`
 	Association Association `mapstructure:"association"`
-	Beds        []Bed       `mapstructure:"beds"`
+	// NEWS2 tunes the advisory NEWS2 scores.
+	NEWS2 NEWS2 `mapstructure:"news2"`
+	Beds  []Bed `mapstructure:"beds"`
+}
+
+// NEWS2 tunes the advisory NEWS2 scores.
+type NEWS2 struct {
+	// Window is the longest time any input of a score may precede the
+	// newest. The default is 15m (news2.DefaultWindow).
+	Window time.Duration `mapstructure:"window"`
+	// NurseEntryFor is how long a nurse entry (consciousness, air or
+	// oxygen) is used after its assessment time. The default is 15m
+	// (tracker.DefaultNurseFor).
+	NurseEntryFor time.Duration `mapstructure:"nurse_entry_for"`
 }
 
 // Validation tunes the checks every value passes before it is forwarded.
@@ -63,6 +78,17 @@ type Association struct {
 	// AfterHold is what happens when the hold ends without a patient:
 	// "forward" (the default) or "quarantine".
 	AfterHold string `mapstructure:"after_hold"`
+	// Grace is how late an admission message may arrive after its event's
+	// time and still be taken into account before readings of that time
+	// are decided: every reading waits at least this long. The default is
+	// 5s (assoc.DefaultGrace); at least 1s, for the retained messages to
+	// arrive after a subscription.
+	Grace time.Duration `mapstructure:"grace"`
+	// MaxWait bounds how long a reading waits for the admission feed to be
+	// known complete up to its time; then it follows Policy with the reason
+	// "admission feed unavailable". The default is 15m
+	// (assoc.DefaultMaxWait).
+	MaxWait time.Duration `mapstructure:"max_wait"`
 }
 
 // Gateway names this gateway and where it keeps its state.
@@ -294,6 +320,10 @@ var defaults = map[string]any{
 	"association.policy":          string(assoc.PolicyForward),
 	"association.hold_for":        assoc.DefaultHoldFor,
 	"association.after_hold":      string(assoc.PolicyForward),
+	"association.grace":           assoc.DefaultGrace,
+	"association.max_wait":        assoc.DefaultMaxWait,
+	"news2.window":                news2.DefaultWindow,
+	"news2.nurse_entry_for":       tracker.DefaultNurseFor,
 }
 
 // Default returns a configuration holding every default value, from the
@@ -428,6 +458,18 @@ func (c *Config) Validate(knownDrivers []string) error {
 	}
 	if _, err := c.Association.Decider(nil); err != nil {
 		bad("association", "%w", err)
+	}
+	if c.Association.Grace < time.Second || c.Association.Grace > 10*time.Minute {
+		bad("association.grace", "%v: must be between 1s and 10m", c.Association.Grace)
+	}
+	if c.Association.MaxWait < c.Association.Grace || c.Association.MaxWait > 24*time.Hour {
+		bad("association.max_wait", "%v: must be between association.grace and 24h", c.Association.MaxWait)
+	}
+	if c.NEWS2.Window < time.Minute || c.NEWS2.Window > 24*time.Hour {
+		bad("news2.window", "%v: must be between 1m and 24h", c.NEWS2.Window)
+	}
+	if c.NEWS2.NurseEntryFor < time.Minute || c.NEWS2.NurseEntryFor > 24*time.Hour {
+		bad("news2.nurse_entry_for", "%v: must be between 1m and 24h", c.NEWS2.NurseEntryFor)
 	}
 
 	if len(c.Beds) == 0 {
@@ -809,7 +851,7 @@ func (a Association) Decider(lookup assoc.Lookup) (assoc.Decider, error) {
 	if err != nil {
 		return assoc.Decider{}, fmt.Errorf("after_hold: %w", err)
 	}
-	d := assoc.Decider{Lookup: lookup, Policy: policy, HoldFor: a.HoldFor, AfterHold: after}
+	d := assoc.Decider{Lookup: lookup, Policy: policy, HoldFor: a.HoldFor, AfterHold: after, MaxWait: a.MaxWait}
 	if lookup == nil {
 		d.Lookup = noLookup{}
 	}

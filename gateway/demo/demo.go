@@ -25,10 +25,12 @@ import (
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway"
+	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/embedbroker"
 	"github.com/bedgate/bedgate/gateway/epr"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
+	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/topic"
 	"github.com/bedgate/bedgate/simulators"
 	"github.com/bedgate/bedgate/simulators/pty"
@@ -151,22 +153,34 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer sub.Disconnect(250)
 	fmt.Fprintf(opts.Out, "broker   %s; the EPR subscriber prints each observation it receives:\n", broker)
-	// A nurse records consciousness and air or oxygen for the IntelliVue
-	// beds (their monitors measure the rest of NEWS2), retained, so the
-	// gateway scores NEWS2 for them.
+	// The EPR admits a (synthetic) patient to each IntelliVue bed, and a
+	// nurse records that patient's consciousness and air or oxygen (their
+	// monitors measure the rest of NEWS2), both retained, so the gateway
+	// scores NEWS2 for them.
 	for _, b := range cfg.Beds {
 		if b.Driver != "intellivue" {
 			continue
 		}
-		entry := fmt.Sprintf(`{"acvpu":"A","air_or_oxygen":"air","time":%q,"id":"demo-%s"}`, time.Now().UTC().Format(time.RFC3339), b.Name)
+		now := time.Now().UTC()
+		admit, err := json.Marshal(assoc.Admission{Event: assoc.Admit, Patient: record.Patient{NHSNumber: demoPatient},
+			Time: now, ID: "demo-adt-" + b.Name + "-" + now.Format(time.RFC3339Nano)})
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		sub.Publish(assoc.AdmissionTopic(cfg.Gateway.Site, cfg.Gateway.Ward, b.Name), 1, true, admit)
+		entry := fmt.Sprintf(`{"nhs_number":%q,"acvpu":"A","air_or_oxygen":"air","time":%q,"id":"demo-%s"}`, demoPatient, now.Format(time.RFC3339Nano), b.Name)
 		sub.Publish(tracker.NurseTopic(tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name}), 1, true, entry)
-		fmt.Fprintf(opts.Out, "nurse    %-6s alert (ACVPU A), on air: NEWS2 follows once the monitor's readings are in\n", b.Name)
+		fmt.Fprintf(opts.Out, "nurse    %-6s patient admitted; alert (ACVPU A), on air: NEWS2 follows once the monitor's readings are in\n", b.Name)
 	}
 
 	err = gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: opts.Drivers, Logger: log})
 	cancel()
 	return err
 }
+
+// demoPatient is the NHS number of the demo's patient: 999 numbers are
+// never issued to real people.
+const demoPatient = "9990000018"
 
 // demoConfig is the defaults with the demo's gateway, broker and data
 // directory; the beds are added as their monitors start.
@@ -177,6 +191,8 @@ func demoConfig(dataDir, broker string) (*config.Config, error) {
 	}
 	cfg.Gateway.ID, cfg.Gateway.Site, cfg.Gateway.Ward, cfg.Gateway.DataDir = "demo-gw", "demo", "ward1", dataDir
 	cfg.MQTT.Broker, cfg.MQTT.Plaintext, cfg.MQTT.ClientID = broker, true, "bedgate-demo-gw"
+	// The demo's EPR publishes at once: a short grace shows readings sooner.
+	cfg.Association.Grace = time.Second
 	return &cfg, nil
 }
 

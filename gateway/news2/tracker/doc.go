@@ -48,11 +48,17 @@
 //
 // Inputs belong to the patient in the bed. When an observation record names
 // a different patient from the bed's previous records (including a change
-// between a patient and none), every input of the bed, nurse entries
-// included, is dropped: no score ever mixes two patients' values. A nurse
-// entry received before the new patient's first reading is therefore
-// dropped too and must be entered again. A score record carries the
-// patient (and association flags) of the bed's latest observation record.
+// between a patient and none), the bed's device inputs are dropped: no score
+// ever mixes two patients' values. Nurse entries name their patient and are
+// kept per bed (the latest few) whatever the bed's patient: at each call the
+// latest entry naming the bed's current patient, assessed no more than
+// Options.NurseFor before the call and (with Options.Stays) in the stay the
+// patient is in now, supplies each assessed parameter. An entry received
+// before the patient's first reading is therefore used once the readings
+// come; an entry of an earlier patient, or of the same patient's earlier
+// stay, never is. A bed with no patient gets no nurse inputs, so no score. A
+// score record carries the patient (and association flags) of the bed's
+// latest observation record.
 //
 // # When a score is produced
 //

@@ -11,7 +11,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/news2"
+	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/topic"
 )
 
@@ -32,12 +34,19 @@ const (
 	MaxEntryIDLen = 128
 )
 
-// NurseEntry is a person's assessment of the two NEWS2 parameters no device
-// measures. On the wire it is one JSON object (UTF-8), published retained
-// on the bed's NurseTopic by the EPR or a nurse-entry application:
+// NurseEntry is a person's assessment of one patient, at one time, of the
+// two NEWS2 parameters no device measures. On the wire it is one JSON object
+// (UTF-8), published retained on the bed's NurseTopic by the EPR or a
+// nurse-entry application:
 //
-//		{"acvpu":"A","air_or_oxygen":"air","time":"2026-11-26T09:30:00Z","id":"epr-obs-7f3a"}
+//		{"nhs_number":"9434765919","acvpu":"A","air_or_oxygen":"air",
+//		 "time":"2026-11-26T09:30:00Z","id":"epr-obs-7f3a"}
 //
+//	  - nhs_number and/or local_id (at least one): the patient assessed, as
+//	    in the admission messages (NHS number Modulus 11 checked; local id at
+//	    most MaxLocalIDLen bytes, no control characters). The entry applies
+//	    only to that patient, and only while they are in the bed in the
+//	    stay the assessment was made in;
 //	  - acvpu: the ACVPU level, one upper-case letter: "A" (alert), "C" (new
 //	    confusion), "V" (voice), "P" (pain) or "U" (unresponsive);
 //	  - air_or_oxygen: "air" (room air) or "oxygen" (any supplemental
@@ -45,7 +54,7 @@ const (
 //	  - at least one of acvpu and air_or_oxygen (a field that is absent or
 //	    null was not assessed, and the bed keeps its previous entry for it);
 //	  - time (required): when the patient was assessed, RFC 3339 with a zone
-//	    offset;
+//	    offset; the entry expires Options.NurseFor after it;
 //	  - id (required): the entry's identifier in the sending system, at most
 //	    MaxEntryIDLen bytes, no control characters. The score records it as
 //	    the input of the parameters the entry sets.
@@ -55,6 +64,9 @@ const (
 // as "not assessed". An empty message (how MQTT clears a retained topic) is
 // rejected too; the bed keeps the entries it has.
 type NurseEntry struct {
+	// Patient is the patient assessed (NHS number normalised to ten
+	// digits, or local id, or both).
+	Patient record.Patient
 	// ACVPU is the consciousness level, zero when not assessed.
 	ACVPU news2.ACVPU
 	// Breathing is air or oxygen, zero when not recorded.
@@ -67,6 +79,8 @@ type NurseEntry struct {
 
 // nurseWire is the JSON form of a NurseEntry.
 type nurseWire struct {
+	NHSNumber   *string `json:"nhs_number"`
+	LocalID     *string `json:"local_id"`
 	ACVPU       *string `json:"acvpu"`
 	AirOrOxygen *string `json:"air_or_oxygen"`
 	Time        *string `json:"time"`
@@ -97,6 +111,17 @@ func ParseNurseEntry(data []byte) (NurseEntry, error) {
 
 	var e NurseEntry
 	var errs []string
+	if w.NHSNumber != nil {
+		n, err := assoc.NormalizeNHSNumber(*w.NHSNumber)
+		if err != nil {
+			// The error never repeats the number.
+			errs = append(errs, "nhs_number: "+err.Error())
+		}
+		e.Patient.NHSNumber = n
+	}
+	if w.LocalID != nil {
+		e.Patient.LocalID = *w.LocalID
+	}
 	if w.ACVPU != nil {
 		c, ok := parseACVPU(*w.ACVPU)
 		if !ok {
@@ -135,16 +160,42 @@ func ParseNurseEntry(data []byte) (NurseEntry, error) {
 			errs = append(errs, msg)
 		}
 	}
+	errs = append(errs, checkPatient(e.Patient)...)
 	if len(errs) > 0 {
 		return NurseEntry{}, fmt.Errorf("%w: %s", ErrNurseEntry, strings.Join(errs, "; "))
 	}
 	return e, nil
 }
 
-// Validate reports whether e is an entry ParseNurseEntry could return: a
-// valid ACVPU level or breathing (at least one), a time and an id.
-func (e NurseEntry) Validate() error {
+// checkPatient returns what is wrong with an entry's patient: none named,
+// or a local id too long or holding control characters (an NHS number is
+// checked when parsed). The problems never repeat an identifier.
+func checkPatient(p record.Patient) []string {
 	var errs []string
+	if p.NHSNumber == "" && p.LocalID == "" {
+		errs = append(errs, "names no patient (nhs_number or local_id)")
+	}
+	if p.NHSNumber != "" {
+		if err := assoc.CheckNHSNumber(p.NHSNumber); err != nil {
+			errs = append(errs, "nhs_number: "+err.Error())
+		}
+	}
+	switch id := p.LocalID; {
+	case len(id) > assoc.MaxLocalIDLen:
+		errs = append(errs, fmt.Sprintf("local_id is %d bytes, more than %d", len(id), assoc.MaxLocalIDLen))
+	case !utf8.ValidString(id):
+		errs = append(errs, "local_id is not valid UTF-8")
+	case strings.IndexFunc(id, unicode.IsControl) >= 0:
+		errs = append(errs, "local_id has control characters")
+	}
+	return errs
+}
+
+// Validate reports whether e is an entry ParseNurseEntry could return: a
+// patient, a valid ACVPU level or breathing (at least one), a time and an
+// id.
+func (e NurseEntry) Validate() error {
+	errs := checkPatient(e.Patient)
 	if e.ACVPU == 0 && e.Breathing == 0 {
 		errs = append(errs, "neither acvpu nor air_or_oxygen")
 	}

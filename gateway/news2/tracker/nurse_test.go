@@ -16,17 +16,17 @@ func TestParseNurseEntry(t *testing.T) {
 		in   string
 		want NurseEntry
 	}{
-		{"both", `{"acvpu":"A","air_or_oxygen":"air","time":"2026-11-26T09:30:00Z","id":"epr-obs-7f3a"}`,
+		{"both", `{"nhs_number":"9449305552","acvpu":"A","air_or_oxygen":"air","time":"2026-11-26T09:30:00Z","id":"epr-obs-7f3a"}`,
 			NurseEntry{ACVPU: news2.Alert, Breathing: news2.Air, Time: time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC), ID: "epr-obs-7f3a"}},
-		{"acvpu only, offset", `{"acvpu":"U","time":"2026-06-11T10:15:30.5+01:00","id":"1"}`,
+		{"acvpu only, offset", `{"nhs_number":"9449305552","acvpu":"U","time":"2026-06-11T10:15:30.5+01:00","id":"1"}`,
 			NurseEntry{ACVPU: news2.Unresponsive, Time: time.Date(2026, 6, 11, 10, 15, 30, 5e8, bst), ID: "1"}},
-		{"oxygen only, null acvpu", `{"acvpu":null,"air_or_oxygen":"oxygen","time":"2026-06-11T09:00:00Z","id":"x"}`,
+		{"oxygen only, null acvpu", `{"nhs_number":"9449305552","acvpu":null,"air_or_oxygen":"oxygen","time":"2026-06-11T09:00:00Z","id":"x"}`,
 			NurseEntry{Breathing: news2.Oxygen, Time: time.Date(2026, 6, 11, 9, 0, 0, 0, time.UTC), ID: "x"}},
-		{"every level", `{"acvpu":"C","time":"2026-06-11T09:00:00Z","id":"c"}`,
+		{"every level", `{"nhs_number":"9449305552","acvpu":"C","time":"2026-06-11T09:00:00Z","id":"c"}`,
 			NurseEntry{ACVPU: news2.Confusion, Time: time.Date(2026, 6, 11, 9, 0, 0, 0, time.UTC), ID: "c"}},
-		{"voice, whitespace", " {\"acvpu\": \"V\", \"time\": \"2026-06-11T09:00:00Z\", \"id\": \"v\"}\n",
+		{"voice, whitespace", " {\"local_id\": \"RX1-7\", \"acvpu\": \"V\", \"time\": \"2026-06-11T09:00:00Z\", \"id\": \"v\"}\n",
 			NurseEntry{ACVPU: news2.Voice, Time: time.Date(2026, 6, 11, 9, 0, 0, 0, time.UTC), ID: "v"}},
-		{"pain", `{"acvpu":"P","time":"2026-06-11T09:00:00Z","id":"p"}`,
+		{"pain", `{"nhs_number":"9449305552","acvpu":"P","time":"2026-06-11T09:00:00Z","id":"p"}`,
 			NurseEntry{ACVPU: news2.Pain, Time: time.Date(2026, 6, 11, 9, 0, 0, 0, time.UTC), ID: "p"}},
 	}
 	for _, tt := range tests {
@@ -34,6 +34,9 @@ func TestParseNurseEntry(t *testing.T) {
 			got, err := ParseNurseEntry([]byte(tt.in))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if got.Patient.NHSNumber == "" && got.Patient.LocalID == "" {
+				t.Errorf("no patient: %+v", got)
 			}
 			if got.ACVPU != tt.want.ACVPU || got.Breathing != tt.want.Breathing || !got.Time.Equal(tt.want.Time) || got.ID != tt.want.ID {
 				t.Errorf("got %+v, want %+v", got, tt.want)
@@ -49,7 +52,7 @@ func TestParseNurseEntry(t *testing.T) {
 }
 
 func TestParseNurseEntryErrors(t *testing.T) {
-	const tm = `"time":"2026-06-11T09:00:00Z"`
+	const tm = `"nhs_number":"9449305552","time":"2026-06-11T09:00:00Z"`
 	tests := []struct {
 		name, in, want string
 	}{
@@ -63,7 +66,11 @@ func TestParseNurseEntryErrors(t *testing.T) {
 		{"acvpu number", `{"acvpu":1,` + tm + `,"id":"1"}`, "cannot unmarshal number"},
 		{"breathing spelling", `{"air_or_oxygen":"O2",` + tm + `,"id":"1"}`, `air_or_oxygen "O2" is not "air" or "oxygen"`},
 		{"neither", `{` + tm + `,"id":"1"}`, "neither acvpu nor air_or_oxygen"},
-		{"no time", `{"acvpu":"A","id":"1"}`, "time is required"},
+		{"no time", `{"acvpu":"A","nhs_number":"9449305552","id":"1"}`, "time is required"},
+		{"no patient", `{"acvpu":"A","time":"2026-06-11T09:00:00Z","id":"1"}`, "names no patient"},
+		{"bad NHS number", `{"acvpu":"A","nhs_number":"9449305553","time":"2026-06-11T09:00:00Z","id":"1"}`, "nhs_number: "},
+		{"local id with control", `{"acvpu":"A","local_id":"a\u0007","time":"2026-06-11T09:00:00Z","id":"1"}`, "local_id has control characters"},
+		{"local id not UTF-8", "{\"acvpu\":\"A\",\"local_id\":\"a\xff\",\"time\":\"2026-06-11T09:00:00Z\",\"id\":\"1\"}", "not UTF-8"},
 		{"time without zone", `{"acvpu":"A","time":"2026-06-11T09:00:00","id":"1"}`, "not RFC 3339 with a zone offset"},
 		{"time as date", `{"acvpu":"A","time":"2026-06-11","id":"1"}`, "not RFC 3339"},
 		{"no id", `{"acvpu":"A",` + tm + `}`, "id is required"},

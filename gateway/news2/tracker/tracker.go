@@ -1,9 +1,11 @@
 package tracker
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,12 +14,22 @@ import (
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/mdc"
+	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/news2"
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
 // DefaultMinInterval is the Options.MinInterval used when it is zero.
 const DefaultMinInterval = time.Minute
+
+// DefaultNurseFor is the Options.NurseFor used when it is zero: a nurse
+// entry is used for 15 minutes after the assessment, the default NEWS2
+// input window, so a score never pairs an assessment with monitor values
+// taken longer after it than the window allows between any two inputs.
+const DefaultNurseFor = 15 * time.Minute
+
+// maxEntries bounds the nurse entries kept per bed (newest kept).
+const maxEntries = 8
 
 // MaxEntryAhead is how far a nurse entry's time may be ahead of the time it
 // was received: an entry from a clock further ahead would make every device
@@ -50,6 +62,26 @@ type Options struct {
 	MinInterval time.Duration
 	// Scale2 lists the beds whose patients are scored on SpO2 Scale 2.
 	Scale2 []Bed
+	// NurseFor is how long a nurse entry is used after its assessment
+	// time, on the gateway's clock. Zero means DefaultNurseFor.
+	NurseFor time.Duration
+	// Stays answers which stay of which patient a bed was in at a time
+	// (*assoc.Register implements it). When set, a nurse entry is used
+	// only within the stay it was made in: a patient discharged and
+	// admitted again does not get the entry of the earlier stay. When nil,
+	// entries are matched by patient only.
+	Stays Stays
+	// Beds are the configured beds. When set, nurse entries and records of
+	// other beds change nothing and create no state (a flood of entries
+	// for beds that do not exist cannot grow the tracker). Empty accepts
+	// any bed.
+	Beds []Bed
+}
+
+// Stays answers who was in a bed at t, and since when (zero for a static
+// assignment); ok is false when nobody was.
+type Stays interface {
+	StayAt(bed string, t time.Time) (p record.Patient, since time.Time, ok bool)
 }
 
 // slot is one NEWS2 input of a bed.
@@ -120,8 +152,15 @@ func (in input) newer(cur *input) bool {
 
 // bedState is what the tracker knows of one bed.
 type bedState struct {
+	// inputs are the device inputs of the bed's current patient, and the
+	// nurse inputs picked for the latest call (see pickNurse).
 	inputs [numSlots]*input
-	seen   bool // an observation record has set the context below
+	// entries are the bed's latest nurse entries, oldest first, whatever
+	// patient they name: they are matched to the patient at each call.
+	entries []NurseEntry
+	// now is the gateway time of the latest call.
+	now  time.Time
+	seen bool // an observation record has set the context below
 	// Context of the bed's latest observation record.
 	gateway, topic string
 	patient        *record.Patient
@@ -137,7 +176,11 @@ type bedState struct {
 type Tracker struct {
 	window      time.Duration
 	minInterval time.Duration
+	nurseFor    time.Duration
+	stays       Stays
 	ns          uuid.UUID
+
+	known map[Bed]bool // nil: any bed
 
 	mu     sync.Mutex
 	beds   map[Bed]*bedState
@@ -155,9 +198,14 @@ func New(opts Options) (*Tracker, error) {
 	if opts.MinInterval < 0 {
 		return nil, fmt.Errorf("%w: negative minimum interval %v", ErrOptions, opts.MinInterval)
 	}
+	if opts.NurseFor < 0 {
+		return nil, fmt.Errorf("%w: negative nurse entry time %v", ErrOptions, opts.NurseFor)
+	}
 	t := &Tracker{
 		window:      opts.Window,
 		minInterval: opts.MinInterval,
+		nurseFor:    cmp.Or(opts.NurseFor, DefaultNurseFor),
+		stays:       opts.Stays,
 		ns:          uuid.MustParse(scoreNamespace),
 		beds:        make(map[Bed]*bedState),
 		scale2:      make(map[Bed]bool),
@@ -170,6 +218,12 @@ func New(opts Options) (*Tracker, error) {
 	}
 	for _, b := range opts.Scale2 {
 		t.scale2[b] = true
+	}
+	if len(opts.Beds) > 0 {
+		t.known = make(map[Bed]bool, len(opts.Beds))
+		for _, b := range opts.Beds {
+			t.known[b] = true
+		}
 	}
 	return t, nil
 }
@@ -194,6 +248,9 @@ func (t *Tracker) Observe(rec record.Record) (record.Record, bool) {
 		return record.Record{}, false
 	}
 	bed := BedOf(rec)
+	if !t.Known(bed) {
+		return record.Record{}, false
+	}
 	at := rec.DeviceTime
 	if at.IsZero() {
 		at = rec.ReceivedAt
@@ -228,29 +285,71 @@ func (t *Tracker) Observe(rec record.Record) (record.Record, bool) {
 
 // Nurse takes a nurse entry for bed, received by the gateway at at, and
 // returns a KindNEWS2 record when the bed has a new score to publish. An
-// entry that is not valid (NurseEntry.Validate), older than the bed's
-// current entry for a parameter, or timed more than MaxEntryAhead after at
-// changes nothing.
+// entry that is not valid (NurseEntry.Validate), for a bed not configured,
+// or timed more than MaxEntryAhead after at changes nothing. The entry is
+// kept with the patient it names, and used only for that patient (see
+// pickNurse); a retained entry re-delivered (same id) is kept once.
 func (t *Tracker) Nurse(bed Bed, e NurseEntry, at time.Time) (record.Record, bool) {
-	if e.Validate() != nil || e.Time.After(at.Add(MaxEntryAhead)) {
+	if !t.Known(bed) || e.Validate() != nil || e.Time.After(at.Add(MaxEntryAhead)) {
 		return record.Record{}, false
+	}
+	if e.Patient.NHSNumber != "" {
+		e.Patient.NHSNumber, _ = assoc.NormalizeNHSNumber(e.Patient.NHSNumber)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.state(bed)
-	if e.ACVPU != 0 {
-		in := input{value: float64(e.ACVPU), time: e.Time, id: e.ID}
-		if in.newer(st.inputs[slotACVPU]) || in.time.Equal(st.inputs[slotACVPU].time) {
-			st.inputs[slotACVPU] = &in
-		}
+	if i := slices.IndexFunc(st.entries, func(x NurseEntry) bool { return x.ID == e.ID }); i >= 0 {
+		st.entries = slices.Delete(st.entries, i, i+1)
 	}
-	if e.Breathing != 0 {
-		in := input{value: float64(e.Breathing), time: e.Time, id: e.ID}
-		if in.newer(st.inputs[slotAir]) || in.time.Equal(st.inputs[slotAir].time) {
-			st.inputs[slotAir] = &in
-		}
+	i, _ := slices.BinarySearchFunc(st.entries, e.Time, func(x NurseEntry, t time.Time) int { return x.Time.Compare(t) })
+	st.entries = slices.Insert(st.entries, i, e)
+	if n := len(st.entries); n > maxEntries {
+		st.entries = slices.Delete(st.entries, 0, n-maxEntries)
 	}
 	return t.score(bed, st, at)
+}
+
+// pickNurse sets the bed's consciousness and air-or-oxygen inputs for a
+// call at now: for each, the latest entry that names the bed's current
+// patient, was assessed no more than NurseFor before now, and (with Stays)
+// in the stay the patient is in at now. Entries of an earlier patient, or
+// of an earlier stay of the same patient, are never used.
+func (t *Tracker) pickNurse(bed Bed, st *bedState, now time.Time) {
+	st.inputs[slotACVPU], st.inputs[slotAir] = nil, nil
+	if st.patient == nil {
+		return
+	}
+	var since time.Time
+	if t.stays != nil {
+		p, s, ok := t.stays.StayAt(bed.Name, now)
+		if !ok || !assoc.SamePatient(p, *st.patient) {
+			return
+		}
+		since = s
+	}
+	for _, e := range st.entries { // oldest first: the latest usable wins
+		if !assoc.SamePatient(e.Patient, *st.patient) || now.Sub(e.Time) > t.nurseFor || e.Time.Before(since) {
+			continue
+		}
+		if t.stays != nil {
+			if p, s, ok := t.stays.StayAt(bed.Name, e.Time); !ok || !s.Equal(since) || !assoc.SamePatient(p, e.Patient) {
+				continue
+			}
+		}
+		if e.ACVPU != 0 {
+			st.inputs[slotACVPU] = &input{value: float64(e.ACVPU), time: e.Time, id: e.ID}
+		}
+		if e.Breathing != 0 {
+			st.inputs[slotAir] = &input{value: float64(e.Breathing), time: e.Time, id: e.ID}
+		}
+	}
+}
+
+// Known reports whether bed is one of Options.Beds (every bed when none
+// are configured).
+func (t *Tracker) Known(bed Bed) bool {
+	return t.known == nil || t.known[bed]
 }
 
 // Check scores bed's current inputs and returns nil when they form a
@@ -264,6 +363,7 @@ func (t *Tracker) Check(bed Bed) error {
 	if !ok {
 		st = &bedState{}
 	}
+	t.pickNurse(bed, st, st.now)
 	_, err := news2.Score(st.set(), news2.Options{Scale2: t.scale2[bed], Window: t.window})
 	return err
 }
@@ -334,9 +434,11 @@ func slotOf(p news2.Parameter) slot {
 // score returns the bed's new score record, if it has one; at is the
 // receive time of the call's input.
 func (t *Tracker) score(bed Bed, st *bedState, at time.Time) (record.Record, bool) {
+	st.now = at
 	if !st.seen {
 		return record.Record{}, false
 	}
+	t.pickNurse(bed, st, at)
 	scale2 := t.scale2[bed]
 	res, err := news2.Score(st.set(), news2.Options{Scale2: scale2, Window: t.window})
 	if err != nil {

@@ -49,8 +49,9 @@ func vitals(at time.Time) record.Record {
 		obs(149530, 72, "/min", at), obs(150364, 37.2, "Cel", at))
 }
 
+// nurse is an entry for the bed's patient.
 func nurse(c news2.ACVPU, b news2.Breathing, at time.Time, id string) NurseEntry {
-	return NurseEntry{ACVPU: c, Breathing: b, Time: at, ID: id}
+	return NurseEntry{Patient: *patient, ACVPU: c, Breathing: b, Time: at, ID: id}
 }
 
 func newTracker(t *testing.T, opts Options) *Tracker {
@@ -104,7 +105,8 @@ func TestCompleteAndIncompleteSets(t *testing.T) {
 		{"complete, nurse last", []step{rec(vitals(t0)), entry(alertAir, t0.Add(time.Minute))}, []int{0}, nil},
 		{"no nurse entry", []step{rec(vitals(t0))}, nil, []news2.Parameter{news2.AirOrOxygen, news2.Consciousness}},
 		{"acvpu only", []step{rec(vitals(t0)), entry(nurse(news2.Alert, 0, t0, "e"), t0)}, nil, []news2.Parameter{news2.AirOrOxygen}},
-		{"nurse only", []step{entry(alertAir, t0)}, nil, []news2.Parameter{news2.RespRate, news2.SpO2Scale1, news2.SystolicBP, news2.Pulse, news2.Temperature}},
+		// With no reading, the bed's patient is not known: the entry waits.
+		{"nurse only", []step{entry(alertAir, t0)}, nil, []news2.Parameter{news2.RespRate, news2.SpO2Scale1, news2.AirOrOxygen, news2.SystolicBP, news2.Pulse, news2.Consciousness, news2.Temperature}},
 		{"no temperature", []step{entry(alertAir, t0), rec(reading(t0,
 			obs(151562, 16, "/min", t0), obs(150456, 97, "%", t0), obs(150021, 121, "mm[Hg]", t0), obs(149530, 72, "/min", t0)))},
 			nil, []news2.Parameter{news2.Temperature}},
@@ -227,15 +229,22 @@ func TestWindow(t *testing.T) {
 		})
 	}
 
-	// Fresh vitals after an old set: the old nurse entry expires, no score.
+	// Fresh vitals after an old set: the old nurse entry has expired
+	// (Options.NurseFor), no score.
 	tr := newTracker(t, Options{})
 	got := run(tr, []step{rec(vitals(t0)), entry(nurse(news2.Alert, news2.Air, t0, "e1"), t0), rec(vitals(t0.Add(time.Hour)))})
 	if len(got) != 1 {
 		t.Fatalf("scores %d, want 1 (the first set only)", len(got))
 	}
 	var inc *news2.IncompleteError
-	if err := tr.Check(bed3); !errors.As(err, &inc) || !slices.Equal(inc.Stale, []news2.Parameter{news2.AirOrOxygen, news2.Consciousness}) {
-		t.Errorf("Check = %v, want air-or-oxygen and consciousness stale", err)
+	if err := tr.Check(bed3); !errors.As(err, &inc) || !slices.Equal(inc.Missing, []news2.Parameter{news2.AirOrOxygen, news2.Consciousness}) {
+		t.Errorf("Check = %v, want air-or-oxygen and consciousness missing (expired)", err)
+	}
+
+	// NurseFor shorter than the window: an entry 6 minutes old is not used.
+	tr = newTracker(t, Options{NurseFor: 5 * time.Minute})
+	if got := run(tr, []step{entry(nurse(news2.Alert, news2.Air, t0, "e1"), t0), rec(vitals(t0.Add(6 * time.Minute)))}); len(got) != 0 {
+		t.Errorf("an entry older than NurseFor was used: %d scores", len(got))
 	}
 }
 
@@ -487,41 +496,105 @@ func TestInputFilter(t *testing.T) {
 	}
 }
 
+// stays is a fixed admission history of bed3 for the tracker's Stays.
+type stays []struct {
+	p     record.Patient
+	since time.Time
+}
+
+func (s stays) StayAt(bed string, t time.Time) (record.Patient, time.Time, bool) {
+	var cur *record.Patient
+	var since time.Time
+	for i := range s {
+		if s[i].since.After(t) {
+			break
+		}
+		cur, since = &s[i].p, s[i].since
+	}
+	if bed != bed3.Name || cur == nil || *cur == (record.Patient{}) {
+		return record.Patient{}, time.Time{}, false
+	}
+	return *cur, since, true
+}
+
 func TestPatientChange(t *testing.T) {
-	e1 := nurse(news2.Alert, news2.Air, t0, "e1")
+	p2 := &record.Patient{NHSNumber: "9434765919"}
+	forP2 := func(e NurseEntry) NurseEntry { e.Patient = *p2; return e }
+	e1 := nurse(news2.Voice, news2.Oxygen, t0, "e1")
 	tr := newTracker(t, Options{})
 	if got := run(tr, []step{entry(e1, t0), rec(vitals(t0))}); len(got) != 1 {
 		t.Fatalf("first patient: %d scores", len(got))
 	}
+	// The next patient's entry arrives before their first reading: it is
+	// kept, and the previous patient's (retained, re-delivered) is not used.
+	if _, ok := tr.Nurse(bed3, forP2(nurse(news2.Alert, 0, t0.Add(4*time.Minute), "p2-acvpu")), t0.Add(4*time.Minute)); ok {
+		t.Fatal("the previous patient's reading was scored with the new patient's entry")
+	}
+	tr.Nurse(bed3, e1, t0.Add(4*time.Minute))
 	next := vitals(t0.Add(5 * time.Minute))
-	next.Patient = &record.Patient{NHSNumber: "9434765919"}
+	next.Patient = p2
 	if _, ok := tr.Observe(next); ok {
-		t.Fatal("a new patient's first reading was scored with the previous patient's nurse entry")
+		t.Fatal("a new patient's reading was scored with the previous patient's air-or-oxygen entry")
 	}
 	var inc *news2.IncompleteError
-	if err := tr.Check(bed3); !errors.As(err, &inc) || !slices.Equal(inc.Missing, []news2.Parameter{news2.AirOrOxygen, news2.Consciousness}) {
-		t.Errorf("Check = %v, want the nurse parameters missing", err)
+	if err := tr.Check(bed3); !errors.As(err, &inc) || !slices.Equal(inc.Missing, []news2.Parameter{news2.AirOrOxygen}) {
+		t.Errorf("Check = %v, want only air-or-oxygen missing (consciousness from the new patient's entry)", err)
 	}
-	r, ok := tr.Nurse(bed3, nurse(news2.Alert, news2.Air, t0.Add(5*time.Minute), "e2"), t0.Add(5*time.Minute))
-	if !ok || r.Patient.NHSNumber != "9434765919" {
+	r, ok := tr.Nurse(bed3, forP2(nurse(0, news2.Air, t0.Add(5*time.Minute), "p2-air")), t0.Add(5*time.Minute))
+	if !ok || r.Patient.NHSNumber != p2.NHSNumber || r.NEWS2.Total != 0 {
 		t.Fatalf("second patient: ok=%v patient %+v", ok, r.Patient)
 	}
+	for _, sub := range r.NEWS2.SubScores {
+		if sub.Observations[0] == "e1" {
+			t.Errorf("the second patient's score cites the first patient's entry: %+v", sub)
+		}
+	}
 
-	// No patient is a patient change too; an empty Patient is no patient.
+	// No patient is a patient change too; an empty Patient is no patient,
+	// and no entry applies to it.
 	none := vitals(t0.Add(6 * time.Minute))
 	none.Patient, none.Unassociated, none.AssocReason = &record.Patient{}, true, "no-patient"
 	if _, ok := tr.Observe(none); ok {
 		t.Fatal("an unassociated reading was scored with the patient's inputs")
 	}
-	r, ok = tr.Nurse(bed3, nurse(news2.Alert, news2.Air, t0.Add(6*time.Minute), "e3"), t0.Add(7*time.Minute))
-	if !ok || r.Patient != nil || !r.Unassociated || r.AssocReason != "no-patient" {
-		t.Fatalf("unassociated bed: ok=%v patient %+v unassociated %v %q", ok, r.Patient, r.Unassociated, r.AssocReason)
+	if _, ok := tr.Nurse(bed3, nurse(news2.Alert, news2.Air, t0.Add(6*time.Minute), "e3"), t0.Add(7*time.Minute)); ok {
+		t.Fatal("an unassociated bed was scored with a patient's entry")
 	}
 
 	// Forget drops the bed.
 	tr.Forget(bed3)
 	if err := tr.Check(bed3); !errors.Is(err, news2.ErrIncomplete) {
 		t.Errorf("after Forget: Check = %v", err)
+	}
+}
+
+// TestNurseEntryOfEarlierStay: with the admission history (Stays), an entry
+// made in a patient's earlier stay in the bed is not carried into a later
+// admission of the same patient, and an entry made before the patient was
+// admitted is not used.
+func TestNurseEntryOfEarlierStay(t *testing.T) {
+	history := stays{
+		{p: *patient, since: t0.Add(-time.Hour)},
+		{since: t0.Add(-10 * time.Minute)}, // discharged
+		{p: *patient, since: t0},           // admitted again
+	}
+	tests := []struct {
+		name   string
+		at     time.Time
+		scored bool
+	}{
+		{"entry of the earlier stay", t0.Add(-12 * time.Minute), false},
+		{"entry while the bed was empty", t0.Add(-5 * time.Minute), false},
+		{"entry of this stay", t0.Add(time.Minute), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTracker(t, Options{Stays: history})
+			got := run(tr, []step{entry(nurse(news2.Alert, news2.Air, tt.at, "e"), t0.Add(2*time.Minute)), rec(vitals(t0.Add(2 * time.Minute)))})
+			if (len(got) == 1) != tt.scored {
+				t.Fatalf("scores %d, want scored %v", len(got), tt.scored)
+			}
+		})
 	}
 }
 
@@ -570,5 +643,32 @@ func TestNew(t *testing.T) {
 		if _, err := New(o); !errors.Is(err, ErrOptions) {
 			t.Errorf("New(%+v) = %v, want ErrOptions", o, err)
 		}
+	}
+}
+
+// TestUnknownBedsCreateNoState: with the beds configured, nurse entries and
+// records for any other bed change nothing and leave no state behind, however
+// many there are (a flood of topics for beds that do not exist).
+func TestUnknownBedsCreateNoState(t *testing.T) {
+	tr := newTracker(t, Options{Beds: []Bed{bed3}})
+	for i := 0; i < 10000; i++ {
+		other := Bed{Site: bed3.Site, Ward: bed3.Ward, Name: fmt.Sprintf("ghost-%d", i)}
+		if _, ok := tr.Nurse(other, nurse(news2.Alert, news2.Air, t0, fmt.Sprintf("e%d", i)), t0); ok {
+			t.Fatal("a score for a bed that is not configured")
+		}
+		v := vitals(t0)
+		v.Bed = other.Name
+		if _, ok := tr.Observe(v); ok {
+			t.Fatal("a score for a bed that is not configured")
+		}
+	}
+	tr.mu.Lock()
+	n := len(tr.beds)
+	tr.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d beds of state after entries for unknown beds, want 0", n)
+	}
+	if !tr.Known(bed3) {
+		t.Fatal("the configured bed is not known")
 	}
 }

@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/bedgate/bedgate/drivers/serialport"
+	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/news2/tracker"
+)
+
+// feedClientSuffix is appended to mqtt.client_id for the connection the
+// gateway listens on (admissions, nurse entries).
+const feedClientSuffix = "-feed"
+
+// listen keeps a connection of its own to the broker for what the gateway
+// listens to (the admission feed and nurse entries), until ctx ends. It is
+// separate from the publisher's so that the admission watermark (assoc.Feed)
+// knows exactly when the subscription was in place, and whether the broker
+// kept the persistent session across a break (then it queued every message
+// published meanwhile). Messages are handled one at a time, in order, and
+// acknowledged once handled.
+func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.Config) {
+	lost := make(chan struct{}, 1)
+	co := mqtt.NewClientOptions()
+	for _, u := range cfg.MQTT.URLs() {
+		co.AddBroker(u) // the nodes of one cluster, tried in order
+	}
+	co.SetClientID(cfg.MQTT.ClientID + feedClientSuffix).
+		SetCleanSession(false).
+		SetKeepAlive(cfg.MQTT.KeepAlive).
+		SetPingTimeout(10 * time.Second).
+		SetConnectTimeout(10 * time.Second).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetProtocolVersion(4).
+		SetOrderMatters(true).
+		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { p.dispatch(m) }).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			p.feed.Down(p.now())
+			p.log.Warn("admission feed connection lost; readings from now on wait for it", "err", err)
+			select {
+			case lost <- struct{}{}:
+			default:
+			}
+		})
+	if cfg.MQTT.Username != "" {
+		co.SetUsername(cfg.MQTT.Username).SetPassword(cfg.MQTT.Password.Reveal())
+	}
+	if tlsCfg != nil {
+		co.SetTLSConfig(tlsCfg)
+	}
+	c := mqtt.NewClient(co)
+	admissions := assoc.AdmissionFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
+	nurses := tracker.NurseFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
+	backoff := serialport.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}
+	for ctx.Err() == nil {
+		select {
+		case <-lost:
+		default:
+		}
+		tok := c.Connect()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tok.Done():
+		}
+		if tok.Error() == nil {
+			backoff.Reset()
+			session := tok.(*mqtt.ConnectToken).SessionPresent()
+			sub := c.Subscribe(admissions, 1, func(_ mqtt.Client, m mqtt.Message) { p.dispatch(m) })
+			if p.awaitSubscription(ctx, admissions, sub) {
+				p.feed.Up(p.now(), session)
+				p.wakeHeld()
+				p.log.Info("admission feed subscribed", "session_present", session)
+			}
+			if p.scores != nil {
+				p.watchSubscription(nurses, c.Subscribe(nurses, 1, func(_ mqtt.Client, m mqtt.Message) { p.dispatch(m) }))
+			}
+			select {
+			case <-ctx.Done():
+				c.Disconnect(250)
+				return
+			case <-lost:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff.Next()):
+		}
+	}
+}
+
+// awaitSubscription waits for the broker's answer to the admission
+// subscription and reports whether it was granted (a refusal is recorded
+// for the status topic).
+func (p *pipeline) awaitSubscription(ctx context.Context, filter string, tok mqtt.Token) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tok.Done():
+	case <-time.After(30 * time.Second):
+		p.setSubscriptionError(filter, "no answer from the broker")
+		return false
+	}
+	p.watchSubscription(filter, tok) // records the outcome for the status
+	if tok.Error() != nil {
+		return false
+	}
+	if st, ok := tok.(*mqtt.SubscribeToken); ok {
+		for _, code := range st.Result() {
+			if code >= 0x80 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dispatch hands a message to its handler by topic.
+func (p *pipeline) dispatch(m mqtt.Message) {
+	if _, _, _, err := assoc.ParseAdmissionTopic(m.Topic()); err == nil {
+		p.admission(m.Topic(), m.Payload())
+		return
+	}
+	if p.scores != nil {
+		if _, err := tracker.ParseNurseTopic(m.Topic()); err == nil {
+			p.nurse(m.Topic(), m.Payload())
+			return
+		}
+	}
+	p.log.Warn("message on a topic the gateway does not listen to", "topic", m.Topic())
+}

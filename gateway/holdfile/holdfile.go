@@ -1,0 +1,306 @@
+// Package holdfile is a small durable set of opaque entries in one
+// append-only file: the readings the gateway holds until it can decide whom
+// they belong to. An entry is on disk (written and synced) when Add returns,
+// so it survives kill -9 and a power cut as far as the disk honours a sync;
+// Done removes it. Open replays the file.
+//
+// The file is a sequence of frames: op (1 byte: add or done), key (8 bytes,
+// big endian), length (4 bytes), data, CRC-32 (Castagnoli) of everything
+// before it in the frame. Replay stops at the first incomplete or damaged
+// frame (a write cut short by a crash), which is cut off so that later
+// frames follow good ones; Stats.Damaged counts the bytes cut.
+//
+// The file stays small: it is emptied when no entry is live, and rewritten
+// with only the live entries when it is more than four times their size
+// and over 1 MiB.
+package holdfile
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+)
+
+// MaxEntryLen is the largest entry Add accepts.
+const MaxEntryLen = 1 << 20
+
+// ErrTooLarge is returned by Add for an entry over MaxEntryLen bytes.
+var ErrTooLarge = errors.New("holdfile: entry too large")
+
+const (
+	opAdd  = 1
+	opDone = 2
+	header = 1 + 8 + 4
+	// compactAt is the least file size at which a rewrite is considered.
+	compactAt = 1 << 20
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// Entry is one live entry.
+type Entry struct {
+	Key  uint64
+	Data []byte
+}
+
+// Stats describe the file.
+type Stats struct {
+	Live    int   // live entries
+	Bytes   int64 // file size
+	Damaged int64 // bytes cut off a damaged tail at Open
+}
+
+// File is an open hold file. It is safe for concurrent use.
+type File struct {
+	mu      sync.Mutex
+	path    string
+	f       *os.File
+	size    int64
+	live    map[uint64][]byte
+	liveLen int64
+	next    uint64
+	damaged int64
+}
+
+// Open opens (creating) the hold file at path and replays it.
+func Open(path string) (*File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("holdfile: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("holdfile: %w", err)
+	}
+	h := &File{path: path, f: f, live: make(map[uint64][]byte), next: 1}
+	good, err := h.replay()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > good {
+		h.damaged = st.Size() - good
+		if err := f.Truncate(good); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("holdfile: cut damaged tail: %w", err)
+		}
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("holdfile: %w", err)
+	}
+	h.size = good
+	return h, nil
+}
+
+// replay reads frames from the start and returns the offset after the last
+// good one.
+func (h *File) replay() (int64, error) {
+	if _, err := h.f.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("holdfile: %w", err)
+	}
+	r := bufio.NewReader(h.f)
+	var off int64
+	for {
+		op, key, data, n, ok := readFrame(r)
+		if !ok {
+			return off, nil
+		}
+		off += n
+		h.next = max(h.next, key+1)
+		switch op {
+		case opAdd:
+			h.put(key, data)
+		case opDone:
+			h.drop(key)
+		}
+	}
+}
+
+// readFrame reads one frame; ok is false at the end or at damage.
+func readFrame(r io.Reader) (op byte, key uint64, data []byte, n int64, ok bool) {
+	var hdr [header]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, 0, nil, 0, false
+	}
+	op, key = hdr[0], binary.BigEndian.Uint64(hdr[1:9])
+	size := binary.BigEndian.Uint32(hdr[9:13])
+	if (op != opAdd && op != opDone) || size > MaxEntryLen || (op == opDone && size != 0) {
+		return 0, 0, nil, 0, false
+	}
+	body := make([]byte, int(size)+4)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, 0, nil, 0, false
+	}
+	sum := crc32.Update(crc32.Checksum(hdr[:], crcTable), crcTable, body[:size])
+	if sum != binary.BigEndian.Uint32(body[size:]) {
+		return 0, 0, nil, 0, false
+	}
+	return op, key, body[:size], int64(header + len(body)), true
+}
+
+func frame(op byte, key uint64, data []byte) []byte {
+	b := make([]byte, header, header+len(data)+4)
+	b[0] = op
+	binary.BigEndian.PutUint64(b[1:9], key)
+	binary.BigEndian.PutUint32(b[9:13], uint32(len(data)))
+	b = append(b, data...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+}
+
+func (h *File) put(key uint64, data []byte) {
+	h.drop(key)
+	h.live[key] = data
+	h.liveLen += int64(len(data))
+}
+
+func (h *File) drop(key uint64) {
+	if d, ok := h.live[key]; ok {
+		h.liveLen -= int64(len(d))
+		delete(h.live, key)
+	}
+}
+
+// Entries returns the live entries in the order they were added.
+func (h *File) Entries() []Entry {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Entry, 0, len(h.live))
+	for k, d := range h.live {
+		out = append(out, Entry{Key: k, Data: d})
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return int64Cmp(a.Key, b.Key) })
+	return out
+}
+
+func int64Cmp(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Add stores data and returns its key once it is synced to disk.
+func (h *File) Add(data []byte) (uint64, error) {
+	if len(data) > MaxEntryLen {
+		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(data))
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	key := h.next
+	if err := h.write(frame(opAdd, key, data)); err != nil {
+		return 0, err
+	}
+	if err := h.f.Sync(); err != nil {
+		return 0, fmt.Errorf("holdfile: sync: %w", err)
+	}
+	h.next++
+	h.put(key, slices.Clone(data))
+	return key, nil
+}
+
+// Done removes the entry with key. It is not synced on its own (the next
+// Add's sync covers it): after a crash an entry done just before may come
+// back, so what it stands for must be safe to do twice.
+func (h *File) Done(key uint64) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.live[key]; !ok {
+		return nil
+	}
+	h.drop(key)
+	if len(h.live) == 0 {
+		return h.reset()
+	}
+	if err := h.write(frame(opDone, key, nil)); err != nil {
+		return err
+	}
+	if h.size > compactAt && h.size > 4*h.liveLen {
+		return h.rewrite()
+	}
+	return nil
+}
+
+func (h *File) write(b []byte) error {
+	if _, err := h.f.Write(b); err != nil {
+		// Cut a partial frame off, so that later frames follow good ones.
+		_ = h.f.Truncate(h.size)
+		_, _ = h.f.Seek(h.size, io.SeekStart)
+		return fmt.Errorf("holdfile: write: %w", err)
+	}
+	h.size += int64(len(b))
+	return nil
+}
+
+// reset empties the file (no entry is live).
+func (h *File) reset() error {
+	if err := h.f.Truncate(0); err != nil {
+		return fmt.Errorf("holdfile: %w", err)
+	}
+	if _, err := h.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("holdfile: %w", err)
+	}
+	h.size = 0
+	return h.f.Sync()
+}
+
+// rewrite replaces the file with one holding only the live entries.
+func (h *File) rewrite() error {
+	tmp := h.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return fmt.Errorf("holdfile: compact: %w", err)
+	}
+	keys := make([]uint64, 0, len(h.live))
+	for k := range h.live {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	w := bufio.NewWriter(f)
+	var size int64
+	for _, k := range keys {
+		b := frame(opAdd, k, h.live[k])
+		w.Write(b)
+		size += int64(len(b))
+	}
+	if err := errors.Join(w.Flush(), f.Sync()); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("holdfile: compact: %w", err)
+	}
+	if err := os.Rename(tmp, h.path); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("holdfile: compact: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(h.path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	h.f.Close()
+	h.f, h.size = f, size
+	return nil
+}
+
+// Stats returns the file's counters.
+func (h *File) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return Stats{Live: len(h.live), Bytes: h.size, Damaged: h.damaged}
+}
+
+// Close closes the file; live entries stay on disk for the next Open.
+func (h *File) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.f.Close()
+}

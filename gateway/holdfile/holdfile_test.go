@@ -1,0 +1,141 @@
+package holdfile
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func open(t *testing.T, path string) *File {
+	t.Helper()
+	h, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func keys(es []Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, string(e.Data))
+	}
+	return out
+}
+
+// TestReopen: entries added and not done are there after a reopen, in the
+// order they were added; done ones are not; keys keep growing.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "held")
+	h := open(t, path)
+	var ks []uint64
+	for i := 0; i < 5; i++ {
+		k, err := h.Add([]byte(fmt.Sprint("r", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks = append(ks, k)
+	}
+	h.Done(ks[1])
+	h.Done(ks[3])
+	h.Close()
+
+	h = open(t, path)
+	if got := fmt.Sprint(keys(h.Entries())); got != "[r0 r2 r4]" {
+		t.Fatalf("after reopen: %s, want [r0 r2 r4]", got)
+	}
+	k, err := h.Add([]byte("r5"))
+	if err != nil || k <= ks[4] {
+		t.Fatalf("new key %d (%v), want more than %d", k, err, ks[4])
+	}
+	// With nothing live the file is emptied.
+	for _, e := range h.Entries() {
+		h.Done(e.Key)
+	}
+	if st := h.Stats(); st.Live != 0 || st.Bytes != 0 {
+		t.Fatalf("nothing live: %+v, want an empty file", st)
+	}
+	h.Close()
+}
+
+// TestDamagedTail: a frame cut short by a crash (or garbage after it) is
+// cut off at Open; the entries before it are kept and later adds follow
+// them.
+func TestDamagedTail(t *testing.T) {
+	for _, tail := range [][]byte{{opAdd, 0, 0}, bytes.Repeat([]byte{0xff}, 40), frame(opAdd, 9, []byte("x"))[:15]} {
+		path := filepath.Join(t.TempDir(), "held")
+		h := open(t, path)
+		h.Add([]byte("kept"))
+		h.Close()
+		f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		f.Write(tail)
+		f.Close()
+
+		h = open(t, path)
+		if st := h.Stats(); st.Damaged != int64(len(tail)) {
+			t.Errorf("damaged %d, want %d", st.Damaged, len(tail))
+		}
+		h.Add([]byte("after"))
+		h.Close()
+		h = open(t, path)
+		if got := fmt.Sprint(keys(h.Entries())); got != "[kept after]" {
+			t.Errorf("tail %x: %s, want [kept after]", tail, got)
+		}
+		h.Close()
+	}
+}
+
+// TestCompaction: a file mostly of done entries is rewritten with the live
+// ones only.
+func TestCompaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "held")
+	h := open(t, path)
+	first, _ := h.Add([]byte("long-lived"))
+	big := bytes.Repeat([]byte("x"), 64<<10)
+	for i := 0; i < 40; i++ {
+		k, err := h.Add(big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Done(k)
+	}
+	if st := h.Stats(); st.Bytes > compactAt+int64(len(big))*2 {
+		t.Fatalf("file of %d bytes with one small live entry: not compacted", st.Bytes)
+	}
+	h.Close()
+	h = open(t, path)
+	if es := h.Entries(); len(es) != 1 || es[0].Key != first {
+		t.Fatalf("after compaction: %v", keys(es))
+	}
+	h.Close()
+}
+
+// FuzzOpen: any file content opens without panicking, and what it keeps
+// survives a reopen unchanged.
+func FuzzOpen(f *testing.F) {
+	f.Add(frame(opAdd, 1, []byte("a")))
+	f.Add(append(frame(opAdd, 1, []byte("a")), frame(opDone, 1, nil)...))
+	f.Add([]byte{opAdd, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, content []byte) {
+		path := filepath.Join(t.TempDir(), "held")
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		h, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprint(h.Entries())
+		h.Close()
+		h, err = Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		if got := fmt.Sprint(h.Entries()); got != want {
+			t.Fatalf("reopen changed the entries: %s, want %s", got, want)
+		}
+	})
+}
