@@ -192,7 +192,10 @@ func newRig(t *testing.T) *rig {
 	r.startMonitors()
 	links := filepath.Join(dir, "ports")
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "gateway:\n  id: %s\n  site: test\n  ward: w1\n  data_dir: %s\nmqtt:\n  broker: %s\n  plaintext: true\n  keepalive: 2s\nbeds:\n",
+	fmt.Fprintf(&cfg, "gateway:\n  id: %s\n  site: test\n  ward: w1\n  data_dir: %s\nmqtt:\n  broker: %s\n  plaintext: true\n  keepalive: 2s\n"+
+		// Every reading waits association.grace for the admission feed; this
+		// test is about delivery, so a short grace keeps restarts quick.
+		"association:\n  grace: 1s\nbeds:\n",
 		rigGatewayID, filepath.Join(dir, "data"), r.broker.URL())
 	for _, b := range r.beds {
 		fmt.Fprintf(&cfg, "  - name: %s\n    driver: masimo\n    port: %s\n", b, filepath.Join(links, b))
