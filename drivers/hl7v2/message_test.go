@@ -13,7 +13,7 @@ func TestUnescape(t *testing.T) {
 		{`\X0D0A\`, "\r\n"},
 		{`\XC3A9\t\H\bold\N\`, "ét" + "bold"},
 		{`line\.br\two`, "line\ntwo"},
-		{`\Q\`, `\Q\`},    // unknown escape kept
+		{`\Q\`, `\Q\`},     // unknown escape kept
 		{`\X0G\`, `\X0G\`}, // bad hex kept
 		{`tail\`, `tail\`}, // unterminated kept
 		{`\\`, `\\`},
