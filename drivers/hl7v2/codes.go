@@ -13,7 +13,9 @@ import (
 
 // CodeTable maps a vendor's own OBX-3 codes to MDC terms, for senders that
 // do not use MDC. A key is "SYSTEM:CODE" (OBX-3.3 and OBX-3.1, for example
-// "99GE:HR"), or "CODE" alone for rows that name no coding system.
+// "99GE:HR"), or "CODE" alone for rows that name no coding system. Keys
+// are compared without regard to case (configuration files lower-case them)
+// and are written in lower case.
 type CodeTable map[string]Code
 
 // Code is the MDC term of a vendor code.
@@ -29,7 +31,7 @@ type Code struct {
 func mdcSystem(s string) bool { return s == "MDC" || s == "ISO11073-10101" }
 
 // code reads OBX-3: an MDC code in the first or the alternate triple, a
-// vendor code from the table, or else the code passed through under the
+// vendor code from the table (keys compared without case), or else the code passed through under the
 // label "SYSTEM:CODE" (or "CODE") with MDC 0.
 func code(seg Segment, codes CodeTable) drivers.Value {
 	for _, first := range []int{1, 4} {
@@ -50,7 +52,7 @@ func code(seg Segment, codes CodeTable) drivers.Value {
 	if sys != "" {
 		label = sys + ":" + c
 	}
-	if k, ok := codes[label]; ok {
+	if k, ok := codes[strings.ToLower(label)]; ok {
 		return drivers.Value{MDC: k.MDC, Ref: k.Ref, Label: label, Unit: k.Unit}
 	}
 	if label == "" {

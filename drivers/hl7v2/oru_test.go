@@ -31,7 +31,7 @@ const pcd01 = "MSH|^~\\&|CENTRAL^ACDE48234567ABCD^EUI-64|ICU|BEDGATE|RXX|2026112
 	"OBR|2|MSG-0001^CENTRAL|MSG-0001^CENTRAL|69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|||20261126101400+0000\r" +
 	"OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.2.1.1|97|%^percent^UCUM|||||C|||||||OXI-7\r"
 
-var acmeCodes = CodeTable{"99ACME:HR2": {MDC: 147842, Ref: "MDC_ECG_HEART_RATE", Unit: "/min"}}
+var acmeCodes = CodeTable{"99acme:hr2": {MDC: 147842, Ref: "MDC_ECG_HEART_RATE", Unit: "/min"}}
 
 func TestParseORUPCD01(t *testing.T) {
 	now := time.Date(2026, 11, 26, 10, 15, 1, 0, time.UTC)
