@@ -388,7 +388,7 @@ func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delive
 	}
 	connected := false
 	sink := drivers.SinkFunc(func(ctx context.Context, r drivers.Reading) error {
-		if err := s.pipe.accept(ctx, r); err != nil {
+		if err := s.pipe.Accept(ctx, r, nil); err != nil {
 			return err
 		}
 		if !connected || r.Device != s.device {
