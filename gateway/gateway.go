@@ -123,6 +123,9 @@ func Run(ctx context.Context, opts Options) error {
 
 	beds := make([]*supervisor, 0, len(cfg.Beds))
 	for _, b := range cfg.Beds {
+		if b.Driver == config.HL7Driver {
+			continue // fed by the MLLP listener
+		}
 		drv, err := opts.Drivers.Lookup(b.Driver)
 		if err != nil {
 			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
@@ -146,9 +149,24 @@ func Run(ctx context.Context, opts Options) error {
 		})
 	}
 
+	listener, err := listenMLLP(cfg, pipe, loc, now, log)
+	if err != nil {
+		return err
+	}
+
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	var wg sync.WaitGroup
+	if listener != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := listener.Serve(readCtx); err != nil {
+				log.Error("the MLLP listener stopped; HL7 beds receive nothing", "err", err)
+			}
+		}()
+		log.Info("MLLP listener running", "addr", listener.Addr().String())
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
