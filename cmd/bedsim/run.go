@@ -60,7 +60,7 @@ type config struct {
 	duration time.Duration
 	speed    float64
 	logLevel slog.Level
-	hl7      string   // --hl7 HOST:PORT: send ORU^R01 over MLLP instead
+	hl7      string // --hl7 HOST:PORT: send ORU^R01 over MLLP instead
 	hl7Unit  string
 	targets  []string // KIND[:NAME] arguments
 }
