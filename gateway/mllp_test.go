@@ -170,6 +170,22 @@ func (e *eprTally) delivered() (n int, twice bool) {
 	return len(e.forwarded) + len(e.quarantined), twice || e.dupQ > 0
 }
 
+// stopWhenDelivered waits until want observations have arrived, stops the
+// gateway (cancel, then its Run's result on done), and returns what
+// delivered says then.
+func (e *eprTally) stopWhenDelivered(t *testing.T, want int, cancel context.CancelFunc, done <-chan error) (n int, twice bool) {
+	t.Helper()
+	waitUntil(t, fmt.Sprintf("%d observations on the broker", want), 30*time.Second, func() bool {
+		n, _ := e.delivered()
+		return n >= want
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	return e.delivered()
+}
+
 func (e *eprTally) reasons() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -318,15 +334,7 @@ func TestMLLPWithNodeHL7Client(t *testing.T) {
 			t.Errorf("%s (%s): ACK %s %q ERR %q, want %s %q ERR %q", c.msg.id, c.why, a.Code, a.ID, a.Cond, c.code, c.msg.id, c.cond)
 		}
 	}
-	waitUntil(t, fmt.Sprintf("%d observations on the broker", want), 30*time.Second, func() bool {
-		n, _ := e.delivered()
-		return n >= want
-	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("gateway.Run: %v", err)
-	}
-	n, twice := e.delivered()
+	n, twice := e.stopWhenDelivered(t, want, cancel, done)
 	if n != want || twice {
 		t.Fatalf("delivered %d distinct observations (some twice: %v), want %d exactly once", n, twice, want)
 	}
@@ -456,15 +464,7 @@ func TestMLLPMalformedInput(t *testing.T) {
 	c.write(mllp.Frame(good("G-5", 6, 93, 74)))
 	expect("resent after hanging up", ackResult{"AA", "G-5", ""}, 2)
 
-	waitUntil(t, fmt.Sprintf("%d observations on the broker", want), 30*time.Second, func() bool {
-		n, _ := e.delivered()
-		return n >= want
-	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("gateway.Run: %v", err)
-	}
-	n, twice := e.delivered()
+	n, twice := e.stopWhenDelivered(t, want, cancel, done)
 	if n != want || twice || len(e.reasons()) != 0 {
 		t.Fatalf("delivered %d (twice: %v, quarantined %v), want %d exactly once, none quarantined", n, twice, e.reasons(), want)
 	}
