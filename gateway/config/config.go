@@ -578,6 +578,9 @@ func (c *Config) PortWarnings(e serialport.Enumerator) []string {
 	}
 	for i, b := range c.Beds {
 		key := fmt.Sprintf("beds[%d]", i)
+		if b.Driver == HL7Driver {
+			continue // fed over the network
+		}
 		if serialport.IsUSBBinding(b.Port) {
 			if b.USB != "" {
 				key += ".usb"
