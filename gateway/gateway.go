@@ -120,6 +120,9 @@ func Run(ctx context.Context, opts Options) error {
 
 	beds := make([]*supervisor, 0, len(cfg.Beds))
 	for _, b := range cfg.Beds {
+		if b.Driver == config.HL7Driver {
+			continue // fed by the MLLP listener
+		}
 		drv, err := opts.Drivers.Lookup(b.Driver)
 		if err != nil {
 			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
@@ -143,9 +146,24 @@ func Run(ctx context.Context, opts Options) error {
 		})
 	}
 
+	listener, err := listenMLLP(cfg, pipe, loc, now, log)
+	if err != nil {
+		return err
+	}
+
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	var wg sync.WaitGroup
+	if listener != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := listener.Serve(readCtx); err != nil {
+				log.Error("the MLLP listener stopped; HL7 beds receive nothing", "err", err)
+			}
+		}()
+		log.Info("MLLP listener running", "addr", listener.Addr().String())
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -408,7 +426,7 @@ func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delive
 	}
 	connected := false
 	sink := drivers.SinkFunc(func(ctx context.Context, r drivers.Reading) error {
-		if err := s.pipe.accept(ctx, r); err != nil {
+		if err := s.pipe.Accept(ctx, r, nil); err != nil {
 			return err
 		}
 		if !connected || r.Device != s.device {

@@ -230,10 +230,13 @@ type bedPipeline struct {
 	checker *validate.Checker
 }
 
-// accept runs one reading through the pipeline. It returns an error only
-// when the outbox refuses a record: the reading must then not count as
-// accepted.
-func (b *bedPipeline) accept(ctx context.Context, r drivers.Reading) error {
+// Accept is where readings from every source enter the pipeline (the
+// serial supervisors, the MLLP listener): observe, validate, associate
+// (reconciled with the sender's claim, when the source has one; see
+// Claim) and store. It returns once the records are durable, or with the
+// error of the outbox that refused one: the reading must then not count as
+// accepted. Calls for one bedPipeline must not overlap.
+func (b *bedPipeline) Accept(ctx context.Context, r drivers.Reading, claim *Claim) error {
 	rec := b.bed.Observe(r)
 	accepted, rejected := b.checker.Check(rec)
 	if len(rejected) > 0 {
@@ -255,7 +258,15 @@ func (b *bedPipeline) accept(ctx context.Context, r drivers.Reading) error {
 		}
 		return b.p.quarantine(ctx, accepted, all)
 	}
-	return b.p.route(ctx, accepted, b.p.decider.Decide(accepted, b.p.now()))
+	d, mismatch := claim.reconcile(b.p.decider.Decide(accepted, b.p.now()))
+	if mismatch != "" {
+		all := make([]validate.Rejection, len(accepted.Observations))
+		for i, o := range accepted.Observations {
+			all[i] = validate.Rejection{Observation: o, Reason: ReasonPatientMismatch, Text: mismatch}
+		}
+		return b.p.quarantine(ctx, accepted, all)
+	}
+	return b.p.route(ctx, accepted, d)
 }
 
 // route applies an association decision to a record. The record names its

@@ -62,6 +62,8 @@ type config struct {
 	duration time.Duration
 	speed    float64
 	logLevel slog.Level
+	hl7      string // --hl7 HOST:PORT: send ORU^R01 over MLLP instead
+	hl7Unit  string
 	targets  []string // KIND[:NAME] arguments
 }
 
@@ -94,6 +96,8 @@ func parseArgs(args []string, known []string, stdout io.Writer) (config, error) 
 	fs.StringVar(&c.values, "values", "", "write one JSON reading per line to `FILE`, all devices together")
 	fs.DurationVar(&c.duration, "for", 0, "stop after this `duration` (default: run until interrupted)")
 	fs.Float64Var(&c.speed, "speed", 1, "run the devices' clocks this many times faster than real time")
+	fs.StringVar(&c.hl7, "hl7", "", "send each device's readings as HL7 v2.6 ORU^R01 (IHE PCD-01) over MLLP to `HOST:PORT`, as a central station does, instead of on terminals")
+	fs.StringVar(&c.hl7Unit, "hl7-unit", "WARD", "point of care sent in PV1-3 with --hl7 (PV1-3 is UNIT^^NAME)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 
 	// Flags may come before, between or after the devices.
@@ -136,6 +140,8 @@ func parseArgs(args []string, known []string, stdout io.Writer) (config, error) 
 		return c, usagef("--speed %v: must be above 0 and at most 1e6", c.speed)
 	case c.serial == "":
 		return c, usagef("--serial must not be empty")
+	case c.hl7 != "" && (c.port != "" || c.link != "" || c.replay != "" || c.values != ""):
+		return c, usagef("--hl7 sends over the network: no --port, --link, --replay or --values with it")
 	case c.port != "" && c.link != "":
 		return c, usagef("--link makes links to pseudo-terminals; it cannot be used with --port")
 	}
@@ -248,6 +254,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
+	if c.hl7 != "" {
+		return runHL7(ctx, c, specs, stdout, log)
+	}
 
 	if c.duration > 0 {
 		var cancel context.CancelFunc

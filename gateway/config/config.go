@@ -40,7 +40,9 @@ type Config struct {
 	Association Association `mapstructure:"association"`
 	// NEWS2 tunes the advisory NEWS2 scores.
 	NEWS2 NEWS2 `mapstructure:"news2"`
-	Beds  []Bed `mapstructure:"beds"`
+	// MLLP is the HL7 v2 listener for beds with driver hl7.
+	MLLP MLLP  `mapstructure:"mllp"`
+	Beds []Bed `mapstructure:"beds"`
 }
 
 // NEWS2 tunes the advisory NEWS2 scores.
@@ -273,6 +275,12 @@ type Bed struct {
 	// NEWS2Scale2 marks a bed whose patient is scored on SpO2 scale 2
 	// (hypercapnic respiratory failure, on clinical advice).
 	NEWS2Scale2 bool `mapstructure:"news2_scale2"`
+	// Source says which HL7 v2 messages are this bed's, for a bed with
+	// driver hl7 (fed by the MLLP listener, no port): "pv1:" and the
+	// PV1-3 location as point of care^room^bed (for example
+	// "pv1:ICU^^BED3"), or "obx18:" and the OBX-18 equipment identifier
+	// (for example "obx18:0800190B4020"). Exact match.
+	Source string `mapstructure:"source"`
 	// Capture, when set, is a directory where every byte read from the
 	// bed's port is recorded, one capture file per port session (see
 	// drivers/capture), while the stream goes on to the gateway: for
@@ -324,6 +332,12 @@ var defaults = map[string]any{
 	"association.max_wait":        assoc.DefaultMaxWait,
 	"news2.window":                news2.DefaultWindow,
 	"news2.nurse_entry_for":       tracker.DefaultNurseFor,
+	"mllp.listen":                 "",
+	"mllp.cert_file":              "",
+	"mllp.key_file":               "",
+	"mllp.client_ca_file":         "",
+	"mllp.max_message":            DefaultMLLPMaxMessage,
+	"mllp.patient":                PatientFromBed,
 }
 
 // Default returns a configuration holding every default value, from the
@@ -477,6 +491,8 @@ func (c *Config) Validate(knownDrivers []string) error {
 	}
 	names := map[string]int{}
 	ports := map[string]int{}
+	sources := map[string]int{}
+	c.MLLP.validate(bad)
 	for i, b := range c.Beds {
 		key := fmt.Sprintf("beds[%d]", i)
 		checkName(key+".name", b.Name)
@@ -485,11 +501,13 @@ func (c *Config) Validate(knownDrivers []string) error {
 		}
 		names[b.Name] = i
 		if b.Driver == "" {
-			bad(key+".driver", "required (one of %v)", knownDrivers)
-		} else if !slices.Contains(knownDrivers, b.Driver) {
-			bad(key+".driver", "%q: unknown driver (one of %v)", b.Driver, knownDrivers)
+			bad(key+".driver", "required (one of %v or %s)", knownDrivers, HL7Driver)
+		} else if !slices.Contains(knownDrivers, b.Driver) && b.Driver != HL7Driver {
+			bad(key+".driver", "%q: unknown driver (one of %v or %s)", b.Driver, knownDrivers, HL7Driver)
 		}
-		if port := checkBinding(key, b, bad); port != "" {
+		if b.Driver == HL7Driver || b.Source != "" {
+			c.checkSource(i, b, sources, bad)
+		} else if port := checkBinding(key, b, bad); port != "" {
 			if j, dup := ports[port]; dup {
 				bad(key+".port", "%q is also the port of beds[%d]: one port carries one device", b.Port, j)
 			} else if node, err := filepath.EvalSymlinks(port); err == nil && node != port {
@@ -675,6 +693,9 @@ func (c *Config) PortWarnings(e serialport.Enumerator) []string {
 	}
 	for i, b := range c.Beds {
 		key := fmt.Sprintf("beds[%d]", i)
+		if b.Driver == HL7Driver {
+			continue // fed over the network
+		}
 		if serialport.IsUSBBinding(b.Port) {
 			if b.USB != "" {
 				key += ".usb"

@@ -135,6 +135,7 @@ func TestPortWarnings(t *testing.T) {
 		{"ttyUSB number", Bed{Port: "/dev/ttyUSB0"},
 			`beds[0].port: "/dev/ttyUSB0": ttyUSB and ttyACM numbers change across reboots and replugging; use /dev/serial/by-path/pci-0000:00:14.0-usb-0:2:1.0-port0`},
 		{"on-board UART", Bed{Port: "/dev/ttyS0"}, ""},
+		{"bed fed over MLLP", Bed{Driver: HL7Driver, Source: "pv1:ICU^^BED3"}, ""},
 		{"dangling link", Bed{Port: "/dev/beds/unplugged"},
 			`beds[0].port: "/dev/beds/unplugged": /dev/ttyUSB9 is not present now (is the adapter plugged in?)`},
 	}

@@ -1,0 +1,55 @@
+package gateway
+
+import (
+	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// ReasonPatientMismatch is the quarantine reason of a reading whose
+// sender names a patient the gateway cannot reconcile with the bed's
+// association: a different patient, or an invalid identifier.
+const ReasonPatientMismatch = "patient-mismatch"
+
+// Claim is the patient a reading's sender names (HL7 PID-3), to be
+// reconciled with the bed's association. Serial readings have none.
+type Claim struct {
+	// Patient is the sender's patient (NHS number checked), or nil when
+	// the sender names none.
+	Patient *record.Patient
+	// Problem says why the sender's identifier cannot be used (for
+	// example it fails the Modulus 11 check); it never quotes it.
+	Problem string
+	// SenderWins makes the sender's patient the reading's patient also
+	// when the bed has no association (config mllp.patient: sender).
+	SenderWins bool
+}
+
+// reconcile applies a claim to the bed's association decision d. It
+// returns the decision to route by, or a non-empty mismatch (a reason
+// naming no patient) when the reading must be quarantined instead:
+//
+//   - an unusable sender identifier: mismatch, whichever side wins;
+//   - no sender patient: d as it is;
+//   - bed and sender name a patient: d when it is the same one, else a
+//     mismatch;
+//   - only the sender names a patient: forwarded with it when the sender
+//     wins, else d (the bed's policy for a bed with no patient).
+func (c *Claim) reconcile(d assoc.Decision) (assoc.Decision, string) {
+	switch {
+	case c == nil:
+		return d, ""
+	case c.Problem != "":
+		return d, "the sender's patient identifier is unusable: " + c.Problem
+	case c.Patient == nil:
+		return d, ""
+	case d.Action == assoc.Forward && d.Patient != nil:
+		if d.Patient.NHSNumber != c.Patient.NHSNumber {
+			return d, "the sender names a different patient from the bed's association"
+		}
+		return d, ""
+	case c.SenderWins:
+		p := *c.Patient
+		return assoc.Decision{Action: assoc.Forward, Patient: &p, Reason: "patient named by the sender"}, ""
+	}
+	return d, ""
+}

@@ -1,0 +1,50 @@
+package gateway
+
+import (
+	"testing"
+
+	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+func TestClaimReconcile(t *testing.T) {
+	a, b := &record.Patient{NHSNumber: "9434765919"}, &record.Patient{NHSNumber: "4010232137"}
+	inBed := assoc.Decision{Action: assoc.Forward, Patient: a, Reason: assoc.ReasonAssociated}
+	empty := assoc.Decision{Action: assoc.ForwardUnassociated, Reason: assoc.ReasonNoPatient}
+	hold := assoc.Decision{Action: assoc.Hold, Reason: assoc.ReasonAwaiting}
+	for _, tc := range []struct {
+		name     string
+		claim    *Claim
+		d        assoc.Decision
+		action   assoc.Action
+		patient  string
+		mismatch bool
+	}{
+		{"serial reading", nil, inBed, assoc.Forward, a.NHSNumber, false},
+		{"no PID", &Claim{}, empty, assoc.ForwardUnassociated, "", false},
+		{"same patient", &Claim{Patient: a}, inBed, assoc.Forward, a.NHSNumber, false},
+		{"other patient, bed wins", &Claim{Patient: b}, inBed, 0, "", true},
+		{"other patient, sender wins", &Claim{Patient: b, SenderWins: true}, inBed, 0, "", true},
+		{"empty bed, bed wins", &Claim{Patient: b}, empty, assoc.ForwardUnassociated, "", false},
+		{"empty bed, sender wins", &Claim{Patient: b, SenderWins: true}, empty, assoc.Forward, b.NHSNumber, false},
+		{"held, sender wins", &Claim{Patient: b, SenderWins: true}, hold, assoc.Forward, b.NHSNumber, false},
+		{"invalid identifier", &Claim{Problem: "fails the Modulus 11 check", SenderWins: true}, inBed, 0, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, mismatch := tc.claim.reconcile(tc.d)
+			if (mismatch != "") != tc.mismatch {
+				t.Fatalf("mismatch %q, want %v", mismatch, tc.mismatch)
+			}
+			if tc.mismatch {
+				return
+			}
+			got := ""
+			if d.Patient != nil {
+				got = d.Patient.NHSNumber
+			}
+			if d.Action != tc.action || got != tc.patient {
+				t.Fatalf("decision %v patient %q, want %v %q", d.Action, got, tc.action, tc.patient)
+			}
+		})
+	}
+}
