@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/dri"
 	"github.com/bedgate/bedgate/drivers/intellivue"
 	"github.com/bedgate/bedgate/drivers/masimo"
 	"github.com/bedgate/bedgate/drivers/nonin"
@@ -16,6 +17,7 @@ func Registry() (*drivers.Registry, error) {
 	for _, d := range slices.Concat([]drivers.Driver{
 		intellivue.Driver(),
 		masimo.Driver(),
+		dri.Driver(),
 	}, nonin.Drivers()) {
 		if err := r.Register(d); err != nil {
 			return nil, err

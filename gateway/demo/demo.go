@@ -63,6 +63,7 @@ var monitors = []struct{ kind, scenario string }{
 	{"masimo", "deteriorating"},
 	{"masimo", "sensor-off"},
 	{"nonin", "artefact"},
+	{"dri", "stable"},
 	{"intellivue", "deteriorating"},
 }
 

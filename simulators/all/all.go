@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/bedgate/bedgate/simulators"
+	"github.com/bedgate/bedgate/simulators/dri"
 	"github.com/bedgate/bedgate/simulators/intellivue"
 	"github.com/bedgate/bedgate/simulators/masimo"
 	"github.com/bedgate/bedgate/simulators/nonin"
@@ -18,6 +19,7 @@ func Registry() (*simulators.Registry, error) {
 	for _, k := range slices.Concat([]simulators.Kind{
 		intellivue.Kind(),
 		masimo.Kind(),
+		dri.Kind(),
 	}, nonin.Kinds()) {
 		if err := r.Register(k); err != nil {
 			return nil, fmt.Errorf("simulators/all: %w", err)
