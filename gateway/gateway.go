@@ -128,7 +128,7 @@ func Run(ctx context.Context, opts Options) error {
 			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
 		}
 		bed := Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
-		bp, err := pipe.forBed(bed, drv.ReadingPeriod())
+		bp, err := pipe.forBed(bed, drv.ReadingPeriod(), drv.Episodic)
 		if err != nil {
 			return err
 		}

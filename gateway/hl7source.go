@@ -180,7 +180,7 @@ func (s *hl7Source) stream(bed Bed, r hl7v2.Reading) (*stream, error) {
 		s.log.Warn("too many HL7 value streams; their validation state starts afresh", "streams", len(s.streams))
 		clear(s.streams)
 	}
-	bp, err := s.pipe.forBed(bed, validate.DefaultCycle) // a central station relays at its own cadence
+	bp, err := s.pipe.forBed(bed, validate.DefaultCycle, nil) // a central station relays at its own cadence
 	if err != nil {
 		return nil, err
 	}

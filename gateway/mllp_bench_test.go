@@ -64,7 +64,7 @@ func benchPipeline(b *testing.B, log *slog.Logger) (*config.Config, *pipeline) {
 
 func timeSerial(b *testing.B, n int, t0 time.Time, log *slog.Logger) time.Duration {
 	_, pipe := benchPipeline(b, log)
-	bp, err := pipe.forBed(Bed{Gateway: "gw", Site: "s", Ward: "w", Name: "bed1", Device: "bed1"}, time.Second)
+	bp, err := pipe.forBed(Bed{Gateway: "gw", Site: "s", Ward: "w", Name: "bed1", Device: "bed1"}, time.Second, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

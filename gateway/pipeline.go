@@ -214,9 +214,10 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 }
 
 // forBed returns a bed's view of the pipeline, with its own validation
-// state; period is its device's reading period.
-func (p *pipeline) forBed(bed Bed, period time.Duration) (*bedPipeline, error) {
-	checker, err := validate.NewChecker(validate.Options{Rules: &p.rules, Cycle: period, MaxClockOffset: p.maxClockOffset, Counts: p.counts})
+// state; period is its device's reading period and episodic the codes it
+// measures episodically (drivers.Driver).
+func (p *pipeline) forBed(bed Bed, period time.Duration, episodic []uint32) (*bedPipeline, error) {
+	checker, err := validate.NewChecker(validate.Options{Rules: &p.rules, Cycle: period, Episodic: episodic, MaxClockOffset: p.maxClockOffset, Counts: p.counts})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: bed %s: %w", bed.Name, err)
 	}

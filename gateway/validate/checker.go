@@ -76,6 +76,12 @@ type Options struct {
 	// at least one cycle older than the last accepted reading's is stale.
 	// Set it from the driver's poll period. The default is 1 s.
 	Cycle time.Duration
+	// Episodic lists the MDC codes the device measures episodically, each
+	// measurement at its own time (NIBP; drivers.Driver.Episodic). A record
+	// of only such codes is a measurement of its own: its time is judged
+	// against the previous measurement of the same codes, not against the
+	// periodic readings, which are often newer. The default is none.
+	Episodic []uint32
 	// MaxClockOffset is the largest device clock offset (device time minus
 	// receive time, either sign) that is not flagged. The default is 5 min.
 	MaxClockOffset time.Duration
@@ -110,6 +116,11 @@ type Options struct {
 //     to quarantine, never silently; a burst of old readings re-sent
 //     faster than real time stays stale.
 //
+// A record of only episodic codes (Options.Episodic) keeps a time state of
+// its own per set of codes, under the same rules: a new measurement is
+// accepted though a periodic reading is newer, and a measurement sent
+// again is a duplicate.
+//
 // Independently, when |Record.ClockOffset| > MaxClockOffset every value
 // is flagged "clock-offset" ("device clock offset -420s"); such values are
 // not rejected. Clock flags apply to every value that has a number, also
@@ -124,6 +135,16 @@ type Checker struct {
 	maxOffset time.Duration
 	counts    *Counts
 
+	periodic timeline            // records of periodic readings
+	episodic map[uint32]bool     // Options.Episodic
+	episodes map[string]*timeline // records of only episodic codes, by their code set
+}
+
+// maxEpisodes bounds the code sets with a time state of their own.
+const maxEpisodes = 64
+
+// timeline is the time state of one stream of records.
+type timeline struct {
 	last      *reading // last accepted reading with a device time
 	candidate *reading // the previous record, when rejected as stale by t <= T-C
 }
@@ -143,7 +164,13 @@ func NewChecker(opts Options) (*Checker, error) {
 	if opts.MaxClockOffset < 0 {
 		return nil, fmt.Errorf("validate: max clock offset %v is negative", opts.MaxClockOffset)
 	}
-	c := &Checker{cycle: opts.Cycle, maxOffset: opts.MaxClockOffset, counts: opts.Counts}
+	c := &Checker{cycle: opts.Cycle, maxOffset: opts.MaxClockOffset, counts: opts.Counts, episodes: map[string]*timeline{}}
+	if len(opts.Episodic) > 0 {
+		c.episodic = map[uint32]bool{}
+		for _, code := range opts.Episodic {
+			c.episodic[code] = true
+		}
+	}
 	if opts.Rules != nil {
 		c.rules = *opts.Rules
 	} else {
@@ -288,18 +315,19 @@ func (c *Checker) checkTime(rec record.Record) (flags []flag, reject Reason, tex
 	if rec.DeviceTime.IsZero() {
 		return nil, "", ""
 	}
-	candidate := c.candidate
-	c.candidate = nil
-	if c.last != nil && c.last.key != rec.DeviceKey {
-		c.last, candidate = nil, nil
+	tl := c.timelineOf(rec)
+	candidate := tl.candidate
+	tl.candidate = nil
+	if tl.last != nil && tl.last.key != rec.DeviceKey {
+		tl.last, candidate = nil, nil
 	}
 	cur := &reading{key: rec.DeviceKey, device: rec.DeviceTime, received: rec.ReceivedAt, values: rec.Observations}
-	if c.last != nil {
-		back := c.last.device.Sub(rec.DeviceTime)
+	if tl.last != nil {
+		back := tl.last.device.Sub(rec.DeviceTime)
 		switch {
 		case back < 0:
 		case back == 0:
-			if sameValues(rec.Observations, c.last.values) {
+			if sameValues(rec.Observations, tl.last.values) {
 				return nil, ReasonDuplicate, "duplicate: same device time and values as the previous reading"
 			}
 			return nil, ReasonStale, "stale: device time did not advance from the previous reading"
@@ -308,16 +336,42 @@ func (c *Checker) checkTime(rec record.Record) (flags []flag, reject Reason, tex
 		case confirmsJump(candidate, rec):
 			flags = append(flags, flag{ReasonClockJump, "device clock jumped back " + seconds(back)})
 		default:
-			c.candidate = cur
+			tl.candidate = cur
 			return nil, ReasonStale, "stale: device time " + seconds(back) + " older than the previous reading"
 		}
 	}
-	c.last = cur
-	c.last.values = append([]record.Observation(nil), rec.Observations...)
+	tl.last = cur
+	tl.last.values = append([]record.Observation(nil), rec.Observations...)
 	if off := rec.ClockOffset; off > c.maxOffset || off < -c.maxOffset {
 		flags = append(flags, flag{ReasonClockOffset, "device clock offset " + seconds(off)})
 	}
 	return flags, "", ""
+}
+
+// timelineOf returns the time state rec is judged on: that of its code set
+// when every value's code is episodic, else the periodic readings'.
+func (c *Checker) timelineOf(rec record.Record) *timeline {
+	if len(c.episodic) == 0 || len(rec.Observations) == 0 {
+		return &c.periodic
+	}
+	codes := make([]uint32, 0, len(rec.Observations))
+	for _, o := range rec.Observations {
+		if !c.episodic[o.MDC] {
+			return &c.periodic
+		}
+		codes = append(codes, o.MDC)
+	}
+	slices.Sort(codes)
+	key := fmt.Sprint(slices.Compact(codes))
+	tl, ok := c.episodes[key]
+	if !ok {
+		if len(c.episodes) >= maxEpisodes {
+			clear(c.episodes)
+		}
+		tl = &timeline{}
+		c.episodes[key] = tl
+	}
+	return tl
 }
 
 // confirmsJump reports whether rec advances from the stale candidate by

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/mdc"
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
@@ -353,6 +354,63 @@ func TestTime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			runSteps(t, newChecker(t, tt.opts), tt.steps)
+		})
+	}
+}
+
+// TestEpisodicMeasurements: an NIBP measurement sent as a record of its own,
+// at its measurement time, is judged against the previous measurement, not
+// against the periodic readings (which are newer); the same measurement
+// sent again is a duplicate; without Options.Episodic it is stale, as
+// before.
+func TestEpisodicMeasurements(t *testing.T) {
+	sec := time.Second
+	nibp := func(i int, at, recv time.Duration, sys, dia float64) record.Record {
+		return rec(at, recv, obs(fmt.Sprint(i, "s"), mdc.NIBPSys, sys, "mm[Hg]"), obs(fmt.Sprint(i, "d"), mdc.NIBPDia, dia, "mm[Hg]"))
+	}
+	periodic := func(i int, at time.Duration) record.Record {
+		return rec(at, at, obs(fmt.Sprint(i, "a"), mdc.SpO2, 97, "%"), obs(fmt.Sprint(i, "b"), mdc.PulsOximPulse, 72, "/min"))
+	}
+	type want struct {
+		accepted int
+		reject   Reason
+	}
+	tests := []struct {
+		name     string
+		episodic []uint32
+		records  []record.Record
+		want     []want
+	}{
+		{"a measurement older than the periodic readings is accepted", []uint32{mdc.NIBPSys, mdc.NIBPDia, mdc.NIBPMean},
+			[]record.Record{periodic(0, 100*sec), nibp(1, 70*sec, 101*sec, 117, 75), periodic(2, 101*sec), nibp(3, 190*sec, 200*sec, 121, 78)},
+			[]want{{2, ""}, {2, ""}, {2, ""}, {2, ""}}},
+		{"the same measurement sent again is a duplicate", []uint32{mdc.NIBPSys, mdc.NIBPDia, mdc.NIBPMean},
+			[]record.Record{nibp(0, 70*sec, 71*sec, 117, 75), periodic(1, 72*sec), nibp(2, 70*sec, 73*sec, 117, 75)},
+			[]want{{2, ""}, {2, ""}, {0, ReasonDuplicate}}},
+		{"an older measurement after a newer one is stale", []uint32{mdc.NIBPSys, mdc.NIBPDia, mdc.NIBPMean},
+			[]record.Record{nibp(0, 170*sec, 171*sec, 117, 75), nibp(1, 70*sec, 172*sec, 110, 70)},
+			[]want{{2, ""}, {0, ReasonStale}}},
+		{"a record mixing episodic and periodic codes is periodic", []uint32{mdc.NIBPSys, mdc.NIBPDia, mdc.NIBPMean},
+			[]record.Record{periodic(0, 100*sec), rec(70*sec, 101*sec, obs("1s", mdc.NIBPSys, 117, "mm[Hg]"), obs("1a", mdc.SpO2, 97, "%"))},
+			[]want{{2, ""}, {0, ReasonStale}}},
+		{"without episodic codes a measurement older than the periodic readings is stale", nil,
+			[]record.Record{periodic(0, 100*sec), nibp(1, 70*sec, 101*sec, 117, 75)},
+			[]want{{2, ""}, {0, ReasonStale}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newChecker(t, Options{Episodic: tt.episodic, MaxClockOffset: time.Hour})
+			for i, r := range tt.records {
+				acc, rej := c.Check(r)
+				if len(acc.Observations) != tt.want[i].accepted {
+					t.Fatalf("record %d: accepted %d, rejected %+v; want %d accepted", i, len(acc.Observations), rej, tt.want[i].accepted)
+				}
+				for _, x := range rej {
+					if x.Reason != tt.want[i].reject {
+						t.Errorf("record %d: rejected %s (%s), want %q", i, x.Reason, x.Text, tt.want[i].reject)
+					}
+				}
+			}
 		})
 	}
 }
