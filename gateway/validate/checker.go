@@ -135,8 +135,8 @@ type Checker struct {
 	maxOffset time.Duration
 	counts    *Counts
 
-	periodic timeline            // records of periodic readings
-	episodic map[uint32]bool     // Options.Episodic
+	periodic timeline             // records of periodic readings
+	episodic map[uint32]bool      // Options.Episodic
 	episodes map[string]*timeline // records of only episodic codes, by their code set
 }
 
