@@ -24,23 +24,32 @@ type Claim struct {
 	SenderWins bool
 }
 
-// reconcile applies a claim to the bed's association decision d. It
-// returns the decision to route by, or a non-empty mismatch (a reason
-// naming no patient) when the reading must be quarantined instead:
+// record returns the claim to keep with a record until it is decided, or
+// nil when the sender names no patient.
+func (c *Claim) record() *record.Claim {
+	if c == nil || c.Patient == nil {
+		return nil
+	}
+	return &record.Claim{Patient: *c.Patient, SenderWins: c.SenderWins}
+}
+
+// reconcile applies a record's claim to the bed's association decision d,
+// made when d is final (not Hold: a held record keeps its claim and is
+// reconciled when it is decided). It returns the decision to route by, or
+// a non-empty mismatch (a reason naming no patient) when the reading must
+// be quarantined instead:
 //
-//   - an unusable sender identifier: mismatch, whichever side wins;
-//   - no sender patient: d as it is;
+//   - no claim: d as it is;
 //   - bed and sender name a patient: d when it is the same one, else a
-//     mismatch;
+//     mismatch, whichever side wins;
 //   - only the sender names a patient: forwarded with it when the sender
 //     wins, else d (the bed's policy for a bed with no patient).
-func (c *Claim) reconcile(d assoc.Decision) (assoc.Decision, string) {
+//
+// An unusable sender identifier (Claim.Problem) is quarantined before any
+// decision, in Accept.
+func reconcile(c *record.Claim, d assoc.Decision) (assoc.Decision, string) {
 	switch {
-	case c == nil:
-		return d, ""
-	case c.Problem != "":
-		return d, "the sender's patient identifier is unusable: " + c.Problem
-	case c.Patient == nil:
+	case c == nil || d.Action == assoc.Hold:
 		return d, ""
 	case d.Action == assoc.Forward && d.Patient != nil:
 		if d.Patient.NHSNumber != c.Patient.NHSNumber {
@@ -48,7 +57,7 @@ func (c *Claim) reconcile(d assoc.Decision) (assoc.Decision, string) {
 		}
 		return d, ""
 	case c.SenderWins:
-		p := *c.Patient
+		p := c.Patient
 		return assoc.Decision{Action: assoc.Forward, Patient: &p, Reason: "patient named by the sender"}, ""
 	}
 	return d, ""

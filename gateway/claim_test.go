@@ -7,6 +7,9 @@ import (
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
+// TestClaimReconcile: the decision for each claim and association; an
+// unusable identifier is quarantined by Accept before any decision
+// (TestMLLPWithNodeHL7Client).
 func TestClaimReconcile(t *testing.T) {
 	a, b := &record.Patient{NHSNumber: "9434765919"}, &record.Patient{NHSNumber: "4010232137"}
 	inBed := assoc.Decision{Action: assoc.Forward, Patient: a, Reason: assoc.ReasonAssociated}
@@ -27,11 +30,13 @@ func TestClaimReconcile(t *testing.T) {
 		{"other patient, sender wins", &Claim{Patient: b, SenderWins: true}, inBed, 0, "", true},
 		{"empty bed, bed wins", &Claim{Patient: b}, empty, assoc.ForwardUnassociated, "", false},
 		{"empty bed, sender wins", &Claim{Patient: b, SenderWins: true}, empty, assoc.Forward, b.NHSNumber, false},
-		{"held, sender wins", &Claim{Patient: b, SenderWins: true}, hold, assoc.Forward, b.NHSNumber, false},
-		{"invalid identifier", &Claim{Problem: "fails the Modulus 11 check", SenderWins: true}, inBed, 0, "", true},
+		// A held reading keeps its claim: it is reconciled when decided, so
+		// a bed whose admission then shows another patient quarantines it.
+		{"held, sender wins", &Claim{Patient: b, SenderWins: true}, hold, assoc.Hold, "", false},
+		{"held, bed wins", &Claim{Patient: b}, hold, assoc.Hold, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, mismatch := tc.claim.reconcile(tc.d)
+			d, mismatch := reconcile(tc.claim.record(), tc.d)
 			if (mismatch != "") != tc.mismatch {
 				t.Fatalf("mismatch %q, want %v", mismatch, tc.mismatch)
 			}

@@ -33,7 +33,14 @@ var nodeModules = filepath.Join("..", "..", "shared", "conformance", "node_modul
 func hl7Config(t *testing.T, broker string, patient string) *config.Config {
 	t.Helper()
 	cfg := testConfig(t, t.TempDir(), broker, "", 64<<20)
-	cfg.Validation.Ranges = nil
+	def, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The settings testConfig leaves to Run's defaults, which Validate
+	// checks here.
+	cfg.Association, cfg.NEWS2 = def.Association, def.NEWS2
+	cfg.Validation = def.Validation
 	cfg.MLLP = config.MLLP{Listen: freeAddr(t), MaxMessage: config.DefaultMLLPMaxMessage, Patient: patient}
 	cfg.Beds = []config.Bed{
 		{Name: "bed1", Driver: config.HL7Driver, Source: "pv1:ICU^^BED1", Device: "bed1", NHSNumber: "9434765919"},

@@ -253,26 +253,25 @@ func (b *bedPipeline) Accept(ctx context.Context, r drivers.Reading, claim *Clai
 		// the reason, rather than failing the device's session on every
 		// reading.
 		b.p.log.Error("a reading breaks the record contract; quarantined", "bed", b.bed.Name, "reason", "unencodable", "err", err)
-		all := make([]validate.Rejection, len(accepted.Observations))
-		for i, o := range accepted.Observations {
-			all[i] = validate.Rejection{Observation: o, Reason: "unencodable", Text: err.Error()}
-		}
-		return b.p.quarantine(ctx, accepted, all)
+		return b.p.quarantineAll(ctx, accepted, "unencodable", err.Error())
 	}
-	d, mismatch := claim.reconcile(b.p.decider.Decide(accepted, b.p.now()))
-	if mismatch != "" {
-		all := make([]validate.Rejection, len(accepted.Observations))
-		for i, o := range accepted.Observations {
-			all[i] = validate.Rejection{Observation: o, Reason: ReasonPatientMismatch, Text: mismatch}
-		}
-		return b.p.quarantine(ctx, accepted, all)
+	if claim != nil && claim.Problem != "" {
+		return b.p.quarantineAll(ctx, accepted, ReasonPatientMismatch, "the sender's patient identifier is unusable: "+claim.Problem)
 	}
-	return b.p.route(ctx, accepted, d)
+	accepted.Claim = claim.record()
+	return b.p.route(ctx, accepted, b.p.decider.Decide(accepted, b.p.now()))
 }
 
 // route applies an association decision to a record. The record names its
 // own bed: a held record may be routed while another bed's reading is.
 func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decision) error {
+	d, mismatch := reconcile(rec.Claim, d)
+	if mismatch != "" {
+		return p.quarantineAll(ctx, rec, ReasonPatientMismatch, mismatch)
+	}
+	if d.Action != assoc.Hold {
+		rec.Claim = nil // decided: the sender's claim is not carried on
+	}
 	switch d.Action {
 	case assoc.Forward:
 		rec.Patient = d.Patient
@@ -302,19 +301,28 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 	}
 }
 
+// quarantineAll quarantines every value of rec for one reason.
+func (p *pipeline) quarantineAll(ctx context.Context, rec record.Record, reason validate.Reason, text string) error {
+	all := make([]validate.Rejection, len(rec.Observations))
+	for i, o := range rec.Observations {
+		all[i] = validate.Rejection{Observation: o, Reason: reason, Text: text}
+	}
+	return p.quarantine(ctx, rec, all)
+}
+
 // quarantine stores the rejected values as one record for the bed's
 // quarantine topic.
 func (p *pipeline) quarantine(ctx context.Context, header record.Record, rejected []validate.Rejection) error {
 	q := header
 	q.Kind = record.KindRejected
 	q.Topic = Bed{Site: header.Site, Ward: header.Ward, Name: header.Bed}.RejectedTopic()
-	q.Patient, q.Observations, q.Unmeasured = nil, nil, nil
+	q.Patient, q.Claim, q.Observations, q.Unmeasured = nil, nil, nil, nil
 	q.Rejected = make([]record.Rejected, len(rejected))
 	for i, r := range rejected {
 		q.Rejected[i] = record.Rejected{Observation: r.Observation, Reason: string(r.Reason), Text: r.Text}
 	}
 	// One line per reading would flood: the logger rate-limits this line
-	// per bed and reason (internal/ratelog); the counts are on the status
+	// per bed and reason (drivers/ratelog); the counts are on the status
 	// topic.
 	p.log.Info("values quarantined", "bed", header.Bed, "count", len(rejected), "reason", string(rejected[0].Reason))
 	return p.store(ctx, q)

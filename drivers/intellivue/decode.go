@@ -11,7 +11,7 @@ import (
 
 // reject counts one bad frame or message and logs it at warn under its
 // kind ("reason"): a gateway's logger rate-limits such lines per bed and
-// reason (internal/ratelog), so a flood of bad frames writes a few lines a
+// reason (drivers/ratelog), so a flood of bad frames writes a few lines a
 // minute.
 func reject(c *drivers.Counter, opts drivers.Options, err error) {
 	n := c.Bad(err)

@@ -48,7 +48,7 @@ func Driver() drivers.Driver {
 // reject counts one bad line and logs it at warn under its kind
 // ("reason"); its contents (which may hold patient values) only at debug.
 // A gateway's logger rate-limits such lines per bed and reason
-// (internal/ratelog), so a flood of noise writes a few lines a minute.
+// (drivers/ratelog), so a flood of noise writes a few lines a minute.
 func reject(c *drivers.Counter, opts drivers.Options, err error, line []byte) {
 	n := c.Bad(err)
 	reason := "bad line"

@@ -37,6 +37,11 @@ type Record struct {
 	ClockOffset time.Duration `json:"clock_offset"`
 	// Patient is the patient in the bed when the reading was taken, or nil.
 	Patient *Patient `json:"patient,omitempty"`
+	// Claim is the patient the reading's sender named (HL7 PID-3), kept
+	// with the record until its association is decided (it may be held
+	// first) and reconciled then; nil for serial readings. Encoders ignore
+	// it.
+	Claim *Claim `json:"claim,omitempty"`
 	// DeviceStatus is the device's own status word for the reading, verbatim.
 	DeviceStatus string `json:"device_status,omitempty"`
 	// Observations are the accepted values of the reading.
@@ -162,4 +167,13 @@ type Encoder interface {
 	Encode(r Record, seq uint64) ([]byte, error)
 	// ContentType names the format, for example "application/fhir+json".
 	ContentType() string
+}
+
+// Claim is a patient a reading's sender named, to be reconciled with the
+// bed's association when the reading is decided.
+type Claim struct {
+	Patient Patient `json:"patient"`
+	// SenderWins makes the sender's patient the reading's patient when the
+	// bed has none (mllp.patient: sender).
+	SenderWins bool `json:"sender_wins,omitempty"`
 }
