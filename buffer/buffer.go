@@ -40,7 +40,8 @@ type Stats struct {
 	// in flight included, and their payload bytes.
 	Entries int64
 	Bytes   int64
-	// OldestAge is the age of the oldest stored entry, or 0 when empty.
+	// OldestAge is the age of the oldest stored entry, or 0 when empty,
+	// measured on the age clock (see Options.Uptime), not the wall clock.
 	OldestAge time.Duration
 	// InFlight counts entries handed out by Next and neither acked nor
 	// released.
@@ -65,6 +66,8 @@ type Stats struct {
 	// RecoveredFrom is the path an unreadable store was moved to at Open,
 	// or empty.
 	RecoveredFrom string
+	// Incarnation identifies this store (see Buffer.Incarnation).
+	Incarnation string
 }
 
 // Buffer is a durable, ordered outbox of opaque payloads. All methods are
@@ -74,27 +77,30 @@ type Buffer struct {
 	opts          Options
 	log           *slog.Logger
 	recoveredFrom string
+	incarnation   string
+	clock         *ageClock
 
 	wake     chan struct{} // capacity 1: work for the committer
 	done     chan struct{} // closed by Close
 	finished chan struct{} // closed when the committer has exited
 
-	mu          sync.Mutex
-	closed      bool
-	readers     sync.WaitGroup // Next calls reading the store
-	idx         index
-	next        Seq
-	avail       chan struct{} // closed when entries become ready
-	queue       []*appendRequest
-	deletes     []Seq // acked or dropped, not yet deleted on disk
-	unreadable  []Seq // unreadable, to move to the quarantine prefix
-	appended    uint64
-	acked       uint64
-	droppedFull uint64
-	droppedAge  uint64
-	quarantined int64
-	syncs       uint64
-	lastSync    time.Duration
+	mu             sync.Mutex
+	closed         bool
+	readers        sync.WaitGroup // Next calls reading the store
+	idx            index
+	next           Seq
+	avail          chan struct{} // closed when entries become ready
+	queue          []*appendRequest
+	deletes        []Seq // acked or dropped, not yet deleted on disk
+	unreadable     []Seq // unreadable, to move to the quarantine prefix
+	appended       uint64
+	acked          uint64
+	droppedFull    uint64
+	droppedAge     uint64
+	quarantined    int64
+	syncs          uint64
+	lastSync       time.Duration
+	lastCheckpoint time.Duration // age clock at the last persisted checkpoint
 }
 
 type appendRequest struct {
@@ -148,6 +154,8 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		opts:          o,
 		log:           log,
 		recoveredFrom: aside,
+		incarnation:   r.incarnation,
+		clock:         r.clock,
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		finished:      make(chan struct{}),
@@ -308,13 +316,13 @@ func (b *Buffer) read(seqs []Seq) ([]Entry, error) {
 			if err != nil {
 				return err
 			}
-			appended, payload, err := decodeValue(v)
+			sv, err := decodeValue(v)
 			if err != nil {
 				b.log.Error("buffer: quarantining unreadable entry", "seq", uint64(s), "err", err)
 				bad = append(bad, s)
 				continue
 			}
-			entries = append(entries, Entry{Seq: s, Payload: payload, Appended: appended})
+			entries = append(entries, Entry{Seq: s, Payload: sv.payload, Appended: sv.appended})
 		}
 		return nil
 	})
@@ -402,6 +410,14 @@ func (b *Buffer) ReleaseAll() {
 	}
 }
 
+// Incarnation identifies this store: 12 lower-case hex digits drawn at
+// random when the store is created and kept for its life. Sequence numbers
+// are unique only within an incarnation: a store that is replaced (moved
+// aside, salvaged, deleted) gets a new incarnation, so the pair never
+// repeats and a consumer can tell a reset (new incarnation) from a gap
+// (missing numbers within one).
+func (b *Buffer) Incarnation() string { return b.incarnation }
+
 // Stats returns a snapshot of the buffer's state and counters. It keeps
 // working after Close, reporting the final state.
 func (b *Buffer) Stats() Stats {
@@ -419,9 +435,10 @@ func (b *Buffer) Stats() Stats {
 		LastSyncLatency: b.lastSync,
 		NextSeq:         b.next,
 		RecoveredFrom:   b.recoveredFrom,
+		Incarnation:     b.incarnation,
 	}
 	if i := b.idx.oldest(); i >= 0 {
-		s.OldestAge = max(0, b.opts.Now().Sub(time.Unix(0, b.idx.slots[i].appended)))
+		s.OldestAge = max(0, b.clock.now()-time.Duration(b.idx.slots[i].stamp))
 	}
 	return s
 }

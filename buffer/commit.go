@@ -88,7 +88,7 @@ func (b *Buffer) commit() (more bool) {
 	if !more {
 		b.queue = nil
 	}
-	now := b.opts.Now()
+	now, stamp := b.opts.Now(), b.clock.now()
 	b.expireLocked()
 	if len(group) > 0 {
 		b.makeRoomLocked(groupBytes)
@@ -98,11 +98,11 @@ func (b *Buffer) commit() (more bool) {
 	b.deletes, b.unreadable = nil, nil
 	b.mu.Unlock()
 
-	if len(group) == 0 && len(dels) == 0 && len(quar) == 0 {
+	if len(group) == 0 && len(dels) == 0 && len(quar) == 0 && stamp-b.lastCheckpoint < checkpointEvery {
 		return more
 	}
 	start := time.Now()
-	moved, err := b.write(first, now, group, dels, quar)
+	moved, err := b.write(first, now, stamp, group, dels, quar)
 	elapsed := time.Since(start)
 
 	b.mu.Lock()
@@ -113,9 +113,10 @@ func (b *Buffer) commit() (more bool) {
 		b.unreadable = append(quar, b.unreadable...)
 	} else {
 		b.quarantined += int64(moved)
+		b.lastCheckpoint = stamp
 		if len(group) > 0 {
 			for i, req := range group {
-				b.idx.push(slot{seq: first + Seq(i), appended: now.UnixNano(), size: int64(len(req.payload))})
+				b.idx.push(slot{seq: first + Seq(i), appended: now.UnixNano(), stamp: int64(stamp), size: int64(len(req.payload))})
 			}
 			b.next = first + Seq(len(group))
 			b.appended += uint64(len(group))
@@ -187,7 +188,7 @@ func (req *appendRequest) ready(seq Seq) bool {
 // write applies one group to the store and makes it durable. A group too big
 // for one engine transaction is split; the sync after the last one covers
 // them all, and no Append is answered before it.
-func (b *Buffer) write(first Seq, now time.Time, group []*appendRequest, dels, quar []Seq) (moved int, err error) {
+func (b *Buffer) write(first Seq, now time.Time, stamp time.Duration, group []*appendRequest, dels, quar []Seq) (moved int, err error) {
 	txn := b.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	apply := func(f func(*badger.Txn) error) error {
@@ -230,7 +231,7 @@ func (b *Buffer) write(first Seq, now time.Time, group []*appendRequest, dels, q
 		}
 	}
 	for i, req := range group {
-		e := badger.NewEntry(seqKey(entryPrefix, first+Seq(i)), encodeValue(now, req.payload))
+		e := badger.NewEntry(seqKey(entryPrefix, first+Seq(i)), encodeValue(now, stamp, req.payload))
 		if err := apply(func(t *badger.Txn) error { return t.SetEntry(e) }); err != nil {
 			return 0, err
 		}
@@ -243,6 +244,10 @@ func (b *Buffer) write(first Seq, now time.Time, group []*appendRequest, dels, q
 		if err := apply(func(t *badger.Txn) error { return t.Set(metaNextKey, hw[:]) }); err != nil {
 			return 0, err
 		}
+	}
+	// Every write carries the age clock (see clock.go).
+	if err := apply(func(t *badger.Txn) error { return t.Set(metaClockKey, b.clock.take(now).encode()) }); err != nil {
+		return 0, err
 	}
 	if err := txn.Commit(); err != nil {
 		return 0, err
@@ -260,7 +265,7 @@ func (b *Buffer) write(first Seq, now time.Time, group []*appendRequest, dels, q
 // expireLocked drops ready entries older than MaxAge, oldest first. In-flight
 // entries are left to their publisher; once released they expire too.
 func (b *Buffer) expireLocked() int {
-	cutoff := b.opts.Now().Add(-b.opts.MaxAge).UnixNano()
+	cutoff := int64(b.clock.now() - b.opts.MaxAge)
 	x := &b.idx
 	n, bytes := 0, int64(0)
 	for i := x.head; i < len(x.slots); i++ {
@@ -268,7 +273,7 @@ func (b *Buffer) expireLocked() int {
 		if s.state == slotGone {
 			continue
 		}
-		if s.appended >= cutoff {
+		if s.stamp >= cutoff {
 			break
 		}
 		if s.state != slotReady {

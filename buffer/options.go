@@ -61,9 +61,17 @@ type Options struct {
 	// Payloads are never logged. The default is slog.Default().
 	Logger *slog.Logger
 
-	// Now is the clock used for append times and ages. The default is
-	// time.Now.
+	// Now is the wall clock: it stamps Entry.Appended (and so NextSince)
+	// and the age clock's checkpoints. Ages are not measured on it (see
+	// Uptime). The default is time.Now.
 	Now func() time.Time
+
+	// Uptime is the clock entry ages are measured on, for MaxAge and
+	// Stats.OldestAge: one that wall-clock steps do not move. See clock.go
+	// for how ages carry across restarts. The default on Linux is
+	// CLOCK_BOOTTIME with the kernel's boot id; elsewhere, the process's
+	// monotonic clock.
+	Uptime Uptime
 
 	// Small-box tuning. The defaults suit a 1 GB RAM arm64 gateway; the
 	// storage engine's own defaults (64 MiB memtables, 1 GiB value-log files
@@ -145,6 +153,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Uptime == nil {
+		o.Uptime = systemUptime()
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = DefaultMemTableSize

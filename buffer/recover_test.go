@@ -174,7 +174,7 @@ func TestUnreadableEntryIsQuarantined(t *testing.T) {
 	makeStore(t, dir)
 	rawUpdate(t, dir, func(txn *badger.Txn) error {
 		// Entry 2 with a payload that no longer matches its checksum.
-		v := encodeValue(newClock().Now(), payloadFor(2))
+		v := encodeValue(newClock().Now(), 0, payloadFor(2))
 		v[len(v)-1] ^= 0xff
 		return txn.Set(seqKey(entryPrefix, 2), v)
 	})

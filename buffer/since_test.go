@@ -23,7 +23,7 @@ func equalSeqs(a, b []Seq) bool {
 // is left to Next, in order; NextSince hands out what came after it.
 func TestNextSinceTakesOnlyFreshEntries(t *testing.T) {
 	clk := newClock()
-	b := open(t, t.TempDir(), Options{Now: clk.Now})
+	b := open(t, t.TempDir(), Options{Now: clk.Now, Uptime: clk.Uptime})
 	appendN(t, b, 0, 5) // backlog: seqs 1..5
 	clk.Advance(time.Minute)
 	since := clk.Now()

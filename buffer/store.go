@@ -34,6 +34,8 @@ type recovered struct {
 	idx         index
 	next        Seq
 	quarantined int64
+	incarnation string
+	clock       *ageClock
 }
 
 // openStore opens the store in dir and rebuilds the in-memory index.
@@ -51,7 +53,7 @@ func openStore(dir string, o Options, log *slog.Logger) (*recovered, error) {
 	if err != nil {
 		return nil, corrupt("open %s: %w", dir, err)
 	}
-	r, err := load(db, existed, log)
+	r, err := load(db, existed, o, log)
 	if err != nil {
 		closeQuietly(db)
 		var ce *corruptError
@@ -108,7 +110,7 @@ func closeQuietly(db *badger.DB) {
 
 // load checks the format marker and rebuilds the index, moving entries whose
 // value does not decode to the quarantine prefix.
-func load(db *badger.DB, existed bool, log *slog.Logger) (r *recovered, err error) {
+func load(db *badger.DB, existed bool, o Options, log *slog.Logger) (r *recovered, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r, err = nil, corrupt("storage engine panicked while reading: %v", p)
@@ -121,19 +123,28 @@ func load(db *badger.DB, existed bool, log *slog.Logger) (r *recovered, err erro
 	var metaNext, lastSeq Seq
 	var bad []Seq
 	var badKeys [][]byte
+	var cp checkpoint
+	var cpFound bool
+	var floor time.Duration // highest age-clock stamp stored
+	var unstamped []int     // index positions of version-1 entries
+	wall := o.Now()
 	err = db.View(func(txn *badger.Txn) error {
-		if item, err := txn.Get(metaNextKey); err == nil {
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			if len(v) == 8 {
-				metaNext = Seq(binary.BigEndian.Uint64(v))
-			} else {
-				log.Warn("buffer: ignoring malformed sequence high-water mark", "bytes", len(v))
-			}
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		if v, err := getMeta(txn, metaNextKey); err != nil {
 			return err
+		} else if len(v) == 8 {
+			metaNext = Seq(binary.BigEndian.Uint64(v))
+		} else if v != nil {
+			log.Warn("buffer: ignoring malformed sequence high-water mark", "bytes", len(v))
+		}
+		if v, err := getMeta(txn, metaIncarnationKey); err != nil {
+			return err
+		} else if validIncarnation(v) {
+			r.incarnation = string(v)
+		}
+		if v, err := getMeta(txn, metaClockKey); err != nil {
+			return err
+		} else if v != nil {
+			cp, cpFound = decodeCheckpoint(v)
 		}
 
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{entryPrefix}})
@@ -147,13 +158,21 @@ func load(db *badger.DB, existed bool, log *slog.Logger) (r *recovered, err erro
 			}
 			lastSeq = seq
 			err := item.Value(func(v []byte) error {
-				appended, payload, err := decodeValue(v)
+				sv, err := decodeValue(v)
 				if err != nil {
 					log.Error("buffer: quarantining unreadable entry", "seq", uint64(seq), "err", err)
 					bad = append(bad, seq)
 					return nil
 				}
-				r.idx.push(slot{seq: seq, appended: appended.UnixNano(), size: int64(len(payload))})
+				s := slot{seq: seq, appended: sv.appended.UnixNano(), stamp: int64(sv.stamp), size: int64(len(sv.payload))}
+				if sv.hasStamp {
+					floor = max(floor, sv.stamp)
+				} else {
+					// Version 1: stamped below once the age clock is known.
+					s.stamp = int64(wallAge(wall, sv.appended))
+					unstamped = append(unstamped, len(r.idx.slots))
+				}
+				r.idx.push(s)
 				return nil
 			})
 			if err != nil {
@@ -183,7 +202,42 @@ func load(db *badger.DB, existed bool, log *slog.Logger) (r *recovered, err erro
 		log.Warn("buffer: entries quarantined at open", "count", len(bad), "malformed_keys_removed", len(badKeys))
 	}
 	r.next = max(metaNext, lastSeq+1, 1)
+	r.clock = resume(o.Uptime, wall, cp, cpFound, floor)
+	now := r.clock.now()
+	for _, i := range unstamped {
+		r.idx.slots[i].stamp = int64(now) - r.idx.slots[i].stamp
+	}
+	if r.incarnation == "" {
+		// A store made before incarnations, or one that lost its id.
+		r.incarnation = newIncarnation()
+		if err := setMeta(db, metaIncarnationKey, []byte(r.incarnation)); err != nil {
+			return nil, err
+		}
+		if existed {
+			log.Warn("buffer: store had no incarnation id; gave it one", "incarnation", r.incarnation)
+		}
+	}
 	return r, nil
+}
+
+// getMeta returns the value of a metadata key, or nil when it is absent.
+func getMeta(txn *badger.Txn, key []byte) ([]byte, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+// setMeta writes one metadata key and syncs it.
+func setMeta(db *badger.DB, key, value []byte) error {
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(key, value) }); err != nil {
+		return err
+	}
+	return db.Sync()
 }
 
 // checkFormat writes the format marker into a new store and refuses a store
@@ -219,10 +273,7 @@ func checkFormat(db *badger.DB, existed bool) error {
 	case existed:
 		return corrupt("existing store has lost its format marker")
 	}
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(metaFormatKey, formatValue) }); err != nil {
-		return err
-	}
-	return db.Sync()
+	return setMeta(db, metaFormatKey, formatValue)
 }
 
 // quarantine moves unreadable entries to the quarantine prefix and deletes
