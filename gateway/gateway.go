@@ -197,13 +197,14 @@ func Run(ctx context.Context, opts Options) error {
 const statusInterval = 5 * time.Second
 
 // NewEncoder returns the encoder of a configured format: "fhir" (FHIR R4
-// transaction Bundles) or "hl7v2" (HL7 v2.6 ORU^R01, IHE PCD-01).
-func NewEncoder(format string) (record.Encoder, error) {
+// transaction Bundles) or "hl7v2" (HL7 v2.6 ORU^R01, IHE PCD-01), for the
+// sequence numbers of the outbox incarnation given (buffer.Buffer.Incarnation).
+func NewEncoder(format, incarnation string) (record.Encoder, error) {
 	switch format {
 	case "fhir", "":
-		return fhir.New(fhir.Options{})
+		return fhir.New(fhir.Options{Incarnation: incarnation})
 	case "hl7v2":
-		return hl7.New(hl7.Options{})
+		return hl7.New(hl7.Options{Incarnation: incarnation})
 	default:
 		return nil, fmt.Errorf("unknown format %q: use fhir or hl7v2", format)
 	}
@@ -242,6 +243,11 @@ type OutboxStatus struct {
 	Quarantined  int64             `json:"quarantined"`
 	// RecoveredFrom names where an unreadable store was moved at start.
 	RecoveredFrom string `json:"recovered_from,omitempty"`
+	// Incarnation identifies the outbox store; NextSeq is the sequence
+	// number its next entry gets. A new incarnation means the outbox was
+	// replaced: its sequence numbers are a new series, not a gap.
+	Incarnation string `json:"incarnation"`
+	NextSeq     uint64 `json:"next_seq"`
 }
 
 // healthReport builds GatewayStatus payloads.
@@ -261,6 +267,7 @@ func (h *healthReport) payload(online bool) []byte {
 		st.Outbox = &OutboxStatus{
 			Entries: o.Entries, Bytes: o.Bytes, OldestAgeSec: o.OldestAge.Seconds(), InFlight: o.InFlight,
 			Dropped: o.Dropped, Quarantined: o.Quarantined, RecoveredFrom: o.RecoveredFrom,
+			Incarnation: o.Incarnation, NextSeq: uint64(o.NextSeq),
 		}
 		st.Rejected, st.Flagged = byReason(h.pipe.counts.Rejected()), byReason(h.pipe.counts.Flagged())
 		st.Held = h.pipe.held.Len()

@@ -111,7 +111,7 @@ func (p *pipeline) subscriptionError() string {
 
 // newPipeline builds the pipeline of a gateway's configuration.
 func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time, log *slog.Logger) (*pipeline, error) {
-	format, err := NewEncoder(cfg.Gateway.Format)
+	format, err := NewEncoder(cfg.Gateway.Format, outbox.Incarnation())
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
