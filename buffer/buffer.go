@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -51,7 +52,8 @@ type Stats struct {
 	Appended uint64
 	Acked    uint64
 	// Dropped counts entries dropped by the buffer, by reason (DropFull,
-	// DropAge). The map is a copy and always holds both keys.
+	// DropAge) and appends refused (DropDiskFull). The map is a copy and
+	// always holds the three keys.
 	Dropped map[string]uint64
 	// Quarantined counts entries held in quarantine because their stored
 	// value could not be read, including those found at earlier Opens.
@@ -68,6 +70,14 @@ type Stats struct {
 	RecoveredFrom string
 	// Incarnation identifies this store (see Buffer.Incarnation).
 	Incarnation string
+	// DiskFree is the free space on the store's filesystem at the last
+	// commit (-1 when unknown), DiskReserve the part of it kept for the
+	// storage engine (Options.DiskReserve), and LimitBytes the effective
+	// bound on Bytes: the smaller of MaxBytes and Bytes plus what the
+	// filesystem can take above the reserve.
+	DiskFree    int64
+	DiskReserve int64
+	LimitBytes  int64
 }
 
 // Buffer is a durable, ordered outbox of opaque payloads. All methods are
@@ -79,6 +89,7 @@ type Buffer struct {
 	recoveredFrom string
 	incarnation   string
 	clock         *ageClock
+	space         *space
 
 	wake     chan struct{} // capacity 1: work for the committer
 	done     chan struct{} // closed by Close
@@ -101,6 +112,7 @@ type Buffer struct {
 	syncs          uint64
 	lastSync       time.Duration
 	lastCheckpoint time.Duration // age clock at the last persisted checkpoint
+	disk           diskState
 }
 
 type appendRequest struct {
@@ -124,16 +136,33 @@ type appendResult struct {
 // panics. Errors that moving the store would not cure, such as permissions
 // or a store in use by another process, are returned.
 func Open(dir string, opts Options) (*Buffer, error) {
+	if dir == "" {
+		return nil, errors.New("buffer: empty store directory")
+	}
+	if opts.statfs == nil {
+		opts.statfs = systemStatfs
+	}
+	if opts.statfs != nil {
+		if _, total, err := statfsOf(opts.statfs, dir); err == nil {
+			opts = opts.fitToDisk(total)
+		}
+	}
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if dir == "" {
-		return nil, errors.New("buffer: empty store directory")
-	}
 	o.Logger = o.Logger.With("component", "buffer")
 	log := o.Logger
+	sp := &space{dir: dir, ballast: filepath.Clean(dir) + ".reserve", statfs: o.statfs,
+		reserve: o.DiskReserve, ballastSize: o.DiskReserve}
+	if free := sp.free(); free >= 0 && free < sp.reserve && sp.releaseBallast() {
+		log.Warn("buffer: disk nearly full at open; released the reserve file so the store can open and drain",
+			"free", free, "reserve", sp.reserve, "released", sp.ballastSize)
+	}
 	r, err := openStore(dir, o, log)
+	if isNoSpace(err) {
+		return nil, fmt.Errorf("buffer: the disk is full; free space on the filesystem of %s: %w", dir, err)
+	}
 	var aside string
 	if ce := (*corruptError)(nil); errors.As(err, &ce) {
 		aside, err = moveAside(dir, o.Now())
@@ -154,6 +183,8 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		opts:          o,
 		log:           log,
 		recoveredFrom: aside,
+		space:         sp,
+		disk:          diskState{free: sp.free()},
 		incarnation:   r.incarnation,
 		clock:         r.clock,
 		wake:          make(chan struct{}, 1),
@@ -359,6 +390,7 @@ func (b *Buffer) Ack(seqs ...Seq) error {
 	n := 0
 	for _, s := range seqs {
 		if i := b.idx.find(s); i >= 0 {
+			b.disk.freed += b.idx.slots[i].size
 			b.idx.remove(i)
 			b.deletes = append(b.deletes, s)
 			n++
@@ -429,13 +461,19 @@ func (b *Buffer) Stats() Stats {
 		InFlight:        int64(b.idx.inFlight),
 		Appended:        b.appended,
 		Acked:           b.acked,
-		Dropped:         map[string]uint64{DropFull: b.droppedFull, DropAge: b.droppedAge},
+		Dropped:         map[string]uint64{DropFull: b.droppedFull, DropAge: b.droppedAge, DropDiskFull: b.disk.dropped},
 		Quarantined:     b.quarantined,
 		Syncs:           b.syncs,
 		LastSyncLatency: b.lastSync,
 		NextSeq:         b.next,
 		RecoveredFrom:   b.recoveredFrom,
 		Incarnation:     b.incarnation,
+		DiskFree:        b.disk.free,
+		DiskReserve:     b.space.reserve,
+		LimitBytes:      b.opts.MaxBytes,
+	}
+	if b.disk.free >= 0 {
+		s.LimitBytes = min(s.LimitBytes, b.idx.bytes+max(0, b.disk.free-b.space.reserve))
 	}
 	if i := b.idx.oldest(); i >= 0 {
 		s.OldestAge = max(0, b.clock.now()-time.Duration(b.idx.slots[i].stamp))

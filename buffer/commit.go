@@ -39,7 +39,7 @@ func (b *Buffer) run() {
 		case <-sweep.C:
 		case <-flush.C:
 			b.mu.Lock()
-			pending := len(b.deletes) > 0
+			pending := len(b.deletes) > 0 || (b.disk.freed > 0 && b.space.low(b.disk.free))
 			b.mu.Unlock()
 			if !pending {
 				continue
@@ -71,12 +71,19 @@ func sweepInterval(maxAge time.Duration) time.Duration {
 // batch followed by one sync. It reports whether appends remain queued.
 func (b *Buffer) commit() (more bool) {
 	b.buildQueued()
+	free := b.checkSpace()
+	defer b.reclaimIfLow(free) // after this group's deletions
 	b.mu.Lock()
 	var group []*appendRequest
 	var groupBytes int64
+	budget := b.diskBudgetLocked(free)
 	for len(b.queue) > 0 && b.queue[0].ready(b.next+Seq(len(group))) {
 		p := int64(len(b.queue[0].payload))
 		if len(group) > 0 && groupBytes+p > b.opts.MaxBytes {
+			break
+		}
+		if budget -= p + entryDiskOverhead; budget < 0 {
+			b.refuseQueueLocked(free)
 			break
 		}
 		group = append(group, b.queue[0])
@@ -94,11 +101,14 @@ func (b *Buffer) commit() (more bool) {
 		b.makeRoomLocked(groupBytes)
 	}
 	first := b.next
-	dels, quar := b.deletes, b.unreadable
-	b.deletes, b.unreadable = nil, nil
+	var dels, quar []Seq
+	if b.space.deletable(free) {
+		dels, quar = b.deletes, b.unreadable
+		b.deletes, b.unreadable = nil, nil
+	}
 	b.mu.Unlock()
 
-	if len(group) == 0 && len(dels) == 0 && len(quar) == 0 && stamp-b.lastCheckpoint < checkpointEvery {
+	if len(group) == 0 && len(dels) == 0 && len(quar) == 0 && (stamp-b.lastCheckpoint < checkpointEvery || !b.space.deletable(free)) {
 		return more
 	}
 	start := time.Now()
@@ -286,6 +296,7 @@ func (b *Buffer) expireLocked() int {
 	}
 	if n > 0 {
 		b.droppedAge += uint64(n)
+		b.disk.freed += bytes
 		x.compact()
 		b.log.Warn("buffer: dropped entries older than MaxAge", "reason", DropAge, "count", n, "bytes", bytes, "max_age", b.opts.MaxAge)
 	}
@@ -319,6 +330,7 @@ func (b *Buffer) makeRoomLocked(groupBytes int64) {
 		}
 	}
 	b.droppedFull += uint64(n)
+	b.disk.freed += bytes
 	x.compact()
 	b.log.Warn("buffer: full, dropped oldest entries", "reason", DropFull, "count", n, "in_flight", inFlight, "bytes", bytes, "max_bytes", b.opts.MaxBytes)
 }

@@ -19,6 +19,9 @@ const (
 	DefaultBlockCacheSize   = 8 << 20
 	DefaultGCDiscardRatio   = 0.5
 
+	// defaultBaseLevelSize is the engine's default size of level 1.
+	defaultBaseLevelSize = 10 << 20
+
 	// maxInlineValueLimit is the storage engine's ceiling on values kept in
 	// the LSM tree.
 	maxInlineValueLimit = 1 << 20
@@ -112,6 +115,22 @@ type Options struct {
 	// must be above 0 and below 1.
 	GCDiscardRatio float64
 
+	// DiskReserve is the free space kept on the store's filesystem for
+	// the storage engine: appends that would leave less are refused with
+	// ErrDiskFull and counted in Stats.Dropped[DropDiskFull] (see space.go
+	// for why and for the reserve file kept beside the store). The default
+	// is DefaultDiskReserve of the memtable and base level sizes: 34 MiB on
+	// a filesystem of 512 MiB or more, 4 MiB on one of 8 MiB.
+	DiskReserve int64
+
+	// baseLevelSize is the engine's level-1 size; 0 follows the
+	// filesystem's size (see fitToDisk).
+	baseLevelSize int64
+
+	// statfs reads free and total bytes of a path's filesystem; nil means
+	// the system's. Tests replace it.
+	statfs func(path string) (free, total int64, err error)
+
 	// syncOnCommit selects the engine's own per-commit sync instead of one
 	// explicit sync after each group. Unexported: benchmarks use it to
 	// measure the alternative (see doc.go).
@@ -136,6 +155,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("buffer: BlockCacheSize is %d; use 0 for the default or a positive byte count", o.BlockCacheSize)
 	case o.InlineValueLimit < 0:
 		return o, fmt.Errorf("buffer: InlineValueLimit is %d; use 0 for the default or a positive byte count", o.InlineValueLimit)
+	case o.DiskReserve < 0:
+		return o, fmt.Errorf("buffer: DiskReserve is %d; use 0 for the default or a positive byte count", o.DiskReserve)
 	case o.GCDiscardRatio < 0 || o.GCDiscardRatio >= 1:
 		return o, fmt.Errorf("buffer: GCDiscardRatio is %v; use 0 for the default or a fraction above 0 and below 1", o.GCDiscardRatio)
 	}
@@ -169,6 +190,10 @@ func (o Options) withDefaults() (Options, error) {
 	if o.InlineValueLimit == 0 {
 		o.InlineValueLimit = min(maxInlineValueLimit, o.MemTableSize/8)
 	}
+	if o.statfs == nil {
+		o.statfs = systemStatfs
+	}
+	o = o.fitToDisk(0)
 	if o.GCDiscardRatio == 0 {
 		o.GCDiscardRatio = DefaultGCDiscardRatio
 	}
@@ -197,6 +222,7 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithNumLevelZeroTablesStall(8).
 		WithNumCompactors(2).
 		WithBaseTableSize(1 << 20).
+		WithBaseLevelSize(o.baseLevelSize).
 		WithValueLogFileSize(o.ValueLogFileSize).
 		WithValueThreshold(o.InlineValueLimit).
 		WithBlockCacheSize(o.BlockCacheSize).

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -50,6 +51,9 @@ func openStore(dir string, o Options, log *slog.Logger) (*recovered, error) {
 		return nil, err
 	}
 	db, err := openBadger(bo)
+	if isNoSpace(err) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, corrupt("open %s: %w", dir, err)
 	}
@@ -57,7 +61,7 @@ func openStore(dir string, o Options, log *slog.Logger) (*recovered, error) {
 	if err != nil {
 		closeQuietly(db)
 		var ce *corruptError
-		if errors.As(err, &ce) {
+		if errors.As(err, &ce) || isNoSpace(err) {
 			return nil, err
 		}
 		return nil, corrupt("read %s: %w", dir, err)
@@ -84,10 +88,15 @@ func prepareDir(dir string) error {
 		return err
 	}
 	probe := filepath.Join(dir, ".write-probe")
-	if err := os.WriteFile(probe, []byte("ok"), 0o600); err != nil {
+	err = os.WriteFile(probe, []byte("ok"), 0o600)
+	if errors.Is(err, syscall.ENOSPC) {
+		// Writable but full: the space guard handles it (see space.go).
+		err = nil
+	}
+	if err != nil {
 		return fmt.Errorf("buffer: store directory is not writable: %w", err)
 	}
-	if err := os.Remove(probe); err != nil {
+	if err := os.Remove(probe); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("buffer: store directory: %w", err)
 	}
 	return nil
