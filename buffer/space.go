@@ -198,6 +198,7 @@ type diskState struct {
 	refusing    bool
 	freed       int64 // payload bytes acked or dropped since the last reclaim
 	lastReclaim time.Time
+	reclaimTook time.Duration
 	reclaims    uint64
 }
 
@@ -285,16 +286,17 @@ func (b *Buffer) refuseQueueLocked(free int64) {
 // low: it flushes the memtables and compacts the store into one level,
 // which drops deleted entries. It runs on the committer, only when entries
 // were deleted since the last time and none waits to be written, at most
-// every reclaimEvery, and only
+// every reclaimEvery or ten times as long as the last one took, and only
 // while the live entries fit twice in the free space (the compaction
 // rewrites them before deleting the old tables).
 func (b *Buffer) reclaimIfLow(free int64) {
 	s := b.space
 	b.mu.Lock()
 	live := b.idx.bytes + int64(b.idx.live)*entryDiskOverhead
-	freed, last, pending := b.disk.freed, b.disk.lastReclaim, len(b.deletes)
+	freed, pending := b.disk.freed, len(b.deletes)
+	next := b.disk.lastReclaim.Add(max(reclaimEvery, 10*b.disk.reclaimTook))
 	b.mu.Unlock()
-	if !s.low(free) || pending > 0 || freed < max(s.reserve/8, 64<<10) || time.Since(last) < reclaimEvery ||
+	if !s.low(free) || pending > 0 || freed < 64<<10 || time.Now().Before(next) ||
 		2*live+b.opts.MemTableSize > free {
 		return
 	}
@@ -302,7 +304,7 @@ func (b *Buffer) reclaimIfLow(free int64) {
 	err := b.compactAll()
 	after := s.free()
 	b.mu.Lock()
-	b.disk.freed, b.disk.lastReclaim = 0, time.Now()
+	b.disk.freed, b.disk.lastReclaim, b.disk.reclaimTook = 0, time.Now(), time.Since(start)
 	if err == nil {
 		b.disk.reclaims++
 	}
