@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,6 +69,9 @@ type Stats struct {
 	// RecoveredFrom is the path an unreadable store was moved to at Open,
 	// or empty.
 	RecoveredFrom string
+	// Salvage reports what was recovered from an unreadable store at Open
+	// (zero when none was); RecoveredFrom is its From.
+	Salvage SalvageReport
 	// Incarnation identifies this store (see Buffer.Incarnation).
 	Incarnation string
 	// DiskFree is the free space on the store's filesystem at the last
@@ -87,6 +91,7 @@ type Buffer struct {
 	opts          Options
 	log           *slog.Logger
 	recoveredFrom string
+	salvage       SalvageReport
 	incarnation   string
 	clock         *ageClock
 	space         *space
@@ -112,6 +117,7 @@ type Buffer struct {
 	syncs          uint64
 	lastSync       time.Duration
 	lastCheckpoint time.Duration // age clock at the last persisted checkpoint
+	savedState     storeState    // committer only
 	disk           diskState
 }
 
@@ -159,18 +165,23 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		log.Warn("buffer: disk nearly full at open; released the reserve file so the store can open and drain",
 			"free", free, "reserve", sp.reserve, "released", sp.ballastSize)
 	}
-	r, err := openStore(dir, o, log)
+	r, err := openStore(dir, o, log, nil)
 	if isNoSpace(err) {
 		return nil, fmt.Errorf("buffer: the disk is full; free space on the filesystem of %s: %w", dir, err)
 	}
 	var aside string
+	var report SalvageReport
 	if ce := (*corruptError)(nil); errors.As(err, &ce) {
 		aside, err = moveAside(dir, o.Now())
 		if err != nil {
 			return nil, fmt.Errorf("%w; %w", ce, err)
 		}
-		log.Error("buffer: store unreadable, moved aside, starting empty", "dir", dir, "moved_to", aside, "err", ce.err)
-		r, err = openStore(dir, o, log)
+		sv := salvageStore(aside)
+		report = sv.report(aside)
+		log.Error("buffer: store unreadable, moved aside and salvaged into a fresh store", "dir", dir, "moved_to", aside,
+			"err", ce.err, "recovered", report.Recovered, "unreadable", report.Unreadable, "missing", report.Missing,
+			"problems", strings.Join(report.Problems, "; "))
+		r, err = openStore(dir, o, log, sv)
 		if err != nil {
 			return nil, fmt.Errorf("buffer: open fresh store after moving the unreadable one aside: %w", err)
 		}
@@ -183,6 +194,7 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		opts:          o,
 		log:           log,
 		recoveredFrom: aside,
+		salvage:       report,
 		space:         sp,
 		disk:          diskState{free: sp.free()},
 		incarnation:   r.incarnation,
@@ -468,6 +480,7 @@ func (b *Buffer) Stats() Stats {
 		NextSeq:         b.next,
 		RecoveredFrom:   b.recoveredFrom,
 		Incarnation:     b.incarnation,
+		Salvage:         b.salvage,
 		DiskFree:        b.disk.free,
 		DiskReserve:     b.space.reserve,
 		LimitBytes:      b.opts.MaxBytes,
@@ -497,6 +510,7 @@ func (b *Buffer) Close() error {
 	b.mu.Unlock()
 	<-b.finished
 	b.readers.Wait()
+	b.saveState(true)
 	if err := b.db.Close(); err != nil {
 		return fmt.Errorf("buffer: close store: %w", err)
 	}

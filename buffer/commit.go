@@ -1,7 +1,6 @@
 package buffer
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,6 +21,8 @@ func (b *Buffer) run() {
 	defer sweep.Stop()
 	flush := time.NewTicker(deleteFlush)
 	defer flush.Stop()
+	state := time.NewTicker(stateEvery)
+	defer state.Stop()
 	var window *time.Timer
 	if b.opts.SyncWindow > 0 {
 		window = time.NewTimer(b.opts.SyncWindow)
@@ -35,6 +36,9 @@ func (b *Buffer) run() {
 			return
 		case <-gc.C:
 			b.collectGarbage()
+			continue
+		case <-state.C:
+			b.saveState(false)
 			continue
 		case <-sweep.C:
 		case <-flush.C:
@@ -101,6 +105,10 @@ func (b *Buffer) commit() (more bool) {
 		b.makeRoomLocked(groupBytes)
 	}
 	first := b.next
+	low := first
+	if i := b.idx.oldest(); i >= 0 {
+		low = b.idx.slots[i].seq
+	}
 	var dels, quar []Seq
 	if b.space.deletable(free) {
 		dels, quar = b.deletes, b.unreadable
@@ -112,7 +120,7 @@ func (b *Buffer) commit() (more bool) {
 		return more
 	}
 	start := time.Now()
-	moved, err := b.write(first, now, stamp, group, dels, quar)
+	moved, err := b.write(first, low, now, stamp, group, dels, quar)
 	elapsed := time.Since(start)
 
 	b.mu.Lock()
@@ -198,7 +206,7 @@ func (req *appendRequest) ready(seq Seq) bool {
 // write applies one group to the store and makes it durable. A group too big
 // for one engine transaction is split; the sync after the last one covers
 // them all, and no Append is answered before it.
-func (b *Buffer) write(first Seq, now time.Time, stamp time.Duration, group []*appendRequest, dels, quar []Seq) (moved int, err error) {
+func (b *Buffer) write(first, low Seq, now time.Time, stamp time.Duration, group []*appendRequest, dels, quar []Seq) (moved int, err error) {
 	txn := b.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	apply := func(f func(*badger.Txn) error) error {
@@ -249,11 +257,13 @@ func (b *Buffer) write(first Seq, now time.Time, stamp time.Duration, group []*a
 	if len(group) > 0 {
 		// The high-water mark travels with the entries, so the sequence
 		// continues after a restart even when every entry was acked.
-		var hw [8]byte
-		binary.BigEndian.PutUint64(hw[:], uint64(first)+uint64(len(group)))
-		if err := apply(func(t *badger.Txn) error { return t.Set(metaNextKey, hw[:]) }); err != nil {
+		if err := apply(func(t *badger.Txn) error { return t.Set(metaNextKey, be64(uint64(first)+uint64(len(group)))) }); err != nil {
 			return 0, err
 		}
+	}
+	// The oldest live entry, for counting what a salvage misses.
+	if err := apply(func(t *badger.Txn) error { return t.Set(metaLowKey, be64(uint64(low))) }); err != nil {
+		return 0, err
 	}
 	// Every write carries the age clock (see clock.go).
 	if err := apply(func(t *badger.Txn) error { return t.Set(metaClockKey, b.clock.take(now).encode()) }); err != nil {

@@ -25,6 +25,10 @@ var (
 	formatValue   = []byte("bedgate-buffer/1")
 	// metaIncarnationKey holds the store's incarnation (see Incarnation).
 	metaIncarnationKey = []byte("m/incarnation")
+	// metaLowKey holds the oldest live sequence number at the last group
+	// commit (8 bytes, big-endian): salvage counts numbers from it up as
+	// missing when they are found nowhere.
+	metaLowKey = []byte("m/low")
 	// metaClockKey holds the latest age-clock checkpoint (see clock.go).
 	metaClockKey = []byte("m/clock")
 )
@@ -34,6 +38,10 @@ func seqKey(prefix byte, s Seq) []byte {
 	k[0] = prefix
 	binary.BigEndian.PutUint64(k[1:], uint64(s))
 	return k
+}
+
+func be64(v uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, v)
 }
 
 func keySeq(k []byte) (Seq, bool) {

@@ -39,14 +39,19 @@ type recovered struct {
 	clock       *ageClock
 }
 
-// openStore opens the store in dir and rebuilds the in-memory index.
-func openStore(dir string, o Options, log *slog.Logger) (*recovered, error) {
+// openStore opens the store in dir and rebuilds the in-memory index. A new
+// store is seeded with what a salvage found, if anything.
+func openStore(dir string, o Options, log *slog.Logger, seed *salvaged) (*recovered, error) {
 	if err := prepareDir(dir); err != nil {
 		return nil, err
 	}
 	bo := o.badgerOptions(dir)
 	_, statErr := os.Stat(filepath.Join(dir, badger.ManifestFilename))
 	existed := statErr == nil
+	if !existed && hasStoreFiles(dir) {
+		// The engine would start afresh and overwrite the tables.
+		return nil, corrupt("%s holds table or log files but no MANIFEST", dir)
+	}
 	if err := checkTables(dir, bo); err != nil {
 		return nil, err
 	}
@@ -57,6 +62,13 @@ func openStore(dir string, o Options, log *slog.Logger) (*recovered, error) {
 	if err != nil {
 		return nil, corrupt("open %s: %w", dir, err)
 	}
+	if seed != nil && !existed {
+		if err := seed.store(db); err != nil {
+			closeQuietly(db)
+			return nil, fmt.Errorf("buffer: store salvaged entries: %w", err)
+		}
+		existed = true
+	}
 	r, err := load(db, existed, o, log)
 	if err != nil {
 		closeQuietly(db)
@@ -66,6 +78,9 @@ func openStore(dir string, o Options, log *slog.Logger) (*recovered, error) {
 		}
 		return nil, corrupt("read %s: %w", dir, err)
 	}
+	// Sound: the tables the manifest did not list go, as the engine would
+	// have deleted them.
+	_ = os.RemoveAll(filepath.Join(dir, unlistedDir))
 	return r, nil
 }
 
