@@ -5,32 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// mountTmpfs mounts a tmpfs of the given size ("8m") on a fresh directory
-// and unmounts it at the end of the test. It skips when the test does not
-// run as root or the mount fails (CI runs as root).
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs (CI runs as root)")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
+	"github.com/bedgate/bedgate/internal/tmpfstest"
+)
 
 // fillUntilRefused appends 2000-byte payloads until the disk guard has
 // refused refusals of them (the engine may give space back in between, so
@@ -101,7 +81,7 @@ func waitAccepting(t *testing.T, b *Buffer, within time.Duration) (Seq, uint64) 
 // acknowledged the space comes back and appends are accepted again. Three
 // rounds.
 func TestDiskFullOnTmpfs(t *testing.T) {
-	mnt := mountTmpfs(t, "8m")
+	mnt := tmpfstest.Mount(t, "8m")
 	rec := &recorder{}
 	b := open(t, filepath.Join(mnt, "outbox"), Options{Logger: slog.New(rec)})
 	if s := b.Stats(); s.DiskReserve != 3<<20 {
@@ -137,7 +117,7 @@ func TestDiskFullOnTmpfs(t *testing.T) {
 // block by something else opens (the reserve file is released), delivers
 // everything, and gives the space back as the entries are acknowledged.
 func TestOpenOnFullDisk(t *testing.T) {
-	mnt := mountTmpfs(t, "8m")
+	mnt := tmpfstest.Mount(t, "8m")
 	dir := filepath.Join(mnt, "outbox")
 	b, err := Open(dir, Options{Logger: quietLogger()})
 	if err != nil {
@@ -150,7 +130,7 @@ func TestOpenOnFullDisk(t *testing.T) {
 	if _, err := os.Stat(dir + ".reserve"); err != nil {
 		t.Fatalf("no reserve file beside the store: %v", err)
 	}
-	fillDisk(t, filepath.Join(mnt, "filler"))
+	tmpfstest.Fill(t, filepath.Join(mnt, "filler"))
 
 	rec := &recorder{}
 	b = open(t, dir, Options{Logger: slog.New(rec)})
@@ -181,24 +161,5 @@ func waitFree(t *testing.T, b *Buffer, want int64, within time.Duration) {
 			t.Fatalf("%d bytes free %v after the backlog was acknowledged, want %d: no space given back", b.space.free(), within, want)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// fillDisk writes path until the filesystem has no block left.
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return
-		}
 	}
 }

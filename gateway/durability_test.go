@@ -87,6 +87,13 @@ func watch(t *testing.T, url string) *statusWatcher {
 	return w
 }
 
+// reset forgets the latest status, so that the next one seen is new.
+func (w *statusWatcher) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.latest = gateway.GatewayStatus{}
+}
+
 func (w *statusWatcher) get() (gateway.GatewayStatus, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -95,13 +102,18 @@ func (w *statusWatcher) get() (gateway.GatewayStatus, int) {
 
 func runGateway(t *testing.T, ctx context.Context, cfg *config.Config) <-chan error {
 	t.Helper()
+	return runGatewayLogging(t, ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func runGatewayLogging(t *testing.T, ctx context.Context, cfg *config.Config, log *slog.Logger) <-chan error {
+	t.Helper()
 	reg, err := all.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		done <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: log})
 	}()
 	return done
 }
