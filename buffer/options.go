@@ -85,15 +85,17 @@ type Options struct {
 	// plus a same-sized log file on disk. A single write batch may hold at
 	// most 15% of it, so it also bounds one group commit; larger groups are
 	// split into several transactions and still synced once. The default
-	// value of MemTableSize is 8 MiB; it must be at least 1 MiB.
+	// value of MemTableSize is 8 MiB, or 1/64 of the store's filesystem
+	// when that is smaller (at least 1 MiB); it must be at least 1 MiB.
 	MemTableSize int64
 
 	// ValueLogFileSize is the size of one value-log file. Only payloads
 	// larger than InlineValueLimit go to the value log, and space there is
 	// reclaimed a whole file at a time by garbage collection, so small files
 	// give space back sooner. A payload may be at most half of it. The
-	// default value of ValueLogFileSize is 32 MiB; it must be between 1 MiB
-	// and 2 GiB.
+	// default value of ValueLogFileSize is 32 MiB, or 1/32 of the store's
+	// filesystem when that is smaller (at least 1 MiB); it must be between
+	// 1 MiB and 2 GiB.
 	ValueLogFileSize int64
 
 	// BlockCacheSize is the RAM cache for on-disk table blocks. The outbox
@@ -119,8 +121,8 @@ type Options struct {
 	// the storage engine: appends that would leave less are refused with
 	// ErrDiskFull and counted in Stats.Dropped[DropDiskFull] (see space.go
 	// for why and for the reserve file kept beside the store). The default
-	// is DefaultDiskReserve of the memtable and base level sizes: 34 MiB on
-	// a filesystem of 512 MiB or more, 4 MiB on one of 8 MiB.
+	// is DefaultDiskReserve of the memtable and base level sizes: 26 MiB on
+	// a filesystem of 512 MiB or more, 3 MiB on one of 8 MiB.
 	DiskReserve int64
 
 	// baseLevelSize is the engine's level-1 size; 0 follows the
