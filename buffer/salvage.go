@@ -18,7 +18,6 @@ import (
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/badger/v4/table"
 	"github.com/dgraph-io/badger/v4/y"
-	"github.com/dgraph-io/ristretto/v2/z"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -156,28 +155,15 @@ func (s *salvager) readTable(name string) {
 // Blocks are not verified against their checksums, so that one damaged
 // block does not hide the rest of the table: the payload checksum of each
 // entry (see format.go) tells a damaged value.
-func (s *salvager) readIndexedTable(name string) (err error) {
-	mf, err := z.OpenMmapFile(name, os.O_RDONLY, 0)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("unreadable table: %v", firstLine(fmt.Sprint(p)))
+func (s *salvager) readIndexedTable(name string) error {
+	return openTable(name, options.None, func(t *table.Table) {
+		it := t.NewIterator(table.NOCACHE)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v := it.Value()
+			s.offer(it.Key(), v.Meta, v.Value)
 		}
-		_ = mf.Close(-1)
-	}()
-	t, err := table.OpenTable(mf, table.Options{BlockSize: 4 << 10, Compression: options.None, ChkMode: options.NoVerification})
-	if err != nil {
-		return err
-	}
-	it := t.NewIterator(table.NOCACHE)
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		v := it.Value()
-		s.offer(it.Key(), v.Meta, v.Value)
-	}
-	return nil
+	})
 }
 
 // scanBlocks reads the data blocks of a table without its index: blocks

@@ -199,7 +199,6 @@ type diskState struct {
 	freed       int64 // payload bytes acked or dropped since the last reclaim
 	lastReclaim time.Time
 	reclaimTook time.Duration
-	reclaims    uint64
 }
 
 // Space-guard timings: refusals are logged at most every diskLogEvery, and
@@ -305,9 +304,6 @@ func (b *Buffer) reclaimIfLow(free int64) {
 	after := s.free()
 	b.mu.Lock()
 	b.disk.freed, b.disk.lastReclaim, b.disk.reclaimTook = 0, time.Now(), time.Since(start)
-	if err == nil {
-		b.disk.reclaims++
-	}
 	b.mu.Unlock()
 	if err != nil {
 		b.log.Warn("buffer: compacting to give deleted entries' space back failed", "err", err)

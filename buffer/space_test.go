@@ -39,21 +39,11 @@ func fillUntilRefused(t *testing.T, b *Buffer, refusals int) []Seq {
 // drainAll takes and acks every ready entry, returning their seqs in order.
 func drainAll(t *testing.T, b *Buffer) []Seq {
 	t.Helper()
-	var got []Seq
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		es, err := b.Next(ctx, 100)
-		cancel()
-		if err != nil {
-			return got
-		}
-		for _, e := range es {
-			got = append(got, e.Seq)
-			if err := b.Ack(e.Seq); err != nil {
-				t.Fatal(err)
-			}
-		}
+	got := seqsOf(drain(t, b))
+	if err := b.Ack(got...); err != nil {
+		t.Fatal(err)
 	}
+	return got
 }
 
 // waitAccepting appends until the disk guard accepts again (the store gave

@@ -118,6 +118,24 @@ func runGatewayLogging(t *testing.T, ctx context.Context, cfg *config.Config, lo
 	return done
 }
 
+// endOutage checks that the gateway still runs, restarts the broker and
+// returns the first status that reports drops for reason.
+func endOutage(t *testing.T, broker *brokertest.Broker, w *statusWatcher, done <-chan error, reason string) gateway.GatewayStatus {
+	t.Helper()
+	select {
+	case err := <-done:
+		t.Fatalf("gateway stopped during the outage: %v", err)
+	default:
+	}
+	broker.Restart()
+	waitUntil(t, "a status that reports drops for "+reason, 20*time.Second, func() bool {
+		st, _ := w.get()
+		return st.State == "online" && st.Outbox != nil && st.Outbox.Dropped[reason] > 0
+	})
+	st, _ := w.get()
+	return st
+}
+
 func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -145,17 +163,7 @@ func TestQuotaDuringOutage(t *testing.T) {
 
 	// About 1 KiB a record: a few thousand readings overflow 1 MiB.
 	time.Sleep(6 * time.Second)
-	select {
-	case err := <-done:
-		t.Fatalf("gateway stopped during the outage: %v", err)
-	default:
-	}
-	broker.Restart()
-	waitUntil(t, "a status that reports drops", 20*time.Second, func() bool {
-		st, _ := w.get()
-		return st.State == "online" && st.Outbox != nil && st.Outbox.Dropped["full"] > 0
-	})
-	st, _ := w.get()
+	st := endOutage(t, broker, w, done, "full")
 	if st.Outbox.Bytes > 1<<20 {
 		t.Errorf("outbox holds %d bytes, over its 1 MiB bound", st.Outbox.Bytes)
 	}
