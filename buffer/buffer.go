@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -485,6 +486,7 @@ func (b *Buffer) Stats() Stats {
 		DiskReserve:     b.space.reserve,
 		LimitBytes:      b.opts.MaxBytes,
 	}
+	s.Salvage.Problems = slices.Clone(s.Salvage.Problems)
 	if b.disk.free >= 0 {
 		s.LimitBytes = min(s.LimitBytes, b.idx.bytes+max(0, b.disk.free-b.space.reserve))
 	}

@@ -11,6 +11,7 @@ import (
 
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/epr"
 	"github.com/bedgate/bedgate/internal/tmpfstest"
@@ -97,7 +98,7 @@ func TestDiskFullDuringOutage(t *testing.T) {
 	cfg := testConfig(t, mnt, broker.URL(), port, 256<<20)
 	runCtx, stop := context.WithCancel(ctx)
 	logs := &logWatch{}
-	done := runGatewayLogging(t, runCtx, cfg, slog.New(logs))
+	done := runGatewayWith(t, runCtx, gateway.Options{Config: cfg, Logger: slog.New(logs)})
 
 	waitUntil(t, "the outbox to refuse readings for space", 60*time.Second, func() bool {
 		return logs.saw("buffer: disk nearly full, refusing new entries")

@@ -102,19 +102,23 @@ func (w *statusWatcher) get() (gateway.GatewayStatus, int) {
 
 func runGateway(t *testing.T, ctx context.Context, cfg *config.Config) <-chan error {
 	t.Helper()
-	return runGatewayLogging(t, ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return runGatewayWith(t, ctx, gateway.Options{Config: cfg})
 }
 
-func runGatewayLogging(t *testing.T, ctx context.Context, cfg *config.Config, log *slog.Logger) <-chan error {
+// runGatewayWith runs the gateway with opts, the shipped drivers and, unless
+// opts has one, a logger that discards.
+func runGatewayWith(t *testing.T, ctx context.Context, opts gateway.Options) <-chan error {
 	t.Helper()
 	reg, err := all.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts.Drivers = reg
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	done := make(chan error, 1)
-	go func() {
-		done <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: log})
-	}()
+	go func() { done <- gateway.Run(ctx, opts) }()
 	return done
 }
 
@@ -122,15 +126,21 @@ func runGatewayLogging(t *testing.T, ctx context.Context, cfg *config.Config, lo
 // returns the first status that reports drops for reason.
 func endOutage(t *testing.T, broker *brokertest.Broker, w *statusWatcher, done <-chan error, reason string) gateway.GatewayStatus {
 	t.Helper()
+	return endOutageWhen(t, broker, w, done, "drops for "+reason, func(o *gateway.OutboxStatus) bool { return o.Dropped[reason] > 0 })
+}
+
+// endOutageWhen is endOutage waiting for a status whose outbox meets cond.
+func endOutageWhen(t *testing.T, broker *brokertest.Broker, w *statusWatcher, done <-chan error, what string, cond func(*gateway.OutboxStatus) bool) gateway.GatewayStatus {
+	t.Helper()
 	select {
 	case err := <-done:
 		t.Fatalf("gateway stopped during the outage: %v", err)
 	default:
 	}
 	broker.Restart()
-	waitUntil(t, "a status that reports drops for "+reason, 20*time.Second, func() bool {
+	waitUntil(t, "a status that reports "+what, 20*time.Second, func() bool {
 		st, _ := w.get()
-		return st.State == "online" && st.Outbox != nil && st.Outbox.Dropped[reason] > 0
+		return st.State == "online" && st.Outbox != nil && cond(st.Outbox)
 	})
 	st, _ := w.get()
 	return st
