@@ -267,3 +267,27 @@ func TestSalvageFromMemtableLog(t *testing.T) {
 	}
 	wantSeqs(t, "salvaged from the log", seqsOf(drain(t, c)), seqs[4:])
 }
+
+// TestManifestLosingItsLastTable: a manifest that lost the record of its
+// newest table (a torn tail) would have the engine delete that table and
+// its entries; the store is salvaged instead.
+func TestManifestLosingItsLastTable(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	makeStore(t, dir) // entries 1-3 in table 1
+	m, err := os.ReadFile(filepath.Join(dir, "MANIFEST"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, dir, Options{Logger: quietLogger()})
+	seqs := appendN(t, b, 4, 3)
+	if err := b.Close(); err != nil { // entries 4-6 in a second table
+		t.Fatal(err)
+	}
+	overwrite(t, filepath.Join(dir, "MANIFEST"), string(m))
+
+	c := open(t, dir, Options{Logger: quietLogger()})
+	if r := c.Stats().Salvage; r.From == "" || r.Recovered != 6 || r.Missing != 0 {
+		t.Fatalf("salvage = %+v, want all 6 entries recovered", r)
+	}
+	wantSeqs(t, "entries", seqsOf(drain(t, c)), append(seqRange(1, 3), seqs...))
+}

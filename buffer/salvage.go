@@ -363,6 +363,10 @@ func (s *salvager) resolve(vptr []byte) ([]byte, error) {
 	return value, err
 }
 
+// maxLiveRange bounds the sequence numbers a salvage counts as missing: no
+// outbox holds more entries than this (64 Mi; 256 MiB of 4-byte payloads).
+const maxLiveRange = 1 << 26
+
 // salvaged is what a salvage found, ready to be stored again.
 type salvaged struct {
 	entries     []salvagedEntry // readable, in sequence order
@@ -438,6 +442,8 @@ func (s *salvager) result() *salvaged {
 		low = minSeen
 	}
 	out.next = max(next, Seq(s.state.Next), maxSeen+1, 1)
+	// Bound the count below against a damaged record of the range.
+	low = max(low, out.next-min(out.next, maxLiveRange))
 	for q := max(low, 1); q < out.next && low > 0; q++ {
 		if !seen[q] {
 			out.missing++
@@ -481,6 +487,26 @@ func (sv *salvaged) store(db *badger.DB) error {
 		return err
 	}
 	return db.Sync()
+}
+
+// unlistedBeyond counts the live entries numbered next or above in the
+// tables set aside as unlisted.
+func unlistedBeyond(dir string, next Seq) int {
+	names, _ := filepath.Glob(filepath.Join(dir, unlistedDir, "*.sst"))
+	if len(names) == 0 {
+		return 0
+	}
+	s := &salvager{dir: dir, latest: make(map[string]keyVersion)}
+	for _, name := range names {
+		s.readTable(name)
+	}
+	n := 0
+	for key, v := range s.latest {
+		if seq, ok := keySeq([]byte(key)); ok && key[0] == entryPrefix && !v.deleted && seq >= next {
+			n++
+		}
+	}
+	return n
 }
 
 // hasStoreFiles reports whether dir holds table or log files: the engine

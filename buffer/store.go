@@ -79,7 +79,12 @@ func openStore(dir string, o Options, log *slog.Logger, seed *salvaged) (*recove
 		return nil, corrupt("read %s: %w", dir, err)
 	}
 	// Sound: the tables the manifest did not list go, as the engine would
-	// have deleted them.
+	// have deleted them, unless they hold entries newer than any the store
+	// knows (a manifest that lost its last records).
+	if newer := unlistedBeyond(dir, r.next); newer > 0 {
+		closeQuietly(db)
+		return nil, corrupt("%d entries beyond the store's last sequence number are in tables its manifest does not list", newer)
+	}
 	_ = os.RemoveAll(filepath.Join(dir, unlistedDir))
 	return r, nil
 }
