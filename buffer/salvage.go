@@ -106,7 +106,7 @@ func salvageStore(dir string) *salvaged {
 		case ".sst":
 			s.readTable(name)
 		case ".mem", ".vlog":
-			s.readLog(name, func([]byte, keyVersion) {}) // value-log entries are read through pointers too
+			s.readLog(name)
 		}
 	}
 	return s.result()
@@ -246,7 +246,7 @@ func (s *salvager) readBlock(body []byte) (int, bool) {
 // readLog reads a memtable or value-log file entry by entry, as the engine
 // replays one: up to the first entry that does not check out; the entries
 // of a transaction only once its end marker is read.
-func (s *salvager) readLog(name string, _ func([]byte, keyVersion)) {
+func (s *salvager) readLog(name string) {
 	f, err := os.Open(name)
 	if err != nil {
 		s.problem(name, "%v", err)
