@@ -71,7 +71,7 @@ func BenchmarkBadgerBatchSync(b *testing.B) {
 			for i := 0; i < b.N; i += batch {
 				txn := db.NewTransaction(true)
 				for j := i; j < min(i+batch, b.N); j++ {
-					v := encodeValue(o.Now(), benchPayload)
+					v := encodeValue(o.Now(), 0, benchPayload)
 					if err := txn.Set(seqKey(entryPrefix, Seq(j+1)), v); err != nil {
 						b.Fatal(err)
 					}
@@ -175,7 +175,7 @@ func BenchmarkAppendVsBadger(b *testing.B) {
 		for n := 0; n < ratioWrites; n += appenders {
 			txn := db.NewTransaction(true)
 			for j := n; j < min(n+appenders, ratioWrites); j++ {
-				if err := txn.Set(seqKey(entryPrefix, Seq(j+1)), encodeValue(o.Now(), benchPayload)); err != nil {
+				if err := txn.Set(seqKey(entryPrefix, Seq(j+1)), encodeValue(o.Now(), 0, benchPayload)); err != nil {
 					b.Fatal(err)
 				}
 			}

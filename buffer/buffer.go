@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +44,8 @@ type Stats struct {
 	// in flight included, and their payload bytes.
 	Entries int64
 	Bytes   int64
-	// OldestAge is the age of the oldest stored entry, or 0 when empty.
+	// OldestAge is the age of the oldest stored entry, or 0 when empty,
+	// measured on the age clock (see Options.Uptime), not the wall clock.
 	OldestAge time.Duration
 	// InFlight counts entries handed out by Next and neither acked nor
 	// released.
@@ -51,7 +55,8 @@ type Stats struct {
 	Appended uint64
 	Acked    uint64
 	// Dropped counts entries dropped by the buffer, by reason (DropFull,
-	// DropAge). The map is a copy and always holds both keys.
+	// DropAge) and appends refused (DropDiskFull). The map is a copy and
+	// always holds the three keys.
 	Dropped map[string]uint64
 	// Quarantined counts entries held in quarantine because their stored
 	// value could not be read, including those found at earlier Opens.
@@ -66,6 +71,19 @@ type Stats struct {
 	// RecoveredFrom is the path an unreadable store was moved to at Open,
 	// or empty.
 	RecoveredFrom string
+	// Salvage reports what was recovered from an unreadable store at Open
+	// (zero when none was); RecoveredFrom is its From.
+	Salvage SalvageReport
+	// Incarnation identifies this store (see Buffer.Incarnation).
+	Incarnation string
+	// DiskFree is the free space on the store's filesystem at the last
+	// commit (-1 when unknown), DiskReserve the part of it kept for the
+	// storage engine (Options.DiskReserve), and LimitBytes the effective
+	// bound on Bytes: the smaller of MaxBytes and Bytes plus what the
+	// filesystem can take above the reserve.
+	DiskFree    int64
+	DiskReserve int64
+	LimitBytes  int64
 }
 
 // Buffer is a durable, ordered outbox of opaque payloads. All methods are
@@ -75,27 +93,34 @@ type Buffer struct {
 	opts          Options
 	log           *slog.Logger
 	recoveredFrom string
+	salvage       SalvageReport
+	incarnation   string
+	clock         *ageClock
+	space         *space
 
 	wake     chan struct{} // capacity 1: work for the committer
 	done     chan struct{} // closed by Close
 	finished chan struct{} // closed when the committer has exited
 
-	mu          sync.Mutex
-	closed      bool
-	readers     sync.WaitGroup // Next calls reading the store
-	idx         index
-	next        Seq
-	avail       chan struct{} // closed when entries become ready
-	queue       []*appendRequest
-	deletes     []Seq // acked or dropped, not yet deleted on disk
-	unreadable  []Seq // unreadable, to move to the quarantine prefix
-	appended    uint64
-	acked       uint64
-	droppedFull uint64
-	droppedAge  uint64
-	quarantined int64
-	syncs       uint64
-	lastSync    time.Duration
+	mu             sync.Mutex
+	closed         bool
+	readers        sync.WaitGroup // Next calls reading the store
+	idx            index
+	next           Seq
+	avail          chan struct{} // closed when entries become ready
+	queue          []*appendRequest
+	deletes        []Seq // acked or dropped, not yet deleted on disk
+	unreadable     []Seq // unreadable, to move to the quarantine prefix
+	appended       uint64
+	acked          uint64
+	droppedFull    uint64
+	droppedAge     uint64
+	quarantined    int64
+	syncs          uint64
+	lastSync       time.Duration
+	lastCheckpoint time.Duration // age clock at the last persisted checkpoint
+	savedState     storeState    // committer only
+	disk           diskState
 }
 
 type appendRequest struct {
@@ -119,24 +144,46 @@ type appendResult struct {
 // panics. Errors that moving the store would not cure, such as permissions
 // or a store in use by another process, are returned.
 func Open(dir string, opts Options) (*Buffer, error) {
+	if dir == "" {
+		return nil, errors.New("buffer: empty store directory")
+	}
+	if opts.statfs == nil {
+		opts.statfs = systemStatfs
+	}
+	if opts.statfs != nil {
+		if _, total, err := statfsOf(opts.statfs, dir); err == nil {
+			opts = opts.fitToDisk(total)
+		}
+	}
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if dir == "" {
-		return nil, errors.New("buffer: empty store directory")
-	}
 	o.Logger = o.Logger.With("component", "buffer")
 	log := o.Logger
-	r, err := openStore(dir, o, log)
+	sp := &space{dir: dir, ballast: filepath.Clean(dir) + ".reserve", statfs: o.statfs,
+		reserve: o.DiskReserve, ballastSize: o.DiskReserve}
+	if free := sp.free(); free >= 0 && free < sp.reserve && sp.releaseBallast() {
+		log.Warn("buffer: disk nearly full at open; released the reserve file so the store can open and drain",
+			"free", free, "reserve", sp.reserve, "released", sp.ballastSize)
+	}
+	r, err := openStore(dir, o, log, nil)
+	if isNoSpace(err) {
+		return nil, fmt.Errorf("buffer: the disk is full; free space on the filesystem of %s: %w", dir, err)
+	}
 	var aside string
+	var report SalvageReport
 	if ce := (*corruptError)(nil); errors.As(err, &ce) {
 		aside, err = moveAside(dir, o.Now())
 		if err != nil {
 			return nil, fmt.Errorf("%w; %w", ce, err)
 		}
-		log.Error("buffer: store unreadable, moved aside, starting empty", "dir", dir, "moved_to", aside, "err", ce.err)
-		r, err = openStore(dir, o, log)
+		sv := salvageStore(aside)
+		report = sv.report(aside)
+		log.Error("buffer: store unreadable, moved aside and salvaged into a fresh store", "dir", dir, "moved_to", aside,
+			"err", ce.err, "recovered", report.Recovered, "unreadable", report.Unreadable, "missing", report.Missing,
+			"problems", strings.Join(report.Problems, "; "))
+		r, err = openStore(dir, o, log, sv)
 		if err != nil {
 			return nil, fmt.Errorf("buffer: open fresh store after moving the unreadable one aside: %w", err)
 		}
@@ -149,6 +196,11 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		opts:          o,
 		log:           log,
 		recoveredFrom: aside,
+		salvage:       report,
+		space:         sp,
+		disk:          diskState{free: sp.free()},
+		incarnation:   r.incarnation,
+		clock:         r.clock,
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		finished:      make(chan struct{}),
@@ -303,13 +355,13 @@ func (b *Buffer) read(seqs []Seq) ([]Entry, error) {
 			if err != nil {
 				return err
 			}
-			appended, payload, err := decodeValue(v)
+			sv, err := decodeValue(v)
 			if err != nil {
 				b.log.Error("buffer: quarantining unreadable entry", "seq", uint64(s), "err", err)
 				bad = append(bad, s)
 				continue
 			}
-			entries = append(entries, Entry{Seq: s, Payload: payload, Appended: appended})
+			entries = append(entries, Entry{Seq: s, Payload: sv.payload, Appended: sv.appended})
 		}
 		return nil
 	})
@@ -346,6 +398,7 @@ func (b *Buffer) Ack(seqs ...Seq) error {
 	n := 0
 	for _, s := range seqs {
 		if i := b.idx.find(s); i >= 0 {
+			b.disk.freed += b.idx.slots[i].size
 			b.idx.remove(i)
 			b.deletes = append(b.deletes, s)
 			n++
@@ -397,6 +450,14 @@ func (b *Buffer) ReleaseAll() {
 	}
 }
 
+// Incarnation identifies this store: 12 lower-case hex digits drawn at
+// random when the store is created and kept for its life. Sequence numbers
+// are unique only within an incarnation: a store that is replaced (moved
+// aside, salvaged, deleted) gets a new incarnation, so the pair never
+// repeats and a consumer can tell a reset (new incarnation) from a gap
+// (missing numbers within one).
+func (b *Buffer) Incarnation() string { return b.incarnation }
+
 // Stats returns a snapshot of the buffer's state and counters. It keeps
 // working after Close, reporting the final state.
 func (b *Buffer) Stats() Stats {
@@ -408,15 +469,24 @@ func (b *Buffer) Stats() Stats {
 		InFlight:        int64(b.idx.inFlight),
 		Appended:        b.appended,
 		Acked:           b.acked,
-		Dropped:         map[string]uint64{DropFull: b.droppedFull, DropAge: b.droppedAge},
+		Dropped:         map[string]uint64{DropFull: b.droppedFull, DropAge: b.droppedAge, DropDiskFull: b.disk.dropped},
 		Quarantined:     b.quarantined,
 		Syncs:           b.syncs,
 		LastSyncLatency: b.lastSync,
 		NextSeq:         b.next,
 		RecoveredFrom:   b.recoveredFrom,
+		Incarnation:     b.incarnation,
+		Salvage:         b.salvage,
+		DiskFree:        b.disk.free,
+		DiskReserve:     b.space.reserve,
+		LimitBytes:      b.opts.MaxBytes,
+	}
+	s.Salvage.Problems = slices.Clone(s.Salvage.Problems)
+	if b.disk.free >= 0 {
+		s.LimitBytes = min(s.LimitBytes, b.idx.bytes+max(0, b.disk.free-b.space.reserve))
 	}
 	if i := b.idx.oldest(); i >= 0 {
-		s.OldestAge = max(0, b.opts.Now().Sub(time.Unix(0, b.idx.slots[i].appended)))
+		s.OldestAge = max(0, b.clock.now()-time.Duration(b.idx.slots[i].stamp))
 	}
 	return s
 }
@@ -437,6 +507,7 @@ func (b *Buffer) Close() error {
 	b.mu.Unlock()
 	<-b.finished
 	b.readers.Wait()
+	b.saveState(true)
 	if err := b.db.Close(); err != nil {
 		return fmt.Errorf("buffer: close store: %w", err)
 	}

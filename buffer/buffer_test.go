@@ -434,7 +434,7 @@ func TestAgeExpiry(t *testing.T) {
 	clk := newClock()
 	rec := &recorder{}
 	dir := t.TempDir()
-	b := open(t, dir, Options{MaxAge: time.Hour, Now: clk.Now, Logger: slog.New(rec)})
+	b := open(t, dir, Options{MaxAge: time.Hour, Now: clk.Now, Uptime: clk.Uptime, Logger: slog.New(rec)})
 	appendN(t, b, 1, 3)
 	wantSeqs(t, "in flight", seqsOf(next(t, b, 1)), []Seq{1})
 	clk.Advance(30 * time.Minute)
@@ -465,13 +465,13 @@ func TestAgeExpiry(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b = open(t, dir, Options{MaxAge: time.Hour, Now: clk.Now})
+	b = open(t, dir, Options{MaxAge: time.Hour, Now: clk.Now, Uptime: clk.Uptime})
 	wantSeqs(t, "after reopen", seqsOf(drain(t, b)), []Seq{4})
 }
 
 func TestAgeExpiryOnAppend(t *testing.T) {
 	clk := newClock()
-	b := open(t, t.TempDir(), Options{MaxAge: time.Minute, Now: clk.Now})
+	b := open(t, t.TempDir(), Options{MaxAge: time.Minute, Now: clk.Now, Uptime: clk.Uptime})
 	appendN(t, b, 1, 3)
 	clk.Advance(2 * time.Minute)
 	appendN(t, b, 4, 1)
@@ -515,7 +515,7 @@ func TestAgeExpiryInBackground(t *testing.T) {
 	// With a 2 s MaxAge the sweep runs every second; nothing but the sweep
 	// touches the buffer after the clock moves.
 	clk := newClock()
-	b := open(t, t.TempDir(), Options{MaxAge: 2 * time.Second, Now: clk.Now})
+	b := open(t, t.TempDir(), Options{MaxAge: 2 * time.Second, Now: clk.Now, Uptime: clk.Uptime})
 	appendN(t, b, 1, 3)
 	clk.Advance(time.Minute)
 	deadline := time.Now().Add(5 * time.Second)

@@ -1,7 +1,6 @@
 package buffer
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,6 +21,8 @@ func (b *Buffer) run() {
 	defer sweep.Stop()
 	flush := time.NewTicker(deleteFlush)
 	defer flush.Stop()
+	state := time.NewTicker(stateEvery)
+	defer state.Stop()
 	var window *time.Timer
 	if b.opts.SyncWindow > 0 {
 		window = time.NewTimer(b.opts.SyncWindow)
@@ -36,10 +37,13 @@ func (b *Buffer) run() {
 		case <-gc.C:
 			b.collectGarbage()
 			continue
+		case <-state.C:
+			b.saveState(false)
+			continue
 		case <-sweep.C:
 		case <-flush.C:
 			b.mu.Lock()
-			pending := len(b.deletes) > 0
+			pending := len(b.deletes) > 0 || (b.disk.freed > 0 && b.space.low(b.disk.free))
 			b.mu.Unlock()
 			if !pending {
 				continue
@@ -71,12 +75,19 @@ func sweepInterval(maxAge time.Duration) time.Duration {
 // batch followed by one sync. It reports whether appends remain queued.
 func (b *Buffer) commit() (more bool) {
 	b.buildQueued()
+	free := b.checkSpace()
+	defer b.reclaimIfLow(free) // after this group's deletions
 	b.mu.Lock()
 	var group []*appendRequest
 	var groupBytes int64
+	budget := b.diskBudgetLocked(free)
 	for len(b.queue) > 0 && b.queue[0].ready(b.next+Seq(len(group))) {
 		p := int64(len(b.queue[0].payload))
 		if len(group) > 0 && groupBytes+p > b.opts.MaxBytes {
+			break
+		}
+		if budget -= p + entryDiskOverhead; budget < 0 {
+			b.refuseQueueLocked(free)
 			break
 		}
 		group = append(group, b.queue[0])
@@ -88,21 +99,28 @@ func (b *Buffer) commit() (more bool) {
 	if !more {
 		b.queue = nil
 	}
-	now := b.opts.Now()
+	now, stamp := b.opts.Now(), b.clock.now()
 	b.expireLocked()
 	if len(group) > 0 {
 		b.makeRoomLocked(groupBytes)
 	}
 	first := b.next
-	dels, quar := b.deletes, b.unreadable
-	b.deletes, b.unreadable = nil, nil
+	low := first
+	if i := b.idx.oldest(); i >= 0 {
+		low = b.idx.slots[i].seq
+	}
+	var dels, quar []Seq
+	if b.space.deletable(free) {
+		dels, quar = b.deletes, b.unreadable
+		b.deletes, b.unreadable = nil, nil
+	}
 	b.mu.Unlock()
 
-	if len(group) == 0 && len(dels) == 0 && len(quar) == 0 {
+	if len(group) == 0 && len(dels) == 0 && len(quar) == 0 && (stamp-b.lastCheckpoint < checkpointEvery || !b.space.deletable(free)) {
 		return more
 	}
 	start := time.Now()
-	moved, err := b.write(first, now, group, dels, quar)
+	moved, err := b.write(first, low, now, stamp, group, dels, quar)
 	elapsed := time.Since(start)
 
 	b.mu.Lock()
@@ -113,9 +131,10 @@ func (b *Buffer) commit() (more bool) {
 		b.unreadable = append(quar, b.unreadable...)
 	} else {
 		b.quarantined += int64(moved)
+		b.lastCheckpoint = stamp
 		if len(group) > 0 {
 			for i, req := range group {
-				b.idx.push(slot{seq: first + Seq(i), appended: now.UnixNano(), size: int64(len(req.payload))})
+				b.idx.push(slot{seq: first + Seq(i), appended: now.UnixNano(), stamp: int64(stamp), size: int64(len(req.payload))})
 			}
 			b.next = first + Seq(len(group))
 			b.appended += uint64(len(group))
@@ -187,7 +206,7 @@ func (req *appendRequest) ready(seq Seq) bool {
 // write applies one group to the store and makes it durable. A group too big
 // for one engine transaction is split; the sync after the last one covers
 // them all, and no Append is answered before it.
-func (b *Buffer) write(first Seq, now time.Time, group []*appendRequest, dels, quar []Seq) (moved int, err error) {
+func (b *Buffer) write(first, low Seq, now time.Time, stamp time.Duration, group []*appendRequest, dels, quar []Seq) (moved int, err error) {
 	txn := b.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	apply := func(f func(*badger.Txn) error) error {
@@ -230,7 +249,7 @@ func (b *Buffer) write(first Seq, now time.Time, group []*appendRequest, dels, q
 		}
 	}
 	for i, req := range group {
-		e := badger.NewEntry(seqKey(entryPrefix, first+Seq(i)), encodeValue(now, req.payload))
+		e := badger.NewEntry(seqKey(entryPrefix, first+Seq(i)), encodeValue(now, stamp, req.payload))
 		if err := apply(func(t *badger.Txn) error { return t.SetEntry(e) }); err != nil {
 			return 0, err
 		}
@@ -238,11 +257,17 @@ func (b *Buffer) write(first Seq, now time.Time, group []*appendRequest, dels, q
 	if len(group) > 0 {
 		// The high-water mark travels with the entries, so the sequence
 		// continues after a restart even when every entry was acked.
-		var hw [8]byte
-		binary.BigEndian.PutUint64(hw[:], uint64(first)+uint64(len(group)))
-		if err := apply(func(t *badger.Txn) error { return t.Set(metaNextKey, hw[:]) }); err != nil {
+		if err := apply(func(t *badger.Txn) error { return t.Set(metaNextKey, be64(uint64(first)+uint64(len(group)))) }); err != nil {
 			return 0, err
 		}
+	}
+	// The oldest live entry, for counting what a salvage misses.
+	if err := apply(func(t *badger.Txn) error { return t.Set(metaLowKey, be64(uint64(low))) }); err != nil {
+		return 0, err
+	}
+	// Every write carries the age clock (see clock.go).
+	if err := apply(func(t *badger.Txn) error { return t.Set(metaClockKey, b.clock.take(now).encode()) }); err != nil {
+		return 0, err
 	}
 	if err := txn.Commit(); err != nil {
 		return 0, err
@@ -260,7 +285,7 @@ func (b *Buffer) write(first Seq, now time.Time, group []*appendRequest, dels, q
 // expireLocked drops ready entries older than MaxAge, oldest first. In-flight
 // entries are left to their publisher; once released they expire too.
 func (b *Buffer) expireLocked() int {
-	cutoff := b.opts.Now().Add(-b.opts.MaxAge).UnixNano()
+	cutoff := int64(b.clock.now() - b.opts.MaxAge)
 	x := &b.idx
 	n, bytes := 0, int64(0)
 	for i := x.head; i < len(x.slots); i++ {
@@ -268,7 +293,7 @@ func (b *Buffer) expireLocked() int {
 		if s.state == slotGone {
 			continue
 		}
-		if s.appended >= cutoff {
+		if s.stamp >= cutoff {
 			break
 		}
 		if s.state != slotReady {
@@ -281,6 +306,7 @@ func (b *Buffer) expireLocked() int {
 	}
 	if n > 0 {
 		b.droppedAge += uint64(n)
+		b.disk.freed += bytes
 		x.compact()
 		b.log.Warn("buffer: dropped entries older than MaxAge", "reason", DropAge, "count", n, "bytes", bytes, "max_age", b.opts.MaxAge)
 	}
@@ -314,6 +340,7 @@ func (b *Buffer) makeRoomLocked(groupBytes int64) {
 		}
 	}
 	b.droppedFull += uint64(n)
+	b.disk.freed += bytes
 	x.compact()
 	b.log.Warn("buffer: full, dropped oldest entries", "reason", DropFull, "count", n, "in_flight", inFlight, "bytes", bytes, "max_bytes", b.opts.MaxBytes)
 }

@@ -34,7 +34,8 @@
 //     sequence number it is stored under; a failed build uses no number. Cancelling an Append's context abandons only the
 //     wait: a payload already queued may still be stored and delivered.
 //   - Order. Sequence numbers start at 1, have no gaps and only grow, for
-//     the life of the directory, across restarts and kill -9: they are
+//     the life of the store (its incarnation, see Buffer.Incarnation),
+//     across restarts and kill -9: they are
 //     assigned by one committer goroutine in commit order, and the next one
 //     is recovered at Open from the highest stored key and a persisted
 //     high-water mark written in the same batch as the entries (so the
@@ -47,9 +48,10 @@
 //     entries in flight at a crash are ready again after Open, so an entry
 //     may be delivered twice; consumers de-duplicate (bedgate's records carry
 //     stable identifiers). Stats.InFlight entries are not persisted as such.
-//   - Never silent. Every entry the buffer removes without an Ack is counted
-//     in Stats.Dropped by reason and logged at warn level (counts and sizes
-//     only, never payloads).
+//   - Never silent. Every entry the buffer removes without an Ack, and every
+//     append it refuses for disk space, is counted in Stats.Dropped by
+//     reason and logged at warn level (counts and sizes only, never
+//     payloads; refusals at most every 10 s with their count).
 //
 // # Bounds: full and age
 //
@@ -68,17 +70,39 @@
 // are dropped, counted as [DropAge], when a group is committed, when Next
 // looks for work, and on a background sweep (every MaxAge/4, between 1 s
 // and 1 min). Entries in flight are not aged out while the publisher holds
-// them; once released they are.
+// them; once released they are. Ages are measured on the age clock, which
+// wall-clock steps do not move (clock.go): a forward NTP jump expires
+// nothing, entries stamped while the clock read 1970 do not expire at once,
+// and a backward step does not make them immortal.
+//
+// # Bounds: disk space
+//
+// The storage engine dies of SIGBUS when the filesystem has no block for a
+// page it writes through a memory map, so the effective bound is the
+// smaller of MaxBytes and what the filesystem can take while keeping
+// Options.DiskReserve free (Stats.LimitBytes). Appends that would leave less
+// are refused with ErrDiskFull, counted as [DropDiskFull]; stored entries
+// are kept. A reserve file beside the store ("<dir>.reserve") is released
+// to let a store open and drain on a disk something else filled; when space
+// is low, acknowledged entries' space is given back by compacting the
+// store. On a filesystem under 512 MiB the memtables, value-log files, base
+// level and reserve shrink with it (an 8 MiB tmpfs: 1 MiB memtables, a
+// 3 MiB reserve). space.go gives the measurements and reasons.
 //
 // # Recovery
 //
 // Open never panics and never asks for files to be deleted by hand.
 //   - A directory that exists but cannot be used (the engine refuses to
-//     open it or panics, a table file is malformed, it belongs to another
-//     program, or it was a bedgate buffer and lost its format marker) is
-//     renamed to "<dir>.corrupt-<UTC time>", an error is logged, a fresh
-//     store is opened, and Stats.RecoveredFrom names the old one. Sequence
-//     numbers start again at 1 in the fresh store.
+//     open it or panics, a table file is malformed or missing, it has table
+//     files but no MANIFEST, it belongs to another program, or it was a
+//     bedgate buffer and lost its format marker) is renamed to
+//     "<dir>.corrupt-<UTC time>" and salvaged (salvage.go): every entry
+//     still readable in its files is stored again, under its own sequence
+//     number and unchanged, in a fresh store with a new incarnation, and
+//     the counts recovered, unreadable and missing are logged as an error
+//     and reported in Stats.Salvage; Stats.RecoveredFrom names the old
+//     directory, which is kept. The sequence continues above the highest
+//     number found.
 //   - Errors that moving the directory would not cure are returned instead:
 //     the directory is locked by another process (or another Buffer),
 //     cannot be created or written, or the options are invalid.
@@ -96,11 +120,18 @@
 //	'e' + Seq (8 bytes, big-endian)   an entry; key order is sequence order
 //	'q' + Seq (8 bytes, big-endian)   a quarantined entry, value kept as found
 //	"m/next"                          next Seq to assign (8 bytes, big-endian)
+//	"m/low"                           oldest live Seq at the last commit (8 bytes)
 //	"m/format"                        "bedgate-buffer/1"
+//	"m/incarnation"                   the store's incarnation (12 hex digits)
+//	"m/clock"                         age-clock checkpoint (clock.go)
 //
-// An entry's value is a version byte (1), the commit time in Unix
-// nanoseconds (8 bytes, big-endian), the CRC-32C (Castagnoli) of the payload
-// (4 bytes, big-endian), then the payload.
+// An entry's value is a version byte (2), the commit time in Unix
+// nanoseconds (8 bytes), the age clock at commit in nanoseconds (8 bytes),
+// the CRC-32C (Castagnoli) of the payload (4 bytes), then the payload;
+// integers big-endian. Version 1 (no age clock) is still read. Beside the
+// engine's files the directory holds "bedgate-state" (the sequence range,
+// for counting a salvage's losses) and, after an unclean stop, "unlisted"
+// (table files the manifest did not list).
 //
 // # Durability mechanics, measured
 //
@@ -168,5 +199,9 @@
 // There is no in-memory implementation and no conformance suite package
 // (buffer/buffertest) yet. Quarantined entries are kept for inspection and
 // never removed by the buffer. Entries in flight at Close are not
-// remembered as such.
+// remembered as such. A store whose filesystem was filled to the last block
+// while its reserve file did not exist cannot be opened (Open returns an
+// error saying the disk is full; the store is not moved). A salvage holds
+// the readable entries in memory and does not check the disk has room for
+// them.
 package buffer

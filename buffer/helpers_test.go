@@ -40,13 +40,18 @@ func (r *recorder) count(level slog.Level, msg string) int {
 	return n
 }
 
-// clock is a settable clock for Options.Now.
+// clock is a settable clock for Options.Now (the wall clock) and
+// Options.Uptime (the clock ages are measured on).
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	up   time.Duration
+	boot string
 }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
+func newClock() *clock {
+	return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), up: time.Hour, boot: "boot-1"}
+}
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
@@ -54,10 +59,35 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+func (c *clock) Uptime() (string, time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.boot, c.up
+}
+
+// Advance lets d pass: both clocks move.
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+	c.up += d
+}
+
+// Step sets the wall clock by d (NTP, an operator): the uptime stays.
+func (c *clock) Step(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Reboot starts a new boot: uptime restarts near zero and the wall clock
+// reads wall.
+func (c *clock) Reboot(wall time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.boot += "'"
+	c.up = 5 * time.Second
+	c.t = wall
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -14,7 +14,8 @@ const (
 // disk.
 type slot struct {
 	seq      Seq
-	appended int64 // Unix ns
+	appended int64 // wall clock at append, Unix ns (NextSince)
+	stamp    int64 // age clock at append, ns (ages; see clock.go)
 	size     int64 // payload bytes
 	state    slotState
 }

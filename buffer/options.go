@@ -19,6 +19,9 @@ const (
 	DefaultBlockCacheSize   = 8 << 20
 	DefaultGCDiscardRatio   = 0.5
 
+	// defaultBaseLevelSize is the engine's default size of level 1.
+	defaultBaseLevelSize = 10 << 20
+
 	// maxInlineValueLimit is the storage engine's ceiling on values kept in
 	// the LSM tree.
 	maxInlineValueLimit = 1 << 20
@@ -61,9 +64,17 @@ type Options struct {
 	// Payloads are never logged. The default is slog.Default().
 	Logger *slog.Logger
 
-	// Now is the clock used for append times and ages. The default is
-	// time.Now.
+	// Now is the wall clock: it stamps Entry.Appended (and so NextSince)
+	// and the age clock's checkpoints. Ages are not measured on it (see
+	// Uptime). The default is time.Now.
 	Now func() time.Time
+
+	// Uptime is the clock entry ages are measured on, for MaxAge and
+	// Stats.OldestAge: one that wall-clock steps do not move. See clock.go
+	// for how ages carry across restarts. The default on Linux is
+	// CLOCK_BOOTTIME with the kernel's boot id; elsewhere, the process's
+	// monotonic clock.
+	Uptime Uptime
 
 	// Small-box tuning. The defaults suit a 1 GB RAM arm64 gateway; the
 	// storage engine's own defaults (64 MiB memtables, 1 GiB value-log files
@@ -74,15 +85,17 @@ type Options struct {
 	// plus a same-sized log file on disk. A single write batch may hold at
 	// most 15% of it, so it also bounds one group commit; larger groups are
 	// split into several transactions and still synced once. The default
-	// value of MemTableSize is 8 MiB; it must be at least 1 MiB.
+	// value of MemTableSize is 8 MiB, or 1/64 of the store's filesystem
+	// when that is smaller (at least 1 MiB); it must be at least 1 MiB.
 	MemTableSize int64
 
 	// ValueLogFileSize is the size of one value-log file. Only payloads
 	// larger than InlineValueLimit go to the value log, and space there is
 	// reclaimed a whole file at a time by garbage collection, so small files
 	// give space back sooner. A payload may be at most half of it. The
-	// default value of ValueLogFileSize is 32 MiB; it must be between 1 MiB
-	// and 2 GiB.
+	// default value of ValueLogFileSize is 32 MiB, or 1/32 of the store's
+	// filesystem when that is smaller (at least 1 MiB); it must be between
+	// 1 MiB and 2 GiB.
 	ValueLogFileSize int64
 
 	// BlockCacheSize is the RAM cache for on-disk table blocks. The outbox
@@ -103,6 +116,22 @@ type Options struct {
 	// write amplification. The default value of GCDiscardRatio is 0.5; it
 	// must be above 0 and below 1.
 	GCDiscardRatio float64
+
+	// DiskReserve is the free space kept on the store's filesystem for
+	// the storage engine: appends that would leave less are refused with
+	// ErrDiskFull and counted in Stats.Dropped[DropDiskFull] (see space.go
+	// for why and for the reserve file kept beside the store). The default
+	// is DefaultDiskReserve of the memtable and base level sizes: 26 MiB on
+	// a filesystem of 512 MiB or more, 3 MiB on one of 8 MiB.
+	DiskReserve int64
+
+	// baseLevelSize is the engine's level-1 size; 0 follows the
+	// filesystem's size (see fitToDisk).
+	baseLevelSize int64
+
+	// statfs reads free and total bytes of a path's filesystem; nil means
+	// the system's. Tests replace it.
+	statfs func(path string) (free, total int64, err error)
 
 	// syncOnCommit selects the engine's own per-commit sync instead of one
 	// explicit sync after each group. Unexported: benchmarks use it to
@@ -128,6 +157,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("buffer: BlockCacheSize is %d; use 0 for the default or a positive byte count", o.BlockCacheSize)
 	case o.InlineValueLimit < 0:
 		return o, fmt.Errorf("buffer: InlineValueLimit is %d; use 0 for the default or a positive byte count", o.InlineValueLimit)
+	case o.DiskReserve < 0:
+		return o, fmt.Errorf("buffer: DiskReserve is %d; use 0 for the default or a positive byte count", o.DiskReserve)
 	case o.GCDiscardRatio < 0 || o.GCDiscardRatio >= 1:
 		return o, fmt.Errorf("buffer: GCDiscardRatio is %v; use 0 for the default or a fraction above 0 and below 1", o.GCDiscardRatio)
 	}
@@ -146,6 +177,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Uptime == nil {
+		o.Uptime = systemUptime()
+	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = DefaultMemTableSize
 	}
@@ -158,6 +192,10 @@ func (o Options) withDefaults() (Options, error) {
 	if o.InlineValueLimit == 0 {
 		o.InlineValueLimit = min(maxInlineValueLimit, o.MemTableSize/8)
 	}
+	if o.statfs == nil {
+		o.statfs = systemStatfs
+	}
+	o = o.fitToDisk(0)
 	if o.GCDiscardRatio == 0 {
 		o.GCDiscardRatio = DefaultGCDiscardRatio
 	}
@@ -186,6 +224,7 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithNumLevelZeroTablesStall(8).
 		WithNumCompactors(2).
 		WithBaseTableSize(1 << 20).
+		WithBaseLevelSize(o.baseLevelSize).
 		WithValueLogFileSize(o.ValueLogFileSize).
 		WithValueThreshold(o.InlineValueLimit).
 		WithBlockCacheSize(o.BlockCacheSize).

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -34,32 +35,57 @@ type recovered struct {
 	idx         index
 	next        Seq
 	quarantined int64
+	incarnation string
+	clock       *ageClock
 }
 
-// openStore opens the store in dir and rebuilds the in-memory index.
-func openStore(dir string, o Options, log *slog.Logger) (*recovered, error) {
+// openStore opens the store in dir and rebuilds the in-memory index. A new
+// store is seeded with what a salvage found, if anything.
+func openStore(dir string, o Options, log *slog.Logger, seed *salvaged) (*recovered, error) {
 	if err := prepareDir(dir); err != nil {
 		return nil, err
 	}
 	bo := o.badgerOptions(dir)
 	_, statErr := os.Stat(filepath.Join(dir, badger.ManifestFilename))
 	existed := statErr == nil
+	if !existed && hasStoreFiles(dir) {
+		// The engine would start afresh and overwrite the tables.
+		return nil, corrupt("%s holds table or log files but no MANIFEST", dir)
+	}
 	if err := checkTables(dir, bo); err != nil {
 		return nil, err
 	}
 	db, err := openBadger(bo)
+	if isNoSpace(err) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, corrupt("open %s: %w", dir, err)
 	}
-	r, err := load(db, existed, log)
+	if seed != nil && !existed {
+		if err := seed.store(db); err != nil {
+			closeQuietly(db)
+			return nil, fmt.Errorf("buffer: store salvaged entries: %w", err)
+		}
+		existed = true
+	}
+	r, err := load(db, existed, o, log)
 	if err != nil {
 		closeQuietly(db)
 		var ce *corruptError
-		if errors.As(err, &ce) {
+		if errors.As(err, &ce) || isNoSpace(err) {
 			return nil, err
 		}
 		return nil, corrupt("read %s: %w", dir, err)
 	}
+	// Sound: the tables the manifest did not list go, as the engine would
+	// have deleted them, unless they hold entries newer than any the store
+	// knows (a manifest that lost its last records).
+	if newer := unlistedBeyond(dir, r.next); newer > 0 {
+		closeQuietly(db)
+		return nil, corrupt("%d entries beyond the store's last sequence number are in tables its manifest does not list", newer)
+	}
+	_ = os.RemoveAll(filepath.Join(dir, unlistedDir))
 	return r, nil
 }
 
@@ -82,10 +108,15 @@ func prepareDir(dir string) error {
 		return err
 	}
 	probe := filepath.Join(dir, ".write-probe")
-	if err := os.WriteFile(probe, []byte("ok"), 0o600); err != nil {
+	err = os.WriteFile(probe, []byte("ok"), 0o600)
+	if errors.Is(err, syscall.ENOSPC) {
+		// Writable but full: the space guard handles it (see space.go).
+		err = nil
+	}
+	if err != nil {
 		return fmt.Errorf("buffer: store directory is not writable: %w", err)
 	}
-	if err := os.Remove(probe); err != nil {
+	if err := os.Remove(probe); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("buffer: store directory: %w", err)
 	}
 	return nil
@@ -108,7 +139,7 @@ func closeQuietly(db *badger.DB) {
 
 // load checks the format marker and rebuilds the index, moving entries whose
 // value does not decode to the quarantine prefix.
-func load(db *badger.DB, existed bool, log *slog.Logger) (r *recovered, err error) {
+func load(db *badger.DB, existed bool, o Options, log *slog.Logger) (r *recovered, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r, err = nil, corrupt("storage engine panicked while reading: %v", p)
@@ -121,19 +152,28 @@ func load(db *badger.DB, existed bool, log *slog.Logger) (r *recovered, err erro
 	var metaNext, lastSeq Seq
 	var bad []Seq
 	var badKeys [][]byte
+	var cp checkpoint
+	var cpFound bool
+	var floor time.Duration // highest age-clock stamp stored
+	var unstamped []int     // index positions of version-1 entries
+	wall := o.Now()
 	err = db.View(func(txn *badger.Txn) error {
-		if item, err := txn.Get(metaNextKey); err == nil {
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			if len(v) == 8 {
-				metaNext = Seq(binary.BigEndian.Uint64(v))
-			} else {
-				log.Warn("buffer: ignoring malformed sequence high-water mark", "bytes", len(v))
-			}
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		if v, err := getMeta(txn, metaNextKey); err != nil {
 			return err
+		} else if len(v) == 8 {
+			metaNext = Seq(binary.BigEndian.Uint64(v))
+		} else if v != nil {
+			log.Warn("buffer: ignoring malformed sequence high-water mark", "bytes", len(v))
+		}
+		if v, err := getMeta(txn, metaIncarnationKey); err != nil {
+			return err
+		} else if validIncarnation(v) {
+			r.incarnation = string(v)
+		}
+		if v, err := getMeta(txn, metaClockKey); err != nil {
+			return err
+		} else if v != nil {
+			cp, cpFound = decodeCheckpoint(v)
 		}
 
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{entryPrefix}})
@@ -147,13 +187,21 @@ func load(db *badger.DB, existed bool, log *slog.Logger) (r *recovered, err erro
 			}
 			lastSeq = seq
 			err := item.Value(func(v []byte) error {
-				appended, payload, err := decodeValue(v)
+				sv, err := decodeValue(v)
 				if err != nil {
 					log.Error("buffer: quarantining unreadable entry", "seq", uint64(seq), "err", err)
 					bad = append(bad, seq)
 					return nil
 				}
-				r.idx.push(slot{seq: seq, appended: appended.UnixNano(), size: int64(len(payload))})
+				s := slot{seq: seq, appended: sv.appended.UnixNano(), stamp: int64(sv.stamp), size: int64(len(sv.payload))}
+				if sv.hasStamp {
+					floor = max(floor, sv.stamp)
+				} else {
+					// Version 1: stamped below once the age clock is known.
+					s.stamp = int64(wallAge(wall, sv.appended))
+					unstamped = append(unstamped, len(r.idx.slots))
+				}
+				r.idx.push(s)
 				return nil
 			})
 			if err != nil {
@@ -183,7 +231,42 @@ func load(db *badger.DB, existed bool, log *slog.Logger) (r *recovered, err erro
 		log.Warn("buffer: entries quarantined at open", "count", len(bad), "malformed_keys_removed", len(badKeys))
 	}
 	r.next = max(metaNext, lastSeq+1, 1)
+	r.clock = resume(o.Uptime, wall, cp, cpFound, floor)
+	now := r.clock.now()
+	for _, i := range unstamped {
+		r.idx.slots[i].stamp = int64(now) - r.idx.slots[i].stamp
+	}
+	if r.incarnation == "" {
+		// A store made before incarnations, or one that lost its id.
+		r.incarnation = newIncarnation()
+		if err := setMeta(db, metaIncarnationKey, []byte(r.incarnation)); err != nil {
+			return nil, err
+		}
+		if existed {
+			log.Warn("buffer: store had no incarnation id; gave it one", "incarnation", r.incarnation)
+		}
+	}
 	return r, nil
+}
+
+// getMeta returns the value of a metadata key, or nil when it is absent.
+func getMeta(txn *badger.Txn, key []byte) ([]byte, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+// setMeta writes one metadata key and syncs it.
+func setMeta(db *badger.DB, key, value []byte) error {
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(key, value) }); err != nil {
+		return err
+	}
+	return db.Sync()
 }
 
 // checkFormat writes the format marker into a new store and refuses a store
@@ -219,10 +302,7 @@ func checkFormat(db *badger.DB, existed bool) error {
 	case existed:
 		return corrupt("existing store has lost its format marker")
 	}
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(metaFormatKey, formatValue) }); err != nil {
-		return err
-	}
-	return db.Sync()
+	return setMeta(db, metaFormatKey, formatValue)
 }
 
 // quarantine moves unreadable entries to the quarantine prefix and deletes

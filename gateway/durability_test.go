@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -88,6 +89,13 @@ func watch(t *testing.T, url string) *statusWatcher {
 	return w
 }
 
+// reset forgets the latest status, so that the next one seen is new.
+func (w *statusWatcher) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.latest = gateway.GatewayStatus{}
+}
+
 func (w *statusWatcher) get() (gateway.GatewayStatus, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -102,15 +110,48 @@ func runGateway(t *testing.T, ctx context.Context, cfg *config.Config) <-chan er
 // runGatewayLogging runs the gateway with its log going to h.
 func runGatewayLogging(t *testing.T, ctx context.Context, cfg *config.Config, h slog.Handler) <-chan error {
 	t.Helper()
+	return runGatewayWith(t, ctx, gateway.Options{Config: cfg, Logger: slog.New(h)})
+}
+
+// runGatewayWith runs the gateway with opts, the shipped drivers and, unless
+// opts has one, a logger that discards.
+func runGatewayWith(t *testing.T, ctx context.Context, opts gateway.Options) <-chan error {
+	t.Helper()
 	reg, err := all.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts.Drivers = reg
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(testLog(io.Discard), nil))
+	}
 	done := make(chan error, 1)
-	go func() {
-		done <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: slog.New(h)})
-	}()
+	go func() { done <- gateway.Run(ctx, opts) }()
 	return done
+}
+
+// endOutage checks that the gateway still runs, restarts the broker and
+// returns the first status that reports drops for reason.
+func endOutage(t *testing.T, broker *brokertest.Broker, w *statusWatcher, done <-chan error, reason string) gateway.GatewayStatus {
+	t.Helper()
+	return endOutageWhen(t, broker, w, done, "drops for "+reason, func(o *gateway.OutboxStatus) bool { return o.Dropped[reason] > 0 })
+}
+
+// endOutageWhen is endOutage waiting for a status whose outbox meets cond.
+func endOutageWhen(t *testing.T, broker *brokertest.Broker, w *statusWatcher, done <-chan error, what string, cond func(*gateway.OutboxStatus) bool) gateway.GatewayStatus {
+	t.Helper()
+	select {
+	case err := <-done:
+		t.Fatalf("gateway stopped during the outage: %v", err)
+	default:
+	}
+	broker.Restart()
+	waitUntil(t, "a status that reports "+what, 20*time.Second, func() bool {
+		st, _ := w.get()
+		return st.State == "online" && st.Outbox != nil && cond(st.Outbox)
+	})
+	st, _ := w.get()
+	return st
 }
 
 // logWatch is a slog.Handler that keeps the messages logged, so that a test
@@ -128,6 +169,13 @@ func (l *logWatch) Handle(_ context.Context, r slog.Record) error {
 	defer l.mu.Unlock()
 	l.messages = append(l.messages, r.Message)
 	return nil
+}
+
+// saw reports whether msg was logged.
+func (l *logWatch) saw(msg string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.messages, msg)
 }
 
 // count returns how many messages containing s were logged.
@@ -180,17 +228,7 @@ func TestQuotaDuringOutage(t *testing.T) {
 	waitUntil(t, "the outbox to drop its oldest entries twice", 30*time.Second, func() bool {
 		return log.count("buffer: full, dropped oldest entries") >= 2
 	})
-	select {
-	case err := <-done:
-		t.Fatalf("gateway stopped during the outage: %v", err)
-	default:
-	}
-	broker.Restart()
-	waitUntil(t, "a status that reports drops", 20*time.Second, func() bool {
-		st, _ := w.get()
-		return st.State == "online" && st.Outbox != nil && st.Outbox.Dropped["full"] > 0
-	})
-	st, _ := w.get()
+	st := endOutage(t, broker, w, done, "full")
 	if st.Outbox.Bytes > 1<<20 {
 		t.Errorf("outbox holds %d bytes, over its 1 MiB bound", st.Outbox.Bytes)
 	}

@@ -114,8 +114,9 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	health.broker = pub.Broker
 	if st := outbox.Stats(); st.RecoveredFrom != "" {
-		log.Error("the outbox was unreadable and was moved aside; the gateway continues with a fresh one",
-			"moved_to", st.RecoveredFrom)
+		log.Error("the outbox was unreadable and was moved aside; the gateway continues with a fresh one holding what could be salvaged",
+			"moved_to", st.RecoveredFrom, "recovered", st.Salvage.Recovered, "unreadable", st.Salvage.Unreadable,
+			"missing", st.Salvage.Missing)
 	}
 
 	beds := make([]*supervisor, 0, len(cfg.Beds))
@@ -231,13 +232,14 @@ func Run(ctx context.Context, opts Options) error {
 const statusInterval = 5 * time.Second
 
 // NewEncoder returns the encoder of a configured format: "fhir" (FHIR R4
-// transaction Bundles) or "hl7v2" (HL7 v2.6 ORU^R01, IHE PCD-01).
-func NewEncoder(format string) (record.Encoder, error) {
+// transaction Bundles) or "hl7v2" (HL7 v2.6 ORU^R01, IHE PCD-01), for the
+// sequence numbers of the outbox incarnation given (buffer.Buffer.Incarnation).
+func NewEncoder(format, incarnation string) (record.Encoder, error) {
 	switch format {
 	case "fhir", "":
-		return fhir.New(fhir.Options{})
+		return fhir.New(fhir.Options{Incarnation: incarnation})
 	case "hl7v2":
-		return hl7.New(hl7.Options{})
+		return hl7.New(hl7.Options{Incarnation: incarnation})
 	default:
 		return nil, fmt.Errorf("unknown format %q: use fhir or hl7v2", format)
 	}
@@ -275,10 +277,32 @@ type OutboxStatus struct {
 	Bytes        int64             `json:"bytes"`
 	OldestAgeSec float64           `json:"oldest_age_s"`
 	InFlight     int64             `json:"in_flight"`
-	Dropped      map[string]uint64 `json:"dropped"` // by reason: "full", "age"
+	Dropped      map[string]uint64 `json:"dropped"` // by reason: "full", "age", "disk-full"
 	Quarantined  int64             `json:"quarantined"`
 	// RecoveredFrom names where an unreadable store was moved at start.
 	RecoveredFrom string `json:"recovered_from,omitempty"`
+	// Salvage, when the store was unreadable at start, counts what was
+	// recovered from it, found unreadable, or missing.
+	Salvage *SalvageStatus `json:"salvage,omitempty"`
+	// Incarnation identifies the outbox store; NextSeq is the sequence
+	// number its next entry gets. A new incarnation means the outbox was
+	// replaced: its sequence numbers are a new series, not a gap.
+	Incarnation string `json:"incarnation"`
+	NextSeq     uint64 `json:"next_seq"`
+	// DiskFree is the free space on the outbox's filesystem, DiskReserve
+	// the part kept for the storage engine, LimitBytes the effective bound
+	// on Bytes (max_bytes or what the disk can take, whichever is
+	// smaller). Readings refused for space count as dropped "disk-full".
+	DiskFree    int64 `json:"disk_free"`
+	DiskReserve int64 `json:"disk_reserve"`
+	LimitBytes  int64 `json:"limit_bytes"`
+}
+
+// SalvageStatus reports the salvage of an unreadable outbox at start.
+type SalvageStatus struct {
+	Recovered  int64 `json:"recovered"`
+	Unreadable int64 `json:"unreadable"`
+	Missing    int64 `json:"missing"`
 }
 
 // healthReport builds GatewayStatus payloads.
@@ -299,6 +323,11 @@ func (h *healthReport) payload(online bool) []byte {
 		st.Outbox = &OutboxStatus{
 			Entries: o.Entries, Bytes: o.Bytes, OldestAgeSec: o.OldestAge.Seconds(), InFlight: o.InFlight,
 			Dropped: o.Dropped, Quarantined: o.Quarantined, RecoveredFrom: o.RecoveredFrom,
+			Incarnation: o.Incarnation, NextSeq: uint64(o.NextSeq),
+			DiskFree: o.DiskFree, DiskReserve: o.DiskReserve, LimitBytes: o.LimitBytes,
+		}
+		if s := o.Salvage; s.From != "" {
+			st.Outbox.Salvage = &SalvageStatus{Recovered: s.Recovered, Unreadable: s.Unreadable, Missing: s.Missing}
 		}
 		st.Rejected, st.Flagged = byReason(h.pipe.counts.Rejected()), byReason(h.pipe.counts.Flagged())
 		st.Held = h.pipe.held.Len()

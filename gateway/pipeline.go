@@ -125,7 +125,7 @@ func (p *pipeline) subscriptionError() string {
 
 // newPipeline builds the pipeline of a gateway's configuration.
 func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time, log *slog.Logger) (*pipeline, error) {
-	format, err := NewEncoder(cfg.Gateway.Format)
+	format, err := NewEncoder(cfg.Gateway.Format, outbox.Incarnation())
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -390,7 +390,11 @@ func (p *pipeline) storeScores(ctx context.Context) {
 }
 
 // store encodes a record, with the outbox sequence number it is stored
-// under, and appends the message to the outbox: durable when it returns.
+// under, and appends the message to the outbox: durable when it returns. A
+// record refused because the disk is nearly full is a loss the outbox has
+// counted (dropped "disk-full") and logged; it is not an error, so that the
+// device's session goes on and later readings are stored once there is
+// room.
 func (p *pipeline) store(ctx context.Context, rec record.Record) error {
 	_, err := p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
 		body, err := p.enc.Encode(rec, uint64(seq))
@@ -399,6 +403,9 @@ func (p *pipeline) store(ctx context.Context, rec record.Record) error {
 		}
 		return publish.Envelope(rec.Topic, body), nil
 	})
+	if errors.Is(err, buffer.ErrDiskFull) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("store record: %w", err)
 	}

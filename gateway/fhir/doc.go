@@ -14,8 +14,10 @@
 // # Bundle
 //
 // Bundle.type is transaction. Bundle.identifier is
-// {system "urn:bedgate:gateway:<gateway-id>:seq", value the record's
-// sequence number in decimal}, so a receiver can check for gaps;
+// {system "urn:bedgate:gateway:<gateway-id>:seq:<incarnation>", value the
+// record's sequence number in decimal}, so a receiver can check for gaps
+// within an outbox incarnation and tell a reset (a new incarnation) from a
+// gap;
 // Bundle.timestamp is the record's ReceivedAt. Entries, in order:
 //
 //   - Location, the bed: identifier {urn:bedgate:location,

@@ -54,6 +54,11 @@ type Options struct {
 	// vital sign when it meets the profile's rules: a Patient subject, a
 	// SNOMED CT and a LOINC coding, status final.
 	DisableUKCore bool
+	// Incarnation is the outbox's incarnation id (buffer.Buffer.Incarnation),
+	// the store the sequence numbers passed to Encode belong to. It is part
+	// of the system of Bundle.identifier (see SequenceSystem). Empty leaves
+	// it out, as before incarnations existed.
+	Incarnation string
 }
 
 // Encoder turns records into FHIR R4 transaction Bundles. It holds no
@@ -118,7 +123,7 @@ func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
 
 	b := bundle{
 		ResourceType: "Bundle",
-		Identifier:   &identifier{System: SequenceSystem(r.Gateway), Value: strconv.FormatUint(seq, 10)},
+		Identifier:   &identifier{System: SequenceSystem(r.Gateway, e.opts.Incarnation), Value: strconv.FormatUint(seq, 10)},
 		Type:         "transaction",
 		Timestamp:    r.ReceivedAt.Format(timeLayout),
 		Entry:        make([]entry, 0, 2+len(metricEntries)+len(items)),

@@ -436,17 +436,30 @@ func TestNewOptions(t *testing.T) {
 	}
 }
 
+// TestIncarnationInBundleIdentifier: the outbox incarnation is part of the
+// identifier's system; the value stays the bare sequence number.
+func TestIncarnationInBundleIdentifier(t *testing.T) {
+	doc, _ := encode(t, Options{Incarnation: "3f9a0c12b7e4"}, recordtest.PulseOximetry(), 4711)
+	if got := get(doc, "identifier.system"); got != "urn:bedgate:gateway:gw-ward7:seq:3f9a0c12b7e4" {
+		t.Errorf("identifier.system = %v", got)
+	}
+	if got := get(doc, "identifier.value"); got != "4711" {
+		t.Errorf("identifier.value = %v", got)
+	}
+}
+
 func TestEscaping(t *testing.T) {
-	tests := []struct{ in, seq, query string }{
-		{"gw-1", "urn:bedgate:gateway:gw-1:seq", "identifier=urn:bedgate:gateway:gw-1:seq|1"},
-		{"ward 7:a/b", "urn:bedgate:gateway:ward%207%3Aa%2Fb:seq", "identifier=urn:bedgate:gateway:ward%25207%253Aa%252Fb:seq|1"},
-		{"a|b&c", "urn:bedgate:gateway:a%7Cb%26c:seq", "identifier=urn:bedgate:gateway:a%257Cb%2526c:seq|1"},
+	tests := []struct{ in, incarnation, seq, query string }{
+		{"gw-1", "", "urn:bedgate:gateway:gw-1:seq", "identifier=urn:bedgate:gateway:gw-1:seq|1"},
+		{"gw-1", "3f9a0c12b7e4", "urn:bedgate:gateway:gw-1:seq:3f9a0c12b7e4", "identifier=urn:bedgate:gateway:gw-1:seq:3f9a0c12b7e4|1"},
+		{"ward 7:a/b", "", "urn:bedgate:gateway:ward%207%3Aa%2Fb:seq", "identifier=urn:bedgate:gateway:ward%25207%253Aa%252Fb:seq|1"},
+		{"a|b&c", "", "urn:bedgate:gateway:a%7Cb%26c:seq", "identifier=urn:bedgate:gateway:a%257Cb%2526c:seq|1"},
 	}
 	for _, tt := range tests {
-		if got := SequenceSystem(tt.in); got != tt.seq {
-			t.Errorf("SequenceSystem(%q) = %q, want %q", tt.in, got, tt.seq)
+		if got := SequenceSystem(tt.in, tt.incarnation); got != tt.seq {
+			t.Errorf("SequenceSystem(%q, %q) = %q, want %q", tt.in, tt.incarnation, got, tt.seq)
 		}
-		if got := ifNoneExist(identifier{SequenceSystem(tt.in), "1"}); got != tt.query {
+		if got := ifNoneExist(identifier{SequenceSystem(tt.in, tt.incarnation), "1"}); got != tt.query {
 			t.Errorf("ifNoneExist = %q, want %q", got, tt.query)
 		}
 	}

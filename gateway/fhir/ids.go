@@ -22,12 +22,19 @@ const (
 	NHSNumberSystem = "https://fhir.nhs.uk/Id/nhs-number"
 )
 
-// SequenceSystem returns the system of Bundle.identifier for a gateway:
-// "urn:bedgate:gateway:<gateway-id>:seq", the id percent-encoded. The
-// identifier's value is the record's sequence number in decimal, so a
-// receiver can check that none is missing.
-func SequenceSystem(gateway string) string {
-	return "urn:bedgate:gateway:" + escapePart(gateway) + ":seq"
+// SequenceSystem returns the system of Bundle.identifier for a gateway and
+// outbox incarnation: "urn:bedgate:gateway:<gateway-id>:seq:<incarnation>",
+// both percent-encoded, or "urn:bedgate:gateway:<gateway-id>:seq" without an
+// incarnation. The identifier's value is the record's sequence number in
+// decimal, so a receiver can check that none is missing within a system; a
+// new system for the same gateway means its outbox was replaced (a reset,
+// not a gap).
+func SequenceSystem(gateway, incarnation string) string {
+	s := "urn:bedgate:gateway:" + escapePart(gateway) + ":seq"
+	if incarnation != "" {
+		s += ":" + escapePart(incarnation)
+	}
+	return s
 }
 
 // deviceIdentifier returns the identifier of the record's device:

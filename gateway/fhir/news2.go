@@ -146,7 +146,7 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 
 	b := bundle{
 		ResourceType: "Bundle",
-		Identifier:   &identifier{System: SequenceSystem(r.Gateway), Value: strconv.FormatUint(seq, 10)},
+		Identifier:   &identifier{System: SequenceSystem(r.Gateway, e.opts.Incarnation), Value: strconv.FormatUint(seq, 10)},
 		Type:         "transaction",
 		Timestamp:    issued.Format(timeLayout),
 		Entry:        []entry{locEntry},

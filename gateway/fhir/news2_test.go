@@ -101,7 +101,7 @@ func TestEncodeNEWS2Fields(t *testing.T) {
 	if len(entries) != 2 || get(entries[0], "resource.resourceType") != "Location" {
 		t.Fatalf("entries: want Location and Observation (no device key, no Device), got %d:\n%s", len(entries), raw)
 	}
-	if get(doc, "identifier.system") != SequenceSystem(r.Gateway) || get(doc, "identifier.value") != "42" {
+	if get(doc, "identifier.system") != SequenceSystem(r.Gateway, "") || get(doc, "identifier.value") != "42" {
 		t.Errorf("Bundle.identifier = %v", get(doc, "identifier"))
 	}
 	obs := get(entries[1], "resource")

@@ -65,10 +65,11 @@
 //
 // # Identifiers
 //
-// MSH-10 is "<gateway-id>-<seq>" ([MessageControlID]): unique per gateway
-// and sequence number, stable across re-deliveries of the same record, and
-// a receiver reads the sequence number as the digits after the last "-"
-// (also given alone in MSH-13) to prove that none is missing.
+// MSH-10 is "<gateway-id>-<incarnation>-<seq>" ([MessageControlID]): unique
+// per gateway, outbox incarnation and sequence number, stable across
+// re-deliveries of the same record; a receiver reads the sequence number as
+// the digits after the last "-" (also given alone in MSH-13) to prove that
+// none is missing, and a new incarnation as a reset of the outbox.
 //
 // The EUI-64s are derived, not read from hardware: the first 8 bytes of a
 // SHA-256 of the device's identity (its serial number and driver when the

@@ -78,6 +78,10 @@ type Options struct {
 	// hospital number (record.Patient.LocalID), identifier type MR. Empty
 	// means the record's site.
 	LocalIDAuthority string
+	// Incarnation is the outbox's incarnation id (buffer.Buffer.Incarnation),
+	// the store the sequence numbers passed to Encode belong to; it is part
+	// of MSH-10 (see MessageControlID). Empty leaves it out.
+	Incarnation string
 }
 
 // Encoder turns records into HL7 v2.6 ORU^R01 messages per IHE PCD-01. It
@@ -171,7 +175,7 @@ func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
 		return nil, err
 	}
 	var b strings.Builder
-	controlID := escape(MessageControlID(r.Gateway, seq))
+	controlID := escape(MessageControlID(r.Gateway, e.opts.Incarnation, seq))
 	sender := e.sendingApplication(r.Gateway)
 	at := e.dtm(effectiveTime(r))
 

@@ -532,9 +532,26 @@ func TestEncodeInvalidRecord(t *testing.T) {
 	}
 }
 
+// TestIncarnationInControlID: MSH-10 carries the outbox incarnation; MSH-13
+// the bare sequence number.
+func TestIncarnationInControlID(t *testing.T) {
+	m := encode(t, Options{Incarnation: "3f9a0c12b7e4"}, recordtest.PulseOximetry(), 4711)
+	if got, _ := m.field("MSH", 1, 10); got != "gw-ward7-3f9a0c12b7e4-4711" {
+		t.Errorf("MSH-10 = %q", got)
+	}
+	if got, _ := m.field("MSH", 1, 13); got != "4711" {
+		t.Errorf("MSH-13 = %q", got)
+	}
+}
+
 func TestIdentifiers(t *testing.T) {
-	if got := MessageControlID("gw-ward7", 1234); got != "gw-ward7-1234" {
-		t.Errorf("MessageControlID = %q", got)
+	for _, tt := range []struct{ gateway, incarnation, want string }{
+		{"gw-ward7", "", "gw-ward7-1234"},
+		{"gw-ward7", "3f9a0c12b7e4", "gw-ward7-3f9a0c12b7e4-1234"},
+	} {
+		if got := MessageControlID(tt.gateway, tt.incarnation, 1234); got != tt.want {
+			t.Errorf("MessageControlID(%q, %q) = %q, want %q", tt.gateway, tt.incarnation, got, tt.want)
+		}
 	}
 	eui := regexp.MustCompile(`^[0-9A-F]{16}$`)
 	bySerial := recordtest.PulseOximetry()

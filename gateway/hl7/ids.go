@@ -10,12 +10,17 @@ import (
 )
 
 // MessageControlID returns MSH-10 for the record with sequence number seq of
-// a gateway: "<gateway-id>-<seq>", seq in decimal without padding. The
-// sequence number is the digits after the last "-", so the id is unique per
-// (gateway, seq) even when the gateway id contains "-", and a receiver can
-// check that no sequence number is missing. The value is escaped when
-// written into the message.
-func MessageControlID(gateway string, seq uint64) string {
+// a gateway's outbox incarnation: "<gateway-id>-<incarnation>-<seq>" (or
+// "<gateway-id>-<seq>" without an incarnation), seq in decimal without
+// padding. The sequence number is the digits after the last "-" and the
+// incarnation (12 hex digits) the part before it, so the id is unique per
+// (gateway, incarnation, seq) even when the gateway id contains "-", and a
+// receiver can check that no sequence number is missing within an
+// incarnation. The value is escaped when written into the message.
+func MessageControlID(gateway, incarnation string, seq uint64) string {
+	if incarnation != "" {
+		gateway += "-" + incarnation
+	}
 	return gateway + "-" + strconv.FormatUint(seq, 10)
 }
 
