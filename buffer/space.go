@@ -263,6 +263,22 @@ func (b *Buffer) diskBudgetLocked(free int64) int64 {
 	return budget
 }
 
+// Room reports whether n bytes may be written on the store's filesystem
+// outside the store (the gateway's held readings live beside it) without
+// eating into the reserve the storage engine needs. When they may not, it
+// returns an error matching ErrDiskFull and counts the refusal in
+// Stats.Dropped[DropDiskFull], as a refused append.
+func (b *Buffer) Room(n int64) error {
+	free := b.space.free()
+	if free < 0 || free-n >= b.space.reserve {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.countRefusedLocked(1, free)
+	return fmt.Errorf("%w: %d bytes free, %d kept in reserve", ErrDiskFull, free, b.space.reserve)
+}
+
 // refuseQueueLocked answers every queued append with ErrDiskFull.
 func (b *Buffer) refuseQueueLocked(free int64) {
 	n := uint64(len(b.queue))
@@ -270,6 +286,12 @@ func (b *Buffer) refuseQueueLocked(free int64) {
 		req.result <- appendResult{err: fmt.Errorf("%w: %d bytes free, %d kept in reserve", ErrDiskFull, free, b.space.reserve)}
 	}
 	b.queue = nil
+	b.countRefusedLocked(n, free)
+}
+
+// countRefusedLocked counts n refusals for disk space and logs them, at
+// most every diskLogEvery.
+func (b *Buffer) countRefusedLocked(n uint64, free int64) {
 	d := &b.disk
 	d.dropped += n
 	d.unlogged += n

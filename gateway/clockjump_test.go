@@ -39,6 +39,7 @@ func TestClockJumpDuringOutage(t *testing.T) {
 			defer cancel()
 			dataDir := t.TempDir()
 			cfg := testConfig(t, dataDir, broker.URL(), startMonitor(t, ctx, 5*time.Millisecond), 64<<20)
+			cfg.Association.MaxWait = time.Second // the feed is down with the broker
 			done := runGatewayWith(t, ctx, gateway.Options{Config: cfg, Now: now})
 
 			waitUntil(t, "a backlog of 200 readings", 30*time.Second, func() bool { return storedNext(dataDir) > 200 })

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -39,6 +40,17 @@ func watchSeqs(t *testing.T, url string) *seqWatcher {
 				}
 				w.mu.Lock()
 				w.seqs[obs[0].Seq] = true
+				w.mu.Unlock()
+			})
+			// Quarantined values take sequence numbers too.
+			c.Subscribe("bedgate/v1/s/w/bed1/rejected", 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
+				var q gateway.QuarantineMessage
+				if err := json.Unmarshal(m.Payload(), &q); err != nil {
+					t.Errorf("quarantine message: %v", err)
+					return
+				}
+				w.mu.Lock()
+				w.seqs[q.Seq] = true
 				w.mu.Unlock()
 			})
 		}))
@@ -80,6 +92,10 @@ func TestDiskFullDuringOutage(t *testing.T) {
 	defer cancel()
 	port := startMonitor(t, ctx, 2*time.Millisecond)
 	cfg := testConfig(t, mnt, broker.URL(), port, 256<<20)
+	// With the broker down the admission feed is unknown: readings are held
+	// (on the same disk, within the outbox's reserve) for association.max_wait,
+	// then stored without a patient.
+	cfg.Association.MaxWait = time.Second
 	runCtx, stop := context.WithCancel(ctx)
 	logs := &logWatch{}
 	done := runGatewayWith(t, runCtx, gateway.Options{Config: cfg, Logger: slog.New(logs)})
@@ -94,7 +110,22 @@ func TestDiskFullDuringOutage(t *testing.T) {
 	if st.Outbox.Dropped["full"] != 0 || st.Outbox.Dropped["age"] != 0 {
 		t.Fatalf("entries dropped from the outbox: %v; only new readings may be refused", st.Outbox.Dropped)
 	}
-	waitUntil(t, "every reading stored during the outage to arrive", 30*time.Second, func() bool { return seqs.missing(stored) == 0 })
+	deadline := time.Now().Add(30 * time.Second)
+	for seqs.missing(stored) > 0 {
+		if time.Now().After(deadline) {
+			seqs.mu.Lock()
+			var miss []uint64
+			for s := uint64(1); s <= stored && len(miss) < 20; s++ {
+				if !seqs.seqs[s] {
+					miss = append(miss, s)
+				}
+			}
+			seqs.mu.Unlock()
+			now, _ := w.get()
+			t.Fatalf("%d of the %d readings stored during the outage did not arrive in 30 s, first %v; outbox now %+v", seqs.missing(stored), stored, miss, now.Outbox)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	inc := st.Outbox.Incarnation
 	// The reserve file beside the outbox, released if something eats into
 	// the reserve, is made again once the drained store leaves room for it;

@@ -280,6 +280,13 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 		rec.Patient, rec.Unassociated, rec.AssocReason = nil, true, d.Reason
 		return p.forward(ctx, rec)
 	case assoc.Hold:
+		// Held readings are kept on the outbox's filesystem: they must not
+		// eat into the reserve its engine needs (a full disk would crash
+		// it). Refused, the reading is a loss the outbox counts as
+		// disk-full, as a refused append is.
+		if err := p.outbox.Room(heldRoom); err != nil {
+			return nil
+		}
 		out, pushed, err := p.held.Add(rec, p.now())
 		if err != nil {
 			return fmt.Errorf("gateway: %w", err)
@@ -300,6 +307,10 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 		return fmt.Errorf("gateway: unknown association action %v", d.Action)
 	}
 }
+
+// heldRoom is the disk space asked of the outbox's filesystem for one held
+// reading: a record of a monitor's reading is 1 to 4 KB as JSON.
+const heldRoom = 16 << 10
 
 // quarantineAll quarantines every value of rec for one reason.
 func (p *pipeline) quarantineAll(ctx context.Context, rec record.Record, reason validate.Reason, text string) error {
