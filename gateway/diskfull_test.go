@@ -29,10 +29,14 @@ func watchSeqs(t *testing.T, url string) *seqWatcher {
 	w := &seqWatcher{seqs: make(map[uint64]bool)}
 	// A persistent session: the broker keeps what arrives while this
 	// subscriber reconnects after the broker's restart.
+	// The subscriptions must be in the session before the test stops the
+	// broker: the first connection's are waited for.
+	subscribed := make(chan struct{}, 1)
 	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).SetClientID("seqs-" + t.Name()).SetCleanSession(false).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
+		SetMaxReconnectInterval(200 * time.Millisecond).
 		SetOnConnectHandler(func(c pahomqtt.Client) {
-			c.Subscribe("bedgate/v1/s/w/bed1/obs", 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
+			obsTok := c.Subscribe("bedgate/v1/s/w/bed1/obs", 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
 				obs, err := epr.Parse(m.Payload())
 				if err != nil || len(obs) == 0 {
 					t.Errorf("observation message: %v", err)
@@ -43,7 +47,7 @@ func watchSeqs(t *testing.T, url string) *seqWatcher {
 				w.mu.Unlock()
 			})
 			// Quarantined values take sequence numbers too.
-			c.Subscribe("bedgate/v1/s/w/bed1/rejected", 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
+			rejTok := c.Subscribe("bedgate/v1/s/w/bed1/rejected", 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
 				var q gateway.QuarantineMessage
 				if err := json.Unmarshal(m.Payload(), &q); err != nil {
 					t.Errorf("quarantine message: %v", err)
@@ -53,11 +57,22 @@ func watchSeqs(t *testing.T, url string) *seqWatcher {
 				w.seqs[q.Seq] = true
 				w.mu.Unlock()
 			})
+			if obsTok.WaitTimeout(5*time.Second) && rejTok.WaitTimeout(5*time.Second) {
+				select {
+				case subscribed <- struct{}{}:
+				default:
+				}
+			}
 		}))
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("watcher: %v", tok.Error())
 	}
 	t.Cleanup(func() { c.Disconnect(100) })
+	select {
+	case <-subscribed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("watcher: subscriptions not granted within 10 s")
+	}
 	return w
 }
 
