@@ -159,9 +159,11 @@ type Publisher struct {
 	opts    Options
 	brokers []string // Options.Brokers, or Options.Broker alone
 	log     *slog.Logger
-	client  mqtt.Client
 
-	mu    sync.Mutex
+	mu sync.Mutex
+	// cur is the latest connection attempt (nil before the first): the
+	// client connected while up is closed.
+	cur   *attempt
 	epoch uint64        // bumped on every lost connection
 	up    chan struct{} // closed while connected
 	// conn ends when the current epoch's connection is lost (endConn).
@@ -179,9 +181,9 @@ type Publisher struct {
 	sending sync.WaitGroup
 	// lostSignal tells connectLoop that the connection was lost.
 	lostSignal chan struct{}
-	// attempting is the node of the latest connection attempt, node the
-	// one the current connection is to ("" while not connected).
-	attempting, node string
+	// node is the node the current connection is to ("" while not
+	// connected).
+	node string
 
 	connects, published, publishedLive, acked, resent, undecodable, connectFailures atomic.Int64
 
@@ -247,18 +249,35 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		logged:     make(map[string]bool),
 		lostSignal: make(chan struct{}, 1),
 	}
+	return p, nil
+}
+
+// attempt is one connection attempt, on a paho client of its own. paho
+// frees the packet identifiers of a lost connection only when it cleans
+// the session or reconnects by itself, neither of which the publisher lets
+// it do: a client that served many connections would run out of
+// identifiers, with every publish failing from then on. The broker's
+// session survives the new client: it is keyed by the client id.
+type attempt struct {
+	client mqtt.Client
+	node   string // the node tried or connected to; guarded by Publisher.mu
+}
+
+// newAttempt prepares a client for one connection attempt.
+func (p *Publisher) newAttempt() *attempt {
+	a := &attempt{}
 	co := mqtt.NewClientOptions()
-	for _, b := range brokers {
+	for _, b := range p.brokers {
 		co.AddBroker(b)
 	}
-	co.SetClientID(opts.ClientID).
+	co.SetClientID(p.opts.ClientID).
 		// A persistent session keeps the gateway's subscriptions at the
 		// broker across reconnects. paho's own store is a no-op: the outbox
 		// is the single source of truth, and paho must not resend from a
 		// store of its own after a reconnect (the outbox does).
 		SetCleanSession(false).
 		SetStore(noStore{}).
-		SetKeepAlive(opts.KeepAlive).
+		SetKeepAlive(p.opts.KeepAlive).
 		SetPingTimeout(10*time.Second).
 		SetConnectTimeout(10*time.Second).
 		SetWriteTimeout(10*time.Second).
@@ -266,26 +285,25 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		SetConnectRetry(false).
 		SetProtocolVersion(4). // MQTT 3.1.1: no silent retry as 3.1, which would hide the real refusal
 		SetOrderMatters(false).
-		SetBinaryWill(opts.StatusTopic, opts.Status(false), 1, true).
-		SetOnConnectHandler(p.onConnect).
-		SetConnectionLostHandler(p.onLost).
-		SetConnectionNotificationHandler(p.onNotification)
-	if opts.Username != "" {
-		co.SetUsername(opts.Username).SetPassword(opts.Password)
+		SetBinaryWill(p.opts.StatusTopic, p.opts.Status(false), 1, true).
+		SetOnConnectHandler(func(mqtt.Client) { p.onConnect(a) }).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) { p.onLost(err) }).
+		SetConnectionNotificationHandler(func(_ mqtt.Client, n mqtt.ConnectionNotification) { p.onNotification(a, n) })
+	if p.opts.Username != "" {
+		co.SetUsername(p.opts.Username).SetPassword(p.opts.Password)
 	}
-	if opts.TLS != nil {
-		co.SetTLSConfig(opts.TLS)
+	if p.opts.TLS != nil {
+		co.SetTLSConfig(p.opts.TLS)
 	}
-	p.client = mqtt.NewClient(co)
-	return p, nil
+	a.client = mqtt.NewClient(co)
+	return a
 }
 
-func (p *Publisher) onConnect(c mqtt.Client) {
+func (p *Publisher) onConnect(a *attempt) {
+	c := a.client
 	p.connects.Add(1)
 	p.mu.Lock()
-	// Attempts are made one at a time, and the next one only after this
-	// connection is lost: the latest attempt is the node connected to.
-	p.node = p.attempting
+	p.node = a.node
 	node := p.node
 	p.mu.Unlock()
 	p.log.Info("connected to broker", "broker", node)
@@ -315,7 +333,7 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 	}
 }
 
-func (p *Publisher) onLost(_ mqtt.Client, err error) {
+func (p *Publisher) onLost(err error) {
 	p.log.Warn("connection to broker lost; in-flight entries go back to the outbox", "err", err)
 	p.loseEpoch()
 	select {
@@ -342,11 +360,11 @@ func (p *Publisher) loseEpoch() {
 
 // onNotification records why connection attempts fail, and logs each
 // distinct reason once (at warn) until a connection succeeds.
-func (p *Publisher) onNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
+func (p *Publisher) onNotification(a *attempt, n mqtt.ConnectionNotification) {
 	switch n := n.(type) {
 	case mqtt.ConnectionNotificationBroker:
 		p.mu.Lock()
-		p.attempting = n.Broker.String()
+		a.node = n.Broker.String()
 		p.mu.Unlock()
 	case mqtt.ConnectionNotificationFailed:
 		p.connectFailures.Add(1)
@@ -432,36 +450,39 @@ func (p *Publisher) SetRetained(topic string, payload []byte) {
 
 // sendRetained publishes m on topic if connected and not stopping.
 func (p *Publisher) sendRetained(topic string, m *retainedMsg) {
-	if !p.startSending() {
+	c, ok := p.startSending()
+	if !ok {
 		return
 	}
 	defer p.sending.Done()
-	tok := p.client.Publish(topic, 1, true, m.payload)
+	tok := c.Publish(topic, 1, true, m.payload)
 	p.mu.Lock()
 	m.tok = tok
 	p.mu.Unlock()
 }
 
-// startSending reports whether a publish may start (connected and not
-// stopping); if so the caller must call p.sending.Done when it returns.
-func (p *Publisher) startSending() bool {
+// startSending returns the connected client if a publish may start
+// (connected and not stopping); if so the caller must call p.sending.Done
+// when it returns.
+func (p *Publisher) startSending() (mqtt.Client, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopping || !isClosed(p.up) {
-		return false
+		return nil, false
 	}
 	p.sending.Add(1)
-	return true
+	return p.cur.client, true
 }
 
 // RefreshStatus publishes Status(true) on the status topic now, if
 // connected: the gateway calls it to report its counters.
 func (p *Publisher) RefreshStatus() {
-	if !p.startSending() {
+	c, ok := p.startSending()
+	if !ok {
 		return
 	}
 	defer p.sending.Done()
-	p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
+	c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 }
 
 // Broker returns the URL of the node the current connection is to, or ""
@@ -474,8 +495,11 @@ func (p *Publisher) Broker() string {
 
 // Stats returns the counters. Safe for concurrent use.
 func (p *Publisher) Stats() Stats {
+	p.mu.Lock()
+	a := p.cur
+	p.mu.Unlock()
 	return Stats{
-		Connected:     p.client.IsConnectionOpen(),
+		Connected:     a != nil && a.client.IsConnectionOpen(),
 		Broker:        p.Broker(),
 		Connects:      p.connects.Load(),
 		Published:     p.published.Load(),
@@ -529,12 +553,15 @@ func (p *Publisher) Run(ctx context.Context) error {
 	<-connDone
 	p.mu.Lock()
 	p.stopping = true
+	a := p.cur
 	p.mu.Unlock()
 	p.sending.Wait()
-	if p.client.IsConnectionOpen() {
-		p.confirmRetained(stopCtx.Done())
+	if a != nil {
+		if a.client.IsConnectionOpen() {
+			p.confirmRetained(a.client, stopCtx.Done())
+		}
+		a.client.Disconnect(250)
 	}
-	p.client.Disconnect(250)
 	// Wake the acker if it still waits on a token: those entries stay in
 	// the outbox for the next run.
 	p.loseEpoch()
@@ -545,7 +572,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 // confirmRetained publishes again the latest payload of every retained
 // topic whose PUBACK has not come, publishes Status(false) on the status
 // topic, and waits for their PUBACKs until deadline is closed.
-func (p *Publisher) confirmRetained(deadline <-chan struct{}) {
+func (p *Publisher) confirmRetained(c mqtt.Client, deadline <-chan struct{}) {
 	p.mu.Lock()
 	type send struct {
 		topic string
@@ -562,9 +589,9 @@ func (p *Publisher) confirmRetained(deadline <-chan struct{}) {
 	}
 	p.mu.Unlock()
 	for _, s := range again {
-		toks = append(toks, p.client.Publish(s.topic, 1, true, s.m.payload))
+		toks = append(toks, c.Publish(s.topic, 1, true, s.m.payload))
 	}
-	toks = append(toks, p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(false)))
+	toks = append(toks, c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(false)))
 	unconfirmed := 0
 	for _, tok := range toks {
 		select {
@@ -606,7 +633,11 @@ func (p *Publisher) connectLoop(ctx context.Context) {
 		case <-p.lostSignal:
 		default:
 		}
-		tok := p.client.Connect()
+		a := p.newAttempt()
+		p.mu.Lock()
+		p.cur = a
+		p.mu.Unlock()
+		tok := a.client.Connect()
 		select {
 		case <-ctx.Done():
 			return
@@ -679,7 +710,7 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 		case <-up:
 		}
 		p.mu.Lock()
-		epoch, conn, boundary := p.epoch, p.conn, p.boundary
+		epoch, conn, boundary, client := p.epoch, p.conn, p.boundary, p.cur.client
 		p.mu.Unlock()
 		// The lane's wait ends with the connection: the next one has
 		// another boundary.
@@ -717,7 +748,7 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 				}
 				continue
 			}
-			pub := publication{seq: e.Seq, tok: p.client.Publish(topic, 1, false, body), epoch: epoch, lost: conn.Done()}
+			pub := publication{seq: e.Seq, tok: client.Publish(topic, 1, false, body), epoch: epoch, lost: conn.Done()}
 			p.published.Add(1)
 			if live {
 				p.publishedLive.Add(1)
