@@ -160,7 +160,12 @@ type Publisher struct {
 	brokers []string // Options.Brokers, or Options.Broker alone
 	log     *slog.Logger
 
-	mu sync.Mutex
+	// takeMu is held for reading by a lane from reading the connection's
+	// state until it has taken entries for it, and for writing by
+	// loseEpoch while it releases every entry in flight. It comes before
+	// mu.
+	takeMu sync.RWMutex
+	mu     sync.Mutex
 	// cur is the latest connection attempt (nil before the first): the
 	// client connected while up is closed.
 	cur   *attempt
@@ -186,6 +191,10 @@ type Publisher struct {
 	node string
 
 	connects, published, publishedLive, acked, resent, undecodable, connectFailures atomic.Int64
+
+	// testHookLaneUp, when set, is called by a lane that saw the
+	// connection up, before it takes entries.
+	testHookLaneUp func(live bool)
 
 	errMu     sync.Mutex
 	lastError string          // latest failed attempt, "" after a connection
@@ -343,18 +352,23 @@ func (p *Publisher) onLost(err error) {
 }
 
 // loseEpoch ends the current connection's epoch: every entry in flight goes
-// back to the outbox, and PUBACKs still to come for it are not trusted.
+// back to the outbox, and PUBACKs still to come for it are not trusted. It
+// first ends the connection's context, which ends the lanes' waits, then
+// bumps the epoch and releases under takeMu, so that no lane's take
+// straddles the release.
 func (p *Publisher) loseEpoch() {
+	p.mu.Lock()
+	p.node = ""
+	p.endConn()
+	if isClosed(p.up) {
+		p.up = make(chan struct{})
+	}
+	p.mu.Unlock()
+	p.takeMu.Lock()
+	defer p.takeMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.epoch++
-	p.node = ""
-	p.endConn()
-	select {
-	case <-p.up:
-		p.up = make(chan struct{})
-	default:
-	}
 	p.outbox.ReleaseAll()
 }
 
@@ -701,44 +715,16 @@ func (p *Publisher) drain(ctx context.Context, pending chan<- publication) error
 func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live bool) error {
 	limit := newLimiter(p.opts.BacklogRate)
 	for {
-		p.mu.Lock()
-		up := p.up
-		p.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-up:
-		}
-		p.mu.Lock()
-		epoch, conn, boundary, client := p.epoch, p.conn, p.boundary, p.cur.client
-		p.mu.Unlock()
-		// The lane's wait ends with the connection: the next one has
-		// another boundary.
-		wait, endWait := context.WithCancel(ctx)
-		stop := context.AfterFunc(conn, endWait)
-		entries, err := p.take(wait, live, boundary, cap(pending)-len(pending), limit)
-		stop()
-		endWait()
+		c, entries, err := p.takeOnConn(ctx, live, cap(pending)-len(pending), limit)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if conn.Err() != nil {
-				continue
-			}
-			return fmt.Errorf("publish: read outbox: %w", err)
-		}
-		p.mu.Lock()
-		stale := p.epoch != epoch
-		p.mu.Unlock()
-		if stale {
-			// The connection was lost while the outbox was read; ReleaseAll
-			// may have run before these were taken.
-			p.outbox.Release(seqs(entries)...)
-			p.resent.Add(int64(len(entries)))
-			continue
+			return err
 		}
 		for i, e := range entries {
+			if c.conn.Err() != nil {
+				// Lost: the loss returns the rest to the outbox.
+				p.resent.Add(int64(len(entries) - i))
+				break
+			}
 			topic, body, err := OpenEnvelope(e.Payload)
 			if err != nil {
 				p.undecodable.Add(1)
@@ -748,7 +734,7 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 				}
 				continue
 			}
-			pub := publication{seq: e.Seq, tok: client.Publish(topic, 1, false, body), epoch: epoch, lost: conn.Done()}
+			pub := publication{seq: e.Seq, tok: c.client.Publish(topic, 1, false, body), epoch: c.epoch, lost: c.conn.Done()}
 			p.published.Add(1)
 			if live {
 				p.publishedLive.Add(1)
@@ -757,10 +743,82 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 			case pending <- pub: // blocks while the window is full
 			case <-ctx.Done():
 				// This one was sent; its PUBACK, if any, is not awaited.
-				p.outbox.Release(seqs(entries[i:])...)
+				p.release(c.epoch, seqs(entries[i:])...)
 				return ctx.Err()
 			}
 		}
+	}
+}
+
+// laneConn is what a lane publishes a batch on: one connection.
+type laneConn struct {
+	epoch  uint64
+	conn   context.Context // ends when the connection is lost
+	client mqtt.Client
+}
+
+// takeOnConn waits for a connection and takes the next entries of a lane
+// for it. Entries it returns are in flight for that connection: if it is
+// lost, loseEpoch returns them to the outbox (takeMu keeps every take
+// either before or after a ReleaseAll). It returns an error only when ctx
+// ends or the outbox fails.
+func (p *Publisher) takeOnConn(ctx context.Context, live bool, free int, limit *limiter) (laneConn, []buffer.Entry, error) {
+	for {
+		p.takeMu.RLock()
+		p.mu.Lock()
+		up, boundary := p.up, p.boundary
+		c := laneConn{epoch: p.epoch, conn: p.conn}
+		if p.cur != nil {
+			c.client = p.cur.client
+		}
+		p.mu.Unlock()
+		if !isClosed(up) {
+			p.takeMu.RUnlock()
+			select {
+			case <-ctx.Done():
+				return c, nil, ctx.Err()
+			case <-up:
+			}
+			continue
+		}
+		if p.testHookLaneUp != nil {
+			p.testHookLaneUp(live)
+		}
+		// The lane's wait ends with the connection: the next one has
+		// another boundary.
+		wait, endWait := context.WithCancel(ctx)
+		stop := context.AfterFunc(c.conn, endWait)
+		entries, err := p.take(wait, live, boundary, free, limit)
+		stop()
+		endWait()
+		p.mu.Lock()
+		lost := c.conn.Err() != nil // loseEpoch cancels it under p.mu
+		p.mu.Unlock()
+		p.takeMu.RUnlock()
+		switch {
+		case ctx.Err() != nil:
+			p.release(c.epoch, seqs(entries)...)
+			return c, nil, ctx.Err()
+		case lost:
+			// The outbox can hand out ready entries after the wait
+			// ended; the loss returns them to the outbox.
+			p.resent.Add(int64(len(entries)))
+			continue
+		case err != nil:
+			return c, nil, fmt.Errorf("publish: read outbox: %w", err)
+		}
+		return c, entries, nil
+	}
+}
+
+// release returns entries taken for the connection of epoch to the
+// outbox, unless that connection was lost meanwhile: loseEpoch has then
+// returned them, and another lane may already have taken them again.
+func (p *Publisher) release(epoch uint64, s ...buffer.Seq) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.epoch == epoch && len(s) > 0 {
+		p.outbox.Release(s...)
 	}
 }
 
@@ -842,7 +900,7 @@ func (p *Publisher) acker(pending <-chan publication) {
 	for pub := range pending {
 		select {
 		case <-pub.lost:
-			// ReleaseAll already returned the entry to the outbox.
+			// loseEpoch returns the entry to the outbox.
 			p.resent.Add(1)
 			continue
 		case <-pub.tok.Done():
