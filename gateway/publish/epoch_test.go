@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/bedgate/bedgate/gateway/brokertest"
 )
 
@@ -58,5 +60,56 @@ func TestLaneTakingOnALostConnectionReleasesItsEntries(t *testing.T) {
 	checkComplete(t, c, b, 100)
 	if st := p.Stats(); st.Connects < 2 {
 		t.Errorf("stats %+v: want a reconnect", st)
+	}
+}
+
+// TestConnectKeepsTheNewerRetainedStatus: a device status set while
+// onConnect re-publishes the retained statuses stays the retained one; the
+// re-publish of the older status must not overwrite it on the broker.
+func TestConnectKeepsTheNewerRetainedStatus(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	b := openBuffer(t)
+	p, err := New(b, Options{Broker: broker.URL(), ClientID: "gw-" + t.Name(), StatusTopic: "test/status",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const topic = "ward/bed01/device"
+	p.SetRetained(topic, []byte("connected")) // before the connection
+	older := p.retained[topic]
+	var newer *retainedMsg
+	set := make(chan struct{})
+	p.testHookRetainedSnapshot = func() {
+		p.SetRetained(topic, []byte("disconnected"))
+		p.mu.Lock()
+		newer = p.retained[topic]
+		p.mu.Unlock()
+		close(set)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the status set during the re-publish", 10*time.Second, func() bool { return isClosed(set) })
+	p.sending.Wait() // onConnect has made its publishes
+	p.mu.Lock()
+	var toks []pahomqtt.Token
+	for _, m := range []*retainedMsg{older, newer} {
+		if m.tok != nil {
+			toks = append(toks, m.tok)
+		}
+	}
+	p.mu.Unlock()
+	if len(toks) == 0 {
+		t.Fatal("neither status was published")
+	}
+	for _, tok := range toks {
+		if !tok.WaitTimeout(5 * time.Second) {
+			t.Fatal("no PUBACK for a status within 5 s")
+		}
+	}
+	got := retainedOn(t, broker.URL(), []string{topic}, 1)
+	if got[topic] != "disconnected" {
+		t.Errorf("%s retained %q, want the newer %q", topic, got[topic], "disconnected")
 	}
 }

@@ -178,6 +178,8 @@ type Publisher struct {
 	// connection came up: entries from it on are live, older ones backlog.
 	boundary buffer.Seq
 	retained map[string]*retainedMsg
+	// sendMu serialises the publishes of each retained topic.
+	sendMu map[string]*sync.Mutex
 	// stopping is set when Run stops: no publish starts after it.
 	stopping bool
 	// sending counts publishes of retained and status messages under way,
@@ -195,6 +197,9 @@ type Publisher struct {
 	// testHookLaneUp, when set, is called by a lane that saw the
 	// connection up, before it takes entries.
 	testHookLaneUp func(live bool)
+	// testHookRetainedSnapshot, when set, is called by onConnect between
+	// noting the retained topics and publishing them.
+	testHookRetainedSnapshot func()
 
 	errMu     sync.Mutex
 	lastError string          // latest failed attempt, "" after a connection
@@ -255,6 +260,7 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		log:        opts.Logger.With("component", "publish"),
 		up:         make(chan struct{}),
 		retained:   make(map[string]*retainedMsg),
+		sendMu:     make(map[string]*sync.Mutex),
 		logged:     make(map[string]bool),
 		lostSignal: make(chan struct{}, 1),
 	}
@@ -331,12 +337,14 @@ func (p *Publisher) onConnect(a *attempt) {
 	defer p.sending.Done()
 	c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 	p.mu.Lock()
-	topics := make(map[string]*retainedMsg, len(p.retained))
-	maps.Copy(topics, p.retained)
+	topics := maps.Clone(p.retained)
 	if !isClosed(p.up) {
 		close(p.up)
 	}
 	p.mu.Unlock()
+	if p.testHookRetainedSnapshot != nil {
+		p.testHookRetainedSnapshot()
+	}
 	for topic, m := range topics {
 		p.sendRetained(topic, m)
 	}
@@ -462,13 +470,31 @@ func (p *Publisher) SetRetained(topic string, payload []byte) {
 	p.sendRetained(topic, m)
 }
 
-// sendRetained publishes m on topic if connected and not stopping.
+// sendRetained publishes m on topic if connected and not stopping, and if
+// m is still the topic's latest payload. The sends of one topic are
+// serialised, so that a re-publish after a reconnect cannot overwrite a
+// newer payload set meanwhile.
 func (p *Publisher) sendRetained(topic string, m *retainedMsg) {
 	c, ok := p.startSending()
 	if !ok {
 		return
 	}
 	defer p.sending.Done()
+	p.mu.Lock()
+	send := p.sendMu[topic]
+	if send == nil {
+		send = new(sync.Mutex)
+		p.sendMu[topic] = send
+	}
+	p.mu.Unlock()
+	send.Lock()
+	defer send.Unlock()
+	p.mu.Lock()
+	latest := p.retained[topic] == m
+	p.mu.Unlock()
+	if !latest {
+		return
+	}
 	tok := c.Publish(topic, 1, true, m.payload)
 	p.mu.Lock()
 	m.tok = tok
