@@ -134,3 +134,25 @@ func TestLostConnectionsDoNotExhaustMessageIDs(t *testing.T) {
 		t.Errorf("stats %+v, outbox %d entries: want nothing acknowledged and nothing removed", st, b.Stats().Entries)
 	}
 }
+
+// TestBackoffFromABrokerThatAcceptsThenDrops: a broker that accepts every
+// connection and drops it at the first publish (as for a duplicate client
+// id, or an ACL or size limit on one entry) is retried with a growing
+// backoff, not about ten times a second.
+func TestBackoffFromABrokerThatAcceptsThenDrops(t *testing.T) {
+	broker := startSilentBroker(t, "test/obs", 1)
+	b := openBuffer(t)
+	appendRecords(t, b, "test/obs", 0, 1)
+	p, stop := startPublisherWith(t, b, Options{Broker: broker.URL()})
+	defer stop()
+	waitFor(t, "the first drop", 10*time.Second, func() bool { return broker.fullConnections() >= 1 })
+	first := time.Now()
+	// 250 ms, 0.5, 1, 2, 4 s (less jitter): at most six connections in
+	// 6 s; resetting the backoff on every CONNACK makes some fifty.
+	waitFor(t, "6 s of drops", 20*time.Second, func() bool { return time.Since(first) >= 6*time.Second })
+	n := broker.fullConnections() - 1
+	t.Logf("%d connections in the 6 s after the first drop (%d connects)", n, p.Stats().Connects)
+	if n > 7 {
+		t.Errorf("%d connections in 6 s to a broker that drops each one: want a growing backoff", n)
+	}
+}

@@ -664,7 +664,8 @@ var (
 // loop adds jitter, so that a ward of gateways does not reconnect in step
 // after a broker restart, probes a broker that is away at least once a
 // second (awayBackoff), and backs off to 10 s from one that refuses
-// (refusedBackoff).
+// (refusedBackoff), or accepts and drops the connection before a PUBACK
+// came or a keep-alive passed.
 func (p *Publisher) connectLoop(ctx context.Context) {
 	away, refused := awayBackoff, refusedBackoff
 	for {
@@ -686,13 +687,22 @@ func (p *Publisher) connectLoop(ctx context.Context) {
 		var wait time.Duration
 		switch err := tok.Error(); {
 		case err == nil:
-			away.Reset()
-			refused.Reset()
+			since, acked := time.Now(), p.acked.Load()
 			select {
 			case <-ctx.Done():
 				return
 			case <-p.lostSignal:
 			}
+			// A broker that accepts and then drops the connection (a
+			// duplicate client id, an ACL or size limit on one entry) is
+			// refusing too: the backoffs start again only after a
+			// connection that worked.
+			if time.Since(since) < p.opts.KeepAlive && p.acked.Load() == acked {
+				wait = refused.Next()
+				break
+			}
+			away.Reset()
+			refused.Reset()
 			wait = away.Next()
 		case unreachable(err):
 			wait = away.Next()
