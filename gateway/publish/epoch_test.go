@@ -113,3 +113,60 @@ func TestConnectKeepsTheNewerRetainedStatus(t *testing.T) {
 		t.Errorf("%s retained %q, want the newer %q", topic, got[topic], "disconnected")
 	}
 }
+
+// TestLateOnConnectAfterTheLoss: paho runs the connect and lost handlers
+// on goroutines of their own, so the handler of a connection can run after
+// it was lost. It must not mark the publisher connected: the lanes would
+// publish on a dead client, and Stats would name a node while there is no
+// connection.
+func TestLateOnConnectAfterTheLoss(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	b := openBuffer(t)
+	p, err := New(b, Options{Broker: broker.URL(), ClientID: "gw-" + t.Name(), StatusTopic: "test/status",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	late := make(chan struct{})
+	p.testHookOnConnect = func(done bool) {
+		if done {
+			once.Do(func() { close(late) })
+			return
+		}
+		if isClosed(late) {
+			return
+		}
+		// Hold the first connection's handler until the loss was handled.
+		p.mu.Lock()
+		epoch := p.epoch
+		p.mu.Unlock()
+		broker.Stop()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			p.mu.Lock()
+			lost := p.epoch != epoch
+			p.mu.Unlock()
+			if lost {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Error("the loss was not handled within 10 s")
+				return
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the late connect handler", 10*time.Second, func() bool { return isClosed(late) })
+	p.mu.Lock()
+	up := isClosed(p.up)
+	p.mu.Unlock()
+	if up {
+		t.Error("the lanes were let publish after the connection was lost")
+	}
+	if st := p.Stats(); st.Connected || st.Broker != "" {
+		t.Errorf("stats %+v with the broker down: want not connected, no node", st)
+	}
+}

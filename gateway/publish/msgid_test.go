@@ -98,12 +98,12 @@ func (s *silentBroker) fullConnections() int {
 // TestLostConnectionsDoNotExhaustMessageIDs: a broker that drops the
 // connection with the whole window unacknowledged, again and again. paho
 // never frees the packet identifiers of a lost connection with a
-// persistent session and no automatic reconnect, so with a window of 8192
-// the 16-bit identifiers run out after 8 losses if one client serves every
+// persistent session and no automatic reconnect, so with a window of 16384
+// the 16-bit identifiers run out after 4 losses if one client serves every
 // connection; the publisher keeps sending a full window on connection
 // after connection.
 func TestLostConnectionsDoNotExhaustMessageIDs(t *testing.T) {
-	const window, connections = 8192, 12
+	const window, connections = 16384, 6
 	broker := startSilentBroker(t, "test/obs", window)
 	b := openBuffer(t)
 	var wg sync.WaitGroup
@@ -127,7 +127,7 @@ func TestLostConnectionsDoNotExhaustMessageIDs(t *testing.T) {
 		defer broker.mu.Unlock()
 		t.Logf("publishes received per connection: %v", broker.received)
 	}()
-	waitFor(t, "a full window sent on each of 12 connections", 30*time.Second, func() bool {
+	waitFor(t, "a full window sent on each of 6 connections", 40*time.Second, func() bool {
 		return broker.fullConnections() >= connections
 	})
 	if st := p.Stats(); st.Acked != 0 || b.Stats().Entries != window {

@@ -200,6 +200,9 @@ type Publisher struct {
 	// testHookRetainedSnapshot, when set, is called by onConnect between
 	// noting the retained topics and publishing them.
 	testHookRetainedSnapshot func()
+	// testHookOnConnect, when set, is called when onConnect starts (false)
+	// and when it returns (true).
+	testHookOnConnect func(done bool)
 
 	errMu     sync.Mutex
 	lastError string          // latest failed attempt, "" after a connection
@@ -275,7 +278,10 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 // session survives the new client: it is keyed by the client id.
 type attempt struct {
 	client mqtt.Client
-	node   string // the node tried or connected to; guarded by Publisher.mu
+	// node is the node tried or connected to, lost whether the connection
+	// was lost; both guarded by Publisher.mu.
+	node string
+	lost bool
 }
 
 // newAttempt prepares a client for one connection attempt.
@@ -302,7 +308,7 @@ func (p *Publisher) newAttempt() *attempt {
 		SetOrderMatters(false).
 		SetBinaryWill(p.opts.StatusTopic, p.opts.Status(false), 1, true).
 		SetOnConnectHandler(func(mqtt.Client) { p.onConnect(a) }).
-		SetConnectionLostHandler(func(_ mqtt.Client, err error) { p.onLost(err) }).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) { p.onLost(a, err) }).
 		SetConnectionNotificationHandler(func(_ mqtt.Client, n mqtt.ConnectionNotification) { p.onNotification(a, n) })
 	if p.opts.Username != "" {
 		co.SetUsername(p.opts.Username).SetPassword(p.opts.Password)
@@ -315,12 +321,22 @@ func (p *Publisher) newAttempt() *attempt {
 }
 
 func (p *Publisher) onConnect(a *attempt) {
+	if p.testHookOnConnect != nil {
+		p.testHookOnConnect(false)
+		defer p.testHookOnConnect(true)
+	}
 	c := a.client
-	p.connects.Add(1)
 	p.mu.Lock()
+	// paho starts this handler and the lost one on goroutines of their
+	// own: the connection may be gone already.
+	if a.lost || a != p.cur || !c.IsConnectionOpen() {
+		p.mu.Unlock()
+		return
+	}
 	p.node = a.node
 	node := p.node
 	p.mu.Unlock()
+	p.connects.Add(1)
 	p.log.Info("connected to broker", "broker", node)
 	if p.opts.OnConnect != nil {
 		p.opts.OnConnect(c)
@@ -330,13 +346,23 @@ func (p *Publisher) onConnect(a *attempt) {
 		p.mu.Unlock()
 		return
 	}
+	if a.lost {
+		p.mu.Unlock()
+		return
+	}
 	p.boundary = p.outbox.NextSeq()
+	p.endConn()
+	p.epoch++
 	p.conn, p.endConn = context.WithCancel(context.Background())
 	p.sending.Add(1)
 	p.mu.Unlock()
 	defer p.sending.Done()
 	c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 	p.mu.Lock()
+	if a.lost {
+		p.mu.Unlock()
+		return
+	}
 	topics := maps.Clone(p.retained)
 	if !isClosed(p.up) {
 		close(p.up)
@@ -350,7 +376,10 @@ func (p *Publisher) onConnect(a *attempt) {
 	}
 }
 
-func (p *Publisher) onLost(err error) {
+func (p *Publisher) onLost(a *attempt, err error) {
+	p.mu.Lock()
+	a.lost = true
+	p.mu.Unlock()
 	p.log.Warn("connection to broker lost; in-flight entries go back to the outbox", "err", err)
 	p.loseEpoch()
 	select {
