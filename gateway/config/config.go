@@ -132,7 +132,8 @@ type MQTT struct {
 	ClientID string `mapstructure:"client_id"`
 	// KeepAlive is the MQTT keep-alive; it is never 0. The default is 30s.
 	KeepAlive time.Duration `mapstructure:"keepalive"`
-	// Window is the most publishes awaiting PUBACK at once. The default is 64.
+	// Window is the most publishes awaiting PUBACK at once, at most 1024.
+	// The default is 64.
 	Window int `mapstructure:"window"`
 	// BacklogRate is the most backlog messages (read while the broker was
 	// unreachable) sent a second after a reconnect; fresh readings go
@@ -588,6 +589,9 @@ const (
 	// maxOutboxBytes bounds buffer.max_bytes by the outbox's memory: about
 	// 32 bytes of index per entry of about 2.1 KB on disk.
 	maxOutboxBytes = 16 << 30
+	// maxWindow leaves 64,511 of MQTT's 65,535 packet identifiers to the
+	// retained statuses and subscriptions of a connection.
+	maxWindow = 1024
 )
 
 // ranges lists the sane range of every duration, size and rate, each with
@@ -596,7 +600,8 @@ func (c *Config) ranges() []bound {
 	rs := []bound{
 		durationIn("mqtt.keepalive", c.MQTT.KeepAlive, time.Second, maxKeepAlive,
 			"MQTT sends the keep-alive in whole seconds in a 16-bit field, and 0 (or a value that wraps to 0) would let a dead link and the last will go unnoticed"),
-		inRange("mqtt.window", int64(c.MQTT.Window), 1, 65535, "MQTT numbers the publishes awaiting PUBACK with 16-bit packet identifiers"),
+		inRange("mqtt.window", int64(c.MQTT.Window), 1, maxWindow,
+			"MQTT numbers the publishes awaiting PUBACK with 16-bit packet identifiers, which the retained statuses of every bed and the gateway share on the same connection"),
 		inRange("buffer.max_bytes", c.Buffer.MaxBytes, 1<<20, maxOutboxBytes,
 			"below 1 MiB the outbox holds a few hundred readings; above 16 GiB (about 8 million readings) its index alone would take some 260 MB of memory"),
 		durationIn("buffer.max_age", c.Buffer.MaxAge, time.Minute, 30*24*time.Hour,

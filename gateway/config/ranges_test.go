@@ -29,6 +29,8 @@ func TestRanges(t *testing.T) {
 		{"keepalive past the 16-bit field", mqtt("keepalive: 65536s"), []string{"mqtt.keepalive", "18h12m16s", "16-bit"}},
 		{"keepalive under a second", mqtt("keepalive: 500ms"), []string{"mqtt.keepalive", "between 1s and"}},
 		{"window past packet identifiers", mqtt("window: 65536"), []string{"mqtt.window", "16-bit packet identifiers"}},
+		{"window at its largest", mqtt("window: 1024"), nil},
+		{"window sharing identifiers with the statuses", mqtt("window: 1025"), []string{"mqtt.window", "1025", "1024", "retained statuses"}},
 		{"backlog_rate unlimited", mqtt("backlog_rate: 0"), nil},
 		{"backlog_rate of one a second", mqtt("backlog_rate: 1"), nil},
 		{"backlog_rate a trickle", mqtt("backlog_rate: 0.0001"), []string{"mqtt.backlog_rate", "0.0001", "drains slower"}},

@@ -159,9 +159,16 @@ type Publisher struct {
 	opts    Options
 	brokers []string // Options.Brokers, or Options.Broker alone
 	log     *slog.Logger
-	client  mqtt.Client
 
-	mu    sync.Mutex
+	// takeMu is held for reading by a lane from reading the connection's
+	// state until it has taken entries for it, and for writing by
+	// loseEpoch while it releases every entry in flight. It comes before
+	// mu.
+	takeMu sync.RWMutex
+	mu     sync.Mutex
+	// cur is the latest connection attempt (nil before the first): the
+	// client connected while up is closed.
+	cur   *attempt
 	epoch uint64        // bumped on every lost connection
 	up    chan struct{} // closed while connected
 	// conn ends when the current epoch's connection is lost (endConn).
@@ -171,6 +178,8 @@ type Publisher struct {
 	// connection came up: entries from it on are live, older ones backlog.
 	boundary buffer.Seq
 	retained map[string]*retainedMsg
+	// sendMu serialises the publishes of each retained topic.
+	sendMu map[string]*sync.Mutex
 	// stopping is set when Run stops: no publish starts after it.
 	stopping bool
 	// sending counts publishes of retained and status messages under way,
@@ -179,11 +188,21 @@ type Publisher struct {
 	sending sync.WaitGroup
 	// lostSignal tells connectLoop that the connection was lost.
 	lostSignal chan struct{}
-	// attempting is the node of the latest connection attempt, node the
-	// one the current connection is to ("" while not connected).
-	attempting, node string
+	// node is the node the current connection is to ("" while not
+	// connected).
+	node string
 
 	connects, published, publishedLive, acked, resent, undecodable, connectFailures atomic.Int64
+
+	// testHookLaneUp, when set, is called by a lane that saw the
+	// connection up, before it takes entries.
+	testHookLaneUp func(live bool)
+	// testHookRetainedSnapshot, when set, is called by onConnect between
+	// noting the retained topics and publishing them.
+	testHookRetainedSnapshot func()
+	// testHookOnConnect, when set, is called when onConnect starts (false)
+	// and when it returns (true).
+	testHookOnConnect func(done bool)
 
 	errMu     sync.Mutex
 	lastError string          // latest failed attempt, "" after a connection
@@ -244,21 +263,42 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		log:        opts.Logger.With("component", "publish"),
 		up:         make(chan struct{}),
 		retained:   make(map[string]*retainedMsg),
+		sendMu:     make(map[string]*sync.Mutex),
 		logged:     make(map[string]bool),
 		lostSignal: make(chan struct{}, 1),
 	}
+	return p, nil
+}
+
+// attempt is one connection attempt, on a paho client of its own. paho
+// frees the packet identifiers of a lost connection only when it cleans
+// the session or reconnects by itself, neither of which the publisher lets
+// it do: a client that served many connections would run out of
+// identifiers, with every publish failing from then on. The broker's
+// session survives the new client: it is keyed by the client id.
+type attempt struct {
+	client mqtt.Client
+	// node is the node tried or connected to, lost whether the connection
+	// was lost; both guarded by Publisher.mu.
+	node string
+	lost bool
+}
+
+// newAttempt prepares a client for one connection attempt.
+func (p *Publisher) newAttempt() *attempt {
+	a := &attempt{}
 	co := mqtt.NewClientOptions()
-	for _, b := range brokers {
+	for _, b := range p.brokers {
 		co.AddBroker(b)
 	}
-	co.SetClientID(opts.ClientID).
+	co.SetClientID(p.opts.ClientID).
 		// A persistent session keeps the gateway's subscriptions at the
 		// broker across reconnects. paho's own store is a no-op: the outbox
 		// is the single source of truth, and paho must not resend from a
 		// store of its own after a reconnect (the outbox does).
 		SetCleanSession(false).
 		SetStore(noStore{}).
-		SetKeepAlive(opts.KeepAlive).
+		SetKeepAlive(p.opts.KeepAlive).
 		SetPingTimeout(10*time.Second).
 		SetConnectTimeout(10*time.Second).
 		SetWriteTimeout(10*time.Second).
@@ -266,28 +306,37 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 		SetConnectRetry(false).
 		SetProtocolVersion(4). // MQTT 3.1.1: no silent retry as 3.1, which would hide the real refusal
 		SetOrderMatters(false).
-		SetBinaryWill(opts.StatusTopic, opts.Status(false), 1, true).
-		SetOnConnectHandler(p.onConnect).
-		SetConnectionLostHandler(p.onLost).
-		SetConnectionNotificationHandler(p.onNotification)
-	if opts.Username != "" {
-		co.SetUsername(opts.Username).SetPassword(opts.Password)
+		SetBinaryWill(p.opts.StatusTopic, p.opts.Status(false), 1, true).
+		SetOnConnectHandler(func(mqtt.Client) { p.onConnect(a) }).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) { p.onLost(a, err) }).
+		SetConnectionNotificationHandler(func(_ mqtt.Client, n mqtt.ConnectionNotification) { p.onNotification(a, n) })
+	if p.opts.Username != "" {
+		co.SetUsername(p.opts.Username).SetPassword(p.opts.Password)
 	}
-	if opts.TLS != nil {
-		co.SetTLSConfig(opts.TLS)
+	if p.opts.TLS != nil {
+		co.SetTLSConfig(p.opts.TLS)
 	}
-	p.client = mqtt.NewClient(co)
-	return p, nil
+	a.client = mqtt.NewClient(co)
+	return a
 }
 
-func (p *Publisher) onConnect(c mqtt.Client) {
-	p.connects.Add(1)
+func (p *Publisher) onConnect(a *attempt) {
+	if p.testHookOnConnect != nil {
+		p.testHookOnConnect(false)
+		defer p.testHookOnConnect(true)
+	}
+	c := a.client
 	p.mu.Lock()
-	// Attempts are made one at a time, and the next one only after this
-	// connection is lost: the latest attempt is the node connected to.
-	p.node = p.attempting
+	// paho starts this handler and the lost one on goroutines of their
+	// own: the connection may be gone already.
+	if a.lost || a != p.cur || !c.IsConnectionOpen() {
+		p.mu.Unlock()
+		return
+	}
+	p.node = a.node
 	node := p.node
 	p.mu.Unlock()
+	p.connects.Add(1)
 	p.log.Info("connected to broker", "broker", node)
 	if p.opts.OnConnect != nil {
 		p.opts.OnConnect(c)
@@ -297,25 +346,40 @@ func (p *Publisher) onConnect(c mqtt.Client) {
 		p.mu.Unlock()
 		return
 	}
+	if a.lost {
+		p.mu.Unlock()
+		return
+	}
 	p.boundary = p.outbox.NextSeq()
+	p.endConn()
+	p.epoch++
 	p.conn, p.endConn = context.WithCancel(context.Background())
 	p.sending.Add(1)
 	p.mu.Unlock()
 	defer p.sending.Done()
 	c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 	p.mu.Lock()
-	topics := make(map[string]*retainedMsg, len(p.retained))
-	maps.Copy(topics, p.retained)
+	if a.lost {
+		p.mu.Unlock()
+		return
+	}
+	topics := maps.Clone(p.retained)
 	if !isClosed(p.up) {
 		close(p.up)
 	}
 	p.mu.Unlock()
+	if p.testHookRetainedSnapshot != nil {
+		p.testHookRetainedSnapshot()
+	}
 	for topic, m := range topics {
 		p.sendRetained(topic, m)
 	}
 }
 
-func (p *Publisher) onLost(_ mqtt.Client, err error) {
+func (p *Publisher) onLost(a *attempt, err error) {
+	p.mu.Lock()
+	a.lost = true
+	p.mu.Unlock()
 	p.log.Warn("connection to broker lost; in-flight entries go back to the outbox", "err", err)
 	p.loseEpoch()
 	select {
@@ -325,28 +389,33 @@ func (p *Publisher) onLost(_ mqtt.Client, err error) {
 }
 
 // loseEpoch ends the current connection's epoch: every entry in flight goes
-// back to the outbox, and PUBACKs still to come for it are not trusted.
+// back to the outbox, and PUBACKs still to come for it are not trusted. It
+// first ends the connection's context, which ends the lanes' waits, then
+// bumps the epoch and releases under takeMu, so that no lane's take
+// straddles the release.
 func (p *Publisher) loseEpoch() {
+	p.mu.Lock()
+	p.node = ""
+	p.endConn()
+	if isClosed(p.up) {
+		p.up = make(chan struct{})
+	}
+	p.mu.Unlock()
+	p.takeMu.Lock()
+	defer p.takeMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.epoch++
-	p.node = ""
-	p.endConn()
-	select {
-	case <-p.up:
-		p.up = make(chan struct{})
-	default:
-	}
 	p.outbox.ReleaseAll()
 }
 
 // onNotification records why connection attempts fail, and logs each
 // distinct reason once (at warn) until a connection succeeds.
-func (p *Publisher) onNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
+func (p *Publisher) onNotification(a *attempt, n mqtt.ConnectionNotification) {
 	switch n := n.(type) {
 	case mqtt.ConnectionNotificationBroker:
 		p.mu.Lock()
-		p.attempting = n.Broker.String()
+		a.node = n.Broker.String()
 		p.mu.Unlock()
 	case mqtt.ConnectionNotificationFailed:
 		p.connectFailures.Add(1)
@@ -430,38 +499,59 @@ func (p *Publisher) SetRetained(topic string, payload []byte) {
 	p.sendRetained(topic, m)
 }
 
-// sendRetained publishes m on topic if connected and not stopping.
+// sendRetained publishes m on topic if connected and not stopping, and if
+// m is still the topic's latest payload. The sends of one topic are
+// serialised, so that a re-publish after a reconnect cannot overwrite a
+// newer payload set meanwhile.
 func (p *Publisher) sendRetained(topic string, m *retainedMsg) {
-	if !p.startSending() {
+	c, ok := p.startSending()
+	if !ok {
 		return
 	}
 	defer p.sending.Done()
-	tok := p.client.Publish(topic, 1, true, m.payload)
+	p.mu.Lock()
+	send := p.sendMu[topic]
+	if send == nil {
+		send = new(sync.Mutex)
+		p.sendMu[topic] = send
+	}
+	p.mu.Unlock()
+	send.Lock()
+	defer send.Unlock()
+	p.mu.Lock()
+	latest := p.retained[topic] == m
+	p.mu.Unlock()
+	if !latest {
+		return
+	}
+	tok := c.Publish(topic, 1, true, m.payload)
 	p.mu.Lock()
 	m.tok = tok
 	p.mu.Unlock()
 }
 
-// startSending reports whether a publish may start (connected and not
-// stopping); if so the caller must call p.sending.Done when it returns.
-func (p *Publisher) startSending() bool {
+// startSending returns the connected client if a publish may start
+// (connected and not stopping); if so the caller must call p.sending.Done
+// when it returns.
+func (p *Publisher) startSending() (mqtt.Client, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopping || !isClosed(p.up) {
-		return false
+		return nil, false
 	}
 	p.sending.Add(1)
-	return true
+	return p.cur.client, true
 }
 
 // RefreshStatus publishes Status(true) on the status topic now, if
 // connected: the gateway calls it to report its counters.
 func (p *Publisher) RefreshStatus() {
-	if !p.startSending() {
+	c, ok := p.startSending()
+	if !ok {
 		return
 	}
 	defer p.sending.Done()
-	p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
+	c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 }
 
 // Broker returns the URL of the node the current connection is to, or ""
@@ -474,8 +564,11 @@ func (p *Publisher) Broker() string {
 
 // Stats returns the counters. Safe for concurrent use.
 func (p *Publisher) Stats() Stats {
+	p.mu.Lock()
+	a := p.cur
+	p.mu.Unlock()
 	return Stats{
-		Connected:     p.client.IsConnectionOpen(),
+		Connected:     a != nil && a.client.IsConnectionOpen(),
 		Broker:        p.Broker(),
 		Connects:      p.connects.Load(),
 		Published:     p.published.Load(),
@@ -529,12 +622,15 @@ func (p *Publisher) Run(ctx context.Context) error {
 	<-connDone
 	p.mu.Lock()
 	p.stopping = true
+	a := p.cur
 	p.mu.Unlock()
 	p.sending.Wait()
-	if p.client.IsConnectionOpen() {
-		p.confirmRetained(stopCtx.Done())
+	if a != nil {
+		if a.client.IsConnectionOpen() {
+			p.confirmRetained(a.client, stopCtx.Done())
+		}
+		a.client.Disconnect(250)
 	}
-	p.client.Disconnect(250)
 	// Wake the acker if it still waits on a token: those entries stay in
 	// the outbox for the next run.
 	p.loseEpoch()
@@ -545,7 +641,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 // confirmRetained publishes again the latest payload of every retained
 // topic whose PUBACK has not come, publishes Status(false) on the status
 // topic, and waits for their PUBACKs until deadline is closed.
-func (p *Publisher) confirmRetained(deadline <-chan struct{}) {
+func (p *Publisher) confirmRetained(c mqtt.Client, deadline <-chan struct{}) {
 	p.mu.Lock()
 	type send struct {
 		topic string
@@ -562,9 +658,9 @@ func (p *Publisher) confirmRetained(deadline <-chan struct{}) {
 	}
 	p.mu.Unlock()
 	for _, s := range again {
-		toks = append(toks, p.client.Publish(s.topic, 1, true, s.m.payload))
+		toks = append(toks, c.Publish(s.topic, 1, true, s.m.payload))
 	}
-	toks = append(toks, p.client.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(false)))
+	toks = append(toks, c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(false)))
 	unconfirmed := 0
 	for _, tok := range toks {
 		select {
@@ -597,7 +693,8 @@ var (
 // loop adds jitter, so that a ward of gateways does not reconnect in step
 // after a broker restart, probes a broker that is away at least once a
 // second (awayBackoff), and backs off to 10 s from one that refuses
-// (refusedBackoff).
+// (refusedBackoff), or accepts and drops the connection before a PUBACK
+// came or a keep-alive passed.
 func (p *Publisher) connectLoop(ctx context.Context) {
 	away, refused := awayBackoff, refusedBackoff
 	for {
@@ -606,7 +703,11 @@ func (p *Publisher) connectLoop(ctx context.Context) {
 		case <-p.lostSignal:
 		default:
 		}
-		tok := p.client.Connect()
+		a := p.newAttempt()
+		p.mu.Lock()
+		p.cur = a
+		p.mu.Unlock()
+		tok := a.client.Connect()
 		select {
 		case <-ctx.Done():
 			return
@@ -615,13 +716,22 @@ func (p *Publisher) connectLoop(ctx context.Context) {
 		var wait time.Duration
 		switch err := tok.Error(); {
 		case err == nil:
-			away.Reset()
-			refused.Reset()
+			since, acked := time.Now(), p.acked.Load()
 			select {
 			case <-ctx.Done():
 				return
 			case <-p.lostSignal:
 			}
+			// A broker that accepts and then drops the connection (a
+			// duplicate client id, an ACL or size limit on one entry) is
+			// refusing too: the backoffs start again only after a
+			// connection that worked.
+			if time.Since(since) < p.opts.KeepAlive && p.acked.Load() == acked {
+				wait = refused.Next()
+				break
+			}
+			away.Reset()
+			refused.Reset()
 			wait = away.Next()
 		case unreachable(err):
 			wait = away.Next()
@@ -670,44 +780,16 @@ func (p *Publisher) drain(ctx context.Context, pending chan<- publication) error
 func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live bool) error {
 	limit := newLimiter(p.opts.BacklogRate)
 	for {
-		p.mu.Lock()
-		up := p.up
-		p.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-up:
-		}
-		p.mu.Lock()
-		epoch, conn, boundary := p.epoch, p.conn, p.boundary
-		p.mu.Unlock()
-		// The lane's wait ends with the connection: the next one has
-		// another boundary.
-		wait, endWait := context.WithCancel(ctx)
-		stop := context.AfterFunc(conn, endWait)
-		entries, err := p.take(wait, live, boundary, cap(pending)-len(pending), limit)
-		stop()
-		endWait()
+		c, entries, err := p.takeOnConn(ctx, live, cap(pending)-len(pending), limit)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if conn.Err() != nil {
-				continue
-			}
-			return fmt.Errorf("publish: read outbox: %w", err)
-		}
-		p.mu.Lock()
-		stale := p.epoch != epoch
-		p.mu.Unlock()
-		if stale {
-			// The connection was lost while the outbox was read; ReleaseAll
-			// may have run before these were taken.
-			p.outbox.Release(seqs(entries)...)
-			p.resent.Add(int64(len(entries)))
-			continue
+			return err
 		}
 		for i, e := range entries {
+			if c.conn.Err() != nil {
+				// Lost: the loss returns the rest to the outbox.
+				p.resent.Add(int64(len(entries) - i))
+				break
+			}
 			topic, body, err := OpenEnvelope(e.Payload)
 			if err != nil {
 				p.undecodable.Add(1)
@@ -717,7 +799,7 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 				}
 				continue
 			}
-			pub := publication{seq: e.Seq, tok: p.client.Publish(topic, 1, false, body), epoch: epoch, lost: conn.Done()}
+			pub := publication{seq: e.Seq, tok: c.client.Publish(topic, 1, false, body), epoch: c.epoch, lost: c.conn.Done()}
 			p.published.Add(1)
 			if live {
 				p.publishedLive.Add(1)
@@ -726,10 +808,82 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 			case pending <- pub: // blocks while the window is full
 			case <-ctx.Done():
 				// This one was sent; its PUBACK, if any, is not awaited.
-				p.outbox.Release(seqs(entries[i:])...)
+				p.release(c.epoch, seqs(entries[i:])...)
 				return ctx.Err()
 			}
 		}
+	}
+}
+
+// laneConn is what a lane publishes a batch on: one connection.
+type laneConn struct {
+	epoch  uint64
+	conn   context.Context // ends when the connection is lost
+	client mqtt.Client
+}
+
+// takeOnConn waits for a connection and takes the next entries of a lane
+// for it. Entries it returns are in flight for that connection: if it is
+// lost, loseEpoch returns them to the outbox (takeMu keeps every take
+// either before or after a ReleaseAll). It returns an error only when ctx
+// ends or the outbox fails.
+func (p *Publisher) takeOnConn(ctx context.Context, live bool, free int, limit *limiter) (laneConn, []buffer.Entry, error) {
+	for {
+		p.takeMu.RLock()
+		p.mu.Lock()
+		up, boundary := p.up, p.boundary
+		c := laneConn{epoch: p.epoch, conn: p.conn}
+		if p.cur != nil {
+			c.client = p.cur.client
+		}
+		p.mu.Unlock()
+		if !isClosed(up) {
+			p.takeMu.RUnlock()
+			select {
+			case <-ctx.Done():
+				return c, nil, ctx.Err()
+			case <-up:
+			}
+			continue
+		}
+		if p.testHookLaneUp != nil {
+			p.testHookLaneUp(live)
+		}
+		// The lane's wait ends with the connection: the next one has
+		// another boundary.
+		wait, endWait := context.WithCancel(ctx)
+		stop := context.AfterFunc(c.conn, endWait)
+		entries, err := p.take(wait, live, boundary, free, limit)
+		stop()
+		endWait()
+		p.mu.Lock()
+		lost := c.conn.Err() != nil // loseEpoch cancels it under p.mu
+		p.mu.Unlock()
+		p.takeMu.RUnlock()
+		switch {
+		case ctx.Err() != nil:
+			p.release(c.epoch, seqs(entries)...)
+			return c, nil, ctx.Err()
+		case lost:
+			// The outbox can hand out ready entries after the wait
+			// ended; the loss returns them to the outbox.
+			p.resent.Add(int64(len(entries)))
+			continue
+		case err != nil:
+			return c, nil, fmt.Errorf("publish: read outbox: %w", err)
+		}
+		return c, entries, nil
+	}
+}
+
+// release returns entries taken for the connection of epoch to the
+// outbox, unless that connection was lost meanwhile: loseEpoch has then
+// returned them, and another lane may already have taken them again.
+func (p *Publisher) release(epoch uint64, s ...buffer.Seq) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.epoch == epoch && len(s) > 0 {
+		p.outbox.Release(s...)
 	}
 }
 
@@ -811,7 +965,7 @@ func (p *Publisher) acker(pending <-chan publication) {
 	for pub := range pending {
 		select {
 		case <-pub.lost:
-			// ReleaseAll already returned the entry to the outbox.
+			// loseEpoch returns the entry to the outbox.
 			p.resent.Add(1)
 			continue
 		case <-pub.tok.Done():
