@@ -401,3 +401,50 @@ func TestDefaultMatchesLoad(t *testing.T) {
 		t.Errorf("Default() left defaults empty: %+v", d)
 	}
 }
+
+// TestLoadHTTP checks the status server's settings: off by default, a
+// listen address, HTTPS files together, and the token from a file or the
+// environment, never from the configuration file.
+func TestLoadHTTP(t *testing.T) {
+	const secret = "s3cret-token"
+	tokenFile := writeConfig(t, secret+"\n")
+	withHTTP := func(lines ...string) string {
+		return goodYAML + "http:\n  " + strings.Join(lines, "\n  ") + "\n"
+	}
+	tests := []struct {
+		name      string
+		yaml      string
+		env       string
+		want      []string // substrings of the error; none means success
+		wantToken string
+	}{
+		{"off by default", goodYAML, "", nil, ""},
+		{"loopback", withHTTP("listen: 127.0.0.1:8080"), "", nil, ""},
+		{"token from file", withHTTP("listen: :8080", "token_file: "+tokenFile), "", nil, secret},
+		{"token from environment", withHTTP("listen: :8080"), secret, nil, secret},
+		{"token in the file", withHTTP("listen: :8080", "token: "+secret), "", []string{"http.token", "http.token_file or BEDGATE_HTTP_TOKEN"}, ""},
+		{"no port", withHTTP("listen: 127.0.0.1"), "", []string{"http.listen", `"127.0.0.1"`, "host:port"}, ""},
+		{"certificate without key", withHTTP("listen: :8443", "cert_file: /etc/ssl/x.pem"), "", []string{"http.cert_file", "both"}, ""},
+		{"unreadable certificate", withHTTP("listen: :8443", "cert_file: /nonexistent/c.pem", "key_file: /nonexistent/k.pem"), "", []string{"http.cert_file", "/nonexistent/c.pem"}, ""},
+		{"token without server", withHTTP("token_file: " + tokenFile), "", []string{"http.listen", "required"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(TokenEnv, tt.env)
+			cfg, err := Load(writeConfig(t, tt.yaml), []string{"masimo"})
+			if len(tt.want) > 0 {
+				wantMentions(t, err, tt.want)
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error quotes the token: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.HTTP.Token.Reveal(); got != tt.wantToken {
+				t.Errorf("token %q, want %q", got, tt.wantToken)
+			}
+		})
+	}
+}
