@@ -10,6 +10,8 @@ package stats
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
@@ -235,3 +237,34 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Std returns d as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// ReadyBacklogAge is the oldest entry an outbox may hold, while the broker
+// is unreachable, for the gateway to still count as ready: 5 minutes.
+// Shorter outages are what the outbox is for; a longer one needs someone.
+const ReadyBacklogAge = 5 * time.Minute
+
+// Ready returns nil when the gateway does its job: the outbox is open, and
+// the broker is connected or the backlog is within bounds (oldest entry
+// younger than ReadyBacklogAge, under half of the outbox's bytes). Else it
+// says why not.
+func (s Snapshot) Ready() error {
+	o := s.Outbox
+	switch {
+	case !o.Open:
+		return errors.New("the outbox is closed")
+	case s.Link.Connected:
+		return nil
+	case o.OldestAge.Std() >= ReadyBacklogAge:
+		return fmt.Errorf("broker unreachable (%s) and the oldest reading waiting is %s old", orUnknown(s.Link.LastError), o.OldestAge.Std().Round(time.Second))
+	case o.MaxBytes > 0 && o.Bytes >= o.MaxBytes/2:
+		return fmt.Errorf("broker unreachable (%s) and the outbox is %d%% full", orUnknown(s.Link.LastError), 100*o.Bytes/o.MaxBytes)
+	}
+	return nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "no connection yet"
+	}
+	return s
+}
