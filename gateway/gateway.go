@@ -27,6 +27,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/stats"
+	"github.com/bedgate/bedgate/gateway/web"
 )
 
 // Options configure Run.
@@ -101,6 +102,7 @@ func Run(ctx context.Context, opts Options) error {
 	admissions := assoc.AdmissionFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
 	bd.pipe = pipe
 	health := &healthReport{board: bd}
+	metrics := web.NewMetrics(bd.snapshot)
 	// Certificates are checked against the real clock, whatever opts.Now.
 	tlsCfg, err := cfg.MQTT.TLSConfig(time.Now())
 	if err != nil {
@@ -129,6 +131,7 @@ func Run(ctx context.Context, opts Options) error {
 			}
 		},
 		Logger: log,
+		OnAck:  metrics.ObservePublishLatency,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -167,6 +170,16 @@ func Run(ctx context.Context, opts Options) error {
 		})
 	}
 
+	srv, err := serveStatus(cfg.HTTP, metrics, bd, log)
+	if err != nil {
+		return err
+	}
+	handle := &Gateway{board: bd}
+	if srv != nil {
+		defer srv.Close()
+		handle.httpAddr = srv.Addr()
+	}
+
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	var wg sync.WaitGroup
@@ -189,7 +202,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	log.Info("gateway running", "gateway", cfg.Gateway.ID, "beds", len(beds), "brokers", cfg.MQTT.URLs())
 	if opts.OnStart != nil {
-		opts.OnStart(&Gateway{board: bd})
+		opts.OnStart(handle)
 	}
 
 	go func() {
