@@ -143,12 +143,22 @@ func (t *tally) storedByKind() map[string]int64 {
 	return out
 }
 
+// quarantineReasons are the reasons a value is quarantined for, each
+// counted from zero so that every count exists before its first value.
+var quarantineReasons = []validate.Reason{
+	validate.ReasonImplausibleLow, validate.ReasonImplausibleHigh, validate.ReasonNotFinite, validate.ReasonUnit,
+	validate.ReasonStale, validate.ReasonDuplicate, validate.ReasonInconsistent, "no-patient", "unencodable",
+}
+
 // quarantinedByReason counts one bed's quarantined values, or every bed's
 // for "".
 func (t *tally) quarantinedByReason(bed string) map[string]uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := map[string]uint64{}
+	out := make(map[string]uint64, len(quarantineReasons))
+	for _, r := range quarantineReasons {
+		out[string(r)] = 0
+	}
 	for name, m := range t.quarantined {
 		if bed != "" && name != bed {
 			continue
