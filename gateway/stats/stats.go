@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/mdc"
 )
 
 // Snapshot is the state of a gateway at one instant.
@@ -196,6 +197,39 @@ const (
 	KeyPerfusionIdx = "pi"
 )
 
+// KeyVital names the key vital an MDC code measures (a Key constant),
+// with its label and its precedence among the codes of that vital (0
+// first); ok is false for a code that is no key vital.
+func KeyVital(code uint32) (key, label string, rank int, ok bool) {
+	v, rank, ok := mdc.VitalOf(code)
+	if !ok {
+		return "", "", 0, false
+	}
+	switch v.Name {
+	case mdc.VitalSpO2:
+		return KeySpO2, "SpO2", rank, true
+	case mdc.VitalPulseRate:
+		if code == mdc.ECGHeartRate {
+			return KeyHeartRate, "HR (ECG)", rank, true
+		}
+		return KeyPulse, "Pulse", rank, true
+	case mdc.VitalRespRate:
+		if code == mdc.CO2RespRate || code == mdc.AwayRespRate {
+			return KeyRespAirway, "RR (airway CO2)", rank, true
+		}
+		return KeyRespImpeda, "RR (impedance)", rank, true
+	case mdc.VitalSystolic:
+		return KeySystolic, "BP sys", rank, true
+	case mdc.VitalDiastolic:
+		return KeyDiastolic, "BP dia", rank, true
+	case mdc.VitalTemperature:
+		return KeyTemperature, "Temp", rank, true
+	case mdc.VitalPerfusionIndex:
+		return KeyPerfusionIdx, "PI", rank, true
+	}
+	return "", "", 0, false
+}
+
 // TrendPoint is one point of a bed's trend; a nil value was not measured
 // (or not valid) at the time.
 type TrendPoint struct {
@@ -206,10 +240,11 @@ type TrendPoint struct {
 }
 
 // TrendStep is the spacing of trend points, and TrendPoints how many are
-// kept: 30 s and 120, the last hour. The trend costs about 6 KB per bed.
+// kept: 10 s and 360, the last hour. The trend costs at most about 26 KB
+// per bed (72 bytes a point).
 const (
-	TrendStep   = 30 * time.Second
-	TrendPoints = 120
+	TrendStep   = 10 * time.Second
+	TrendPoints = 360
 )
 
 // Duration is a time.Duration that reads as people write it: JSON "1.5s",

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bedgate/bedgate/drivers/mdc"
 )
 
 func TestReady(t *testing.T) {
@@ -42,5 +44,29 @@ func TestDurationJSON(t *testing.T) {
 	var back struct{ D Duration }
 	if err := json.Unmarshal(b, &back); err != nil || back.D.Std() != 1500*time.Millisecond {
 		t.Fatalf("Unmarshal = %v, %v", back.D, err)
+	}
+}
+
+func TestKeyVital(t *testing.T) {
+	for _, tt := range []struct {
+		code       uint32
+		key, label string
+	}{
+		{mdc.SpO2, KeySpO2, "SpO2"},
+		{mdc.PulsOximPulse, KeyPulse, "Pulse"},
+		{mdc.ECGHeartRate, KeyHeartRate, "HR (ECG)"},
+		{mdc.TThorRespRate, KeyRespImpeda, "RR (impedance)"},
+		{mdc.AwayRespRate, KeyRespAirway, "RR (airway CO2)"},
+		{mdc.CO2RespRate, KeyRespAirway, "RR (airway CO2)"},
+		{mdc.NIBPSys, KeySystolic, "BP sys"},
+		{mdc.TempBody, KeyTemperature, "Temp"},
+	} {
+		key, label, _, ok := KeyVital(tt.code)
+		if !ok || key != tt.key || label != tt.label {
+			t.Errorf("KeyVital(%d) = %q %q %v, want %q %q", tt.code, key, label, ok, tt.key, tt.label)
+		}
+	}
+	if _, _, _, ok := KeyVital(mdc.AwayCO2Et); ok {
+		t.Error("end-tidal CO2 is not a key vital of the tile")
 	}
 }
