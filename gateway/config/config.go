@@ -317,7 +317,7 @@ var defaults = map[string]any{
 	"mqtt.client_id":              "",
 	"mqtt.keepalive":              DefaultKeepAlive,
 	"mqtt.window":                 DefaultWindow,
-	"mqtt.backlog_rate":           DefaultBacklogRate,
+	"mqtt.backlog_rate":           float64(DefaultBacklogRate),
 	"mqtt.ca_file":                "",
 	"mqtt.cert_file":              "",
 	"mqtt.key_file":               "",
@@ -369,14 +369,17 @@ func Load(path string, knownDrivers []string) (*Config, error) {
 		v.SetDefault(k, d)
 	}
 	if err := v.ReadInConfig(); err != nil {
-		return nil, fmt.Errorf("config: read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	// Every problem is reported in one pass: values of the wrong kind are
+	// reported and replaced by their defaults, then the rest is decoded
+	// and validated.
+	errs := checkValues(v)
 	var c Config
 	if err := v.UnmarshalExact(&c); err != nil {
-		return nil, fmt.Errorf("config: %s: %w", path, err)
+		errs = append(errs, undecodable(err)...)
 	}
 	c.applyDefaults()
-	var errs []error
 	if v.InConfig("mqtt.password") {
 		// Configuration files are copied, shared and committed; passwords
 		// belong in a file only root can read, or in the environment.
@@ -406,8 +409,8 @@ func Load(path string, knownDrivers []string) (*Config, error) {
 		}
 	}
 	errs = append(errs, c.Validate(knownDrivers))
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("config: %s:\n%w", path, err)
+	if err := errors.Join(withSources(errs)...); err != nil {
+		return nil, fmt.Errorf("%s:\n%w", path, err)
 	}
 	return &c, nil
 }
