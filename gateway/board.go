@@ -10,7 +10,6 @@ import (
 
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers"
-	"github.com/bedgate/bedgate/drivers/mdc"
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
@@ -241,7 +240,7 @@ func (t *bedTracker) reading(r drivers.Reading) (newDevice bool) {
 	}
 	ranks := map[string]int{}
 	for _, v := range r.Values {
-		key, label, rank, ok := keyVital(v.MDC)
+		key, label, rank, ok := stats.KeyVital(v.MDC)
 		if !ok {
 			continue
 		}
@@ -315,38 +314,6 @@ func (t *bedTracker) snapshot() stats.Bed {
 var vitalOrder = []string{
 	stats.KeySpO2, stats.KeyPulse, stats.KeyHeartRate, stats.KeyRespImpeda, stats.KeyRespAirway,
 	stats.KeySystolic, stats.KeyDiastolic, stats.KeyTemperature, stats.KeyPerfusionIdx,
-}
-
-// keyVital names the key vital an MDC code measures, with its label and
-// its precedence among the codes of that vital (0 first).
-func keyVital(code uint32) (key, label string, rank int, ok bool) {
-	v, rank, ok := mdc.VitalOf(code)
-	if !ok {
-		return "", "", 0, false
-	}
-	switch v.Name {
-	case mdc.VitalSpO2:
-		return stats.KeySpO2, "SpO2", rank, true
-	case mdc.VitalPulseRate:
-		if code == mdc.ECGHeartRate {
-			return stats.KeyHeartRate, "HR (ECG)", rank, true
-		}
-		return stats.KeyPulse, "Pulse", rank, true
-	case mdc.VitalRespRate:
-		if code == mdc.CO2RespRate || code == mdc.AwayRespRate {
-			return stats.KeyRespAirway, "RR (airway CO2)", rank, true
-		}
-		return stats.KeyRespImpeda, "RR (impedance)", rank, true
-	case mdc.VitalSystolic:
-		return stats.KeySystolic, "BP sys", rank, true
-	case mdc.VitalDiastolic:
-		return stats.KeyDiastolic, "BP dia", rank, true
-	case mdc.VitalTemperature:
-		return stats.KeyTemperature, "Temp", rank, true
-	case mdc.VitalPerfusionIndex:
-		return stats.KeyPerfusionIdx, "PI", rank, true
-	}
-	return "", "", 0, false
 }
 
 // plainReason is an error as a biomed engineer reads it: without the Go
