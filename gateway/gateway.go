@@ -22,7 +22,8 @@ import (
 	"github.com/bedgate/bedgate/gateway/hl7"
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
-	"github.com/bedgate/bedgate/gateway/validate"
+	"github.com/bedgate/bedgate/gateway/stats"
+	"github.com/bedgate/bedgate/gateway/web"
 )
 
 // Options configure Run.
@@ -35,6 +36,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the gateway clock. The default is time.Now.
 	Now func() time.Time
+	// Version is the program's version, shown on the status page.
+	Version string
+	// OnStart, when set, is called once the gateway runs (outbox open,
+	// beds started, status server listening) with its handle: what a
+	// service manager's readiness and watchdog notifications read.
+	OnStart func(*Gateway)
 }
 
 // Run runs the gateway until ctx ends: it opens the outbox, starts the
@@ -75,7 +82,10 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("gateway: open outbox: %w", err)
 	}
+	bd := &board{gateway: cfg.Gateway.ID, site: cfg.Gateway.Site, ward: cfg.Gateway.Ward, version: opts.Version,
+		started: now(), now: now, outbox: outbox, maxBytes: cfg.Buffer.MaxBytes, maxAge: cfg.Buffer.MaxAge}
 	defer func() {
+		bd.closed.Store(true)
 		if err := outbox.Close(); err != nil {
 			log.Error("closing the outbox failed; entries appended are already synced", "err", err)
 		}
@@ -90,7 +100,9 @@ func Run(ctx context.Context, opts Options) error {
 			log.Error("closing the held readings failed; they are synced", "err", err)
 		}
 	}()
-	health := &healthReport{gateway: cfg.Gateway.ID, beds: len(cfg.Beds), outbox: outbox, pipe: pipe, now: now}
+	bd.pipe = pipe
+	health := &healthReport{board: bd}
+	metrics := web.NewMetrics(bd.snapshot)
 	// Certificates are checked against the real clock, whatever opts.Now.
 	tlsCfg, err := cfg.MQTT.TLSConfig(time.Now())
 	if err != nil {
@@ -108,11 +120,12 @@ func Run(ctx context.Context, opts Options) error {
 		StatusTopic: StatusTopic(cfg.Gateway.Site, cfg.Gateway.ID),
 		Status:      health.payload,
 		Logger:      log,
+		OnAck:       metrics.ObservePublishLatency,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	health.broker = pub.Broker
+	bd.pub.Store(pub)
 	if st := outbox.Stats(); st.RecoveredFrom != "" {
 		log.Error("the outbox was unreadable and was moved aside; the gateway continues with a fresh one holding what could be salvaged",
 			"moved_to", st.RecoveredFrom, "recovered", st.Salvage.Recovered, "unreadable", st.Salvage.Unreadable,
@@ -133,7 +146,10 @@ func Run(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
+		track := newBedTracker(b.Name, drv.Name, b.Port, now())
+		bd.beds = append(bd.beds, track)
 		beds = append(beds, &supervisor{
+			track:      track,
 			bed:        bed,
 			pipe:       bp,
 			captureDir: b.Capture,
@@ -150,6 +166,15 @@ func Run(ctx context.Context, opts Options) error {
 	listener, err := listenMLLP(cfg, pipe, loc, now, log)
 	if err != nil {
 		return err
+	}
+	srv, err := serveStatus(cfg.HTTP, metrics, bd, log)
+	if err != nil {
+		return err
+	}
+	handle := &Gateway{board: bd}
+	if srv != nil {
+		defer srv.Close()
+		handle.httpAddr = srv.Addr()
 	}
 
 	readCtx, stopReading := context.WithCancel(ctx)
@@ -188,6 +213,9 @@ func Run(ctx context.Context, opts Options) error {
 		}()
 	}
 	log.Info("gateway running", "gateway", cfg.Gateway.ID, "beds", len(beds), "brokers", cfg.MQTT.URLs())
+	if opts.OnStart != nil {
+		opts.OnStart(handle)
+	}
 
 	go func() {
 		// Report the counters (drops above all) on the status topic.
@@ -305,34 +333,15 @@ type SalvageStatus struct {
 	Missing    int64 `json:"missing"`
 }
 
-// healthReport builds GatewayStatus payloads.
+// healthReport builds GatewayStatus payloads from the gateway's snapshot.
 type healthReport struct {
-	gateway string
-	beds    int
-	outbox  *buffer.Buffer
-	pipe    *pipeline
-	now     func() time.Time
-	broker  func() string // the node connected to
+	board *board
 }
 
 func (h *healthReport) payload(online bool) []byte {
-	st := GatewayStatus{State: "offline", Gateway: h.gateway, Time: h.now().UTC()}
+	st := GatewayStatus{State: "offline", Gateway: h.board.gateway, Time: h.board.now().UTC()}
 	if online {
-		o := h.outbox.Stats()
-		st.State, st.Beds, st.Broker = "online", h.beds, h.broker()
-		st.Outbox = &OutboxStatus{
-			Entries: o.Entries, Bytes: o.Bytes, OldestAgeSec: o.OldestAge.Seconds(), InFlight: o.InFlight,
-			Dropped: o.Dropped, Quarantined: o.Quarantined, RecoveredFrom: o.RecoveredFrom,
-			Incarnation: o.Incarnation, NextSeq: uint64(o.NextSeq),
-			DiskFree: o.DiskFree, DiskReserve: o.DiskReserve, LimitBytes: o.LimitBytes,
-		}
-		if s := o.Salvage; s.From != "" {
-			st.Outbox.Salvage = &SalvageStatus{Recovered: s.Recovered, Unreadable: s.Unreadable, Missing: s.Missing}
-		}
-		st.Rejected, st.Flagged = byReason(h.pipe.counts.Rejected()), byReason(h.pipe.counts.Flagged())
-		st.Held = h.pipe.held.Len()
-		st.SubscriptionError = h.pipe.subscriptionError()
-		st.Lost = h.pipe.lost.Load()
+		st = gatewayStatus(h.board.snapshot())
 	}
 	b, err := json.Marshal(st)
 	if err != nil { // cannot happen: plain fields only
@@ -341,29 +350,58 @@ func (h *healthReport) payload(online bool) []byte {
 	return b
 }
 
-func byReason(m map[validate.Reason]uint64) map[string]uint64 {
-	out := make(map[string]uint64, len(m))
-	for k, v := range m {
-		out[string(k)] = v
+// gatewayStatus is the "online" status of a snapshot.
+func gatewayStatus(s stats.Snapshot) GatewayStatus {
+	o := s.Outbox
+	st := GatewayStatus{
+		State: "online", Gateway: s.Gateway, Time: s.Time, Beds: len(s.Beds), Broker: s.Link.Broker,
+		Outbox: &OutboxStatus{
+			Entries: o.Entries, Bytes: o.Bytes, OldestAgeSec: o.OldestAge.Std().Seconds(), InFlight: o.InFlight,
+			Dropped: o.Dropped, Quarantined: o.Quarantined, RecoveredFrom: o.RecoveredFrom,
+			Incarnation: o.Incarnation, NextSeq: o.NextSeq,
+			DiskFree: o.DiskFree, DiskReserve: o.DiskReserve, LimitBytes: o.LimitBytes,
+		},
+		Rejected: s.Readings.Quarantined, Flagged: s.Readings.Flagged, Held: s.Readings.Held,
+		Lost: s.Readings.Lost, SubscriptionError: s.SubscriptionError,
 	}
-	return out
+	if sv := o.Salvage; sv != nil {
+		st.Outbox.Salvage = &SalvageStatus{Recovered: sv.Recovered, Unreadable: sv.Unreadable, Missing: sv.Missing}
+	}
+	return st
 }
 
 // DeviceStatus is published retained on a bed's device topic whenever the
 // state of its device link changes.
 type DeviceStatus struct {
-	// State is "opening" (waiting for the port), "listening" (port open, no
-	// reading yet), "connected" (readings arriving) or "disconnected".
+	// State is "opening" (trying the port), "port-missing" (no such
+	// port: the adapter is not plugged in), "port-error" (the port cannot
+	// be opened), "listening" (port open, no reading yet), "connected"
+	// (readings arriving) or "disconnected" (see stats.DeviceState).
 	State  string    `json:"state"`
 	Since  time.Time `json:"since"`
 	Reason string    `json:"reason,omitempty"`
-	Driver string    `json:"driver"`
-	Port   string    `json:"port"`
+	// RetryIn is the delay before the next attempt to open the port
+	// ("1s", "10s"), while the port is missing or the link lost.
+	RetryIn string `json:"retry_in,omitempty"`
+	Driver  string `json:"driver"`
+	Port    string `json:"port"`
 	// Node is the device node the port resolved to when last opened
 	// (for example /dev/ttyUSB3 for a by-path or usb: binding).
 	Node   string           `json:"node,omitempty"`
 	Device drivers.DeviceID `json:"device"`
 	Stats  drivers.Stats    `json:"stats"`
+}
+
+// deviceStatus is the device status of a bed's snapshot.
+func deviceStatus(b stats.Bed) DeviceStatus {
+	st := DeviceStatus{
+		State: string(b.State), Since: b.Since, Reason: b.Reason,
+		Driver: b.Driver, Port: b.Port, Node: b.Node, Device: b.Device, Stats: b.DriverStats,
+	}
+	if b.RetryIn > 0 {
+		st.RetryIn = b.RetryIn.Std().Round(10 * time.Millisecond).String()
+	}
+	return st
 }
 
 // statusSink receives retained status messages.
@@ -388,16 +426,22 @@ type supervisor struct {
 	// captureDir, when set, receives a capture file per port session.
 	captureDir string
 
-	node   string
-	device drivers.DeviceID
-	stats  drivers.Stats
+	// track holds the bed's device state, reported in the snapshot and
+	// on the device topic.
+	track *bedTracker
 }
 
-func (s *supervisor) publish(state, reason string) {
-	b, err := json.Marshal(DeviceStatus{
-		State: state, Since: s.now().UTC(), Reason: reason,
-		Driver: s.driver.Name, Port: s.port, Node: s.node, Device: s.device, Stats: s.stats,
-	})
+// setState records the device link's state and publishes it when it or
+// its reason changed.
+func (s *supervisor) setState(state stats.DeviceState, reason string, retryIn time.Duration) {
+	if s.track.setState(state, reason, retryIn, s.now()) {
+		s.publish()
+	}
+}
+
+// publish publishes the bed's device status from its snapshot.
+func (s *supervisor) publish() {
+	b, err := json.Marshal(deviceStatus(s.track.snapshot()))
 	if err != nil {
 		s.log.Error("encode device status", "err", err)
 		return
@@ -406,18 +450,25 @@ func (s *supervisor) publish(state, reason string) {
 }
 
 func (s *supervisor) run(ctx context.Context) {
-	defer s.publish("disconnected", "gateway stopping")
+	defer s.setState(stats.Disconnected, "gateway stopping", 0)
 	backoff := serialport.Backoff{Min: 500 * time.Millisecond, Max: 10 * time.Second}
 	for ctx.Err() == nil {
-		s.publish("opening", "")
+		s.setState(stats.Opening, "", 0)
 		// Retry at least every second: a biomed engineer re-plugging an
 		// adapter expects the bed back at once.
-		port, err := serialport.OpenWithRetry(ctx, s.port, s.line, serialport.Options{Logger: s.log, Backoff: serialport.Backoff{Max: time.Second}})
+		port, err := serialport.OpenWithRetry(ctx, s.port, s.line, serialport.Options{
+			Logger: s.log, Backoff: serialport.Backoff{Max: time.Second},
+			OnRetry: func(err error, retryIn time.Duration) {
+				if s.track.openFailed(err, retryIn, s.now()) {
+					s.publish()
+				}
+			},
+		})
 		if err != nil {
 			return // only ctx ends OpenWithRetry
 		}
-		s.node = port.Node()
-		s.publish("listening", "")
+		s.track.opened(port.Node())
+		s.setState(stats.Listening, "", 0)
 		delivered, err := s.session(ctx, port)
 		port.Close()
 		if delivered {
@@ -427,11 +478,12 @@ func (s *supervisor) run(ctx context.Context) {
 			return
 		}
 		s.log.Warn("device link ended; reopening", "err", err)
-		s.publish("disconnected", err.Error())
+		delay := backoff.Next()
+		s.setState(stats.Disconnected, plainReason(err), delay)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff.Next()):
+		case <-time.After(delay):
 		}
 	}
 }
@@ -453,21 +505,20 @@ func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delive
 	if err != nil {
 		return false, fmt.Errorf("start %s session: %w", s.driver.Name, err)
 	}
+	s.track.startSession(sess)
 	connected := false
 	sink := drivers.SinkFunc(func(ctx context.Context, r drivers.Reading) error {
 		if err := s.pipe.Accept(ctx, r, nil); err != nil {
 			return err
 		}
-		if !connected || r.Device != s.device {
-			connected, s.device = true, r.Device
-			s.stats = sess.Stats()
-			s.publish("connected", "")
+		if newDevice := s.track.reading(r); !connected || newDevice {
+			connected = true
+			s.track.setState(stats.Connected, "", 0, s.now())
+			s.publish()
 		}
 		return nil
 	})
-	err = sess.Run(ctx, sink)
-	s.stats = sess.Stats()
-	return connected, err
+	return connected, sess.Run(ctx, sink)
 }
 
 // captureFile is one port session's capture.

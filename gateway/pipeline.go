@@ -65,6 +65,8 @@ type pipeline struct {
 	// readings released, NEWS2 scores) and that could not be stored: never
 	// silent, reported on the status topic.
 	lost atomic.Int64
+	// tally counts stored records and quarantined values for the snapshot.
+	tally tally
 
 	subMu  sync.Mutex
 	subErr map[string]string // topic filter → why the broker refused it
@@ -336,6 +338,7 @@ func (p *pipeline) quarantine(ctx context.Context, header record.Record, rejecte
 	// per bed and reason (drivers/ratelog); the counts are on the status
 	// topic.
 	p.log.Info("values quarantined", "bed", header.Bed, "count", len(rejected), "reason", string(rejected[0].Reason))
+	p.tally.addQuarantined(header.Bed, rejected)
 	return p.store(ctx, q)
 }
 
@@ -420,6 +423,7 @@ func (p *pipeline) store(ctx context.Context, rec record.Record) error {
 	if err != nil {
 		return fmt.Errorf("store record: %w", err)
 	}
+	p.tally.addStored(rec.Kind)
 	return nil
 }
 

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	bedgate-demo [--for D] [--broker URL] [--beds N] [--log-level LEVEL]
+//	bedgate-demo [--for D] [--broker URL] [--beds N] [--all] [--status ADDR] [--log-level LEVEL]
 //
 // It is a program of its own so that the production bedgate binary links
 // neither the embedded broker nor the simulators.
@@ -48,13 +48,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bedgate-demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: bedgate-demo [--for D] [--broker URL] [--beds N] [--log-level LEVEL]\n\n"+
-			"embedded broker, simulated monitors and the gateway; prints what the EPR receives\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: bedgate-demo [--for D] [--broker URL] [--beds N] [--all] [--status ADDR] [--log-level LEVEL]\n\n"+
+			"embedded broker, simulated monitors and the gateway; prints what the EPR receives\n"+
+			"(one line per reading) and the status page's address\n\nflags:")
 		fs.PrintDefaults()
 	}
 	dur := fs.Duration("for", 0, "stop after this long (default: until Ctrl-C)")
 	broker := fs.String("broker", "", "use this external broker (tcp://host:port) instead of the embedded one")
 	beds := fs.Int("beds", 4, "number of simulated monitors")
+	full := fs.Bool("all", false, "print every observation on a line of its own (the full stream)")
+	status := fs.String("status", "", "status page address host:port (default: a free loopback port; off: none)")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Beds:       *beds,
 		Broker:     *broker,
 		Out:        stdout,
+		All:        *full,
+		Status:     *status,
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: l})),
 		Drivers:    reg,
 		Simulators: sims,

@@ -72,7 +72,8 @@ func runGateway(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: log})
+	return gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: log, Version: version,
+		OnStart: func(g *gateway.Gateway) { notifyService(ctx, g, log) }})
 }
 
 // runConfigCheck loads and checks one configuration file, reports it ok,

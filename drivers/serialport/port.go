@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"go.bug.st/serial"
 
@@ -23,6 +24,11 @@ type Options struct {
 	// Backoff paces OpenWithRetry. The zero value doubles from 100 ms to
 	// 5 s with jitter (see Backoff).
 	Backoff Backoff
+	// OnRetry, when set, is called by OpenWithRetry after each failed
+	// attempt with its error and the delay before the next, so that a
+	// supervisor can report why a port is not open (for example ErrNoDevice:
+	// the adapter is not plugged in).
+	OnRetry func(err error, retryIn time.Duration)
 }
 
 func (o Options) withDefaults() Options {

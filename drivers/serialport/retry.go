@@ -44,6 +44,9 @@ func OpenWithRetry(ctx context.Context, path string, line drivers.LineSettings, 
 			log.Debug("serialport: cannot open port, retrying", "err", err, "retry_in", delay, "attempt", attempt)
 		}
 		last = err
+		if opts.OnRetry != nil {
+			opts.OnRetry(err, delay)
+		}
 
 		t := time.NewTimer(delay)
 		select {

@@ -89,3 +89,34 @@ func TestOpenWithRetryGivesUpOnInvalidSettings(t *testing.T) {
 		t.Error("OpenWithRetry retried settings that can never work")
 	}
 }
+
+// TestOpenWithRetryReportsEachFailure checks that OnRetry hears every failed
+// attempt with its cause (a missing node: ErrNoDevice) and a positive delay.
+func TestOpenWithRetryReportsEachFailure(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "never")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var failures []error
+	var delays []time.Duration
+	_, err := OpenWithRetry(ctx, missing, line9600, Options{
+		Logger:  slog.New(slog.DiscardHandler),
+		Backoff: Backoff{Min: ms, Max: 2 * ms},
+		OnRetry: func(err error, retryIn time.Duration) {
+			failures, delays = append(failures, err), append(delays, retryIn)
+			if len(failures) == 3 {
+				cancel()
+			}
+		},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("OpenWithRetry = %v, want Canceled", err)
+	}
+	if len(failures) != 3 {
+		t.Fatalf("OnRetry called %d times, want 3", len(failures))
+	}
+	for i, f := range failures {
+		if !errors.Is(f, ErrNoDevice) || delays[i] <= 0 {
+			t.Errorf("failure %d: %v after %v, want ErrNoDevice and a positive delay", i, f, delays[i])
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,7 +42,9 @@ type Config struct {
 	// NEWS2 tunes the advisory NEWS2 scores.
 	NEWS2 NEWS2 `mapstructure:"news2"`
 	// MLLP is the HL7 v2 listener for beds with driver hl7.
-	MLLP MLLP  `mapstructure:"mllp"`
+	MLLP MLLP `mapstructure:"mllp"`
+	// HTTP is the local status server; off unless http.listen is set.
+	HTTP HTTP  `mapstructure:"http"`
 	Beds []Bed `mapstructure:"beds"`
 }
 
@@ -54,6 +57,40 @@ type NEWS2 struct {
 	// oxygen) is used after its assessment time. The default is 15m
 	// (tracker.DefaultNurseFor).
 	NurseEntryFor time.Duration `mapstructure:"nurse_entry_for"`
+}
+
+// HTTP is the local status server: the status page, Prometheus metrics,
+// /healthz and /readyz (see gateway/web). It is off by default.
+type HTTP struct {
+	// Listen is host:port, for example 127.0.0.1:8080 (the box only) or
+	// :8080 (the ward network, then with a token). Empty: no server.
+	Listen string `mapstructure:"listen"`
+	// CertFile and KeyFile, both or neither, serve HTTPS.
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+	// TokenFile names a file holding the token every path but /healthz and
+	// /readyz then asks for (one line). Load reads it into Token.
+	TokenFile string `mapstructure:"token_file"`
+	// Token comes from TokenFile or from the environment variable
+	// BEDGATE_HTTP_TOKEN, never from the configuration file.
+	Token Secret `mapstructure:"token"`
+}
+
+// TokenEnv is the environment variable that may hold the status server's
+// token.
+const TokenEnv = "BEDGATE_HTTP_TOKEN"
+
+// TLSConfig returns the status server's TLS configuration, or nil without
+// a certificate.
+func (h HTTP) TLSConfig() (*tls.Config, error) {
+	if h.CertFile == "" && h.KeyFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(h.CertFile, h.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load the certificate and key: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // Validation tunes the checks every value passes before it is forwarded.
@@ -315,7 +352,7 @@ var defaults = map[string]any{
 	"mqtt.client_id":              "",
 	"mqtt.keepalive":              DefaultKeepAlive,
 	"mqtt.window":                 DefaultWindow,
-	"mqtt.backlog_rate":           DefaultBacklogRate,
+	"mqtt.backlog_rate":           float64(DefaultBacklogRate),
 	"mqtt.ca_file":                "",
 	"mqtt.cert_file":              "",
 	"mqtt.key_file":               "",
@@ -339,6 +376,11 @@ var defaults = map[string]any{
 	"mllp.client_ca_file":         "",
 	"mllp.max_message":            DefaultMLLPMaxMessage,
 	"mllp.patient":                PatientFromBed,
+	"http.listen":                 "",
+	"http.cert_file":              "",
+	"http.key_file":               "",
+	"http.token_file":             "",
+	"http.token":                  "", // only from BEDGATE_HTTP_TOKEN
 }
 
 // Default returns a configuration holding every default value, from the
@@ -372,14 +414,17 @@ func Load(path string, knownDrivers []string) (*Config, error) {
 		v.SetDefault(k, d)
 	}
 	if err := v.ReadInConfig(); err != nil {
-		return nil, fmt.Errorf("config: read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	// Every problem is reported in one pass: values of the wrong kind are
+	// reported and replaced by their defaults, then the rest is decoded
+	// and validated.
+	errs := checkValues(v)
 	var c Config
 	if err := v.UnmarshalExact(&c); err != nil {
-		return nil, fmt.Errorf("config: %s: %w", path, err)
+		errs = append(errs, undecodable(err)...)
 	}
 	c.applyDefaults()
-	var errs []error
 	if v.InConfig("mqtt.password") {
 		// Configuration files are copied, shared and committed; passwords
 		// belong in a file only root can read, or in the environment.
@@ -395,9 +440,22 @@ func Load(path string, knownDrivers []string) (*Config, error) {
 			c.MQTT.Password = pw
 		}
 	}
+	if v.InConfig("http.token") {
+		errs = append(errs, fmt.Errorf("http.token: do not write the token in the configuration file: use http.token_file or %s", TokenEnv))
+		c.HTTP.Token = ""
+	}
+	if c.HTTP.TokenFile != "" {
+		if c.HTTP.Token != "" {
+			errs = append(errs, fmt.Errorf("http.token_file: %s is set too: use one or the other", TokenEnv))
+		} else if tok, err := readPassword(c.HTTP.TokenFile); err != nil {
+			errs = append(errs, fmt.Errorf("http.token_file: %w", err))
+		} else {
+			c.HTTP.Token = tok
+		}
+	}
 	errs = append(errs, c.Validate(knownDrivers))
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("config: %s:\n%w", path, err)
+	if err := errors.Join(withSources(errs)...); err != nil {
+		return nil, fmt.Errorf("%s:\n%w", path, err)
 	}
 	return &c, nil
 }
@@ -465,6 +523,7 @@ func (c *Config) Validate(knownDrivers []string) error {
 
 	c.validateBrokers(bad)
 	c.validateLinkSecurity(bad)
+	c.HTTP.validate(bad)
 	for _, r := range c.ranges() {
 		r.check(bad)
 	}
@@ -628,6 +687,8 @@ func (c *Config) SecretWarnings() []string {
 	for _, f := range []struct{ key, path string }{
 		{"mqtt.key_file", c.MQTT.KeyFile},
 		{"mqtt.password_file", c.MQTT.PasswordFile},
+		{"http.key_file", c.HTTP.KeyFile},
+		{"http.token_file", c.HTTP.TokenFile},
 	} {
 		if f.path == "" {
 			continue
@@ -915,4 +976,25 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+func (h HTTP) validate(bad func(key, format string, args ...any)) {
+	if h.Listen == "" {
+		if h.CertFile != "" || h.KeyFile != "" || h.TokenFile != "" {
+			bad("http.listen", "required with http.cert_file, http.key_file or http.token_file (for example 127.0.0.1:8080)")
+		}
+		return
+	}
+	_, port, err := net.SplitHostPort(h.Listen)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		bad("http.listen", "%q: use host:port, for example 127.0.0.1:8080 or :8080", h.Listen)
+	}
+	if (h.CertFile == "") != (h.KeyFile == "") {
+		bad("http.cert_file", "http.cert_file and http.key_file go together: set both for HTTPS, or neither")
+	} else if _, err := h.TLSConfig(); err != nil {
+		bad("http.cert_file", "%v", err)
+	}
 }

@@ -401,3 +401,111 @@ func TestDefaultMatchesLoad(t *testing.T) {
 		t.Errorf("Default() left defaults empty: %+v", d)
 	}
 }
+
+// TestLoadHTTP checks the status server's settings: off by default, a
+// listen address, HTTPS files together, and the token from a file or the
+// environment, never from the configuration file.
+func TestLoadHTTP(t *testing.T) {
+	const secret = "s3cret-token"
+	tokenFile := writeConfig(t, secret+"\n")
+	withHTTP := func(lines ...string) string {
+		return goodYAML + "http:\n  " + strings.Join(lines, "\n  ") + "\n"
+	}
+	tests := []struct {
+		name      string
+		yaml      string
+		env       string
+		want      []string // substrings of the error; none means success
+		wantToken string
+	}{
+		{"off by default", goodYAML, "", nil, ""},
+		{"loopback", withHTTP("listen: 127.0.0.1:8080"), "", nil, ""},
+		{"token from file", withHTTP("listen: :8080", "token_file: "+tokenFile), "", nil, secret},
+		{"token from environment", withHTTP("listen: :8080"), secret, nil, secret},
+		{"token in the file", withHTTP("listen: :8080", "token: "+secret), "", []string{"http.token", "http.token_file or BEDGATE_HTTP_TOKEN"}, ""},
+		{"no port", withHTTP("listen: 127.0.0.1"), "", []string{"http.listen", `"127.0.0.1"`, "host:port"}, ""},
+		{"certificate without key", withHTTP("listen: :8443", "cert_file: /etc/ssl/x.pem"), "", []string{"http.cert_file", "both"}, ""},
+		{"unreadable certificate", withHTTP("listen: :8443", "cert_file: /nonexistent/c.pem", "key_file: /nonexistent/k.pem"), "", []string{"http.cert_file", "/nonexistent/c.pem"}, ""},
+		{"token without server", withHTTP("token_file: " + tokenFile), "", []string{"http.listen", "required"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(TokenEnv, tt.env)
+			cfg, err := Load(writeConfig(t, tt.yaml), []string{"masimo"})
+			if len(tt.want) > 0 {
+				wantMentions(t, err, tt.want)
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error quotes the token: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.HTTP.Token.Reveal(); got != tt.wantToken {
+				t.Errorf("token %q, want %q", got, tt.wantToken)
+			}
+		})
+	}
+}
+
+// TestLoadReportsEveryMistakeAtOnce checks that values of the wrong kind,
+// unknown keys and invalid values are all reported in one pass, each with
+// its key, the value and the fix, without Go package names.
+func TestLoadReportsEveryMistakeAtOnce(t *testing.T) {
+	yaml := strings.NewReplacer(
+		"plaintext: true", "plaintext: true\n  keepalive: 30\n  window: lots\n  brokr: x",
+		"port: /dev/ttyUSB1", "port: /dev/ttyUSB1\n    parity: mark\n    data_bits: eight",
+		"data_dir: /tmp/bedgate-test", "data_dir: /tmp/bedgate-test\n  format: xml",
+	).Replace(goodYAML) + "buffer:\n  max_age: 7d\n  max_bytes: 256MiB\nassociation:\n  hold_for: 15 minutes\n"
+	_, err := Load(writeConfig(t, yaml), []string{"masimo"})
+	want := []string{
+		`mqtt.keepalive: 30 is not a duration: give the unit, for example 30s`,
+		`mqtt.window: "lots" is not a whole number: write one, for example 64`,
+		`mqtt.brokr: unknown key`,
+		`buffer.max_age: "7d" is not a duration: write 168h`,
+		`buffer.max_bytes: "256MiB" is not a whole number: write the bytes, 268435456`,
+		`association.hold_for: "15 minutes" is not a duration: write 15m`,
+		`beds[1].data_bits: "eight" is not a whole number: write one, for example 8`,
+		`beds[1].parity: "mark": must be none, even or odd`,
+		`gateway.format: "xml": must be fhir or hl7v2`,
+	}
+	wantMentions(t, err, want)
+	if n := strings.Count(err.Error(), "\n"); n != len(want) {
+		t.Errorf("%d lines after the file name, want %d (one per mistake):\n%v", n, len(want), err)
+	}
+	for _, pkg := range []string{"strconv", "time:", "config:", "mapstructure", "decoding failed"} {
+		if strings.Contains(err.Error(), pkg) {
+			t.Errorf("the error mentions %q:\n%v", pkg, err)
+		}
+	}
+}
+
+// TestLoadNamesTheEnvironmentVariable checks that a mistake made in an
+// environment variable names the variable, with the key it sets.
+func TestLoadNamesTheEnvironmentVariable(t *testing.T) {
+	t.Setenv("BEDGATE_BUFFER_MAX_AGE", "2w")
+	t.Setenv("BEDGATE_MQTT_KEEPALIVE", "0s")
+	t.Setenv("BEDGATE_GATEWAY_FORMAT", "xml")
+	_, err := Load(writeConfig(t, goodYAML), []string{"masimo"})
+	wantMentions(t, err, []string{
+		`BEDGATE_BUFFER_MAX_AGE (buffer.max_age): "2w" is not a duration: write 336h`,
+		`BEDGATE_MQTT_KEEPALIVE (mqtt.keepalive): 0s: must be between 1s`,
+		`BEDGATE_GATEWAY_FORMAT (gateway.format): "xml": must be fhir or hl7v2`,
+	})
+}
+
+func TestDurationAndSizeFixes(t *testing.T) {
+	for in, want := range map[string]string{
+		"7d": "168h", "2 weeks": "336h", "1.5d": "36h", "90 seconds": "1m30s", "15 min": "15m", "12hours": "12h",
+	} {
+		if got := durationFix(in); !strings.Contains(got, "write "+want+" ") {
+			t.Errorf("durationFix(%q) = %q, want it to suggest %s", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"1GiB": "1073741824", "256 MiB": "268435456", "1GB": "1000000000", "512k": "512000"} {
+		if got := sizeFix(in); got != "write the bytes, "+want {
+			t.Errorf("sizeFix(%q) = %q, want %s", in, got, want)
+		}
+	}
+}

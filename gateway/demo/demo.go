@@ -45,9 +45,16 @@ type Options struct {
 	// DataDir holds the gateway's outbox. The default is a new temporary
 	// directory, removed at the end.
 	DataDir string
-	// Out receives one line per observation the EPR receives, and device
-	// status changes. The default is io.Discard.
+	// Out receives one line per reading the EPR receives (every
+	// observation with All), device status changes and the status page's
+	// address. The default is io.Discard.
 	Out io.Writer
+	// All prints every observation on a line of its own instead of one
+	// line per reading with its key vitals.
+	All bool
+	// Status is the status server's listen address. The default is a free
+	// loopback port; "off" serves none.
+	Status string
 	// Logger receives the components' diagnostics. The default discards
 	// everything below warnings.
 	Logger *slog.Logger
@@ -60,11 +67,11 @@ type Options struct {
 // and its physiology scenario.
 var monitors = []struct{ kind, scenario string }{
 	{"intellivue", "stable"},
-	{"masimo", "deteriorating"},
-	{"masimo", "sensor-off"},
+	{"masimo", "deteriorating-fast"},
+	{"masimo", "sensor-off-fast"},
 	{"nonin", "artefact"},
 	{"dri", "stable"},
-	{"intellivue", "deteriorating"},
+	{"intellivue", "deteriorating-fast"},
 }
 
 // Run runs the demo until ctx ends. It returns nil after a clean stop.
@@ -147,13 +154,24 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("demo: config: %w", err)
 	}
 
+	switch opts.Status {
+	case "":
+		cfg.HTTP.Listen = "127.0.0.1:0"
+	case "off":
+	default:
+		cfg.HTTP.Listen = opts.Status
+	}
+
 	// What the EPR receives.
-	sub, err := subscribe(broker, topic.Site(cfg.Gateway.Site), opts.Out)
+	sub, err := subscribe(broker, topic.Site(cfg.Gateway.Site), opts.Out, opts.All)
 	if err != nil {
 		return err
 	}
 	defer sub.Disconnect(250)
-	fmt.Fprintf(opts.Out, "broker   %s; the EPR subscriber prints each observation it receives:\n", broker)
+	fmt.Fprintf(opts.Out, "broker   %s; the EPR subscriber prints what it receives,\n", broker)
+	if !opts.All {
+		fmt.Fprintln(opts.Out, "         "+legend)
+	}
 	// The EPR admits a (synthetic) patient to each IntelliVue bed, and a
 	// nurse records that patient's consciousness and air or oxygen (their
 	// monitors measure the rest of NEWS2), both retained, so the gateway
@@ -174,7 +192,12 @@ func Run(ctx context.Context, opts Options) error {
 		fmt.Fprintf(opts.Out, "nurse    %-6s patient admitted; alert (ACVPU A), on air: NEWS2 follows once the monitor's readings are in\n", b.Name)
 	}
 
-	err = gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: opts.Drivers, Logger: log})
+	err = gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: opts.Drivers, Logger: log, Version: "demo",
+		OnStart: func(g *gateway.Gateway) {
+			if addr := g.HTTPAddr(); addr != "" {
+				fmt.Fprintf(opts.Out, "status  http://%s/\n", addr)
+			}
+		}})
 	cancel()
 	return err
 }
@@ -197,10 +220,11 @@ func demoConfig(dataDir, broker string) (*config.Config, error) {
 	return &cfg, nil
 }
 
-// subscribe connects a subscriber that prints every observation and
-// device status change under filter.
-func subscribe(broker, filter string, out io.Writer) (pahomqtt.Client, error) {
+// subscribe connects a subscriber that prints every reading (every
+// observation with all) and device status change under filter.
+func subscribe(broker, filter string, out io.Writer, all bool) (pahomqtt.Client, error) {
 	var mu sync.Mutex
+	seen := lineFilter{}
 	handler := func(_ pahomqtt.Client, m pahomqtt.Message) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -210,6 +234,12 @@ func subscribe(broker, filter string, out io.Writer) (pahomqtt.Client, error) {
 			obs, err := epr.Parse(m.Payload())
 			if err != nil {
 				fmt.Fprintf(out, "EPR      %s: unreadable message: %v\n", t, err)
+				return
+			}
+			if !all {
+				if bed, line := epr.BedOf(t), readingLine(epr.BedOf(t), obs); seen.novel(bed, line) {
+					fmt.Fprintln(out, line)
+				}
 				return
 			}
 			for _, o := range obs {

@@ -49,6 +49,10 @@ type Observation struct {
 	Time time.Time
 	// Flagged is true when the observation carries an interpretation.
 	Flagged bool
+	// Interpretation lists the interpretations' codes: measurement
+	// statuses ("questionable", "in-alarm", ...) or a NEWS2 risk band
+	// ("low", "medium", ...).
+	Interpretation []string
 }
 
 type bundle struct {
@@ -87,7 +91,10 @@ type valued struct {
 	DataAbsentReason *struct {
 		Coding []coding `json:"coding"`
 	} `json:"dataAbsentReason"`
-	Interpretation []json.RawMessage `json:"interpretation"`
+	Interpretation []struct {
+		Coding []coding `json:"coding"`
+		Text   string   `json:"text"`
+	} `json:"interpretation"`
 }
 
 type observation struct {
@@ -193,6 +200,13 @@ func fill(obs *Observation, v valued) error {
 		obs.Absent = a.Coding[0].Code
 	}
 	obs.Flagged = len(v.Interpretation) > 0
+	for _, in := range v.Interpretation {
+		if len(in.Coding) > 0 && in.Coding[0].Code != "" {
+			obs.Interpretation = append(obs.Interpretation, in.Coding[0].Code)
+		} else if in.Text != "" {
+			obs.Interpretation = append(obs.Interpretation, in.Text)
+		}
+	}
 	return nil
 }
 
@@ -205,22 +219,35 @@ func BedOf(t string) string {
 	return t
 }
 
-// Line formats one observation for people: bed, vital, value, unit, time.
+// IsNEWS2 reports whether o is a NEWS2 score (the gateway's advisory
+// calculation, not a device's measurement).
+func (o Observation) IsNEWS2() bool { return strings.Contains(o.Display, "NEWS2") }
+
+// Line formats one observation for people: bed, vital, value, unit, time,
+// and its interpretations in brackets. A NEWS2 score reads "NEWS2
+// (advisory)" with its risk band.
 func Line(bed string, o Observation) string {
 	name := o.Ref
 	if o.Display != "" {
 		name = o.Display
 	}
-	name = strings.Replace(name, "Royal College of Physicians NEWS2 (National Early Warning Score 2)", "NEWS2", 1)
+	flag := ""
+	switch {
+	case o.IsNEWS2():
+		name = "NEWS2 score (advisory)"
+		if len(o.Interpretation) > 0 {
+			flag = "  [" + o.Interpretation[0] + " risk]"
+		}
+	case len(o.Interpretation) > 0:
+		flag = "  [" + strings.Join(o.Interpretation, ", ") + "]"
+	case o.Flagged:
+		flag = "  [flagged]"
+	}
 	val := "—"
 	if o.Value != nil {
 		val = strconv.FormatFloat(*o.Value, 'f', -1, 64)
 	} else if o.Absent != "" {
 		val = "(" + o.Absent + ")"
-	}
-	flag := ""
-	if o.Flagged {
-		flag = "  [flagged]"
 	}
 	return fmt.Sprintf("%-6s %s  %-38s %8s %-6s seq=%d%s", bed, o.Time.Format("15:04:05"), name, val, o.Unit, o.Seq, flag)
 }

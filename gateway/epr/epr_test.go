@@ -282,6 +282,9 @@ func TestLine(t *testing.T) {
 		{"ref when no display",
 			epr.Observation{Seq: 8, Ref: "MDC_PULS_OXIM_PERF_REL", Value: drivers.Float(1.27), Unit: "%", Time: at, Flagged: true},
 			[]string{"bed03", "10:04:05", "MDC_PULS_OXIM_PERF_REL", "1.27", "%", "seq=8", "[flagged]"}, ""},
+		{"questionable",
+			epr.Observation{Seq: 8, Display: "SpO2", Value: drivers.Float(88), Unit: "%", Time: at, Flagged: true, Interpretation: []string{"questionable"}},
+			[]string{"bed03", "10:04:05", "SpO2", "88", "%", "seq=8", "[questionable]"}, "flagged"},
 		{"absent",
 			epr.Observation{Seq: 9, Display: "Pulse rate", Absent: "error", Time: at},
 			[]string{"bed03", "10:04:05", "Pulse", "rate", "(error)", "seq=9"}, "[flagged]"},
@@ -399,7 +402,11 @@ func TestParseNEWS2ReportsTheTotal(t *testing.T) {
 	if len(obs) != 1 || obs[0].Value == nil || *obs[0].Value != 3 || obs[0].Seq != 9 {
 		t.Fatalf("parsed %+v, want one observation: the total 3 at seq 9", obs)
 	}
-	if line := epr.Line("bed1", obs[0]); !strings.HasPrefix(line, "bed1") || !strings.Contains(line, "NEWS2") {
-		t.Errorf("line %q: want the bed and a short NEWS2 name", line)
+	line := epr.Line("bed1", obs[0])
+	if !strings.HasPrefix(line, "bed1") || !strings.Contains(line, "NEWS2 score (advisory)") || strings.Contains(line, "flagged") {
+		t.Errorf("line %q: want the bed and NEWS2 labelled advisory, not flagged", line)
+	}
+	if band := score.Band; !strings.Contains(line, "["+band+" risk]") {
+		t.Errorf("line %q: want the risk band %q", line, band)
 	}
 }

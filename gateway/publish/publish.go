@@ -126,6 +126,10 @@ type Options struct {
 	ShutdownWait time.Duration
 	// Logger receives diagnostics. The default is slog.Default().
 	Logger *slog.Logger
+	// OnAck, when set, is called with the time from each publish to its
+	// PUBACK, on the goroutine that removes acknowledged entries: it must
+	// not block (a metrics histogram).
+	OnAck func(latency time.Duration)
 }
 
 // Stats counts what the publisher has done since it started.
@@ -150,6 +154,9 @@ type Stats struct {
 	// non-empty LastError with Connected false is a persistent failure
 	// (Run keeps retrying).
 	LastError string `json:"last_error,omitempty"`
+	// LastAck is when the latest PUBACK removed an entry from the outbox;
+	// zero before the first.
+	LastAck time.Time `json:"last_ack,omitzero"`
 }
 
 // Publisher drains an Outbox to a broker. Create it with New and run it
@@ -193,6 +200,7 @@ type Publisher struct {
 	node string
 
 	connects, published, publishedLive, acked, resent, undecodable, connectFailures atomic.Int64
+	lastAck                                                                         atomic.Int64 // Unix nanoseconds
 
 	// testHookLaneUp, when set, is called by a lane that saw the
 	// connection up, before it takes entries.
@@ -579,7 +587,16 @@ func (p *Publisher) Stats() Stats {
 
 		ConnectFailures: p.connectFailures.Load(),
 		LastError:       p.lastErr(),
+		LastAck:         unixNanoTime(p.lastAck.Load()),
 	}
+}
+
+// unixNanoTime is the time of ns Unix nanoseconds, or the zero Time for 0.
+func unixNanoTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 func (p *Publisher) lastErr() string {
@@ -757,6 +774,7 @@ func unreachable(err error) bool {
 type publication struct {
 	seq   buffer.Seq
 	tok   mqtt.Token
+	sent  time.Time
 	epoch uint64
 	lost  <-chan struct{} // the connection it was sent on was lost
 }
@@ -799,7 +817,7 @@ func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live b
 				}
 				continue
 			}
-			pub := publication{seq: e.Seq, tok: c.client.Publish(topic, 1, false, body), epoch: c.epoch, lost: c.conn.Done()}
+			pub := publication{seq: e.Seq, sent: time.Now(), tok: c.client.Publish(topic, 1, false, body), epoch: c.epoch, lost: c.conn.Done()}
 			p.published.Add(1)
 			if live {
 				p.publishedLive.Add(1)
@@ -992,6 +1010,11 @@ func (p *Publisher) settle(pub publication) {
 		return
 	}
 	p.acked.Add(1)
+	now := time.Now()
+	p.lastAck.Store(now.UnixNano())
+	if p.opts.OnAck != nil {
+		p.opts.OnAck(now.Sub(pub.sent))
+	}
 }
 
 func seqs(entries []buffer.Entry) []buffer.Seq {

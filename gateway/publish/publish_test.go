@@ -463,3 +463,39 @@ func TestPublishFailsOverBetweenNodes(t *testing.T) {
 		t.Errorf("stats %+v: want 3 connections (one per node change)", st)
 	}
 }
+
+// TestStatsReportLastAckAndLatency checks that every PUBACK is reported to
+// OnAck with a latency no longer than the test's own wait, and that
+// Stats.LastAck moves past the time the first publish was possible.
+func TestStatsReportLastAckAndLatency(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	b := openBuffer(t)
+	var mu sync.Mutex
+	var latencies []time.Duration
+	before := time.Now()
+	p, stop := startPublisherWith(t, b, Options{Broker: broker.URL(), OnAck: func(d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		latencies = append(latencies, d)
+	}})
+	defer stop()
+	if !p.Stats().LastAck.IsZero() {
+		t.Fatal("LastAck set before any PUBACK")
+	}
+	appendRecords(t, b, "test/obs", 0, 20)
+	waitFor(t, "20 PUBACKs", 10*time.Second, func() bool { return p.Stats().Acked == 20 })
+	elapsed := time.Since(before)
+	if last := p.Stats().LastAck; !last.After(before) {
+		t.Errorf("LastAck %v, want after %v", last, before)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(latencies) != 20 {
+		t.Fatalf("OnAck called %d times, want 20", len(latencies))
+	}
+	for _, d := range latencies {
+		if d <= 0 || d > elapsed {
+			t.Errorf("latency %v, want in (0, %v]", d, elapsed)
+		}
+	}
+}

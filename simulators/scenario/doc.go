@@ -19,6 +19,9 @@
 //   - "sensor-off": stable, but for 20 seconds in every two minutes the
 //     sensor is off the patient (SensorOff), followed by 6 seconds of pulse
 //     search (NoSignal) after it is put back.
+//   - "deteriorating-fast" and "sensor-off-fast": the same events, faster
+//     (the slide in 45 s; the sensor off for 5 s in every 30 s, first 7.5
+//     to 17.5 s in), so that a 30-second demo shows them.
 //
 // The engine gives unrounded physiological values; rounding them the way a
 // monitor shows them, and leaving out values a device cannot measure, is

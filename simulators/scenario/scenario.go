@@ -31,14 +31,30 @@ type Vitals struct {
 }
 
 // Names lists the scenarios in a fixed order.
-func Names() []string { return []string{"stable", "deteriorating", "artefact", "sensor-off"} }
+func Names() []string {
+	return []string{"stable", "deteriorating", "artefact", "sensor-off", "deteriorating-fast", "sensor-off-fast"}
+}
+
+// fast are the scenarios that run another's events faster (the noise keeps
+// its pace): what a 30-second demo can show.
+var fast = map[string]struct {
+	of    string
+	scale float64
+}{
+	"deteriorating-fast": {"deteriorating", 40}, // the 30-minute slide in 45 s
+	"sensor-off-fast":    {"sensor-off", 4},     // 5 s off in every 30 s, first 7.5 to 17.5 s in
+}
 
 // Engine computes the vitals of one scenario under one seed. It holds no
 // mutable state and is safe for concurrent use.
 type Engine struct {
 	name string
-	seed uint64
-	base Vitals
+	// kind is the scenario whose events the engine plays, scale times as
+	// fast (1, or a fast scenario's).
+	kind  string
+	scale float64
+	seed  uint64
+	base  Vitals
 }
 
 // New returns the engine of the named scenario. The seed picks the
@@ -47,7 +63,10 @@ func New(name string, seed int64) (*Engine, error) {
 	if !slices.Contains(Names(), name) {
 		return nil, fmt.Errorf("scenario: unknown scenario %q (valid: %v)", name, Names())
 	}
-	e := &Engine{name: name, seed: uint64(seed)}
+	e := &Engine{name: name, kind: name, scale: 1, seed: uint64(seed)}
+	if f, ok := fast[name]; ok {
+		e.kind, e.scale = f.of, f.scale
+	}
 	// A seeded, healthy adult baseline.
 	e.base = Vitals{
 		SpO2:           97 + e.uniform(1, 0),
@@ -80,13 +99,13 @@ func (e *Engine) At(elapsed time.Duration) Vitals {
 		TempC:          b.TempC + 0.1*e.smooth(18, t, 600),
 		EtCO2:          b.EtCO2 + 1.5*e.smooth(19, t, 30),
 	}
-	switch e.name {
+	switch ts := t * e.scale; e.kind {
 	case "deteriorating":
-		deteriorate(t, &v)
+		deteriorate(ts, &v)
 	case "artefact":
-		e.artefact(t, &v)
+		e.artefact(ts, &v)
 	case "sensor-off":
-		e.sensorOff(t, &v)
+		e.sensorOff(ts, &v)
 	}
 	if !v.Artefact {
 		v.HeartRate = v.PulseRate + 0.5*e.smooth(20, t, 5)

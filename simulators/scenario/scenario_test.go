@@ -205,3 +205,31 @@ func TestSensorOff(t *testing.T) {
 		}
 	}
 }
+
+// TestFastScenarios checks what a 30-second demo relies on: the sensor
+// comes off within 20 s and is back within 30 s, and the fast
+// deterioration has moved SpO2, pulse and respiration rate clearly by 30 s.
+func TestFastScenarios(t *testing.T) {
+	for seed := int64(1); seed <= 8; seed++ {
+		e := mustNew(t, "sensor-off-fast", seed)
+		first := time.Duration(-1)
+		for d := time.Duration(0); d < 30*time.Second; d += 250 * time.Millisecond {
+			if e.At(d).SensorOff && first < 0 {
+				first = d
+			}
+		}
+		if first < 0 || first > 20*time.Second || e.At(first+6*time.Second).SensorOff {
+			t.Errorf("seed %d: sensor off first at %v, want within 20 s and for less than 6 s", seed, first)
+		}
+
+		slow, quick := mustNew(t, "deteriorating", seed), mustNew(t, "deteriorating-fast", seed)
+		at0, at30 := quick.At(0), quick.At(30*time.Second)
+		if at0 != slow.At(0) {
+			t.Errorf("seed %d: the fast scenario starts elsewhere: %+v vs %+v", seed, at0, slow.At(0))
+		}
+		if at30.SpO2 > at0.SpO2-4 || at30.PulseRate < at0.PulseRate+20 || at30.RespRate < at0.RespRate+6 {
+			t.Errorf("seed %d: after 30 s SpO2 %.1f→%.1f, pulse %.0f→%.0f, RR %.0f→%.0f: want a clear deterioration",
+				seed, at0.SpO2, at30.SpO2, at0.PulseRate, at30.PulseRate, at0.RespRate, at30.RespRate)
+		}
+	}
+}
