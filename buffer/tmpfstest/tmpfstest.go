@@ -1,5 +1,3 @@
-// Package tmpfstest mounts small tmpfs filesystems for tests that need a
-// real full disk.
 package tmpfstest
 
 import (

@@ -1,4 +1,3 @@
-// Package all lists every driver bedgate ships, in one explicit registry.
 package all
 
 import (

@@ -1,16 +1,3 @@
-// Package epr reads what an electronic patient record receives from the
-// gateway: it parses the FHIR R4 Bundles published on the observation
-// topics back into flat observations. The demo prints them, and the
-// end-to-end tests compare them with what the simulated monitors meant.
-//
-// It reads FHIR generically (it does not share code with gateway/fhir), so
-// that it checks the encoder from the outside.
-//
-// A blood-pressure panel (an Observation with components and no value of
-// its own) is reported as one Observation per component: ID from the component's identifier
-// extension (ComponentIDExtension) when it has one, code, value and flags
-// from the component, time from the panel. The panel itself carries no
-// value and is not reported.
 package epr
 
 import (

@@ -1,0 +1,2 @@
+// Package all lists every driver bedgate ships, in one explicit registry.
+package all

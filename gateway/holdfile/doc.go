@@ -1,0 +1,16 @@
+// Package holdfile is a small durable set of opaque entries in one
+// append-only file: the readings the gateway holds until it can decide whom
+// they belong to. An entry is on disk (written and synced) when Add returns,
+// so it survives kill -9 and a power cut as far as the disk honours a sync;
+// Done removes it. Open replays the file.
+//
+// The file is a sequence of frames: op (1 byte: add or done), key (8 bytes,
+// big endian), length (4 bytes), data, CRC-32 (Castagnoli) of everything
+// before it in the frame. Replay stops at the first incomplete or damaged
+// frame (a write cut short by a crash), which is cut off so that later
+// frames follow good ones; Stats.Damaged counts the bytes cut.
+//
+// The file stays small: it is emptied when no entry is live, and rewritten
+// with only the live entries when it is more than four times their size
+// and over 1 MiB.
+package holdfile
