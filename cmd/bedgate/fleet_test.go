@@ -337,7 +337,10 @@ func newFleetGateway(t *testing.T, dir, id string, i int, brokers []string) *fle
 	}
 	g.config, g.values = filepath.Join(g.dir, "bedgate.yaml"), filepath.Join(g.dir, "values.jsonl")
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "gateway:\n  id: %s\n  site: %s\n  ward: %s\n  data_dir: %s\nmqtt:\n  brokers: [%s]\n  plaintext: true\n  keepalive: 2s\nbeds:\n",
+	fmt.Fprintf(&cfg, "gateway:\n  id: %s\n  site: %s\n  ward: %s\n  data_dir: %s\nmqtt:\n  brokers: [%s]\n  plaintext: true\n  keepalive: 2s\n"+
+		// Every reading waits association.grace for the admission feed;
+		// a short one keeps the end-to-end figures about the brokers.
+		"association:\n  grace: 1s\nbeds:\n",
 		id, fleetSite, id, filepath.Join(g.dir, "data"), strings.Join(brokers, ", "))
 	for b := range *fleetBeds {
 		g.beds = append(g.beds, fmt.Sprintf("bed%d", b+1))
