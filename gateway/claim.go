@@ -43,7 +43,9 @@ func (c *Claim) record() *record.Claim {
 //   - bed and sender name a patient: d when it is the same one, else a
 //     mismatch, whichever side wins;
 //   - only the sender names a patient: forwarded with it when the sender
-//     wins, else d (the bed's policy for a bed with no patient).
+//     wins and the bed is known to be empty, else d (the bed's policy for a
+//     bed with no patient; never the sender's patient when the bed's is
+//     unknown: admission feed unavailable, hold queue full).
 //
 // An unusable sender identifier (Claim.Problem) is quarantined before any
 // decision, in Accept.
@@ -56,9 +58,17 @@ func reconcile(c *record.Claim, d assoc.Decision) (assoc.Decision, string) {
 			return d, "the sender names a different patient from the bed's association"
 		}
 		return d, ""
-	case c.SenderWins:
+	case c.SenderWins && bedKnownEmpty(d):
 		p := c.Patient
 		return assoc.Decision{Action: assoc.Forward, Patient: &p, Reason: "patient named by the sender"}, ""
 	}
 	return d, ""
+}
+
+// bedKnownEmpty reports whether d says nobody was in the bed at the
+// reading's time, as the admission feed knew it: not when the feed was
+// unavailable or the hold queue full, where the bed's patient is unknown
+// and the sender's cannot be checked against it.
+func bedKnownEmpty(d assoc.Decision) bool {
+	return d.Reason == assoc.ReasonNoPatient || d.Reason == assoc.ReasonHoldExpired
 }

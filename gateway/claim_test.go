@@ -34,6 +34,11 @@ func TestClaimReconcile(t *testing.T) {
 		// a bed whose admission then shows another patient quarantines it.
 		{"held, sender wins", &Claim{Patient: b, SenderWins: true}, hold, assoc.Hold, "", false},
 		{"held, bed wins", &Claim{Patient: b}, hold, assoc.Hold, "", false},
+		// The bed's patient unknown: the sender's is never taken unchecked.
+		{"feed unavailable, sender wins", &Claim{Patient: b, SenderWins: true},
+			assoc.Decision{Action: assoc.ForwardUnassociated, Reason: assoc.ReasonFeedUnavailable}, assoc.ForwardUnassociated, "", false},
+		{"hold queue full, sender wins", &Claim{Patient: b, SenderWins: true},
+			assoc.Decision{Action: assoc.ForwardUnassociated, Reason: assoc.ReasonHoldFull}, assoc.ForwardUnassociated, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, mismatch := reconcile(tc.claim.record(), tc.d)

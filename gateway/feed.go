@@ -11,6 +11,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
+	"github.com/bedgate/bedgate/gateway/topic"
 )
 
 // feedClientSuffix is appended to mqtt.client_id for the connection the
@@ -73,13 +74,31 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 			backoff.Reset()
 			session := tok.(*mqtt.ConnectToken).SessionPresent()
 			sub := c.Subscribe(admissions, 1, func(_ mqtt.Client, m mqtt.Message) { p.dispatch(m) })
-			if p.awaitSubscription(ctx, admissions, sub) {
+			granted := p.awaitSubscription(ctx, admissions, sub)
+			// The broker sends the retained admissions after the SUBACK: the
+			// feed is not complete until they are in the register. A second
+			// subscription's SUBACK comes after them on the connection, and
+			// paho hands messages to their handler in order, so waiting for
+			// it keeps readings from being decided before the retained
+			// admissions are applied (the nurse entries' subscription, or
+			// the gateway's own sync topic when NEWS2 is off).
+			barrier := nurses
+			if p.scores == nil {
+				barrier = topic.GatewaySync(cfg.Gateway.Site, cfg.Gateway.ID)
+			}
+			btok := c.Subscribe(barrier, 1, func(_ mqtt.Client, m mqtt.Message) { p.dispatch(m) })
+			select {
+			case <-ctx.Done():
+			case <-btok.Done():
+			case <-time.After(30 * time.Second):
+			}
+			if p.scores != nil {
+				p.watchSubscription(nurses, btok)
+			}
+			if granted {
 				p.feed.Up(p.now(), session)
 				p.wakeHeld()
 				p.log.Info("admission feed subscribed", "session_present", session)
-			}
-			if p.scores != nil {
-				p.watchSubscription(nurses, c.Subscribe(nurses, 1, func(_ mqtt.Client, m mqtt.Message) { p.dispatch(m) }))
 			}
 			select {
 			case <-ctx.Done():

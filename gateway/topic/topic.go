@@ -37,6 +37,13 @@ func Status(site, gateway string) string {
 	return Root + "/" + site + "/gateway/" + gateway + "/status"
 }
 
+// GatewaySync is a topic of the gateway's own that nobody publishes on: the
+// admission feed subscribes to it only for its SUBACK, which the broker
+// sends after the retained messages of the subscriptions before it.
+func GatewaySync(site, gateway string) string {
+	return Root + "/" + site + "/gateway/" + gateway + "/sync"
+}
+
 // ParseBed splits a bed topic of the given leaf into its site, ward and bed,
 // or returns an error wrapping ErrTopic.
 func ParseBed(topic, leaf string) (site, ward, bed string, err error) {
