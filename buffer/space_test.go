@@ -91,7 +91,7 @@ func TestDiskFullOnTmpfs(t *testing.T) {
 		}
 		wantSeqs(t, "delivered", drainAll(t, b), stored)
 		waitFree(t, b, s.DiskReserve+(1<<20), 10*time.Second)
-		extra, n := waitAccepting(t, b, 10*time.Second)
+		extra, n := waitAccepting(t, b, 30*time.Second)
 		refused += n
 		wantSeqs(t, "after the drain", drainAll(t, b), []Seq{extra})
 	}
@@ -132,11 +132,11 @@ func TestOpenOnFullDisk(t *testing.T) {
 	}
 	before := b.space.free()
 	wantSeqs(t, "delivered after opening on a full disk", drainAll(t, b), stored)
-	waitFree(t, b, before+int64(len(stored))*2000/2, 10*time.Second)
+	waitFree(t, b, before+int64(len(stored))*2000/2, 30*time.Second)
 	if err := os.Remove(filepath.Join(mnt, "filler")); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := waitAccepting(t, b, 10*time.Second)
+	s, _ := waitAccepting(t, b, 30*time.Second)
 	if want := stored[len(stored)-1] + 1; s != want {
 		t.Fatalf("first append after the drain got seq %d, want %d", s, want)
 	}
