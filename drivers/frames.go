@@ -183,3 +183,22 @@ func ScanFrames(ctx context.Context, r io.Reader, split bufio.SplitFunc, maxFram
 	}
 	return nil
 }
+
+// DecodeCapture is ScanFrames as a driver's Decode uses it: a capture that
+// ends inside a frame (split's error matches truncated) is one more bad
+// frame, handed to rejectTruncated, and not an error; an error of reading r
+// or of split is returned as "<driver>: decode: <err>"; ctx's and handle's
+// errors are returned as they are.
+func DecodeCapture(ctx context.Context, driver string, r io.Reader, split bufio.SplitFunc, maxFrame int,
+	handle func(ctx context.Context, frame []byte) error, truncated error, rejectTruncated func(error)) error {
+	err := ScanFrames(ctx, r, split, maxFrame, handle)
+	var in *InputError
+	switch {
+	case errors.Is(err, truncated):
+		rejectTruncated(err)
+		return nil
+	case errors.As(err, &in):
+		return fmt.Errorf("%s: decode: %w", driver, in.Err)
+	}
+	return err
+}

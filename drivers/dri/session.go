@@ -153,17 +153,9 @@ func Decode(ctx context.Context, r io.Reader, sink drivers.Sink, opts drivers.Op
 	opts = opts.WithDefaults()
 	count := &drivers.Counter{}
 	s := &stream{opts: opts, sink: sink, count: count}
-	err := drivers.ScanFrames(ctx, r, s.split, MaxFrame+1, s.frame)
-	var in *drivers.InputError
-	switch {
-	case errors.Is(err, ErrTruncated):
-		reject(count, opts, err)
-	case errors.As(err, &in):
-		return count.Stats(), fmt.Errorf("dri: decode: %w", in.Err)
-	case err != nil:
-		return count.Stats(), err
-	}
-	return count.Stats(), nil
+	err := drivers.DecodeCapture(ctx, "dri", r, s.split, MaxFrame+1, s.frame, ErrTruncated,
+		func(err error) { reject(count, opts, err) })
+	return count.Stats(), err
 }
 
 // Session is the host side of one DRI link: it asks for the displayed

@@ -106,19 +106,13 @@ func Decode(ctx context.Context, r io.Reader, sink drivers.Sink, opts drivers.Op
 	opts = opts.WithDefaults()
 	count := &drivers.Counter{}
 	s := &stream{opts: opts, sink: sink, count: count, mon: newMonitor(opts.DeviceLocation)}
-	err := drivers.ScanFrames(ctx, r, s.split, 2*MaxFrameSize, func(ctx context.Context, token []byte) error {
+	err := drivers.DecodeCapture(ctx, "intellivue", r, s.split, 2*MaxFrameSize, func(ctx context.Context, token []byte) error {
 		if msg := s.frame(token); msg != nil {
 			return s.message(ctx, msg)
 		}
 		return nil
-	})
-	var in *drivers.InputError
-	switch {
-	case errors.Is(err, ErrTruncated):
-		reject(count, opts, err)
-	case errors.As(err, &in):
-		return count.Stats(), fmt.Errorf("intellivue: decode: %w", in.Err)
-	case err != nil:
+	}, ErrTruncated, func(err error) { reject(count, opts, err) })
+	if err != nil {
 		return count.Stats(), err
 	}
 	rs, dropped := s.mon.flush()

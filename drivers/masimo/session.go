@@ -116,17 +116,9 @@ func (l *lines) syncSplitter() {
 // sink error.
 func Decode(ctx context.Context, r io.Reader, sink drivers.Sink, opts drivers.Options) (drivers.Stats, error) {
 	l := &lines{opts: opts.WithDefaults(), sink: sink, count: &drivers.Counter{}}
-	err := drivers.ScanFrames(ctx, r, l.split, 8*MaxLineLength, l.handle)
-	var in *drivers.InputError
-	switch {
-	case errors.Is(err, ErrTruncated):
-		reject(l.count, l.opts, err, nil)
-	case errors.As(err, &in):
-		return l.count.Stats(), fmt.Errorf("masimo: decode: %w", in.Err)
-	case err != nil:
-		return l.count.Stats(), err
-	}
-	return l.count.Stats(), nil
+	err := drivers.DecodeCapture(ctx, "masimo", r, l.split, 8*MaxLineLength, l.handle, ErrTruncated,
+		func(err error) { reject(l.count, l.opts, err, nil) })
+	return l.count.Stats(), err
 }
 
 // Session is the host side of one ASCII 1 link. The protocol has no dialog:

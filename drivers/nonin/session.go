@@ -145,17 +145,9 @@ func Decode(ctx context.Context, r io.Reader, f Format, sink drivers.Sink, opts 
 	opts = opts.WithDefaults()
 	count := &drivers.Counter{}
 	s := newStream(f, opts, sink, count)
-	err := drivers.ScanFrames(ctx, r, s.splitCounting, 4096, s.frame)
-	var in *drivers.InputError
-	switch {
-	case errors.Is(err, ErrTruncated):
-		reject(count, opts, err)
-	case errors.As(err, &in):
-		return count.Stats(), fmt.Errorf("nonin: decode: %w", in.Err)
-	case err != nil:
-		return count.Stats(), err
-	}
-	return count.Stats(), nil
+	err := drivers.DecodeCapture(ctx, "nonin", r, s.splitCounting, 4096, s.frame, ErrTruncated,
+		func(err error) { reject(count, opts, err) })
+	return count.Stats(), err
 }
 
 // Session is the host side of one Nonin link. The protocol has no dialog:
