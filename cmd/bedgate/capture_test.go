@@ -113,13 +113,8 @@ func TestCaptureDecodeReplayRoundTrip(t *testing.T) {
 	var meantJSON bytes.Buffer
 	values := &syncWriter{w: &meantJSON}
 	stopSim := simulate(t, "masimo", p, simulators.Options{Serial: "0000093112", Scenario: "deteriorating", Values: values})
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(values.text(), "\n") < 6 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the simulator logged %q in 10 s, want 6 readings", values.text())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, "6 readings logged by the simulator", 10*time.Second,
+		func() bool { return strings.Count(values.text(), "\n") >= 6 }, values.text)
 	stopSim()
 	drainCtx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	p.Drain(drainCtx)

@@ -153,6 +153,19 @@ func (r *received) missing(meant []drivers.Reading, id func(drivers.Reading, dri
 	return n
 }
 
+// waitFor waits, up to within, until cond holds, and fails the test
+// naming what it waited for, with log's text.
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool, log func() string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not %s within %v\n%s", what, within, log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (r *received) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

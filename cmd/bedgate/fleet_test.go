@@ -271,7 +271,7 @@ func (n *natsNode) kill(t *testing.T) time.Time {
 func (n *natsNode) waitHealthy(t *testing.T, within time.Duration) {
 	t.Helper()
 	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", n.httpPort)
-	waitFleet(t, n.name+" healthy", within, func() bool {
+	waitFor(t, n.name+" healthy", within, func() bool {
 		resp, err := http.Get(url)
 		if err != nil {
 			return false
@@ -285,7 +285,7 @@ func (n *natsNode) waitHealthy(t *testing.T, within time.Duration) {
 // makes the cluster create its MQTT streams).
 func (n *natsNode) waitMQTT(t *testing.T, within time.Duration) {
 	t.Helper()
-	waitFleet(t, n.name+" accepting MQTT clients", within, func() bool {
+	waitFor(t, n.name+" accepting MQTT clients", within, func() bool {
 		c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(n.url()).SetClientID("probe-" + n.name).
 			SetCleanSession(true).SetProtocolVersion(4).SetConnectTimeout(5 * time.Second))
 		tok := c.Connect()
@@ -295,17 +295,6 @@ func (n *natsNode) waitMQTT(t *testing.T, within time.Duration) {
 		}
 		return ok
 	}, n.log.text)
-}
-
-func waitFleet(t *testing.T, what string, within time.Duration, cond func() bool, log func() string) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not %s within %v\n%s", what, within, log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func freePort(t *testing.T) int {
@@ -471,7 +460,7 @@ func (e *fleetEPR) waitFlowing(t *testing.T, gws []*fleetGateway, since time.Tim
 	for _, g := range gws {
 		want += len(g.beds)
 	}
-	waitFleet(t, "every bed delivering", within, func() bool {
+	waitFor(t, "every bed delivering", within, func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		beds := map[string]bool{}
@@ -530,7 +519,7 @@ func (e *fleetEPR) mostUsed(gws []*fleetGateway) string {
 // reported another node since.
 func (e *fleetEPR) waitFailedOver(t *testing.T, gws []*fleetGateway, node string, at time.Time, within time.Duration) {
 	t.Helper()
-	waitFleet(t, "every gateway of "+node+" on another node", within, func() bool {
+	waitFor(t, "every gateway of "+node+" on another node", within, func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for _, g := range gws {

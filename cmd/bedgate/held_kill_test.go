@@ -128,16 +128,10 @@ func TestKillWhileHeld(t *testing.T) {
 	}
 	gw, _ := startProcess(t, bedgateBin, "run", "--config", cfgPath)
 	heldFile := filepath.Join(dir, "data", "held", "readings")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if st, err := os.Stat(heldFile); err == nil && st.Size() > 20<<10 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no readings held on disk within 30 s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, "20 KiB of readings held on disk", 30*time.Second, func() bool {
+		st, err := os.Stat(heldFile)
+		return err == nil && st.Size() > 20<<10
+	}, func() string { return "" })
 	killedAt := time.Now()
 	gw.Process.Kill()
 	gw.Wait()
@@ -145,17 +139,10 @@ func TestKillWhileHeld(t *testing.T) {
 
 	proxy.Heal()
 	gw, gwLog := startProcess(t, bedgateBin, "run", "--config", cfgPath)
-	deadline = time.Now().Add(60 * time.Second)
-	for {
+	waitFor(t, "the readings held at the kill filed", 60*time.Second, func() bool {
 		n, _ := got.before(killedAt, nhs)
-		if n > 10 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the readings held at the kill were not filed within 60 s\n%s", gwLog)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return n > 10
+	}, gwLog.String)
 	stopProcess(t, gw, 10*time.Second)
 	n, wrong := got.before(killedAt, nhs)
 	if wrong > 0 {
