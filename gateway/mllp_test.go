@@ -20,12 +20,9 @@ import (
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/conformancetest"
 	"github.com/bedgate/bedgate/gateway/mllp"
 )
-
-// nodeModules is the shared conformance kit's node_modules, holding
-// node-hl7-client (an HL7 client nobody on this project wrote).
-var nodeModules = filepath.Join("..", "..", "shared", "conformance", "node_modules")
 
 // hl7Config is a gateway with an MLLP listener on a free port and three
 // beds fed over it: bed1 by PV1-3 with a static patient, bed2 by its
@@ -205,20 +202,23 @@ func (e *eprTally) reasons() map[string]int {
 
 // nodeClient writes the script that sends messages with node-hl7-client
 // and prints the acknowledgements as JSON, or skips the test.
-func nodeClient(t *testing.T) (node, script string) {
+func nodeClient(t *testing.T) (node, script, modules string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed: the node-hl7-client test needs Node.js")
 	}
-	if _, err := os.Stat(filepath.Join(nodeModules, "node-hl7-client", "package.json")); err != nil {
-		t.Skipf("node-hl7-client not found in %s (run ../shared/conformance/setup)", nodeModules)
+	// node-hl7-client is an HL7 client nobody on this project wrote,
+	// installed by the shared conformance kit's setup.
+	modules = conformancetest.NodeModules(t)
+	if _, err := os.Stat(filepath.Join(modules, "node-hl7-client", "package.json")); err != nil {
+		t.Fatalf("node-hl7-client not installed in %s by the conformance setup: %v", modules, err)
 	}
 	script = filepath.Join(t.TempDir(), "send.js")
 	if err := os.WriteFile(script, []byte(sendJS), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return node, script
+	return node, script, modules
 }
 
 // sendJS sends each message of a JSON array over one connection, the next
@@ -252,7 +252,7 @@ type ackResult struct{ Code, ID, Cond string }
 
 func sendWithNode(t *testing.T, addr string, msgs []string) []ackResult {
 	t.Helper()
-	node, script := nodeClient(t)
+	node, script, modules := nodeClient(t)
 	file := filepath.Join(t.TempDir(), "msgs.json")
 	data, _ := json.Marshal(msgs)
 	if err := os.WriteFile(file, data, 0o644); err != nil {
@@ -262,8 +262,7 @@ func sendWithNode(t *testing.T, addr string, msgs []string) []ackResult {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script, port, file)
-	abs, _ := filepath.Abs(nodeModules)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+abs)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bedgate/bedgate/drivers/hl7v2"
+	"github.com/bedgate/bedgate/gateway/conformancetest"
 	"github.com/bedgate/bedgate/gateway/mllp"
 )
 
@@ -85,15 +85,11 @@ func TestHL7CentralStation(t *testing.T) {
 	if st := l.Stats(); st.AA != int64(len(received)) || st.AE+st.AR != 0 {
 		t.Fatalf("listener %+v", st)
 	}
-	validator := filepath.Join("..", "..", "..", "shared", "conformance", "validate-hl7")
-	if _, err := os.Stat(validator); err != nil {
-		t.Skipf("validate-hl7 not found at %s: the capture is not validated", validator)
+	out, problems := conformancetest.Validate(t, conformancetest.HL7, capture)
+	if problems != 0 {
+		t.Fatalf("validate-hl7 on the capture found %d problems:\n%s", problems, out)
 	}
-	out, err := exec.Command(validator, capture).CombinedOutput()
-	if err != nil && !strings.Contains(string(out), " 0 problems") {
-		t.Fatalf("validate-hl7 on the capture: %v\n%s", err, out)
-	}
-	t.Logf("%d messages received, validate-hl7: %s", len(received), strings.TrimSpace(string(out)))
+	t.Logf("%d messages received, validate-hl7: %s", len(received), strings.TrimSpace(out))
 }
 
 func framed(msgs [][]byte) [][]byte {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -39,10 +40,8 @@ func Validate(t testing.TB, validator string, files ...string) (output string, p
 	}
 	code, out := run(t, tool, files...)
 	if code == 2 && strings.Contains(out, "setup") {
-		t.Logf("%s asks for setup; running %s", validator, filepath.Join(dir, "setup"))
-		if c, o := run(t, filepath.Join(dir, "setup")); c != 0 {
-			t.Skipf("conformance setup failed (it needs the npm registry), exit %d:\n%s", c, o)
-		}
+		t.Logf("%s asks for setup", validator)
+		setup(t, dir)
 		code, out = run(t, tool, files...)
 	}
 	if code == 2 {
@@ -61,6 +60,53 @@ func Validate(t testing.TB, validator string, files ...string) (output string, p
 		t.Fatalf("%s exit %d contradicts its summary of %d problems:\n%s", validator, code, problems, out)
 	}
 	return out, problems
+}
+
+// NodeModules returns the node_modules folder the shared conformance kit's
+// setup installed (in the shared folder, or in the user's cache when the
+// shared folder is read-only, as in CI), running setup first when needed.
+// Tests use it to run npm packages nobody on this project wrote, such as
+// node-hl7-client. It skips the test when the shared folder or Node.js is
+// absent or setup fails.
+func NodeModules(t testing.TB) string {
+	t.Helper()
+	dir := Dir(t)
+	if _, err := os.Stat(filepath.Join(dir, "setup")); err != nil {
+		t.Skipf("conformance setup not found in %s (the shared folder next to the repository): %v", dir, err)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not on PATH: the conformance kit needs Node.js >= 20.19")
+	}
+	setup(t, dir)
+	code, out := run(t, "node", filepath.Join(dir, "lib", "deps.js"), "--check", "--verbose")
+	const ok = "dependencies OK in "
+	i := strings.Index(out, ok)
+	if code != 0 || i < 0 {
+		t.Fatalf("conformance dependencies do not load after setup (exit %d):\n%s", code, out)
+	}
+	return strings.TrimSpace(out[i+len(ok):])
+}
+
+// setup runs the shared folder's setup script (which returns at once when
+// the install is current), one test process at a time: go test runs
+// packages in parallel, and two npm installs into one folder would clash.
+// It skips the test when setup fails, as it does without the npm registry.
+func setup(t testing.TB, dir string) {
+	t.Helper()
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "bedgate-conformance-setup.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("conformancetest: setup lock: %v", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("conformancetest: setup lock: %v", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	script := filepath.Join(dir, "setup")
+	t.Logf("running %s", script)
+	if c, o := run(t, script); c != 0 {
+		t.Skipf("conformance setup failed (it needs the npm registry), exit %d:\n%s", c, o)
+	}
 }
 
 // Dir returns the shared conformance folder, ../shared/conformance beside
