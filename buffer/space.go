@@ -270,7 +270,7 @@ func (b *Buffer) diskBudgetLocked(free int64) int64 {
 // Stats.Dropped[DropDiskFull], as a refused append.
 func (b *Buffer) Room(n int64) error {
 	free := b.space.free()
-	if free < 0 || free-n >= b.space.reserve {
+	if hasRoom(free, n, b.space.reserve) {
 		return nil
 	}
 	b.mu.Lock()
@@ -278,6 +278,15 @@ func (b *Buffer) Room(n int64) error {
 	b.countRefusedLocked(1, free)
 	return fmt.Errorf("%w: %d bytes free, %d kept in reserve", ErrDiskFull, free, b.space.reserve)
 }
+
+// HasRoom reports what Room reports, without counting a refusal: for a
+// caller that waits for room instead of giving something up (the
+// gateway's held readings, which stay on disk until they can be stored).
+func (b *Buffer) HasRoom(n int64) bool { return hasRoom(b.space.free(), n, b.space.reserve) }
+
+// hasRoom reports whether n bytes fit in free bytes (negative: unknown)
+// above the reserve.
+func hasRoom(free, n, reserve int64) bool { return free < 0 || free-n >= reserve }
 
 // refuseQueueLocked answers every queued append with ErrDiskFull.
 func (b *Buffer) refuseQueueLocked(free int64) {

@@ -508,7 +508,10 @@ func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delive
 	s.track.startSession(sess)
 	connected := false
 	sink := drivers.SinkFunc(func(ctx context.Context, r drivers.Reading) error {
-		if err := s.pipe.Accept(ctx, r, nil); err != nil {
+		// A serial device cannot send a reading again: one the outbox
+		// refused for space is a loss it has counted, and the session
+		// goes on.
+		if err := s.pipe.Accept(ctx, r, nil); err != nil && !errors.Is(err, buffer.ErrDiskFull) {
 			return err
 		}
 		if newDevice := s.track.reading(r); !connected || newDevice {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers/hl7v2"
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
@@ -118,6 +120,9 @@ func (s *hl7Source) Accept(ctx context.Context, msg []byte) error {
 		st.mu.Lock()
 		err = st.bp.Accept(ctx, r.Reading, claim)
 		st.mu.Unlock()
+		if errors.Is(err, buffer.ErrDiskFull) {
+			return errDiskFull
+		}
 		if err != nil {
 			return err
 		}
@@ -127,6 +132,11 @@ func (s *hl7Source) Accept(ctx context.Context, msg []byte) error {
 	}
 	return nil
 }
+
+// errDiskFull answers a message the outbox refused for space: the sender
+// keeps it and sends it again, where a serial reading would be lost.
+var errDiskFull = &mllp.Error{Code: mllp.AE, Condition: mllp.CondApplicationError,
+	Text: "the gateway's disk is full: the message was not stored; send it again later"}
 
 // bedOf finds the bed of one reading: by its OBX-18 equipment, else by
 // the message's PV1-3. Two beds for one reading is an error, as is none.

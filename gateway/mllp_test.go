@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/bedgate/bedgate/buffer/tmpfstest"
 	"github.com/bedgate/bedgate/drivers/hl7v2"
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/brokertest"
@@ -476,4 +478,64 @@ func TestMLLPMalformedInput(t *testing.T) {
 	}
 	t.Logf("raw MLLP: %d messages sent, AA %d, AE %d, AR %d (one sender hung up before its ACK); %d observations delivered exactly once",
 		sent, count["AA"], count["AE"], count["AR"], n)
+}
+
+// TestMLLPDiskFull: a message the outbox refuses for space is answered AE,
+// so that its sender keeps it, never AA; sent again once there is room, it
+// is answered AA and its values reach the EPR once.
+func TestMLLPDiskFull(t *testing.T) {
+	mnt := tmpfstest.Mount(t, "8m")
+	broker := brokertest.Start(t, "")
+	e := subscribeEPR(t, broker.URL())
+	cfg := hl7Config(t, broker.URL(), config.PatientFromBed)
+	cfg.Gateway.DataDir = mnt
+	ctx, cancel := context.WithCancel(context.Background())
+	done := runGateway(t, ctx, cfg)
+	waitListening(t, cfg.MLLP.Listen)
+	t0 := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+	msg := func(id string, s int) []byte {
+		return mllp.Frame([]byte(oruMsg{id: id, pv1: "ICU^^BED1", equipment: "MON-1", at: t0.Add(time.Duration(s) * time.Second), values: []float64{97, 70}}.text()))
+	}
+	c := dialRaw(t, cfg.MLLP.Listen)
+	c.write(msg("D-0", 0))
+	c.expect("with room", ackResult{"AA", "D-0", ""})
+	stored := 1
+
+	// The outbox gives up its reserve file when the disk fills, so the
+	// disk may have to be filled more than once before it refuses.
+	var refused string
+	for i := 1; i <= 4 && refused == ""; i++ {
+		tmpfstest.Fill(t, filepath.Join(mnt, fmt.Sprintf("filler-%d", i)))
+		id := fmt.Sprintf("D-%d", i)
+		c.write(msg(id, i))
+		r, err := c.ack(30 * time.Second)
+		switch {
+		case err != nil:
+			t.Fatalf("%s on a full disk: %v", id, err)
+		case r == ackResult{"AA", id, ""}:
+			stored++
+		case r == ackResult{"AE", id, mllp.CondApplicationError}:
+			refused = id
+		default:
+			t.Fatalf("%s on a full disk: ACK %+v", id, r)
+		}
+	}
+	if refused == "" {
+		t.Fatal("no message was refused with the disk filled four times")
+	}
+	fillers, _ := filepath.Glob(filepath.Join(mnt, "filler-*"))
+	for _, f := range fillers {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i, _ := strconv.Atoi(strings.TrimPrefix(refused, "D-"))
+	c.write(msg(refused, i))
+	c.expect("sent again with room", ackResult{"AA", refused, ""})
+	stored++
+	n, twice := e.stopWhenDelivered(t, 2*stored, cancel, done)
+	if n != 2*stored || twice {
+		t.Fatalf("EPR received %d values (twice: %v), want the %d values of the %d messages acknowledged AA, each once", n, twice, 2*stored, stored)
+	}
+	t.Logf("%d messages acknowledged AA, %s answered AE on the full disk and AA when sent again; %d values delivered once", stored, refused, n)
 }

@@ -285,9 +285,9 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 		// Held readings are kept on the outbox's filesystem: they must not
 		// eat into the reserve its engine needs (a full disk would crash
 		// it). Refused, the reading is a loss the outbox counts as
-		// disk-full, as a refused append is.
+		// disk-full, as a refused append is (see store).
 		if err := p.outbox.Room(heldRoom); err != nil {
-			return nil
+			return fmt.Errorf("gateway: hold reading: %w", err)
 		}
 		out, pushed, err := p.held.Add(rec, p.now())
 		if err != nil {
@@ -395,7 +395,7 @@ func (p *pipeline) storeScores(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case score := <-p.scored:
-			if err := p.store(ctx, score); err != nil {
+			if err := p.store(ctx, score); err != nil && !errors.Is(err, buffer.ErrDiskFull) {
 				p.lost.Add(1)
 				p.log.Error("a NEWS2 score could not be stored", "bed", score.Bed, "err", err)
 			}
@@ -405,10 +405,10 @@ func (p *pipeline) storeScores(ctx context.Context) {
 
 // store encodes a record, with the outbox sequence number it is stored
 // under, and appends the message to the outbox: durable when it returns. A
-// record refused because the disk is nearly full is a loss the outbox has
-// counted (dropped "disk-full") and logged; it is not an error, so that the
-// device's session goes on and later readings are stored once there is
-// room.
+// record refused because the disk is nearly full returns an error matching
+// buffer.ErrDiskFull, which the outbox has counted (dropped "disk-full")
+// and logged: a source that cannot send again (a serial device) goes on
+// without it, one that can (an MLLP sender) is asked to send it again.
 func (p *pipeline) store(ctx context.Context, rec record.Record) error {
 	_, err := p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
 		body, err := p.enc.Encode(rec, uint64(seq))
@@ -417,9 +417,6 @@ func (p *pipeline) store(ctx context.Context, rec record.Record) error {
 		}
 		return publish.Envelope(rec.Topic, body), nil
 	})
-	if errors.Is(err, buffer.ErrDiskFull) {
-		return nil
-	}
 	if err != nil {
 		return fmt.Errorf("store record: %w", err)
 	}
@@ -461,10 +458,12 @@ func (p *pipeline) remember(topic string, payload []byte) {
 // again at the next start.
 func (p *pipeline) releaseHeld(ctx context.Context) {
 	for {
-		for _, rel := range p.held.Release(p.now()) {
+		// On a full disk held readings wait on disk: stored now they
+		// would be refused, and lost.
+		for _, rel := range p.releasable() {
 			if err := p.settle(ctx, rel); err != nil {
 				p.held.Return(rel)
-				p.log.Error("a held reading could not be stored; it stays held", "bed", rel.Record.Bed, "err", err)
+				p.log.Error("a held reading could not be stored; it stays held", "bed", rel.Record.Bed, "reason", "store-held", "err", err)
 				break
 			}
 		}
@@ -484,6 +483,15 @@ func (p *pipeline) releaseHeld(ctx context.Context) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// releasable returns the held records whose decision is due, none while
+// the outbox has no room for them.
+func (p *pipeline) releasable() []assoc.Released {
+	if !p.outbox.HasRoom(heldRoom) {
+		return nil
+	}
+	return p.held.Release(p.now())
 }
 
 // settle carries out a held record's decision and then removes it from
