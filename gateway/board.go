@@ -11,6 +11,7 @@ import (
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/serialport"
+	"github.com/bedgate/bedgate/gateway/mllp"
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/stats"
@@ -44,6 +45,7 @@ type board struct {
 	maxAge   time.Duration
 	closed   atomic.Bool // the outbox is closed
 	pub      atomic.Pointer[publish.Publisher]
+	mllp     atomic.Pointer[mllp.Listener] // nil without mllp.listen
 	pipe     *pipeline
 	beds     []*bedTracker
 }
@@ -82,6 +84,11 @@ func (b *board) snapshot() stats.Snapshot {
 		Lost:        b.pipe.lost.Load(),
 	}
 	s.SubscriptionError = b.pipe.subscriptionError()
+	if l := b.mllp.Load(); l != nil {
+		m := l.Stats()
+		s.MLLP = &stats.MLLP{Connections: m.Connections, Refused: m.Refused, Messages: m.Messages,
+			AA: m.AA, AE: m.AE, AR: m.AR, Duplicates: m.Duplicates, Unanswered: m.Unanswered}
+	}
 	s.Beds = make([]stats.Bed, len(b.beds))
 	for i, bt := range b.beds {
 		bed := bt.snapshot()

@@ -167,6 +167,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if listener != nil {
+		bd.mllp.Store(listener)
+	}
 	srv, err := serveStatus(cfg.HTTP, metrics, bd, log)
 	if err != nil {
 		return err
@@ -297,6 +300,9 @@ type GatewayStatus struct {
 	// SubscriptionError says why the broker refused a subscription the
 	// gateway needs (admissions, nurse entries); empty when all are in place.
 	SubscriptionError string `json:"subscription_error,omitempty"`
+	// MLLP counts what the HL7 listener received and answered, when
+	// mllp.listen is set.
+	MLLP *stats.MLLP `json:"mllp,omitempty"`
 }
 
 // OutboxStatus reports the durable outbox.
@@ -362,7 +368,7 @@ func gatewayStatus(s stats.Snapshot) GatewayStatus {
 			DiskFree: o.DiskFree, DiskReserve: o.DiskReserve, LimitBytes: o.LimitBytes,
 		},
 		Rejected: s.Readings.Quarantined, Flagged: s.Readings.Flagged, Held: s.Readings.Held,
-		Lost: s.Readings.Lost, SubscriptionError: s.SubscriptionError,
+		Lost: s.Readings.Lost, SubscriptionError: s.SubscriptionError, MLLP: s.MLLP,
 	}
 	if sv := o.Salvage; sv != nil {
 		st.Outbox.Salvage = &SalvageStatus{Recovered: sv.Recovered, Unreadable: sv.Unreadable, Missing: sv.Missing}

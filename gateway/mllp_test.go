@@ -487,6 +487,7 @@ func TestMLLPDiskFull(t *testing.T) {
 	mnt := tmpfstest.Mount(t, "8m")
 	broker := brokertest.Start(t, "")
 	e := subscribeEPR(t, broker.URL())
+	w := watch(t, broker.URL())
 	cfg := hl7Config(t, broker.URL(), config.PatientFromBed)
 	cfg.Gateway.DataDir = mnt
 	ctx, cancel := context.WithCancel(context.Background())
@@ -533,6 +534,11 @@ func TestMLLPDiskFull(t *testing.T) {
 	c.write(msg(refused, i))
 	c.expect("sent again with room", ackResult{"AA", refused, ""})
 	stored++
+	// The status topic counts the answers.
+	waitUntil(t, "the status topic to count the acknowledgements", 20*time.Second, func() bool {
+		st, _ := w.get()
+		return st.MLLP != nil && st.MLLP.AA == int64(stored) && st.MLLP.AE == 1
+	})
 	n, twice := e.stopWhenDelivered(t, 2*stored, cancel, done)
 	if n != 2*stored || twice {
 		t.Fatalf("EPR received %d values (twice: %v), want the %d values of the %d messages acknowledged AA, each once", n, twice, 2*stored, stored)

@@ -24,6 +24,9 @@ type Snapshot struct {
 	Readings Readings `json:"readings"`
 	Clock    Clock    `json:"clock"`
 	Beds     []Bed    `json:"beds"`
+	// MLLP counts what the HL7 listener received and answered; nil when
+	// mllp.listen is not set.
+	MLLP *MLLP `json:"mllp,omitempty"`
 
 	// SubscriptionError says why the broker refused a subscription the
 	// gateway needs (admissions, nurse entries); empty when all are in place.
@@ -58,6 +61,19 @@ type Outbox struct {
 	DiskFree    int64 `json:"disk_free"`
 	DiskReserve int64 `json:"disk_reserve"`
 	LimitBytes  int64 `json:"limit_bytes"`
+}
+
+// MLLP reports the HL7 v2 listener: connections, messages and the
+// acknowledgements it sent.
+type MLLP struct {
+	Connections int64 `json:"connections"` // connections served
+	Refused     int64 `json:"refused"`     // connections refused (source, certificate, too many)
+	Messages    int64 `json:"messages"`    // messages read
+	AA          int64 `json:"aa"`          // accepted (stored, or a resend already stored)
+	AE          int64 `json:"ae"`          // not accepted: content, or not stored (the sender sends it again)
+	AR          int64 `json:"ar"`          // rejected: not an HL7 ORU^R01 the gateway takes
+	Duplicates  int64 `json:"duplicates"`  // resends answered AA without storing again
+	Unanswered  int64 `json:"unanswered"`  // acknowledgements the sender was gone for
 }
 
 // Salvage counts the entries of a damaged store: recovered into the new

@@ -64,6 +64,10 @@ var (
 	descState        = desc("bedgate_device_state", "1 for the bed's current device state, 0 for the others.", "bed", "state")
 	descLastReading  = desc("bedgate_device_last_reading_timestamp_seconds", "Unix time of the bed's latest reading (0 before the first).", "bed")
 	descAdmitted     = desc("bedgate_bed_patient_admitted", "1 while a patient is associated with the bed.", "bed")
+	descMLLPConns    = desc("bedgate_mllp_connections_total", "Connections the MLLP listener served.")
+	descMLLPRefused  = desc("bedgate_mllp_connections_refused_total", "Connections the MLLP listener refused (source, certificate, too many).")
+	descMLLPAcks     = desc("bedgate_mllp_acks_total", "HL7 acknowledgements sent, by code: AA accepted, AE not accepted (sent again by the sender), AR rejected.", "code")
+	descMLLPDups     = desc("bedgate_mllp_duplicates_total", "Resent HL7 messages answered AA without storing them again.")
 	descClockSync    = desc("bedgate_clock_synchronised", "1 while the kernel reports the clock synchronised (NTP).")
 )
 
@@ -75,7 +79,8 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuild, descRead, descStored, descPublished, descAcked, descQuarantined,
 		descFlagged, descHeld, descLost, descEntries, descBytes, descMaxBytes, descOldest, descInFlight, descDropped,
-		descConnected, descReconnects, descConnFailures, descLastAck, descState, descLastReading, descAdmitted, descClockSync} {
+		descConnected, descReconnects, descConnFailures, descLastAck, descState, descLastReading, descAdmitted, descClockSync,
+		descMLLPConns, descMLLPRefused, descMLLPAcks, descMLLPDups} {
 		ch <- d
 	}
 }
@@ -116,6 +121,14 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(descConnFailures, float64(s.Link.ConnectFailures))
 	gauge(descLastAck, unixSeconds(s.Link.LastAck))
 	gauge(descClockSync, boolValue(s.Clock.Synchronised))
+	if l := s.MLLP; l != nil {
+		counter(descMLLPConns, float64(l.Connections))
+		counter(descMLLPRefused, float64(l.Refused))
+		counter(descMLLPAcks, float64(l.AA), "AA")
+		counter(descMLLPAcks, float64(l.AE), "AE")
+		counter(descMLLPAcks, float64(l.AR), "AR")
+		counter(descMLLPDups, float64(l.Duplicates))
+	}
 
 	for _, b := range s.Beds {
 		counter(descRead, float64(b.Readings), b.Name)

@@ -27,6 +27,7 @@ func fixedSnapshot(down bool) stats.Snapshot {
 		Beds: []stats.Bed{{Name: "bed1", Driver: "masimo", State: stats.Connected, Readings: 5, Admitted: true,
 			Vitals:      []stats.Vital{{Key: stats.KeySpO2, Label: "SpO2", Value: &spo2, Unit: "%"}},
 			Quarantined: map[string]uint64{"implausible-high": 1}}},
+		MLLP: &stats.MLLP{Connections: 2, Messages: 9, AA: 6, AE: 2, AR: 1, Duplicates: 1},
 	}
 }
 
@@ -145,6 +146,8 @@ func TestMetricsFamilies(t *testing.T) {
 		`bedgate_broker_reconnects_total 1`,
 		`bedgate_bed_patient_admitted{bed="bed1"} 1`,
 		`bedgate_build_info{gateway="gw1",version="v1.2.3"} 1`,
+		`bedgate_mllp_acks_total{code="AE"} 2`,
+		`bedgate_mllp_duplicates_total 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {
