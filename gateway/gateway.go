@@ -133,9 +133,15 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	beds := make([]*supervisor, 0, len(cfg.Beds))
+	hl7Beds := map[string]*bedLink{} // fed by the MLLP listener
 	for _, b := range cfg.Beds {
 		if b.Driver == config.HL7Driver {
-			continue // fed by the MLLP listener
+			bed := Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
+			track := newBedTracker(b.Name, config.HL7Driver, b.Source, now())
+			track.setState(stats.Listening, "", 0, now())
+			bd.beds = append(bd.beds, track)
+			hl7Beds[b.Name] = &bedLink{bed: bed, track: track, status: pub, log: log.With("bed", b.Name, "driver", b.Driver), now: now}
+			continue
 		}
 		drv, err := opts.Drivers.Lookup(b.Driver)
 		if err != nil {
@@ -149,21 +155,17 @@ func Run(ctx context.Context, opts Options) error {
 		track := newBedTracker(b.Name, drv.Name, b.Port, now())
 		bd.beds = append(bd.beds, track)
 		beds = append(beds, &supervisor{
-			track:      track,
-			bed:        bed,
+			bedLink:    bedLink{bed: bed, track: track, status: pub, log: log.With("bed", b.Name, "driver", b.Driver), now: now},
 			pipe:       bp,
 			captureDir: b.Capture,
 			port:       b.Port,
 			line:       b.Line(drv.Line),
 			driver:     drv,
-			status:     pub,
-			log:        log.With("bed", b.Name, "driver", b.Driver),
 			dopts:      drivers.Options{Logger: log.With("bed", b.Name), Now: now, DeviceLocation: loc},
-			now:        now,
 		})
 	}
 
-	listener, err := listenMLLP(cfg, pipe, loc, now, log)
+	listener, err := listenMLLP(cfg, pipe, hl7Beds, loc, now, log)
 	if err != nil {
 		return err
 	}
@@ -185,10 +187,21 @@ func Run(ctx context.Context, opts Options) error {
 	var wg sync.WaitGroup
 	if listener != nil {
 		wg.Add(1)
+		for _, l := range hl7Beds {
+			l.publish()
+		}
 		go func() {
 			defer wg.Done()
-			if err := listener.Serve(readCtx); err != nil {
+			err := listener.Serve(readCtx)
+			if err != nil {
 				log.Error("the MLLP listener stopped; HL7 beds receive nothing", "err", err)
+			}
+			reason := "gateway stopping"
+			if readCtx.Err() == nil {
+				reason = "the MLLP listener stopped"
+			}
+			for _, l := range hl7Beds {
+				l.setState(stats.Disconnected, reason, 0)
 			}
 		}()
 		log.Info("MLLP listener running", "addr", listener.Addr().String())
@@ -419,40 +432,54 @@ type statusSink interface {
 // with backoff), runs the driver session, and starts again when the link is
 // lost, publishing each change of state.
 type supervisor struct {
-	bed    Bed
+	bedLink
 	port   string
 	line   drivers.LineSettings
 	driver drivers.Driver
 	pipe   *bedPipeline
-	status statusSink
-	log    *slog.Logger
 	dopts  drivers.Options
-	now    func() time.Time
 
 	// captureDir, when set, receives a capture file per port session.
 	captureDir string
+}
 
+// bedLink is a bed's device link as the gateway reports it: its state in
+// the snapshot and on the bed's retained device topic.
+type bedLink struct {
+	bed Bed
 	// track holds the bed's device state, reported in the snapshot and
 	// on the device topic.
-	track *bedTracker
+	track  *bedTracker
+	status statusSink
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 // setState records the device link's state and publishes it when it or
 // its reason changed.
-func (s *supervisor) setState(state stats.DeviceState, reason string, retryIn time.Duration) {
-	if s.track.setState(state, reason, retryIn, s.now()) {
-		s.publish()
+func (l *bedLink) setState(state stats.DeviceState, reason string, retryIn time.Duration) {
+	if l.track.setState(state, reason, retryIn, l.now()) {
+		l.publish()
+	}
+}
+
+// received records an accepted reading: the link is connected, and the
+// device status is published when that or the device is new.
+func (l *bedLink) received(r drivers.Reading) {
+	newDevice := l.track.reading(r)
+	if l.track.setState(stats.Connected, "", 0, l.now()) || newDevice {
+		l.publish()
 	}
 }
 
 // publish publishes the bed's device status from its snapshot.
-func (s *supervisor) publish() {
-	b, err := json.Marshal(deviceStatus(s.track.snapshot()))
+func (l *bedLink) publish() {
+	b, err := json.Marshal(deviceStatus(l.track.snapshot()))
 	if err != nil {
-		s.log.Error("encode device status", "err", err)
+		l.log.Error("encode device status", "err", err)
 		return
 	}
-	s.status.SetRetained(s.bed.DeviceTopic(), b)
+	l.status.SetRetained(l.bed.DeviceTopic(), b)
 }
 
 func (s *supervisor) run(ctx context.Context) {
@@ -512,7 +539,7 @@ func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delive
 		return false, fmt.Errorf("start %s session: %w", s.driver.Name, err)
 	}
 	s.track.startSession(sess)
-	connected := false
+	connected := false // a reading arrived in this session
 	sink := drivers.SinkFunc(func(ctx context.Context, r drivers.Reading) error {
 		// A serial device cannot send a reading again: one the outbox
 		// refused for space is a loss it has counted, and the session
@@ -520,11 +547,8 @@ func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delive
 		if err := s.pipe.Accept(ctx, r, nil); err != nil && !errors.Is(err, buffer.ErrDiskFull) {
 			return err
 		}
-		if newDevice := s.track.reading(r); !connected || newDevice {
-			connected = true
-			s.track.setState(stats.Connected, "", 0, s.now())
-			s.publish()
-		}
+		connected = true
+		s.received(r)
 		return nil
 	})
 	return connected, sess.Run(ctx, sink)

@@ -33,6 +33,9 @@ type hl7Source struct {
 	opts       hl7v2.Options
 	senderWins bool
 	log        *slog.Logger
+	// links report each bed's device link: connected from its first
+	// accepted reading, the sender's equipment as its device.
+	links map[string]*bedLink
 
 	mu sync.Mutex
 	// streams hold one validation state per bed, equipment and set of
@@ -50,8 +53,9 @@ type stream struct {
 }
 
 // newHL7Source builds the acceptor for cfg's beds with driver hl7.
-func newHL7Source(cfg *config.Config, pipe *pipeline, loc *time.Location, now func() time.Time, log *slog.Logger) *hl7Source {
+func newHL7Source(cfg *config.Config, pipe *pipeline, links map[string]*bedLink, loc *time.Location, now func() time.Time, log *slog.Logger) *hl7Source {
 	s := &hl7Source{
+		links:      links,
 		pipe:       pipe,
 		bySource:   map[string]Bed{},
 		opts:       hl7v2.Options{Codes: cfg.MLLP.Codes, Location: loc, Now: now},
@@ -69,7 +73,7 @@ func newHL7Source(cfg *config.Config, pipe *pipeline, loc *time.Location, now fu
 
 // listenMLLP binds the MLLP listener of cfg, or returns nil when none is
 // configured.
-func listenMLLP(cfg *config.Config, pipe *pipeline, loc *time.Location, now func() time.Time, log *slog.Logger) (*mllp.Listener, error) {
+func listenMLLP(cfg *config.Config, pipe *pipeline, links map[string]*bedLink, loc *time.Location, now func() time.Time, log *slog.Logger) (*mllp.Listener, error) {
 	if cfg.MLLP.Listen == "" {
 		return nil, nil
 	}
@@ -84,7 +88,7 @@ func listenMLLP(cfg *config.Config, pipe *pipeline, loc *time.Location, now func
 	l, err := mllp.Listen(mllp.Options{
 		Addr: cfg.MLLP.Listen, TLS: tlsCfg, AllowedClients: cfg.MLLP.AllowedClients, AllowedSources: sources,
 		MaxMessage: cfg.MLLP.MaxMessage, Logger: log.With("component", "mllp"), Now: now,
-	}, newHL7Source(cfg, pipe, loc, now, log))
+	}, newHL7Source(cfg, pipe, links, loc, now, log))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -125,6 +129,9 @@ func (s *hl7Source) Accept(ctx context.Context, msg []byte) error {
 		}
 		if err != nil {
 			return err
+		}
+		if l := s.links[beds[i].Name]; l != nil {
+			l.received(r.Reading)
 		}
 	}
 	if oru.NotNumeric > 0 {

@@ -96,7 +96,7 @@ func timeSerial(b *testing.B, n int, t0 time.Time, log *slog.Logger) time.Durati
 func timeMLLP(b *testing.B, n int, t0 time.Time, log *slog.Logger) time.Duration {
 	cfg, pipe := benchPipeline(b, log)
 	cfg.MLLP = config.MLLP{Listen: "127.0.0.1:0", MaxMessage: config.DefaultMLLPMaxMessage, Patient: config.PatientFromBed}
-	l, err := listenMLLP(cfg, pipe, time.UTC, time.Now, log)
+	l, err := listenMLLP(cfg, pipe, nil, time.UTC, time.Now, log)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -545,3 +545,69 @@ func TestMLLPDiskFull(t *testing.T) {
 	}
 	t.Logf("%d messages acknowledged AA, %s answered AE on the full disk and AA when sent again; %d values delivered once", stored, refused, n)
 }
+
+// TestMLLPBedDeviceStatus: an HL7 bed reports its device link as a serial
+// bed does: "listening" until its first accepted message, then
+// "connected" with the sender's equipment as its device, and
+// "disconnected" when the gateway stops.
+func TestMLLPBedDeviceStatus(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	var mu sync.Mutex
+	var states []gateway.DeviceStatus
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(broker.URL()).SetClientID("device-" + t.Name()))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	tok := c.Subscribe("bedgate/v1/s/w/bed2/device", 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
+		var st gateway.DeviceStatus
+		if err := json.Unmarshal(m.Payload(), &st); err != nil {
+			t.Errorf("device status %q: %v", m.Payload(), err)
+			return
+		}
+		mu.Lock()
+		states = append(states, st)
+		mu.Unlock()
+	})
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	last := func() (gateway.DeviceStatus, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(states) == 0 {
+			return gateway.DeviceStatus{}, false
+		}
+		return states[len(states)-1], true
+	}
+	cfg := hl7Config(t, broker.URL(), config.PatientFromBed)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := runGateway(t, ctx, cfg)
+	waitUntil(t, "bed2 listening", 20*time.Second, func() bool {
+		st, ok := last()
+		return ok && st.State == "listening"
+	})
+	if st, _ := last(); st.Driver != config.HL7Driver || st.Port != "obx18:MON-2" {
+		t.Fatalf("listening status %+v: want driver hl7, port obx18:MON-2", st)
+	}
+	waitListening(t, cfg.MLLP.Listen)
+	raw := dialRaw(t, cfg.MLLP.Listen)
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+	raw.write(mllp.Frame([]byte(oruMsg{id: "S-1", pv1: "ICU^^BED2", equipment: "MON-2", at: at, values: []float64{97, 70}}.text())))
+	raw.expect("bed2's first message", ackResult{"AA", "S-1", ""})
+	waitUntil(t, "bed2 connected", 20*time.Second, func() bool {
+		st, ok := last()
+		return ok && st.State == "connected"
+	})
+	if st, _ := last(); st.Device.Serial != "MON-2" || st.Device.Driver != config.HL7Driver {
+		t.Fatalf("connected status %+v: want the sender's equipment MON-2 as the device", st)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	waitUntil(t, "bed2 disconnected", 20*time.Second, func() bool {
+		st, ok := last()
+		return ok && st.State == "disconnected" && st.Reason == "gateway stopping"
+	})
+}
