@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"net/url"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -27,6 +29,7 @@ const feedClientSuffix = "-feed"
 // acknowledged once handled.
 func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.Config) {
 	lost := make(chan struct{}, 1)
+	var attempted atomic.Value // string: the node of the latest connection attempt
 	co := mqtt.NewClientOptions()
 	for _, u := range cfg.MQTT.URLs() {
 		co.AddBroker(u) // the nodes of one cluster, tried in order
@@ -41,6 +44,10 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 		SetProtocolVersion(4).
 		SetOrderMatters(true).
 		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { p.dispatch(m) }).
+		SetConnectionAttemptHandler(func(broker *url.URL, tc *tls.Config) *tls.Config {
+			attempted.Store(broker.Redacted())
+			return tc
+		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			p.feed.Down(p.now())
 			p.log.Warn("admission feed connection lost; readings from now on wait for it", "err", err)
@@ -59,6 +66,7 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 	admissions := assoc.AdmissionFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
 	nurses := tracker.NurseFilter(cfg.Gateway.Site, cfg.Gateway.Ward)
 	backoff := serialport.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}
+	var node string // the node of the previous connection
 	for ctx.Err() == nil {
 		select {
 		case <-lost:
@@ -72,7 +80,9 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 		}
 		if tok.Error() == nil {
 			backoff.Reset()
-			session := tok.(*mqtt.ConnectToken).SessionPresent()
+			prev := node
+			node, _ = attempted.Load().(string)
+			session := sessionKept(tok.(*mqtt.ConnectToken).SessionPresent(), prev, node)
 			sub := c.Subscribe(admissions, 1, func(_ mqtt.Client, m mqtt.Message) { p.dispatch(m) })
 			granted := p.awaitSubscription(ctx, admissions, sub)
 			// The broker sends the retained admissions after the SUBACK: the
@@ -113,6 +123,16 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 		case <-time.After(backoff.Next()):
 		}
 	}
+}
+
+// sessionKept reports whether a connection to node continues the session
+// of the previous one, to prev, so that the broker queued every admission
+// published in between: it must say so (present), and be the same node. A
+// session another node says it has may be one it kept from an earlier
+// connection, without what was published while the gateway was elsewhere
+// (nodes that do not share sessions): the break is then a gap in the feed.
+func sessionKept(present bool, prev, node string) bool {
+	return present && (prev == "" || prev == node)
 }
 
 // awaitSubscription waits for the broker's answer to the admission
