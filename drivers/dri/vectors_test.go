@@ -414,6 +414,13 @@ func TestNIBPIsEpisodic(t *testing.T) {
 		if s.emits && (n[0].DeviceTime.Unix() != int64(s.at) || !strings.HasSuffix(n[0].DeviceStatus, "time="+s.source)) {
 			t.Errorf("%s: NIBP at %v (%s), want %d from the %s", s.name, n[0].DeviceTime, n[0].DeviceStatus, s.at, s.source)
 		}
+		for _, v := range n {
+			for _, x := range v.Values {
+				if !x.MeasuredAt.Equal(v.DeviceTime) {
+					t.Errorf("%s: %s measured at %v, want the measurement's time %v", s.name, x.Ref, x.MeasuredAt, v.DeviceTime)
+				}
+			}
+		}
 	}
 }
 

@@ -339,7 +339,7 @@ func (d *Device) answerPoll(rw io.Writer, a *association, id uint16, p *driver.P
 	// time advanced by the relative time since, step by step.
 	a.absTime = a.absTime.Add(time.Duration(int32(rel-a.relTime)) * (time.Second / driver.TicksPerSecond))
 	a.relTime = rel
-	values := meantValues(reply.Contexts)
+	values := meantValues(reply.Contexts, now.Location())
 	if len(values) == 0 {
 		return nil, nil
 	}
