@@ -95,6 +95,11 @@ type Validation struct {
 	// MaxClockOffset flags every value of a device whose clock is further
 	// than this from the gateway's. The default is 5m.
 	MaxClockOffset time.Duration `mapstructure:"max_clock_offset"`
+	// MaxMeasurementAge is the oldest an episodic measurement (a blood
+	// pressure the monitor time-stamps) may be when first seen and still be
+	// forwarded, at its own time; an older one is quarantined as stale.
+	// The default is 1h (validate.DefaultMaxMeasurementAge).
+	MaxMeasurementAge time.Duration `mapstructure:"max_measurement_age"`
 	// Ranges override the default plausibility ranges, keyed by vital name
 	// (spo2, pulse-rate, resp-rate, bp-systolic, bp-diastolic, bp-mean,
 	// temperature, etco2, perfusion-index), MDC reference id or MDC code.
@@ -337,47 +342,48 @@ const (
 // defaults lists every scalar key, so that BEDGATE_<KEY> environment variables
 // override them (for example BEDGATE_MQTT_BROKER).
 var defaults = map[string]any{
-	"gateway.id":                  "",
-	"gateway.site":                "",
-	"gateway.ward":                "",
-	"gateway.data_dir":            DefaultDataDir,
-	"gateway.format":              DefaultFormat,
-	"gateway.device_timezone":     "UTC",
-	"mqtt.broker":                 "",
-	"mqtt.brokers":                []string{}, // BEDGATE_MQTT_BROKERS: URLs separated by commas
-	"mqtt.plaintext":              false,
-	"mqtt.client_id":              "",
-	"mqtt.keepalive":              DefaultKeepAlive,
-	"mqtt.window":                 DefaultWindow,
-	"mqtt.backlog_rate":           float64(DefaultBacklogRate),
-	"mqtt.ca_file":                "",
-	"mqtt.cert_file":              "",
-	"mqtt.key_file":               "",
-	"mqtt.server_name":            "",
-	"mqtt.username":               "",
-	"mqtt.password_file":          "",
-	"mqtt.password":               "", // only from BEDGATE_MQTT_PASSWORD
-	"buffer.max_bytes":            int64(DefaultMaxBytes),
-	"buffer.max_age":              DefaultMaxAge,
-	"validation.max_clock_offset": validate.DefaultMaxClockOffset,
-	"association.policy":          string(assoc.PolicyForward),
-	"association.hold_for":        assoc.DefaultHoldFor,
-	"association.after_hold":      string(assoc.PolicyForward),
-	"association.grace":           assoc.DefaultGrace,
-	"association.max_wait":        assoc.DefaultMaxWait,
-	"news2.window":                news2.DefaultWindow,
-	"news2.nurse_entry_for":       tracker.DefaultNurseFor,
-	"mllp.listen":                 "",
-	"mllp.cert_file":              "",
-	"mllp.key_file":               "",
-	"mllp.client_ca_file":         "",
-	"mllp.max_message":            DefaultMLLPMaxMessage,
-	"mllp.patient":                PatientFromBed,
-	"http.listen":                 "",
-	"http.cert_file":              "",
-	"http.key_file":               "",
-	"http.token_file":             "",
-	"http.token":                  "", // only from BEDGATE_HTTP_TOKEN
+	"gateway.id":                     "",
+	"gateway.site":                   "",
+	"gateway.ward":                   "",
+	"gateway.data_dir":               DefaultDataDir,
+	"gateway.format":                 DefaultFormat,
+	"gateway.device_timezone":        "UTC",
+	"mqtt.broker":                    "",
+	"mqtt.brokers":                   []string{}, // BEDGATE_MQTT_BROKERS: URLs separated by commas
+	"mqtt.plaintext":                 false,
+	"mqtt.client_id":                 "",
+	"mqtt.keepalive":                 DefaultKeepAlive,
+	"mqtt.window":                    DefaultWindow,
+	"mqtt.backlog_rate":              float64(DefaultBacklogRate),
+	"mqtt.ca_file":                   "",
+	"mqtt.cert_file":                 "",
+	"mqtt.key_file":                  "",
+	"mqtt.server_name":               "",
+	"mqtt.username":                  "",
+	"mqtt.password_file":             "",
+	"mqtt.password":                  "", // only from BEDGATE_MQTT_PASSWORD
+	"buffer.max_bytes":               int64(DefaultMaxBytes),
+	"buffer.max_age":                 DefaultMaxAge,
+	"validation.max_clock_offset":    validate.DefaultMaxClockOffset,
+	"validation.max_measurement_age": validate.DefaultMaxMeasurementAge,
+	"association.policy":             string(assoc.PolicyForward),
+	"association.hold_for":           assoc.DefaultHoldFor,
+	"association.after_hold":         string(assoc.PolicyForward),
+	"association.grace":              assoc.DefaultGrace,
+	"association.max_wait":           assoc.DefaultMaxWait,
+	"news2.window":                   news2.DefaultWindow,
+	"news2.nurse_entry_for":          tracker.DefaultNurseFor,
+	"mllp.listen":                    "",
+	"mllp.cert_file":                 "",
+	"mllp.key_file":                  "",
+	"mllp.client_ca_file":            "",
+	"mllp.max_message":               DefaultMLLPMaxMessage,
+	"mllp.patient":                   PatientFromBed,
+	"http.listen":                    "",
+	"http.cert_file":                 "",
+	"http.key_file":                  "",
+	"http.token_file":                "",
+	"http.token":                     "", // only from BEDGATE_HTTP_TOKEN
 }
 
 // Default returns a configuration holding every default value, from the
@@ -664,6 +670,8 @@ func (c *Config) ranges() []bound {
 			"a reading delivered more than 30 days late is no longer an observation anyone acts on, and the outbox keeps it on disk meanwhile"),
 		durationIn("validation.max_clock_offset", c.Validation.MaxClockOffset, time.Second, 24*time.Hour,
 			"a device clock more than a day out is wrong, not drifting: its values must be flagged"),
+		durationIn("validation.max_measurement_age", c.Validation.MaxMeasurementAge, time.Minute, 24*time.Hour,
+			"a monitor shows its last blood pressure until the next, at least every few minutes while measuring; one more than a day old is not a current observation to forward"),
 		durationIn("association.hold_for", c.Association.HoldFor, time.Second, 24*time.Hour,
 			"held readings are kept in memory only (lost if the gateway stops) and go out late by as long as they are held"),
 	}

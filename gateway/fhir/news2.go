@@ -28,7 +28,10 @@ package fhir
 //   - derivedFrom: the device observations the score used, as logical
 //     references {type Observation, identifier {urn:ietf:rfc:3986,
 //     urn:uuid:<id>}}: they were published in earlier Bundles with exactly
-//     that identifier. Consciousness and air-or-oxygen come from nurse or
+//     that identifier. A systolic pressure read in a panel
+//     (NEWS2SubScore.Panel) was published as the panel's component, so the
+//     reference names the panel Observation (PanelID of the panel, the
+//     systolic and the diastolic). Consciousness and air-or-oxygen come from nurse or
 //     EPR entries, which are not Observations this encoder wrote, so they
 //     are named (with the entry id) in a note instead.
 //   - interpretation: the clinical-risk band, {NEWS2RiskSystem, band}, text
@@ -196,6 +199,10 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 		}
 		for _, o := range sub.Observations {
 			oid := uuid.MustParse(o) // checked by checkNEWS2
+			if p := sub.Panel; p != nil {
+				// A systolic pressure was published in its panel.
+				oid = PanelID(p.MDC, o, p.Diastolic)
+			}
 			if seen[oid.String()] {
 				continue
 			}
@@ -298,6 +305,11 @@ func checkNEWS2(r record.Record) (uuid.UUID, error) {
 		for _, o := range sub.Observations {
 			if _, err := uuid.Parse(o); err != nil || len(o) != 36 {
 				errs = append(errs, fmt.Errorf("NEWS2 sub-score %d (%s): observation id %q is not a UUID", i, sub.Parameter, o))
+			}
+		}
+		if p := sub.Panel; p != nil {
+			if _, err := uuid.Parse(p.Diastolic); err != nil || len(p.Diastolic) != 36 || len(sub.Observations) != 1 {
+				errs = append(errs, fmt.Errorf("NEWS2 sub-score %d (%s): a panel needs one systolic and a diastolic id that is a UUID, not %q", i, sub.Parameter, p.Diastolic))
 			}
 		}
 	}

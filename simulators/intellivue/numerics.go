@@ -9,9 +9,10 @@ import (
 	"github.com/bedgate/bedgate/simulators/scenario"
 )
 
-// NBPInterval is the automatic cycle of the simulated non-invasive blood
-// pressure: a measurement at the start of the run and one every interval
-// after; the monitor reports the last measurement until the next.
+// NBPInterval is the default automatic cycle of the simulated non-invasive
+// blood pressure (Config.NBPInterval): a measurement at the start of the
+// run and one every interval after; the monitor reports the last
+// measurement until the next.
 const NBPInterval = 5 * time.Minute
 
 // updatePeriod is the numerics' update period in each object's metric
@@ -212,7 +213,7 @@ func (d *Device) objects(elapsed time.Duration, start time.Time) []object {
 	spo2, pulse, perf := oximetry(v)
 
 	// NBP: the last automatic measurement, with its time.
-	nbpAt := elapsed.Truncate(NBPInterval)
+	nbpAt := elapsed.Truncate(d.cfg.NBPInterval)
 	nbp := d.engine.At(nbpAt)
 
 	st := make([]driver.NuObsValue, len(stLeads))
