@@ -209,7 +209,7 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 			beds[i] = tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name}
 		}
 		pipe.scores, err = tracker.New(tracker.Options{Scale2: scale2, Beds: beds, Stays: register,
-			Window: cfg.NEWS2.Window, NurseFor: cfg.NEWS2.NurseEntryFor})
+			Window: cfg.NEWS2.Window, Windows: cfg.NEWS2.InputWindows(), NurseFor: cfg.NEWS2.NurseEntryFor})
 		if err != nil {
 			return nil, fmt.Errorf("gateway: NEWS2: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -54,6 +55,42 @@ type NEWS2 struct {
 	// oxygen) is used after its assessment time. The default is 15m
 	// (tracker.DefaultNurseFor).
 	NurseEntryFor time.Duration `mapstructure:"nurse_entry_for"`
+	// Windows override Window per input, keyed by respiration, spo2,
+	// temperature, systolic_bp, heart_rate, consciousness and
+	// supplemental_oxygen: the longest time the input may precede the
+	// newest. The defaults are Window for each, except systolic_bp and
+	// temperature, 1h (news2.DefaultWindows: they are measured
+	// episodically, see news2.DefaultEpisodicWindow).
+	Windows map[string]time.Duration `mapstructure:"windows"`
+}
+
+// NEWS2Inputs are the keys of news2.windows, in chart order.
+var NEWS2Inputs = []string{"respiration", "spo2", "supplemental_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature"}
+
+// InputWindows returns the per-input windows of the scores:
+// news2.DefaultWindows() overridden by Windows. Keys that are not inputs
+// are ignored here (Validate reports them).
+func (n NEWS2) InputWindows() news2.Windows {
+	w := news2.DefaultWindows()
+	for key, d := range n.Windows {
+		switch key {
+		case "respiration":
+			w.RespRate = d
+		case "spo2":
+			w.SpO2 = d
+		case "supplemental_oxygen":
+			w.AirOrOxygen = d
+		case "systolic_bp":
+			w.SystolicBP = d
+		case "heart_rate":
+			w.Pulse = d
+		case "consciousness":
+			w.Consciousness = d
+		case "temperature":
+			w.Temperature = d
+		}
+	}
+	return w
 }
 
 // HTTP is the local status server: the status page, Prometheus metrics,
@@ -547,6 +584,14 @@ func (c *Config) Validate(knownDrivers []string) error {
 	}
 	if c.NEWS2.NurseEntryFor < time.Minute || c.NEWS2.NurseEntryFor > 24*time.Hour {
 		bad("news2.nurse_entry_for", "%v: must be between 1m and 24h", c.NEWS2.NurseEntryFor)
+	}
+	for _, key := range slices.Sorted(maps.Keys(c.NEWS2.Windows)) {
+		switch d := c.NEWS2.Windows[key]; {
+		case !slices.Contains(NEWS2Inputs, key):
+			bad("news2.windows."+key, "not a NEWS2 input: use %s", strings.Join(NEWS2Inputs, ", "))
+		case d < time.Minute || d > 24*time.Hour:
+			bad("news2.windows."+key, "%v: must be between 1m and 24h", d)
+		}
 	}
 
 	if len(c.Beds) == 0 {
