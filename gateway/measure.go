@@ -53,8 +53,8 @@ func (m *measurements) records(bed Bed, r drivers.Reading) []record.Record {
 	}
 	continuous := r
 	continuous.Values = nil
-	var times []time.Time
-	byTime := map[time.Time][]drivers.Value{}
+	var times []time.Time // each measurement's, in the device's zone
+	byTime := map[int64][]drivers.Value{}
 	for _, v := range r.Values {
 		at := v.MeasuredAt
 		if at.IsZero() && m.episodic[v.MDC] {
@@ -64,11 +64,10 @@ func (m *measurements) records(bed Bed, r drivers.Reading) []record.Record {
 			continuous.Values = append(continuous.Values, v)
 			continue
 		}
-		at = at.UTC()
-		if _, ok := byTime[at]; !ok {
+		if _, ok := byTime[at.UnixNano()]; !ok {
 			times = append(times, at)
 		}
-		byTime[at] = append(byTime[at], v)
+		byTime[at.UnixNano()] = append(byTime[at.UnixNano()], v)
 	}
 	var out []record.Record
 	if len(continuous.Values) > 0 || len(times) == 0 {
@@ -76,7 +75,7 @@ func (m *measurements) records(bed Bed, r drivers.Reading) []record.Record {
 	}
 	for _, at := range times {
 		ep := r
-		ep.DeviceTime, ep.Values = at, byTime[at]
+		ep.DeviceTime, ep.Values = at, byTime[at.UnixNano()]
 		rec := bed.observe(ep, r.DeviceTime)
 		rec.Episodic = true
 		out = append(out, rec)

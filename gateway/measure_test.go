@@ -57,6 +57,9 @@ func TestMeasurementRecords(t *testing.T) {
 				reading(2, hr(70), bp(mdc.NIBPSys, 121, time.Time{})),
 			},
 			[][]want{{{1, t0, false}, {1, t0, true}}, {{1, t0.Add(time.Second), false}, {1, t0, true}}, {{1, t0.Add(2 * time.Second), false}, {1, t0.Add(2 * time.Second), true}}}},
+		{"a measurement keeps the device's zone", nil,
+			[]drivers.Reading{reading(0, bp(mdc.NIBPSys, 117, cuff.In(time.FixedZone("BST", 3600))), bp(mdc.NIBPDia, 75, cuff))},
+			[][]want{{{2, cuff.In(time.FixedZone("BST", 3600)), true}}}},
 		{"no episodic values: the reading as it was", nil,
 			[]drivers.Reading{reading(0, hr(70))},
 			[][]want{{{1, t0, false}}}},
@@ -72,7 +75,9 @@ func TestMeasurementRecords(t *testing.T) {
 				}
 				for j, rec := range recs {
 					w := tt.want[i][j]
-					if len(rec.Observations) != w.codes || !rec.DeviceTime.Equal(w.at) || rec.Episodic != w.episodic {
+					_, zone := rec.DeviceTime.Zone()
+					_, wantZone := w.at.Zone()
+					if len(rec.Observations) != w.codes || !rec.DeviceTime.Equal(w.at) || zone != wantZone || rec.Episodic != w.episodic {
 						t.Errorf("reading %d record %d: %d values at %v (episodic %v), want %d at %v (%v)", i, j, len(rec.Observations), rec.DeviceTime, rec.Episodic, w.codes, w.at, w.episodic)
 					}
 					if rec.ClockOffset != 30*time.Second || !rec.ReceivedAt.Equal(r.ReceivedAt) {
@@ -88,5 +93,29 @@ func TestMeasurementRecords(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMeasurementIdentifierSurvivesRestart: a gateway restarted while the
+// monitor still reports the same cuff measurement forwards it again under
+// the same observation identifiers (the EPR's conditional create files it
+// once); its panel's identifier follows from them.
+func TestMeasurementIdentifierSurvivesRestart(t *testing.T) {
+	bed := Bed{Gateway: "gw", Site: "s", Ward: "w", Name: "bed1"}
+	cuff := time.Date(2026, 12, 4, 9, 58, 30, 0, time.UTC)
+	reading := func(at time.Time) drivers.Reading {
+		return drivers.Reading{Device: drivers.DeviceID{Driver: "intellivue", Serial: "1"}, DeviceTime: at, ReceivedAt: at, Values: []drivers.Value{
+			{MDC: mdc.NIBPSys, Value: drivers.Float(117), Unit: "mm[Hg]", MeasuredAt: cuff},
+			{MDC: mdc.NIBPDia, Value: drivers.Float(75), Unit: "mm[Hg]", MeasuredAt: cuff}}}
+	}
+	before := newMeasurements(nil).records(bed, reading(cuff.Add(time.Minute)))
+	after := newMeasurements(nil).records(bed, reading(cuff.Add(3*time.Minute))) // after the restart
+	if len(before) != 1 || len(after) != 1 {
+		t.Fatalf("%d and %d records, want one measurement each", len(before), len(after))
+	}
+	for i := range before[0].Observations {
+		if b, a := before[0].Observations[i].ID, after[0].Observations[i].ID; b != a {
+			t.Errorf("value %d: identifier %s before the restart, %s after", i, b, a)
+		}
 	}
 }
