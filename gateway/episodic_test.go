@@ -10,16 +10,23 @@ import (
 	"github.com/bedgate/bedgate/simulators/simtest"
 )
 
+// observations returns the Observation resources of a Bundle, in order.
+func observations(b map[string]any) []map[string]any {
+	var out []map[string]any
+	entries, _ := b["entry"].([]any)
+	for _, e := range entries {
+		if res, _ := e.(map[string]any)["resource"].(map[string]any); res["resourceType"] == "Observation" {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
 // observationCodes returns the codes of every coding of every Observation
 // in a Bundle, with each Observation's effectiveDateTime.
 func observationCodes(b map[string]any) (codes map[string]bool, effective map[string]string) {
 	codes, effective = map[string]bool{}, map[string]string{}
-	entries, _ := b["entry"].([]any)
-	for _, e := range entries {
-		res, _ := e.(map[string]any)["resource"].(map[string]any)
-		if res["resourceType"] != "Observation" {
-			continue
-		}
+	for _, res := range observations(b) {
 		code, _ := res["code"].(map[string]any)
 		cs, _ := code["coding"].([]any)
 		for _, c := range cs {

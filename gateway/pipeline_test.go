@@ -73,12 +73,7 @@ func subscribeBed(t *testing.T, url string) (*eprView, pahomqtt.Client) {
 // patientOf returns the NHS number an observation Bundle files against, or
 // "" for a Bundle whose observations have a Location subject.
 func patientOf(b map[string]any) string {
-	entries, _ := b["entry"].([]any)
-	for _, e := range entries {
-		res, _ := e.(map[string]any)["resource"].(map[string]any)
-		if res["resourceType"] != "Observation" {
-			continue
-		}
+	for _, res := range observations(b) {
 		subj, _ := res["subject"].(map[string]any)
 		if id, ok := subj["identifier"].(map[string]any); ok && id["system"] == "https://fhir.nhs.uk/Id/nhs-number" {
 			v, _ := id["value"].(string)
@@ -343,11 +338,7 @@ func checkDerivedFrom(t *testing.T, score map[string]any, published []map[string
 	t.Helper()
 	ids := map[string]bool{}
 	for _, b := range published {
-		for _, e := range b["entry"].([]any) {
-			res := e.(map[string]any)["resource"].(map[string]any)
-			if res["resourceType"] != "Observation" {
-				continue
-			}
+		for _, res := range observations(b) {
 			for _, id := range res["identifier"].([]any) {
 				id := id.(map[string]any)
 				ids[fmt.Sprint(id["system"], "|", id["value"])] = true

@@ -72,22 +72,13 @@ var NEWS2Inputs = []string{"respiration", "spo2", "supplemental_oxygen", "systol
 // are ignored here (Validate reports them).
 func (n NEWS2) InputWindows() news2.Windows {
 	w := news2.DefaultWindows()
+	fields := map[string]*time.Duration{
+		"respiration": &w.RespRate, "spo2": &w.SpO2, "supplemental_oxygen": &w.AirOrOxygen, "systolic_bp": &w.SystolicBP,
+		"heart_rate": &w.Pulse, "consciousness": &w.Consciousness, "temperature": &w.Temperature,
+	}
 	for key, d := range n.Windows {
-		switch key {
-		case "respiration":
-			w.RespRate = d
-		case "spo2":
-			w.SpO2 = d
-		case "supplemental_oxygen":
-			w.AirOrOxygen = d
-		case "systolic_bp":
-			w.SystolicBP = d
-		case "heart_rate":
-			w.Pulse = d
-		case "consciousness":
-			w.Consciousness = d
-		case "temperature":
-			w.Temperature = d
+		if f, ok := fields[key]; ok {
+			*f = d
 		}
 	}
 	return w
