@@ -15,13 +15,16 @@ const DefaultWindow = 15 * time.Minute
 // episodically, systolic blood pressure and temperature, in
 // [DefaultWindows]: one hour. A ward monitor takes a cuff pressure on an
 // automatic cycle of 15 to 60 minutes and a temperature is taken by hand at
-// an observation round, while RCP NEWS2 (2017, chart 3, "frequency of
-// monitoring") asks for observations at least hourly at the key threshold
-// (an aggregate of 5 or more, or a 3 in one parameter): a pressure taken
-// within the hour is as current as the chart's tightest routine frequency
-// makes any, while a 15-minute window would score only in the few minutes
-// after each cuff cycle. Older pressures and temperatures are not current:
-// the score waits for a new one.
+// an observation round. RCP NEWS2 (2017) chart 4, "Clinical response to
+// the NEWS trigger thresholds", sets the frequency of monitoring: minimum
+// 12-hourly at a score of 0, 4–6-hourly at 1–4, hourly at 5 or more or a 3
+// in one parameter, continuous at 7 or more. A pressure taken within the
+// hour is therefore as current as the tightest intermittent frequency the
+// chart asks for, while a 15-minute window would score only in the minutes
+// after each cuff cycle; older pressures and temperatures are not current,
+// and the score waits for a new one. (At 7 or more the chart asks for
+// continuous monitoring, which a cuff cannot give: a site can shorten
+// news2.windows.systolic_bp.)
 const DefaultEpisodicWindow = time.Hour
 
 // DefaultWindows are the windows of the gateway's scores: DefaultWindow

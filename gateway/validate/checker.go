@@ -77,8 +77,8 @@ const (
 	// DefaultMaxMeasurementAge is the oldest an episodic measurement may
 	// be when first seen and still be forwarded (at its own time): one
 	// hour. It covers an hourly automatic blood pressure cycle, the
-	// tightest a ward sets (RCP NEWS2 asks for at least hourly
-	// observations at a score of 5 or more), so a gateway restarted
+	// tightest a ward sets (RCP NEWS2 chart 4: at least hourly at a score
+	// of 5 or more, or a 3 in one parameter), so a gateway restarted
 	// between two cuff measurements forwards the last one again, under the
 	// same identifier, and the EPR files it once; anything older the
 	// monitor still shows (a measurement of a previous stay, a monitor
