@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -99,4 +100,54 @@ func TestBloodPressureForwardedOncePerMeasurement(t *testing.T) {
 		t.Fatalf("gateway.Run: %v", err)
 	}
 	t.Logf("%d polls, %d blood pressure panels (at %s), %d repeated values counted", withHR, panels, panelAt, st.Repeats)
+}
+
+// TestBloodPressureSameIdentifierAfterRestart: the gateway is stopped and
+// started again while the monitor still reports the same cuff measurement;
+// the measurement is forwarded again (the restarted gateway cannot know it
+// was delivered) under the same identifier, so the EPR's conditional
+// create files it once.
+func TestBloodPressureSameIdentifierAfterRestart(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	v, _ := subscribeBed(t, broker.URL())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := simtest.OpenPTY(t)
+	stop := simtest.Run(t, "intellivue", p, simulators.Options{Scenario: "stable", Now: func() time.Time { return time.Now().UTC() }})
+	context.AfterFunc(ctx, stop)
+	cfg := testConfig(t, t.TempDir(), broker.URL(), p.Path(), 16<<20)
+	cfg.Beds[0].Driver = "intellivue"
+
+	// panels returns the identifiers of the blood pressure panels received.
+	panels := func() []string {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		var ids []string
+		for _, b := range v.bundles {
+			for _, res := range observations(b) {
+				code, _ := res["code"].(map[string]any)
+				cs, _ := code["coding"].([]any)
+				for _, c := range cs {
+					if c.(map[string]any)["code"] == "85354-9" {
+						ids = append(ids, res["identifier"].([]any)[0].(map[string]any)["value"].(string))
+					}
+				}
+			}
+		}
+		return ids
+	}
+	for run := 1; run <= 2; run++ {
+		runCtx, stopRun := context.WithCancel(ctx)
+		done := runGateway(t, runCtx, cfg)
+		waitUntil(t, fmt.Sprintf("the blood pressure panel of run %d", run), 30*time.Second, func() bool { return len(panels()) >= run })
+		stopRun()
+		if err := <-done; err != nil {
+			t.Fatalf("gateway.Run %d: %v", run, err)
+		}
+	}
+	ids := panels()
+	if len(ids) != 2 || ids[0] != ids[1] {
+		t.Fatalf("blood pressure panels %v: want the same identifier before and after the restart", ids)
+	}
+	t.Logf("one cuff measurement sent once per gateway run, both as %s", ids[0])
 }
