@@ -36,7 +36,8 @@ package fhir
 //     are named (with the entry id) in a note instead.
 //   - interpretation: the clinical-risk band, {NEWS2RiskSystem, band}, text
 //     "<band> (advisory)"; note: the record's advisory text, then the
-//     charted value of every sub-score and the SpO2 scale; method: how and
+//     charted value of every sub-score with the time of its input and the
+//     SpO2 scale; method: how and
 //     by what the score was computed, "advisory".
 //   - status final. The score is computed once from final observations and
 //     is never revised (a new input set gives a new score with a new
@@ -248,6 +249,9 @@ func chartedNote(s *record.NEWS2) string {
 		p := fmt.Sprintf("%s %s scores %d", sub.Parameter, v, sub.Score)
 		if assessedParameters[sub.Parameter] && len(sub.Observations) > 0 {
 			p += " (entry " + strings.Join(sub.Observations, ", ") + ")"
+		}
+		if !sub.Time.IsZero() {
+			p += " at " + sub.Time.Format(timeLayout)
 		}
 		parts = append(parts, p)
 	}

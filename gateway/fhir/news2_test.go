@@ -70,7 +70,7 @@ func news2Record(t *testing.T, in news2Inputs) record.Record {
 	}
 	for _, it := range res.Items {
 		sub := record.NEWS2SubScore{Parameter: it.Parameter.String(), Code: it.Parameter.ScoreCode(), Score: it.Score,
-			Observations: []string{ids[it.Parameter]}}
+			Observations: []string{ids[it.Parameter]}, Time: it.Time}
 		switch it.Parameter {
 		case news2.Consciousness:
 			sub.ValueText = in.acvpu.String()
@@ -181,8 +181,8 @@ func TestEncodeNEWS2Fields(t *testing.T) {
 		t.Errorf("ifNoneExist = %v", got)
 	}
 	charted, _ := get(obs, "note.1.text").(string)
-	for _, s := range []string{"resp-rate 22 scores 2", "air-or-oxygen oxygen scores 2 (entry epr-air-0042)",
-		"consciousness A scores 0 (entry epr-acvpu-0042)", "temperature 38.4 scores 1", "SpO2 scale 1"} {
+	for _, s := range []string{"resp-rate 22 scores 2 at 2026-06-11T09:15:00.000+01:00", "air-or-oxygen oxygen scores 2 (entry epr-air-0042) at 2026-06-11T09:14:00.000+01:00",
+		"consciousness A scores 0 (entry epr-acvpu-0042)", "systolic-bp 118 scores 0 at 2026-06-11T09:11:00.000+01:00", "temperature 38.4 scores 1", "SpO2 scale 1"} {
 		if !strings.Contains(charted, s) {
 			t.Errorf("charted note %q lacks %q", charted, s)
 		}

@@ -119,6 +119,9 @@ type NEWS2SubScore struct {
 	ValueText string   `json:"value_text,omitempty"`
 	// Observations are the IDs of the observations it came from.
 	Observations []string `json:"observations,omitempty"`
+	// Time is when the input was measured or assessed (a blood pressure:
+	// the cuff measurement's time); zero when unknown.
+	Time time.Time `json:"time,omitzero"`
 	// Panel is set when the observation was a systolic pressure read
 	// with exactly one diastolic of its pressure (and at most one mean):
 	// an encoder that publishes such a pressure as one panel Observation

@@ -509,6 +509,7 @@ func (t *Tracker) score(bed Bed, st *bedState, at time.Time) (record.Record, boo
 			Score:        it.Score,
 			Observations: []string{in.id},
 			Panel:        in.panel,
+			Time:         in.time,
 		}
 		switch it.Parameter {
 		case news2.Consciousness:

@@ -722,8 +722,8 @@ func TestInputWindows(t *testing.T) {
 					continue
 				}
 				want := &record.NEWS2Panel{MDC: 150020, Diastolic: pressure.Observations[1].ID}
-				if len(sub.Observations) != 1 || sub.Observations[0] != pressure.Observations[0].ID || sub.Panel == nil || *sub.Panel != *want {
-					t.Errorf("systolic sub-score from %v (panel %+v), want %s in panel %+v", sub.Observations, sub.Panel, pressure.Observations[0].ID, want)
+				if len(sub.Observations) != 1 || sub.Observations[0] != pressure.Observations[0].ID || sub.Panel == nil || *sub.Panel != *want || !sub.Time.Equal(t0) {
+					t.Errorf("systolic sub-score from %v (panel %+v) at %v, want %s in panel %+v at %v", sub.Observations, sub.Panel, sub.Time, pressure.Observations[0].ID, want, t0)
 				}
 			}
 		})
