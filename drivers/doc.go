@@ -4,7 +4,9 @@
 // [Reading] values: the device's identity, the device's own clock and the
 // gateway's receive time, and a list of [Value]s named by IEEE 11073-10101
 // (MDC) nomenclature codes, each with its unit and the device's own status
-// flags. Drivers know nothing of patients, storage or MQTT.
+// flags, and, for a value the device time-stamps itself (a non-invasive
+// blood pressure), the time it was measured ([Value].MeasuredAt). Drivers
+// know nothing of patients, storage or MQTT.
 //
 // A [Registry] maps a driver name to its serial line defaults, a session
 // constructor and a capture decoder, so that tools such as "bedgate probe"

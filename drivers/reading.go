@@ -48,6 +48,13 @@ type Value struct {
 	Unit string `json:"unit"`
 	// Status is the device's verdict on the value. Zero means valid.
 	Status Status `json:"status"`
+	// MeasuredAt is when the device took this value, in the device's own
+	// clock, when the device time-stamps the value itself (a non-invasive
+	// blood pressure: the cuff measurement's time, repeated unchanged in
+	// every later report of it). It is the zero Time for continuous values,
+	// measured at the reading's DeviceTime. The gateway forwards a value
+	// with a MeasuredAt once per measurement, at that time.
+	MeasuredAt time.Time `json:"measured_at,omitzero"`
 }
 
 // Status is a set of flags a device reports about a value.

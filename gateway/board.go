@@ -80,6 +80,7 @@ func (b *board) snapshot() stats.Snapshot {
 		Stored:      t.storedByKind(),
 		Quarantined: t.quarantinedByReason(""),
 		Flagged:     byReason(b.pipe.counts.Flagged()),
+		Repeats:     b.pipe.counts.Repeats(),
 		Held:        b.pipe.held.Len(),
 		Lost:        b.pipe.lost.Load(),
 	}

@@ -7,8 +7,10 @@
 //
 // Data flows one way:
 //
-//	serial port → driver session → Observe (identify, judge device status)
-//	  → validate → associate → encode and store (buffer) → publish → broker
+//	serial port → driver session → Observe (identify, judge device status;
+//	  each episodic measurement a record of its own, at the time the device
+//	  took it) → validate (a measurement reported again is a counted repeat)
+//	  → associate → encode and store (buffer) → publish → broker
 //
 // Topics (never a patient identifier in a topic):
 //

@@ -307,6 +307,9 @@ type GatewayStatus struct {
 	Rejected map[string]uint64 `json:"rejected,omitempty"`
 	Flagged  map[string]uint64 `json:"flagged,omitempty"`
 	Held     int               `json:"held,omitempty"`
+	// Repeats counts values of episodic measurements (a blood pressure a
+	// monitor reports until the next) seen again and not forwarded again.
+	Repeats uint64 `json:"repeats,omitempty"`
 	// Lost counts held readings and NEWS2 scores that could not be stored
 	// (see the log for why).
 	Lost int64 `json:"lost,omitempty"`
@@ -380,7 +383,7 @@ func gatewayStatus(s stats.Snapshot) GatewayStatus {
 			Incarnation: o.Incarnation, NextSeq: o.NextSeq,
 			DiskFree: o.DiskFree, DiskReserve: o.DiskReserve, LimitBytes: o.LimitBytes,
 		},
-		Rejected: s.Readings.Quarantined, Flagged: s.Readings.Flagged, Held: s.Readings.Held,
+		Rejected: s.Readings.Quarantined, Flagged: s.Readings.Flagged, Held: s.Readings.Held, Repeats: s.Readings.Repeats,
 		Lost: s.Readings.Lost, SubscriptionError: s.SubscriptionError, MLLP: s.MLLP,
 	}
 	if sv := o.Salvage; sv != nil {

@@ -80,12 +80,22 @@ func (b Bed) DeviceKey(d drivers.DeviceID) string {
 // an absent value with its reason, never a number; a questionable value is
 // forwarded with a flag.
 func (b Bed) Observe(r drivers.Reading) record.Record {
+	return b.observe(r, r.DeviceTime)
+}
+
+// observe is Observe of r reported by the device at its time reported:
+// the clock offset is reported minus r.ReceivedAt (zero when reported is
+// zero). An episodic measurement split off a reading (see measurements)
+// has the measurement's time as r.DeviceTime and the reading's as
+// reported.
+func (b Bed) observe(r drivers.Reading, reported time.Time) record.Record {
 	at := r.DeviceTime
 	var offset time.Duration
 	if at.IsZero() {
 		at = r.ReceivedAt
-	} else {
-		offset = r.DeviceTime.Sub(r.ReceivedAt)
+	}
+	if !reported.IsZero() {
+		offset = reported.Sub(r.ReceivedAt)
 	}
 	key := b.DeviceKey(r.Device)
 	rec := record.Record{

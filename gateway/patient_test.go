@@ -16,6 +16,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/simulators"
+	simintellivue "github.com/bedgate/bedgate/simulators/intellivue"
 	"github.com/bedgate/bedgate/simulators/simtest"
 )
 
@@ -322,11 +323,19 @@ func TestFloodOfAdmissionEvents(t *testing.T) {
 }
 
 // startIntelliVue runs a simulated IntelliVue (stable patient, real clock)
-// on a PTY until ctx ends, and returns the PTY's path.
+// on a PTY until ctx ends, and returns the PTY's path. Its cuff measures
+// the blood pressure every 10 s, so that a patient admitted during a test
+// soon has a pressure of their own for NEWS2 (the one measured before is
+// not theirs).
 func startIntelliVue(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	p := simtest.OpenPTY(t)
-	stop := simtest.Run(t, "intellivue", p, simulators.Options{Scenario: "stable", Now: func() time.Time { return time.Now().UTC() }})
+	dev, err := simintellivue.NewDevice(simulators.Options{Scenario: "stable", Now: func() time.Time { return time.Now().UTC() }},
+		simintellivue.Config{NBPInterval: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := simtest.RunDevice(t, dev, p)
 	context.AfterFunc(ctx, stop)
 	return p.Path()
 }

@@ -33,6 +33,7 @@ import (
 type pipeline struct {
 	rules          validate.Rules
 	maxClockOffset time.Duration
+	maxAge         time.Duration // validation.max_measurement_age
 
 	outbox   *buffer.Buffer
 	enc      record.Encoder
@@ -178,6 +179,7 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 	pipe := &pipeline{
 		rules:          rules,
 		maxClockOffset: cfg.Validation.MaxClockOffset,
+		maxAge:         cfg.Validation.MaxMeasurementAge,
 		outbox:         outbox,
 		enc:            encoder{format: format},
 		register:       register,
@@ -207,7 +209,7 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 			beds[i] = tracker.Bed{Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name}
 		}
 		pipe.scores, err = tracker.New(tracker.Options{Scale2: scale2, Beds: beds, Stays: register,
-			Window: cfg.NEWS2.Window, NurseFor: cfg.NEWS2.NurseEntryFor})
+			Window: cfg.NEWS2.Window, Windows: cfg.NEWS2.InputWindows(), NurseFor: cfg.NEWS2.NurseEntryFor})
 		if err != nil {
 			return nil, fmt.Errorf("gateway: NEWS2: %w", err)
 		}
@@ -219,28 +221,40 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 // state; period is its device's reading period and episodic the codes it
 // measures episodically (drivers.Driver).
 func (p *pipeline) forBed(bed Bed, period time.Duration, episodic []uint32) (*bedPipeline, error) {
-	checker, err := validate.NewChecker(validate.Options{Rules: &p.rules, Cycle: period, Episodic: episodic, MaxClockOffset: p.maxClockOffset, Counts: p.counts})
+	checker, err := validate.NewChecker(validate.Options{Rules: &p.rules, Cycle: period, Episodic: episodic,
+		MaxClockOffset: p.maxClockOffset, MaxMeasurementAge: p.maxAge, Counts: p.counts})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: bed %s: %w", bed.Name, err)
 	}
-	return &bedPipeline{p: p, bed: bed, checker: checker}, nil
+	return &bedPipeline{p: p, bed: bed, checker: checker, measurements: newMeasurements(episodic)}, nil
 }
 
 // bedPipeline is one bed's view of the pipeline: its validation state.
 type bedPipeline struct {
-	p       *pipeline
-	bed     Bed
-	checker *validate.Checker
+	p            *pipeline
+	bed          Bed
+	checker      *validate.Checker
+	measurements *measurements
 }
 
 // Accept is where readings from every source enter the pipeline (the
-// serial supervisors, the MLLP listener): observe, validate, associate
-// (reconciled with the sender's claim, when the source has one; see
-// Claim) and store. It returns once the records are durable, or with the
-// error of the outbox that refused one: the reading must then not count as
-// accepted. Calls for one bedPipeline must not overlap.
+// serial supervisors, the MLLP listener): observe (each episodic
+// measurement a record of its own, at its time; see measurements),
+// validate, associate (reconciled with the sender's claim, when the source
+// has one; see Claim) and store. It returns once the records are durable,
+// or with the error of the outbox that refused one: the reading must then
+// not count as accepted. Calls for one bedPipeline must not overlap.
 func (b *bedPipeline) Accept(ctx context.Context, r drivers.Reading, claim *Claim) error {
-	rec := b.bed.Observe(r)
+	for _, rec := range b.measurements.records(b.bed, r) {
+		if err := b.accept(ctx, rec, claim); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// accept validates, associates and stores one record of a reading.
+func (b *bedPipeline) accept(ctx context.Context, rec record.Record, claim *Claim) error {
 	accepted, rejected := b.checker.Check(rec)
 	if len(rejected) > 0 {
 		if err := b.p.quarantine(ctx, accepted, rejected); err != nil {

@@ -1,9 +1,13 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +19,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/conformancetest"
 	"github.com/bedgate/bedgate/gateway/embedbroker"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
@@ -68,12 +73,7 @@ func subscribeBed(t *testing.T, url string) (*eprView, pahomqtt.Client) {
 // patientOf returns the NHS number an observation Bundle files against, or
 // "" for a Bundle whose observations have a Location subject.
 func patientOf(b map[string]any) string {
-	entries, _ := b["entry"].([]any)
-	for _, e := range entries {
-		res, _ := e.(map[string]any)["resource"].(map[string]any)
-		if res["resourceType"] != "Observation" {
-			continue
-		}
+	for _, res := range observations(b) {
 		subj, _ := res["subject"].(map[string]any)
 		if id, ok := subj["identifier"].(map[string]any); ok && id["system"] == "https://fhir.nhs.uk/Id/nhs-number" {
 			v, _ := id["value"].(string)
@@ -273,6 +273,12 @@ func TestNEWS2FromMonitorAndNurseEntry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
+	// The patient is admitted before the monitor's first cuff measurement,
+	// which is theirs; a pressure measured before an admission is not.
+	admit, _ := json.Marshal(assoc.Admission{Event: assoc.Admit, Patient: record.Patient{NHSNumber: "9434765919"}, Time: time.Now().UTC().Add(-time.Minute), ID: "adt-n"})
+	if tok := epr.Publish(assoc.AdmissionTopic("s", "w", "bed1"), 1, true, admit); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish admission: %v", tok.Error())
+	}
 	p := simtest.OpenPTY(t)
 	stop := simtest.Run(t, "intellivue", p, simulators.Options{Scenario: "stable", Now: func() time.Time { return time.Now().UTC() }})
 	context.AfterFunc(ctx, stop)
@@ -281,11 +287,6 @@ func TestNEWS2FromMonitorAndNurseEntry(t *testing.T) {
 	cfg.Beds[0].Driver = "intellivue"
 	done := runGateway(t, ctx, cfg)
 	waitUntil(t, "monitor readings", 20*time.Second, func() bool { b, _ := v.counts(); return b >= 2 })
-
-	admit, _ := json.Marshal(assoc.Admission{Event: assoc.Admit, Patient: record.Patient{NHSNumber: "9434765919"}, Time: time.Now().UTC(), ID: "adt-n"})
-	if tok := epr.Publish(assoc.AdmissionTopic("s", "w", "bed1"), 1, true, admit); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("publish admission: %v", tok.Error())
-	}
 	entry := fmt.Sprintf(`{"nhs_number":"9434765919","acvpu":"A","air_or_oxygen":"air","time":%q,"id":"obs-round-1"}`, time.Now().UTC().Format(time.RFC3339Nano))
 	if tok := epr.Publish("bedgate/v1/s/w/bed1/nurse", 1, true, entry); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish nurse entry: %v", tok.Error())
@@ -322,6 +323,55 @@ func TestNEWS2FromMonitorAndNurseEntry(t *testing.T) {
 	}
 	if len(components) != 7 || sum != total {
 		t.Errorf("NEWS2 total %v with %d components summing to %v: want 7 summing to the total", total, len(components), sum)
+	}
+	v.mu.Lock()
+	published := slices.Clone(v.bundles)
+	v.mu.Unlock()
+	checkDerivedFrom(t, score, published)
+}
+
+// checkDerivedFrom checks that every derivedFrom of a NEWS2 score names,
+// by identifier, an Observation of a Bundle the EPR received (the blood
+// pressure too, which is published as a panel), and that those Bundles
+// pass the FHIR conformance validator.
+func checkDerivedFrom(t *testing.T, score map[string]any, published []map[string]any) {
+	t.Helper()
+	ids := map[string]bool{}
+	for _, b := range published {
+		for _, res := range observations(b) {
+			for _, id := range res["identifier"].([]any) {
+				id := id.(map[string]any)
+				ids[fmt.Sprint(id["system"], "|", id["value"])] = true
+			}
+		}
+	}
+	derived, _ := score["derivedFrom"].([]any)
+	params := map[string]bool{}
+	for _, d := range derived {
+		d := d.(map[string]any)
+		id := d["identifier"].(map[string]any)
+		if key := fmt.Sprint(id["system"], "|", id["value"]); !ids[key] {
+			t.Errorf("NEWS2 derivedFrom %s (%v) names no Observation the EPR received", key, d["display"])
+		}
+		params[fmt.Sprint(d["display"])] = true
+	}
+	for _, p := range []string{"resp-rate", "spo2-scale1", "systolic-bp", "pulse", "temperature"} {
+		if !params[p] {
+			t.Errorf("NEWS2 derivedFrom names no %s observation: %v", p, derived)
+		}
+	}
+	var buf bytes.Buffer
+	for _, b := range published {
+		line, _ := json.Marshal(b)
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	path := filepath.Join(t.TempDir(), "published.jsonl")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, problems := conformancetest.Validate(t, conformancetest.FHIR, path); problems != 0 {
+		t.Errorf("validate-fhir: %d problems in the published Bundles:\n%s", problems, out)
 	}
 }
 

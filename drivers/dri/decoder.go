@@ -107,9 +107,10 @@ func (d *Decoder) phdb(typ, level uint8, p Phdb) []drivers.Reading {
 // measurement not emitted before, or nil. A measurement is new when its
 // values differ from the last one emitted, when the auxiliary time of the
 // latest measurement changed, or after a record in which the last one was
-// over 60 s old or there was none. It is read at the auxiliary NIBP time
-// when there is one for it, else at the subrecord's time (the label then
-// says the measurement ended at most 60 s before). While measuring, or
+// over 60 s old or there was none. The reading is at the subrecord's
+// time; each value's MeasuredAt is the auxiliary NIBP time when there is
+// one for it, else the subrecord's time (the label then says the
+// measurement ended at most 60 s before). While measuring, or
 // with no number, nothing is emitted.
 func (d *Decoder) nibpReading(level uint8, recTime uint32, l groupLayout, g Group) *drivers.Reading {
 	hasNumber := false
@@ -134,10 +135,14 @@ func (d *Decoder) nibpReading(level uint8, recTime uint32, l groupLayout, g Grou
 		at, source = t, "aux"
 	}
 	d.nibp.seen, d.nibp.time, d.nibp.vals = true, t, vals
+	values := groupValues(l, g, 0)
+	for i := range values {
+		values[i].MeasuredAt = unixTime(at)
+	}
 	return &drivers.Reading{
 		Device:       drivers.DeviceID{Driver: DriverName},
-		DeviceTime:   unixTime(at),
-		Values:       groupValues(l, g, 0),
+		DeviceTime:   unixTime(recTime),
+		Values:       values,
 		DeviceStatus: fmt.Sprintf("DRI_PH_DISPL level=%d nibp=%08X/%04X time=%s", level, g.Status, g.Label, source),
 	}
 }

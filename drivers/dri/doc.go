@@ -65,8 +65,11 @@
 // NIBP is episodic: the displayed values repeat the last measurement. It
 // is emitted as a reading of its own, once per measurement (new values, a
 // new auxiliary NIBP time, or the first after a record in which the last
-// one was over 60 s old), at the auxiliary NIBP time when the monitor gave
-// one, else at the subrecord's time; never while measuring, and never once
+// one was over 60 s old), at the subrecord's time, each value measured
+// (MeasuredAt) at the auxiliary NIBP time when the monitor gave one
+// (DRI_PH_AUX_INFO's nibp_time [8005313]: the monitor's own time stamp of
+// the measurement), else at the subrecord's time (the measurement ended
+// within the 60 s before); never while measuring, and never once
 // the label says the measurement is over 60 s old. Two measurements with
 // the same values less than 60 s apart and no auxiliary time are one.
 package dri

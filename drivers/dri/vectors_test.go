@@ -411,8 +411,15 @@ func TestNIBPIsEpisodic(t *testing.T) {
 			t.Errorf("%s: %d NIBP readings, want emitted %v", s.name, len(n), s.emits)
 			continue
 		}
-		if s.emits && (n[0].DeviceTime.Unix() != int64(s.at) || !strings.HasSuffix(n[0].DeviceStatus, "time="+s.source)) {
-			t.Errorf("%s: NIBP at %v (%s), want %d from the %s", s.name, n[0].DeviceTime, n[0].DeviceStatus, s.at, s.source)
+		if s.emits && (n[0].Values[0].MeasuredAt.Unix() != int64(s.at) || !strings.HasSuffix(n[0].DeviceStatus, "time="+s.source)) {
+			t.Errorf("%s: NIBP measured at %v (%s), want %d from the %s", s.name, n[0].Values[0].MeasuredAt, n[0].DeviceStatus, s.at, s.source)
+		}
+		for _, v := range n {
+			for _, x := range v.Values {
+				if x.MeasuredAt.Unix() != int64(s.at) || v.DeviceTime.Before(x.MeasuredAt) {
+					t.Errorf("%s: %s measured at %v, reported at %v; want measured at %d, reported at or after", s.name, x.Ref, x.MeasuredAt, v.DeviceTime, s.at)
+				}
+			}
 		}
 	}
 }

@@ -45,7 +45,11 @@
 // reference id for common ids ([PhysioRef]), the unit in UCUM ([UnitUCUM];
 // unknown unit codes pass through as "mdc-dim:<code>"), the object's label
 // string, and status flags from the measurement state and the FLOAT special
-// values ([StatusOf]). The device time is the poll reply's absolute time
+// values ([StatusOf]). A numeric object's own time stamp ([TimeStamp]:
+// NOM_ATTR_TIME_STAMP_ABS, as NBP carries the time of its cuff measurement
+// in every poll until the next, or NOM_ATTR_TIME_STAMP_REL on the
+// monitor's relative clock, as ST carries it) becomes the MeasuredAt of
+// each of its values; values without one have none. The device time is the poll reply's absolute time
 // stamp when the monitor supplies one, else the MDS Create Event's absolute
 // time advanced by the relative time since (8000 ticks per second). The
 // device is identified by model and by serial number (the production

@@ -17,6 +17,10 @@ func seedMessages() [][]byte {
 	reply := *pollFixture(16000, NoAbsoluteTime(), hrObservation("HR", 60), Observation{Handle: 2, Attributes: []AVA{
 		{ID: AttrNuCmpdValObs, Value: AppendCompoundNuObsValue(nil, []NuObsValue{{PhysioID: 0x4A05, Unit: 3872, Value: FloatNaN}})},
 		{ID: AttrSAValObs, Value: []byte{0, 1, 2, 3}},
+		{ID: AttrTimeStampAbs, Value: []byte{0x20, 0x24, 0x01, 0x02, 0x03, 0x04, 0x05, 0x00}},
+	}}, Observation{Handle: 3, Attributes: []AVA{
+		{ID: AttrNuCmpdValObs, Value: AppendCompoundNuObsValue(nil, []NuObsValue{{PhysioID: 0x0301, Unit: 1298, Value: NewFloat(-0.9)}})},
+		{ID: AttrTimeStampRel, Value: []byte{0x00, 0x00, 0x3E, 0x00}},
 	}})
 	return [][]byte{
 		AppendAssociationRequest(nil, NewUserInfo(false, p)),

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -255,6 +256,7 @@ func TestCaptureDecode(t *testing.T) {
 	if matched != s.Numerics {
 		t.Errorf("%d numerics matched, summary has %d", matched, s.Numerics)
 	}
+	checkCaptureStamps(t, raw, readings)
 	// Spot checks of the mapping on the first reading.
 	first := readings[0]
 	b, _ := json.Marshal(first.Values[3])
@@ -276,4 +278,64 @@ func specialFloat(name string) Float {
 		}
 	}
 	return 0
+}
+
+// checkCaptureStamps checks the measurement times decoded from the
+// capture against its bytes, read without the decoder: every
+// NOM_ATTR_TIME_STAMP_ABS (09 90, length 00 08) in the frames' user data
+// holds the NBP's time, 2021-03-29 12:46:18.00, in all 361 polls with
+// values; the ST compound's NOM_ATTR_TIME_STAMP_REL (09 91, length 00 04)
+// is on the poll's relative clock, at most one ST period and one poll
+// period (15.36 s + 1.024 s) before the poll. The
+// pymind oracle does not decode time stamps.
+func checkCaptureStamps(t *testing.T, raw []byte, readings []drivers.Reading) {
+	t.Helper()
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(nil, 2*MaxFrameSize)
+	sc.Split(SplitFrames)
+	abs := map[string]int{}
+	rels := map[string]bool{}
+	for sc.Scan() {
+		f, err := DecodeFrame(sc.Bytes())
+		if err != nil {
+			continue
+		}
+		b := f.UserData
+		for i := 0; i+4 <= len(b); i++ {
+			switch {
+			case bytes.HasPrefix(b[i:], []byte{0x09, 0x90, 0x00, 0x08}) && i+12 <= len(b):
+				abs[fmt.Sprintf("% X", b[i+4:i+12])]++
+			case bytes.HasPrefix(b[i:], []byte{0x09, 0x91, 0x00, 0x04}) && i+8 <= len(b):
+				rels[fmt.Sprintf("% X", b[i+4:i+8])] = true
+			}
+		}
+	}
+	if len(abs) != 1 || abs["20 21 03 29 12 46 18 00"] != 361 {
+		t.Fatalf("absolute time stamps in the capture's bytes: %v, want 20 21 03 29 12 46 18 00 in 361 polls", abs)
+	}
+	nbpAt := time.Date(2021, 3, 29, 12, 46, 18, 0, time.UTC)
+	nbp, st := 0, map[time.Time]bool{}
+	for i, r := range readings {
+		for _, v := range r.Values {
+			switch {
+			case v.MDC>>16 == 2 && v.MDC&0xFFFF >= 0x4A05 && v.MDC&0xFFFF <= 0x4A07:
+				nbp++
+				if !v.MeasuredAt.Equal(nbpAt) {
+					t.Fatalf("reading %d: NBP %s measured at %v, want %v", i, v.Ref, v.MeasuredAt, nbpAt)
+				}
+			case v.Label == "ST" || v.MDC>>16 == 2 && v.MDC&0xFFFF >= 0x0300 && v.MDC&0xFFFF < 0x0400:
+				if age := r.DeviceTime.Sub(v.MeasuredAt); v.MeasuredAt.IsZero() || age < 0 || age > 16384*time.Millisecond {
+					t.Fatalf("reading %d: ST %s measured at %v, %v before the poll", i, v.Ref, v.MeasuredAt, age)
+				}
+				st[v.MeasuredAt] = true
+			default:
+				if !v.MeasuredAt.IsZero() {
+					t.Fatalf("reading %d: %s has a measurement time %v; the capture stamps only NBP and ST", i, v.Ref, v.MeasuredAt)
+				}
+			}
+		}
+	}
+	if nbp != 3*361 || len(st) != len(rels) {
+		t.Errorf("%d NBP values with the stamp, want %d; %d ST measurement times, the bytes hold %d", nbp, 3*361, len(st), len(rels))
+	}
 }

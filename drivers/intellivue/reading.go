@@ -53,6 +53,74 @@ func (o Observation) Label() string {
 	return s
 }
 
+// TimeStamp is a numeric object's own time stamp: when the monitor took
+// its value, as opposed to when a poll reply reports it. The Numeric
+// object's attributes include an absolute and a relative time stamp [DEI
+// "Numeric" object attributes; "Attribute IDs"]:
+//
+//   - NOM_ATTR_TIME_STAMP_ABS (0x0990), an AbsoluteTime (8 BCD bytes): an
+//     intermittent measurement's time. In the real capture of an MP-series
+//     monitor (../shared/vectors/intellivue) the NBP compound carries it in
+//     every poll, after its NOM_ATTR_NU_CMPD_VAL_OBS, unchanged from one
+//     poll to the next (the time of the last cuff measurement).
+//   - NOM_ATTR_TIME_STAMP_REL (0x0991), a RelativeTime (4 bytes, 8000
+//     ticks a second) on the monitor's relative clock, the clock of the
+//     poll reply's RelTime. In the capture the ST compound carries it,
+//     advancing every 15.36 s (122880 ticks) as the ST analysis is redone.
+type TimeStamp struct {
+	// Abs is NOM_ATTR_TIME_STAMP_ABS when HasAbs: present and supplied
+	// (not all 0xFF).
+	Abs    AbsoluteTime
+	HasAbs bool
+	// Rel is NOM_ATTR_TIME_STAMP_REL when HasRel.
+	Rel    RelativeTime
+	HasRel bool
+}
+
+// TimeStamp returns the object's time stamp attributes. A stamp of the
+// wrong length, or an absolute stamp that is neither a time nor "not
+// supplied", is a *MessageError and left out of the result.
+func (o Observation) TimeStamp() (TimeStamp, error) {
+	var ts TimeStamp
+	var err error
+	if v, ok := find(o.Attributes, AttrTimeStampAbs); ok {
+		switch {
+		case len(v) != len(ts.Abs):
+			err = &MessageError{What: "NOM_ATTR_TIME_STAMP_ABS", Reason: fmt.Sprintf("length %d, want 8", len(v))}
+		case AbsoluteTime(v) == NoAbsoluteTime():
+		case !AbsoluteTime(v).Valid():
+			err = &MessageError{What: "NOM_ATTR_TIME_STAMP_ABS", Reason: fmt.Sprintf("% X is not a time", v)}
+		default:
+			ts.Abs, ts.HasAbs = AbsoluteTime(v), true
+		}
+	}
+	if v, ok := find(o.Attributes, AttrTimeStampRel); ok {
+		if len(v) != 4 {
+			return ts, &MessageError{What: "NOM_ATTR_TIME_STAMP_REL", Reason: fmt.Sprintf("length %d, want 4", len(v))}
+		}
+		ts.Rel, ts.HasRel = RelativeTime(uint32(v[0])<<24|uint32(v[1])<<16|uint32(v[2])<<8|uint32(v[3])), true
+	}
+	return ts, err
+}
+
+// At returns when the value was taken, in the device's clock: the
+// absolute stamp in loc, the monitor's time zone; else the relative stamp
+// placed on the poll reply's clock, pollAt being the device time of the
+// reply's relative time pollRel (ticks apart as a signed 32-bit
+// difference, so the clock may wrap between them). ok is false when the
+// object has no usable stamp, or only a relative one and pollAt is zero
+// (no device clock known yet).
+func (s TimeStamp) At(loc *time.Location, pollRel RelativeTime, pollAt time.Time) (t time.Time, ok bool) {
+	if s.HasAbs {
+		t, err := s.Abs.Time(loc)
+		return t, err == nil
+	}
+	if !s.HasRel || pollAt.IsZero() {
+		return time.Time{}, false
+	}
+	return pollAt.Add(time.Duration(int32(s.Rel-pollRel)) * (time.Second / TicksPerSecond)), true
+}
+
 // StatusOf maps a measurement state and a value to drivers status flags:
 // INVALID → Invalid, QUESTIONABLE → Questionable, UNAVAILABLE →
 // Unavailable, CALIBRATION_ONGOING → Calibrating, TEST_DATA and DEMO_DATA →
@@ -264,10 +332,12 @@ func (m *monitor) deviceTime(p *PollReply) time.Time {
 }
 
 // reading builds the reading of a complete poll reply, or returns nil
-// when it holds no numerics. Observations whose numerics do not decode
-// are skipped and reported in err.
+// when it holds no numerics. Observations whose numerics or time stamp do
+// not decode are reported in err; their values are kept (without a
+// measurement time when the stamp is bad) and the rest of the reply read.
 func (m *monitor) reading(p *PollReply) (*drivers.Reading, error) {
 	var values []drivers.Value
+	var stamps []TimeStamp // per value, the time stamp of its object
 	var errs []error
 	for _, ctx := range p.Contexts {
 		for _, o := range ctx.Observations {
@@ -281,8 +351,13 @@ func (m *monitor) reading(p *PollReply) (*drivers.Reading, error) {
 			if err != nil {
 				errs = append(errs, fmt.Errorf("object 0x%04X: %w", o.Handle, err))
 			}
+			stamp, err := o.TimeStamp()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("object 0x%04X: %w", o.Handle, err))
+			}
 			for _, n := range nums {
 				values = append(values, NumericValue(n, label))
+				stamps = append(stamps, stamp)
 			}
 		}
 	}
@@ -293,7 +368,11 @@ func (m *monitor) reading(p *PollReply) (*drivers.Reading, error) {
 	if len(values) == 0 {
 		return nil, err
 	}
-	return &drivers.Reading{Device: m.device, DeviceTime: m.deviceTime(p), Values: values}, err
+	at := m.deviceTime(p)
+	for i, s := range stamps {
+		values[i].MeasuredAt, _ = s.At(m.loc, p.RelTime, at)
+	}
+	return &drivers.Reading{Device: m.device, DeviceTime: at, Values: values}, err
 }
 
 // handle takes one message and returns the readings it completes.

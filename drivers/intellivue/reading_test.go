@@ -290,3 +290,77 @@ func TestDecodeNoiseAndBadFrames(t *testing.T) {
 		t.Errorf("Decode with a cancelled context = %v", err)
 	}
 }
+
+func TestTimeStamp(t *testing.T) {
+	mds := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	cuff := time.Date(2026, 3, 1, 9, 55, 12, 340_000_000, time.UTC)
+	cuffAbs := NewAbsoluteTime(cuff)
+	rel := func(v uint32) []byte { return appendU32(nil, v) }
+	tests := []struct {
+		name    string
+		attrs   []AVA
+		pollRel RelativeTime
+		pollAt  time.Time
+		want    time.Time // zero: no measurement time
+		wantErr bool
+	}{
+		{"none", nil, 80000, mds, time.Time{}, false},
+		{"absolute (NBP)", []AVA{{ID: AttrTimeStampAbs, Value: cuffAbs[:]}}, 80000, mds, cuff, false},
+		{"absolute without a poll clock", []AVA{{ID: AttrTimeStampAbs, Value: cuffAbs[:]}}, 80000, time.Time{}, cuff, false},
+		{"absolute not supplied", []AVA{{ID: AttrTimeStampAbs, Value: []byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}}}, 80000, mds, time.Time{}, false},
+		{"relative (ST), 1.5 s before the poll", []AVA{{ID: AttrTimeStampRel, Value: rel(80000 - 12000)}}, 80000, mds, mds.Add(-1500 * time.Millisecond), false},
+		{"relative across the clock's wrap", []AVA{{ID: AttrTimeStampRel, Value: rel(0xFFFFFF00)}}, 0x100, mds, mds.Add(-512 * time.Second / 8000), false},
+		{"relative without a poll clock", []AVA{{ID: AttrTimeStampRel, Value: rel(1)}}, 80000, time.Time{}, time.Time{}, false},
+		{"absolute wins over relative", []AVA{{ID: AttrTimeStampRel, Value: rel(1)}, {ID: AttrTimeStampAbs, Value: cuffAbs[:]}}, 80000, mds, cuff, false},
+		{"absolute too short", []AVA{{ID: AttrTimeStampAbs, Value: cuffAbs[:7]}}, 80000, mds, time.Time{}, true},
+		{"absolute not BCD", []AVA{{ID: AttrTimeStampAbs, Value: []byte{0x20, 0x26, 0x1A, 0x01, 0, 0, 0, 0}}}, 80000, mds, time.Time{}, true},
+		{"bad absolute, good relative", []AVA{{ID: AttrTimeStampAbs, Value: []byte{1}}, {ID: AttrTimeStampRel, Value: rel(80000)}}, 80000, mds, mds, true},
+		{"relative too long", []AVA{{ID: AttrTimeStampRel, Value: rel(1)[:3]}}, 80000, mds, time.Time{}, true},
+	}
+	for _, tt := range tests {
+		ts, err := Observation{Attributes: tt.attrs}.TimeStamp()
+		var me *MessageError
+		if tt.wantErr != errors.As(err, &me) {
+			t.Errorf("%s: error %v, want a *MessageError: %v", tt.name, err, tt.wantErr)
+		}
+		got, ok := ts.At(time.UTC, tt.pollRel, tt.pollAt)
+		if ok == tt.want.IsZero() || !got.Equal(tt.want) {
+			t.Errorf("%s: measured at %v (%v), want %v", tt.name, got, ok, tt.want)
+		}
+	}
+}
+
+// TestMonitorMeasuredAt: an NBP compound with its absolute time stamp
+// gives every component that time, the same in every poll until the next
+// measurement; values of objects without a stamp have none.
+func TestMonitorMeasuredAt(t *testing.T) {
+	m := newMonitor(time.UTC)
+	mds := NewMDSCreate(MDSInfo{AbsTime: NewAbsoluteTime(fakeMDSAbs), RelTime: 8000})
+	if err := m.mdsCreate(&mds); err != nil {
+		t.Fatal(err)
+	}
+	cuff := fakeMDSAbs.Add(-90 * time.Second)
+	stamp := NewAbsoluteTime(cuff)
+	nbp := Observation{Handle: 9, Attributes: []AVA{
+		{ID: AttrNuCmpdValObs, Value: AppendCompoundNuObsValue(nil, []NuObsValue{
+			{PhysioID: 0x4A05, Unit: 3872, Value: NewFloat(117)},
+			{PhysioID: 0x4A06, Unit: 3872, Value: NewFloat(75)},
+			{PhysioID: 0x4A07, Unit: 3872, Value: NewFloat(89)},
+		})},
+		{ID: AttrTimeStampAbs, Value: stamp[:]},
+	}}
+	for poll := range 3 {
+		r, err := m.reading(pollFixture(RelativeTime(8000+8192*poll), NoAbsoluteTime(), hrObservation("HR", 70), nbp))
+		if err != nil || r == nil || len(r.Values) != 4 {
+			t.Fatalf("poll %d: %+v, %v", poll, r, err)
+		}
+		if !r.Values[0].MeasuredAt.IsZero() {
+			t.Errorf("poll %d: heart rate measured at %v, want none (continuous)", poll, r.Values[0].MeasuredAt)
+		}
+		for _, v := range r.Values[1:] {
+			if !v.MeasuredAt.Equal(cuff) {
+				t.Errorf("poll %d: %s measured at %v, want the cuff's %v", poll, v.Ref, v.MeasuredAt, cuff)
+			}
+		}
+	}
+}

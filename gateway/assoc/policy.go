@@ -161,10 +161,18 @@ func (d Decider) Validate() error {
 // gateway's clock, which like the EPR's is NTP-synchronised. The device's
 // own time is not used, since device clocks are often wrong (the reason the
 // record carries ClockOffset); a record with no ReceivedAt falls back to
-// DeviceTime.
+// DeviceTime. An episodic measurement (record.Record.Episodic) is
+// associated at the time it was taken, on the gateway's clock: DeviceTime
+// less the reporting reading's ClockOffset (never after ReceivedAt), so a
+// blood pressure taken before an admission is never the new patient's.
 func ReadingTime(rec record.Record) time.Time {
 	if rec.ReceivedAt.IsZero() {
 		return rec.DeviceTime
+	}
+	if rec.Episodic && !rec.DeviceTime.IsZero() {
+		if at := rec.DeviceTime.Add(-rec.ClockOffset); at.Before(rec.ReceivedAt) {
+			return at
+		}
 	}
 	return rec.ReceivedAt
 }

@@ -98,3 +98,34 @@ func TestActionString(t *testing.T) {
 		}
 	}
 }
+
+// TestReadingTime: a record is associated at its receive time, an
+// episodic measurement at the time it was taken on the gateway's clock:
+// a blood pressure taken before an admission, reported after it, is not
+// the admitted patient's.
+func TestReadingTime(t *testing.T) {
+	offset := -3 * time.Hour // the device clock is three hours slow
+	tests := []struct {
+		name string
+		rec  record.Record
+		want time.Time
+	}{
+		{"continuous", record.Record{ReceivedAt: minute(30), DeviceTime: minute(30).Add(offset), ClockOffset: offset}, minute(30)},
+		{"no receive time", record.Record{DeviceTime: minute(5)}, minute(5)},
+		{"episodic: taken 20 min before it was reported", record.Record{Episodic: true, ReceivedAt: minute(30), DeviceTime: minute(10).Add(offset), ClockOffset: offset}, minute(10)},
+		{"episodic stamped after its reading: the receive time", record.Record{Episodic: true, ReceivedAt: minute(30), DeviceTime: minute(31).Add(offset), ClockOffset: offset}, minute(30)},
+		{"episodic without a device time", record.Record{Episodic: true, ReceivedAt: minute(30)}, minute(30)},
+	}
+	for _, tt := range tests {
+		if got := ReadingTime(tt.rec); !got.Equal(tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// Admitted at minute 20: the measurement of minute 10 has nobody.
+	r := NewRegister(Options{Beds: []string{"1"}, Now: clock})
+	apply(t, r, []step{{bed: "1", event: Admit, p: pA, at: 20}})
+	bp := record.Record{Bed: "1", Site: "s", Ward: "w", Episodic: true, ReceivedAt: minute(30), DeviceTime: minute(10).Add(offset), ClockOffset: offset}
+	if d := (Decider{Lookup: r}).Decide(bp, minute(30)); d.Action != ForwardUnassociated {
+		t.Errorf("a measurement taken before the admission: %+v, want forwarded without the patient", d)
+	}
+}

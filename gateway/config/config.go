@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -54,6 +55,33 @@ type NEWS2 struct {
 	// oxygen) is used after its assessment time. The default is 15m
 	// (tracker.DefaultNurseFor).
 	NurseEntryFor time.Duration `mapstructure:"nurse_entry_for"`
+	// Windows override Window per input, keyed by respiration, spo2,
+	// temperature, systolic_bp, heart_rate, consciousness and
+	// supplemental_oxygen: the longest time the input may precede the
+	// newest. The defaults are Window for each, except systolic_bp and
+	// temperature, 1h (news2.DefaultWindows: they are measured
+	// episodically, see news2.DefaultEpisodicWindow).
+	Windows map[string]time.Duration `mapstructure:"windows"`
+}
+
+// NEWS2Inputs are the keys of news2.windows, in chart order.
+var NEWS2Inputs = []string{"respiration", "spo2", "supplemental_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature"}
+
+// InputWindows returns the per-input windows of the scores:
+// news2.DefaultWindows() overridden by Windows. Keys that are not inputs
+// are ignored here (Validate reports them).
+func (n NEWS2) InputWindows() news2.Windows {
+	w := news2.DefaultWindows()
+	fields := map[string]*time.Duration{
+		"respiration": &w.RespRate, "spo2": &w.SpO2, "supplemental_oxygen": &w.AirOrOxygen, "systolic_bp": &w.SystolicBP,
+		"heart_rate": &w.Pulse, "consciousness": &w.Consciousness, "temperature": &w.Temperature,
+	}
+	for key, d := range n.Windows {
+		if f, ok := fields[key]; ok {
+			*f = d
+		}
+	}
+	return w
 }
 
 // HTTP is the local status server: the status page, Prometheus metrics,
@@ -95,6 +123,11 @@ type Validation struct {
 	// MaxClockOffset flags every value of a device whose clock is further
 	// than this from the gateway's. The default is 5m.
 	MaxClockOffset time.Duration `mapstructure:"max_clock_offset"`
+	// MaxMeasurementAge is the oldest an episodic measurement (a blood
+	// pressure the monitor time-stamps) may be when first seen and still be
+	// forwarded, at its own time; an older one is quarantined as stale.
+	// The default is 1h (validate.DefaultMaxMeasurementAge).
+	MaxMeasurementAge time.Duration `mapstructure:"max_measurement_age"`
 	// Ranges override the default plausibility ranges, keyed by vital name
 	// (spo2, pulse-rate, resp-rate, bp-systolic, bp-diastolic, bp-mean,
 	// temperature, etco2, perfusion-index), MDC reference id or MDC code.
@@ -337,47 +370,48 @@ const (
 // defaults lists every scalar key, so that BEDGATE_<KEY> environment variables
 // override them (for example BEDGATE_MQTT_BROKER).
 var defaults = map[string]any{
-	"gateway.id":                  "",
-	"gateway.site":                "",
-	"gateway.ward":                "",
-	"gateway.data_dir":            DefaultDataDir,
-	"gateway.format":              DefaultFormat,
-	"gateway.device_timezone":     "UTC",
-	"mqtt.broker":                 "",
-	"mqtt.brokers":                []string{}, // BEDGATE_MQTT_BROKERS: URLs separated by commas
-	"mqtt.plaintext":              false,
-	"mqtt.client_id":              "",
-	"mqtt.keepalive":              DefaultKeepAlive,
-	"mqtt.window":                 DefaultWindow,
-	"mqtt.backlog_rate":           float64(DefaultBacklogRate),
-	"mqtt.ca_file":                "",
-	"mqtt.cert_file":              "",
-	"mqtt.key_file":               "",
-	"mqtt.server_name":            "",
-	"mqtt.username":               "",
-	"mqtt.password_file":          "",
-	"mqtt.password":               "", // only from BEDGATE_MQTT_PASSWORD
-	"buffer.max_bytes":            int64(DefaultMaxBytes),
-	"buffer.max_age":              DefaultMaxAge,
-	"validation.max_clock_offset": validate.DefaultMaxClockOffset,
-	"association.policy":          string(assoc.PolicyForward),
-	"association.hold_for":        assoc.DefaultHoldFor,
-	"association.after_hold":      string(assoc.PolicyForward),
-	"association.grace":           assoc.DefaultGrace,
-	"association.max_wait":        assoc.DefaultMaxWait,
-	"news2.window":                news2.DefaultWindow,
-	"news2.nurse_entry_for":       tracker.DefaultNurseFor,
-	"mllp.listen":                 "",
-	"mllp.cert_file":              "",
-	"mllp.key_file":               "",
-	"mllp.client_ca_file":         "",
-	"mllp.max_message":            DefaultMLLPMaxMessage,
-	"mllp.patient":                PatientFromBed,
-	"http.listen":                 "",
-	"http.cert_file":              "",
-	"http.key_file":               "",
-	"http.token_file":             "",
-	"http.token":                  "", // only from BEDGATE_HTTP_TOKEN
+	"gateway.id":                     "",
+	"gateway.site":                   "",
+	"gateway.ward":                   "",
+	"gateway.data_dir":               DefaultDataDir,
+	"gateway.format":                 DefaultFormat,
+	"gateway.device_timezone":        "UTC",
+	"mqtt.broker":                    "",
+	"mqtt.brokers":                   []string{}, // BEDGATE_MQTT_BROKERS: URLs separated by commas
+	"mqtt.plaintext":                 false,
+	"mqtt.client_id":                 "",
+	"mqtt.keepalive":                 DefaultKeepAlive,
+	"mqtt.window":                    DefaultWindow,
+	"mqtt.backlog_rate":              float64(DefaultBacklogRate),
+	"mqtt.ca_file":                   "",
+	"mqtt.cert_file":                 "",
+	"mqtt.key_file":                  "",
+	"mqtt.server_name":               "",
+	"mqtt.username":                  "",
+	"mqtt.password_file":             "",
+	"mqtt.password":                  "", // only from BEDGATE_MQTT_PASSWORD
+	"buffer.max_bytes":               int64(DefaultMaxBytes),
+	"buffer.max_age":                 DefaultMaxAge,
+	"validation.max_clock_offset":    validate.DefaultMaxClockOffset,
+	"validation.max_measurement_age": validate.DefaultMaxMeasurementAge,
+	"association.policy":             string(assoc.PolicyForward),
+	"association.hold_for":           assoc.DefaultHoldFor,
+	"association.after_hold":         string(assoc.PolicyForward),
+	"association.grace":              assoc.DefaultGrace,
+	"association.max_wait":           assoc.DefaultMaxWait,
+	"news2.window":                   news2.DefaultWindow,
+	"news2.nurse_entry_for":          tracker.DefaultNurseFor,
+	"mllp.listen":                    "",
+	"mllp.cert_file":                 "",
+	"mllp.key_file":                  "",
+	"mllp.client_ca_file":            "",
+	"mllp.max_message":               DefaultMLLPMaxMessage,
+	"mllp.patient":                   PatientFromBed,
+	"http.listen":                    "",
+	"http.cert_file":                 "",
+	"http.key_file":                  "",
+	"http.token_file":                "",
+	"http.token":                     "", // only from BEDGATE_HTTP_TOKEN
 }
 
 // Default returns a configuration holding every default value, from the
@@ -542,6 +576,14 @@ func (c *Config) Validate(knownDrivers []string) error {
 	if c.NEWS2.NurseEntryFor < time.Minute || c.NEWS2.NurseEntryFor > 24*time.Hour {
 		bad("news2.nurse_entry_for", "%v: must be between 1m and 24h", c.NEWS2.NurseEntryFor)
 	}
+	for _, key := range slices.Sorted(maps.Keys(c.NEWS2.Windows)) {
+		switch d := c.NEWS2.Windows[key]; {
+		case !slices.Contains(NEWS2Inputs, key):
+			bad("news2.windows."+key, "not a NEWS2 input: use %s", strings.Join(NEWS2Inputs, ", "))
+		case d < time.Minute || d > 24*time.Hour:
+			bad("news2.windows."+key, "%v: must be between 1m and 24h", d)
+		}
+	}
 
 	if len(c.Beds) == 0 {
 		bad("beds", "at least one bed is required")
@@ -664,6 +706,8 @@ func (c *Config) ranges() []bound {
 			"a reading delivered more than 30 days late is no longer an observation anyone acts on, and the outbox keeps it on disk meanwhile"),
 		durationIn("validation.max_clock_offset", c.Validation.MaxClockOffset, time.Second, 24*time.Hour,
 			"a device clock more than a day out is wrong, not drifting: its values must be flagged"),
+		durationIn("validation.max_measurement_age", c.Validation.MaxMeasurementAge, time.Minute, 24*time.Hour,
+			"a monitor shows its last blood pressure until the next, at least every few minutes while measuring; one more than a day old is not a current observation to forward"),
 		durationIn("association.hold_for", c.Association.HoldFor, time.Second, 24*time.Hour,
 			"held readings are kept in memory only (lost if the gateway stops) and go out late by as long as they are held"),
 	}

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bedgate/bedgate/gateway/news2"
 )
 
 // TestRanges: every duration, size and rate outside its sane range is
@@ -43,6 +46,13 @@ func TestRanges(t *testing.T) {
 		{"hold_for of centuries", section("association:\n  policy: hold\n  hold_for: 2562047h"), []string{"association.hold_for", "2562047h", "in memory"}},
 		{"hold_for of an hour", section("association:\n  policy: hold\n  hold_for: 1h"), nil},
 		{"max_clock_offset of a week", section("validation:\n  max_clock_offset: 168h"), []string{"validation.max_clock_offset", "wrong, not drifting"}},
+		{"news2 windows per input", section("news2:\n  windows:\n    systolic_bp: 2h\n    spo2: 5m"), nil},
+		{"news2 window of an unknown input", section("news2:\n  windows:\n    blood_sugar: 1h"), []string{"news2.windows.blood_sugar", "not a NEWS2 input", "systolic_bp"}},
+		{"news2 window of a week", section("news2:\n  windows:\n    temperature: 168h"), []string{"news2.windows.temperature", "168h0m0s", "between 1m and 24h"}},
+		{"news2 window of seconds", section("news2:\n  windows:\n    respiration: 10s"), []string{"news2.windows.respiration", "10s", "between 1m and 24h"}},
+		{"max_measurement_age of two hours", section("validation:\n  max_measurement_age: 2h"), nil},
+		{"max_measurement_age of two days", section("validation:\n  max_measurement_age: 48h"), []string{"validation.max_measurement_age", "48h0m0s", "not a current observation"}},
+		{"max_measurement_age of seconds", section("validation:\n  max_measurement_age: 30s"), []string{"validation.max_measurement_age", "between 1m0s and"}},
 		{"baud of 99999999", baud("99999999"), []string{"beds[1].baud", "99999999", "4000000", "termios"}},
 		{"baud negative", baud("-9600"), []string{"beds[1].baud"}},
 		{"baud of 921600", baud("921600"), nil},
@@ -107,5 +117,27 @@ func TestSecretWarnings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNEWS2InputWindows: news2.windows overrides the default windows per
+// input; the others keep theirs (news2.window, or an hour for systolic
+// pressure and temperature).
+func TestNEWS2InputWindows(t *testing.T) {
+	c, err := Load(writeConfig(t, goodYAML+"news2:\n  window: 20m\n  windows:\n    systolic_bp: 2h\n    spo2: 5m\n"), []string{"masimo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.NEWS2.InputWindows()
+	want := news2.Windows{SpO2: 5 * time.Minute, SystolicBP: 2 * time.Hour, Temperature: time.Hour}
+	if got != want || c.NEWS2.Window != 20*time.Minute {
+		t.Errorf("windows %+v (window %v), want %+v (20m for the rest)", got, c.NEWS2.Window, want)
+	}
+	d, err := Load(writeConfig(t, goodYAML), []string{"masimo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.NEWS2.InputWindows(); got != news2.DefaultWindows() {
+		t.Errorf("default windows %+v, want %+v", got, news2.DefaultWindows())
 	}
 }

@@ -104,6 +104,11 @@ func Run(ctx context.Context, opts Options) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
+	// The demo's patients were admitted before their monitors' first cuff
+	// measurement, which is therefore theirs (a blood pressure measured
+	// before an admission is not the admitted patient's).
+	admitted := time.Now().UTC().Add(-time.Minute)
+
 	// Simulated monitors on pseudo-terminals.
 	cfg, err := demoConfig(opts.DataDir, broker)
 	if err != nil {
@@ -173,7 +178,7 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		now := time.Now().UTC()
 		admit, err := json.Marshal(assoc.Admission{Event: assoc.Admit, Patient: record.Patient{NHSNumber: demoPatient},
-			Time: now, ID: "demo-adt-" + b.Name + "-" + now.Format(time.RFC3339Nano)})
+			Time: admitted, ID: "demo-adt-" + b.Name + "-" + now.Format(time.RFC3339Nano)})
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}

@@ -28,12 +28,16 @@ package fhir
 //   - derivedFrom: the device observations the score used, as logical
 //     references {type Observation, identifier {urn:ietf:rfc:3986,
 //     urn:uuid:<id>}}: they were published in earlier Bundles with exactly
-//     that identifier. Consciousness and air-or-oxygen come from nurse or
+//     that identifier. A systolic pressure read in a panel
+//     (NEWS2SubScore.Panel) was published as the panel's component, so the
+//     reference names the panel Observation (PanelID of the panel, the
+//     systolic and the diastolic). Consciousness and air-or-oxygen come from nurse or
 //     EPR entries, which are not Observations this encoder wrote, so they
 //     are named (with the entry id) in a note instead.
 //   - interpretation: the clinical-risk band, {NEWS2RiskSystem, band}, text
 //     "<band> (advisory)"; note: the record's advisory text, then the
-//     charted value of every sub-score and the SpO2 scale; method: how and
+//     charted value of every sub-score with the time of its input and the
+//     SpO2 scale; method: how and
 //     by what the score was computed, "advisory".
 //   - status final. The score is computed once from final observations and
 //     is never revised (a new input set gives a new score with a new
@@ -196,6 +200,10 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 		}
 		for _, o := range sub.Observations {
 			oid := uuid.MustParse(o) // checked by checkNEWS2
+			if p := sub.Panel; p != nil {
+				// A systolic pressure was published in its panel.
+				oid = PanelID(p.MDC, o, p.Diastolic)
+			}
 			if seen[oid.String()] {
 				continue
 			}
@@ -241,6 +249,9 @@ func chartedNote(s *record.NEWS2) string {
 		p := fmt.Sprintf("%s %s scores %d", sub.Parameter, v, sub.Score)
 		if assessedParameters[sub.Parameter] && len(sub.Observations) > 0 {
 			p += " (entry " + strings.Join(sub.Observations, ", ") + ")"
+		}
+		if !sub.Time.IsZero() {
+			p += " at " + sub.Time.Format(timeLayout)
 		}
 		parts = append(parts, p)
 	}
@@ -298,6 +309,11 @@ func checkNEWS2(r record.Record) (uuid.UUID, error) {
 		for _, o := range sub.Observations {
 			if _, err := uuid.Parse(o); err != nil || len(o) != 36 {
 				errs = append(errs, fmt.Errorf("NEWS2 sub-score %d (%s): observation id %q is not a UUID", i, sub.Parameter, o))
+			}
+		}
+		if p := sub.Panel; p != nil {
+			if _, err := uuid.Parse(p.Diastolic); err != nil || len(p.Diastolic) != 36 || len(sub.Observations) != 1 {
+				errs = append(errs, fmt.Errorf("NEWS2 sub-score %d (%s): a panel needs one systolic and a diastolic id that is a UUID, not %q", i, sub.Parameter, p.Diastolic))
 			}
 		}
 	}

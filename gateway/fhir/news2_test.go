@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -69,7 +70,7 @@ func news2Record(t *testing.T, in news2Inputs) record.Record {
 	}
 	for _, it := range res.Items {
 		sub := record.NEWS2SubScore{Parameter: it.Parameter.String(), Code: it.Parameter.ScoreCode(), Score: it.Score,
-			Observations: []string{ids[it.Parameter]}}
+			Observations: []string{ids[it.Parameter]}, Time: it.Time}
 		switch it.Parameter {
 		case news2.Consciousness:
 			sub.ValueText = in.acvpu.String()
@@ -180,8 +181,8 @@ func TestEncodeNEWS2Fields(t *testing.T) {
 		t.Errorf("ifNoneExist = %v", got)
 	}
 	charted, _ := get(obs, "note.1.text").(string)
-	for _, s := range []string{"resp-rate 22 scores 2", "air-or-oxygen oxygen scores 2 (entry epr-air-0042)",
-		"consciousness A scores 0 (entry epr-acvpu-0042)", "temperature 38.4 scores 1", "SpO2 scale 1"} {
+	for _, s := range []string{"resp-rate 22 scores 2 at 2026-06-11T09:15:00.000+01:00", "air-or-oxygen oxygen scores 2 (entry epr-air-0042) at 2026-06-11T09:14:00.000+01:00",
+		"consciousness A scores 0 (entry epr-acvpu-0042)", "systolic-bp 118 scores 0 at 2026-06-11T09:11:00.000+01:00", "temperature 38.4 scores 1", "SpO2 scale 1"} {
 		if !strings.Contains(charted, s) {
 			t.Errorf("charted note %q lacks %q", charted, s)
 		}
@@ -333,4 +334,92 @@ func TestNEWS2Conformance(t *testing.T) {
 	}
 	expectProblems(t, out, problems, resources,
 		"scale2.jsonl:1: Bundle/entry[1].resource.component[1].code: [news2] NEWS2 components must be SNOMED CT NEWS2 sub-score codes")
+}
+
+// TestNEWS2DerivedFromPanel: a systolic pressure published as a component
+// of a blood pressure panel is referenced by the panel Observation's
+// identifier, which the EPR received; without Panel the systolic's own.
+func TestNEWS2DerivedFromPanel(t *testing.T) {
+	monitor := recordtest.MonitorWithPatient()
+	sys, dia := monitor.Observations[3], monitor.Observations[4]
+	published := map[string]bool{}
+	for _, b := range encodeAll(t, monitor) {
+		var doc struct {
+			Entry []struct {
+				Resource struct {
+					ResourceType string
+					Identifier   []struct{ System, Value string }
+				}
+			}
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range doc.Entry {
+			if e.Resource.ResourceType == "Observation" {
+				for _, id := range e.Resource.Identifier {
+					published[id.System+"|"+id.Value] = true
+				}
+			}
+		}
+	}
+	tests := []struct {
+		name  string
+		panel *record.NEWS2Panel
+		want  string // the identifier value of the systolic reference
+	}{
+		{"in a panel", &record.NEWS2Panel{MDC: 150020, Diastolic: dia.ID}, PanelID(150020, sys.ID, dia.ID).URN()},
+		{"on its own", nil, uuid.MustParse(sys.ID).URN()},
+	}
+	for _, tt := range tests {
+		r := news2Record(t, news2Low)
+		for i, sub := range r.NEWS2.SubScores {
+			if sub.Parameter == news2.SystolicBP.String() {
+				r.NEWS2.SubScores[i].Observations = []string{sys.ID}
+				r.NEWS2.SubScores[i].Panel = tt.panel
+			}
+		}
+		var obs struct {
+			Entry []struct {
+				Resource struct {
+					ResourceType string
+					DerivedFrom  []struct {
+						Display    string
+						Identifier struct{ System, Value string }
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal(encodeAll(t, r)[0], &obs); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range obs.Entry {
+			for _, d := range e.Resource.DerivedFrom {
+				if d.Display == news2.SystolicBP.String() {
+					found = true
+					if d.Identifier.Value != tt.want || d.Identifier.System != ObservationIdentifierSystem {
+						t.Errorf("%s: systolic derivedFrom %+v, want %s", tt.name, d.Identifier, tt.want)
+					}
+					if tt.panel != nil && !published[d.Identifier.System+"|"+d.Identifier.Value] {
+						t.Errorf("%s: systolic derivedFrom %s is no Observation the monitor's Bundle carries", tt.name, d.Identifier.Value)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no systolic derivedFrom", tt.name)
+		}
+	}
+	// A panel with an id that is not a UUID is refused.
+	r := news2Record(t, news2Low)
+	for i, sub := range r.NEWS2.SubScores {
+		if sub.Parameter == news2.SystolicBP.String() {
+			r.NEWS2.SubScores[i].Panel = &record.NEWS2Panel{MDC: 150020, Diastolic: "dia"}
+		}
+	}
+	e, _ := New(Options{})
+	if _, err := e.Encode(r, 1); err == nil || !strings.Contains(err.Error(), "panel") {
+		t.Errorf("a panel with a bad diastolic id: %v, want an error", err)
+	}
 }

@@ -38,11 +38,15 @@
 // # Completeness
 //
 // NEWS2 is defined on a complete set: a missing parameter is not scored as
-// zero. [Score] refuses a set that lacks a parameter or whose observations
-// were taken more than [Options.Window] apart (measured back from the newest
-// of them), returning an [*IncompleteError] that names them. The RCP report
-// fixes no such window; the default of 15 minutes ([DefaultWindow]) is this
-// package's choice for a set taken at one bedside visit.
+// zero. [Score] refuses a set that lacks a parameter or one of whose
+// observations was taken longer before the newest of them than its window
+// ([Options.Windows] per parameter, else [Options.Window]), returning an
+// [*IncompleteError] that names them. The RCP report fixes no such window;
+// the default of 15 minutes ([DefaultWindow]) is this package's choice for
+// a set taken at one bedside visit, and [DefaultWindows], the gateway's,
+// allow the episodically measured systolic pressure and temperature an
+// hour ([DefaultEpisodicWindow], argued there from the RCP's observation
+// frequencies).
 //
 // # Codes
 //

@@ -21,7 +21,8 @@ var (
 	// ErrIncomplete is returned (as an [*IncompleteError]) when a set lacks
 	// a parameter or its observations were not taken together.
 	ErrIncomplete = errors.New("news2: incomplete set")
-	// ErrWindow is returned when Options.Window is negative.
+	// ErrWindow is returned when Options.Window or one of Options.Windows
+	// is negative.
 	ErrWindow = errors.New("news2: negative window")
 )
 
@@ -37,8 +38,12 @@ type IncompleteError struct {
 	// Newest is the time of the newest timed observation of the set, zero
 	// when no observation has a time.
 	Newest time.Time
-	// Window is the window that was applied.
+	// Window is the window that was applied to parameters without one of
+	// their own (Options.Windows).
 	Window time.Duration
+	// StaleWindows are the windows the Stale parameters exceeded, in the
+	// same order.
+	StaleWindows []time.Duration
 }
 
 // Error lists what is missing, untimed and stale.
@@ -50,8 +55,12 @@ func (e *IncompleteError) Error() string {
 	if len(e.Untimed) > 0 {
 		parts = append(parts, "no time for "+joinParameters(e.Untimed))
 	}
-	if len(e.Stale) > 0 {
-		parts = append(parts, fmt.Sprintf("stale %s (more than %v before the newest)", joinParameters(e.Stale), e.Window))
+	for i, p := range e.Stale {
+		w := e.Window
+		if i < len(e.StaleWindows) {
+			w = e.StaleWindows[i]
+		}
+		parts = append(parts, fmt.Sprintf("stale %s (more than %v before the newest)", p, w))
 	}
 	return "news2: incomplete set: " + strings.Join(parts, "; ")
 }

@@ -11,6 +11,73 @@ import (
 // observations of one bedside visit.
 const DefaultWindow = 15 * time.Minute
 
+// DefaultEpisodicWindow is the window of the parameters measured
+// episodically, systolic blood pressure and temperature, in
+// [DefaultWindows]: one hour. A ward monitor takes a cuff pressure on an
+// automatic cycle of 15 to 60 minutes and a temperature is taken by hand at
+// an observation round. RCP NEWS2 (2017) chart 4, "Clinical response to
+// the NEWS trigger thresholds", sets the frequency of monitoring: minimum
+// 12-hourly at a score of 0, 4–6-hourly at 1–4, hourly at 5 or more or a 3
+// in one parameter, continuous at 7 or more. A pressure taken within the
+// hour is therefore as current as the tightest intermittent frequency the
+// chart asks for, while a 15-minute window would score only in the minutes
+// after each cuff cycle; older pressures and temperatures are not current,
+// and the score waits for a new one. (At 7 or more the chart asks for
+// continuous monitoring, which a cuff cannot give: a site can shorten
+// news2.windows.systolic_bp.)
+const DefaultEpisodicWindow = time.Hour
+
+// DefaultWindows are the windows of the gateway's scores: DefaultWindow
+// for the continuous monitor values (respiration, SpO2, pulse) and the
+// nurse's assessments (consciousness, air or oxygen, which a nurse entry
+// also bounds by its own time), DefaultEpisodicWindow for systolic blood
+// pressure and temperature.
+func DefaultWindows() Windows {
+	return Windows{SystolicBP: DefaultEpisodicWindow, Temperature: DefaultEpisodicWindow}
+}
+
+// Windows are per-parameter windows: the longest time the parameter's
+// observation may precede the newest observation of the set. A zero field
+// is Options.Window; a negative one is an error.
+type Windows struct {
+	RespRate, SpO2, AirOrOxygen, SystolicBP, Pulse, Consciousness, Temperature time.Duration
+}
+
+// of returns p's window, or def when it has none.
+func (w Windows) of(p Parameter, def time.Duration) time.Duration {
+	var d time.Duration
+	switch p {
+	case RespRate:
+		d = w.RespRate
+	case SpO2Scale1, SpO2Scale2:
+		d = w.SpO2
+	case AirOrOxygen:
+		d = w.AirOrOxygen
+	case SystolicBP:
+		d = w.SystolicBP
+	case Pulse:
+		d = w.Pulse
+	case Consciousness:
+		d = w.Consciousness
+	case Temperature:
+		d = w.Temperature
+	}
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Check returns an error wrapping ErrWindow when a window is negative.
+func (w Windows) Check() error {
+	for _, d := range []time.Duration{w.RespRate, w.SpO2, w.AirOrOxygen, w.SystolicBP, w.Pulse, w.Consciousness, w.Temperature} {
+		if d < 0 {
+			return fmt.Errorf("%w: %v", ErrWindow, d)
+		}
+	}
+	return nil
+}
+
 // Observation is one value of a set and the time it was taken.
 type Observation[T any] struct {
 	// Value is the reading: a float64 in the chart's unit, an [ACVPU] or a
@@ -51,6 +118,9 @@ type Options struct {
 	// Window is the longest time any observation of the set may precede
 	// the newest one. Zero means DefaultWindow; negative is an error.
 	Window time.Duration
+	// Windows override Window per parameter (an old blood pressure is not
+	// current though the pulse is). The zero value overrides none.
+	Windows Windows
 }
 
 // Item is the sub-score of one parameter in a Result.
@@ -113,7 +183,8 @@ type timed struct {
 // Score computes NEWS2 for set.
 //
 // Every parameter must be present with a non-zero time, and every
-// observation must have been taken within opts.Window of the newest;
+// observation must have been taken within its window (opts.Windows, else
+// opts.Window) of the newest;
 // otherwise Score returns an [*IncompleteError] (matching ErrIncomplete)
 // naming the missing, untimed and stale parameters, and a zero Result. A
 // value that cannot be scored returns an error wrapping ErrValue.
@@ -122,6 +193,8 @@ func Score(set Set, opts Options) (Result, error) {
 	switch {
 	case window < 0:
 		return Result{}, fmt.Errorf("%w: %v", ErrWindow, window)
+	case opts.Windows.Check() != nil:
+		return Result{}, opts.Windows.Check()
 	case window == 0:
 		window = DefaultWindow
 	}
@@ -170,13 +243,15 @@ func Score(set Set, opts Options) (Result, error) {
 		}
 	}
 	var stale []Parameter
+	var staleWindows []time.Duration
 	for _, o := range obs {
-		if !o.t.IsZero() && newest.Sub(o.t) > window {
+		if w := opts.Windows.of(o.p, window); !o.t.IsZero() && newest.Sub(o.t) > w {
 			stale = append(stale, o.p)
+			staleWindows = append(staleWindows, w)
 		}
 	}
 	if len(missing) > 0 || len(untimed) > 0 || len(stale) > 0 {
-		return Result{}, &IncompleteError{Missing: missing, Untimed: untimed, Stale: stale, Newest: newest, Window: window}
+		return Result{}, &IncompleteError{Missing: missing, Untimed: untimed, Stale: stale, StaleWindows: staleWindows, Newest: newest, Window: window}
 	}
 
 	r := Result{Items: make([]Item, 0, len(obs)), Oldest: oldest, Newest: newest}

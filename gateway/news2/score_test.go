@@ -126,15 +126,22 @@ func TestScoreWindow(t *testing.T) {
 		name    string
 		ages    map[Parameter]time.Duration // how long before the newest (t0)
 		window  time.Duration
+		windows Windows
 		stale   []Parameter
 		wantErr bool
 	}{
-		{"all at once", nil, 0, nil, false},
-		{"temperature exactly 15 min old is in the default window", map[Parameter]time.Duration{Temperature: 15 * time.Minute}, 0, nil, false},
-		{"temperature 15 min 1 s old is stale", map[Parameter]time.Duration{Temperature: 15*time.Minute + time.Second}, 0, []Parameter{Temperature}, true},
-		{"two stale in chart order", map[Parameter]time.Duration{Temperature: time.Hour, RespRate: 20 * time.Minute}, 0, []Parameter{RespRate, Temperature}, true},
-		{"custom 5 min window", map[Parameter]time.Duration{Pulse: 6 * time.Minute}, 5 * time.Minute, []Parameter{Pulse}, true},
-		{"custom 1 h window", map[Parameter]time.Duration{Pulse: 59 * time.Minute}, time.Hour, nil, false},
+		{"all at once", nil, 0, Windows{}, nil, false},
+		{"temperature exactly 15 min old is in the default window", map[Parameter]time.Duration{Temperature: 15 * time.Minute}, 0, Windows{}, nil, false},
+		{"temperature 15 min 1 s old is stale", map[Parameter]time.Duration{Temperature: 15*time.Minute + time.Second}, 0, Windows{}, []Parameter{Temperature}, true},
+		{"two stale in chart order", map[Parameter]time.Duration{Temperature: time.Hour, RespRate: 20 * time.Minute}, 0, Windows{}, []Parameter{RespRate, Temperature}, true},
+		{"custom 5 min window", map[Parameter]time.Duration{Pulse: 6 * time.Minute}, 5 * time.Minute, Windows{}, []Parameter{Pulse}, true},
+		{"custom 1 h window", map[Parameter]time.Duration{Pulse: 59 * time.Minute}, time.Hour, Windows{}, nil, false},
+		{"default windows: a 59 min blood pressure and temperature are current", map[Parameter]time.Duration{SystolicBP: 59 * time.Minute, Temperature: time.Hour}, 0, DefaultWindows(), nil, false},
+		{"default windows: a 61 min blood pressure is not", map[Parameter]time.Duration{SystolicBP: 61 * time.Minute}, 0, DefaultWindows(), []Parameter{SystolicBP}, true},
+		{"default windows: a 16 min pulse is not", map[Parameter]time.Duration{Pulse: 16 * time.Minute, SystolicBP: 30 * time.Minute}, 0, DefaultWindows(), []Parameter{Pulse}, true},
+		{"a blood pressure window shorter than the set's", map[Parameter]time.Duration{SystolicBP: 6 * time.Minute}, 0, Windows{SystolicBP: 5 * time.Minute}, []Parameter{SystolicBP}, true},
+		{"each parameter its own window", map[Parameter]time.Duration{RespRate: 3 * time.Minute, Pulse: 2 * time.Minute, Temperature: 2 * time.Hour},
+			0, Windows{RespRate: 2 * time.Minute, Pulse: 2 * time.Minute, Temperature: 3 * time.Hour}, []Parameter{RespRate}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,11 +155,13 @@ func TestScoreWindow(t *testing.T) {
 					s.Pulse.Time = at
 				case Temperature:
 					s.Temperature.Time = at
+				case SystolicBP:
+					s.SystolicBP.Time = at
 				default:
 					t.Fatalf("test does not age %v", p)
 				}
 			}
-			r, err := Score(s, Options{Window: tt.window})
+			r, err := Score(s, Options{Window: tt.window, Windows: tt.windows})
 			if !tt.wantErr {
 				if err != nil {
 					t.Fatal(err)
@@ -173,8 +182,13 @@ func TestScoreWindow(t *testing.T) {
 			if !errors.As(err, &ie) || !errors.Is(err, ErrIncomplete) {
 				t.Fatalf("error = %v, want *IncompleteError", err)
 			}
-			if !slices.Equal(ie.Stale, tt.stale) || len(ie.Missing) != 0 || len(ie.Untimed) != 0 || !ie.Newest.Equal(t0) {
+			if !slices.Equal(ie.Stale, tt.stale) || len(ie.Missing) != 0 || len(ie.Untimed) != 0 || !ie.Newest.Equal(t0) || len(ie.StaleWindows) != len(ie.Stale) {
 				t.Errorf("got %+v, want stale %v", ie, tt.stale)
+			}
+			for i, p := range ie.Stale {
+				if w := ie.StaleWindows[i]; !strings.Contains(err.Error(), "stale "+p.String()+" (more than "+w.String()) {
+					t.Errorf("error %q does not name %s's window %v", err, p, w)
+				}
 			}
 			if r.Total != 0 || r.Items != nil {
 				t.Errorf("incomplete set returned a score: %+v", r)
@@ -226,6 +240,7 @@ func TestScoreRejectsBadValuesAndOptions(t *testing.T) {
 		{"zero breathing on scale 1", with(func(v *vitals) { v.on = 0 }).set(), Options{}, ErrValue},
 		{"zero breathing on scale 2", with(func(v *vitals) { v.on = 0 }).set(), Options{Scale2: true}, ErrValue},
 		{"negative window", normal.set(), Options{Window: -time.Second}, ErrWindow},
+		{"negative blood pressure window", normal.set(), Options{Windows: Windows{SystolicBP: -time.Minute}}, ErrWindow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

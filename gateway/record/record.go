@@ -30,6 +30,13 @@ type Record struct {
 	// ClockOffset is DeviceTime - ReceivedAt as the gateway measured it,
 	// zero when the device sends no time.
 	ClockOffset time.Duration `json:"clock_offset"`
+	// Episodic is true for a record of one episodic measurement (a
+	// non-invasive blood pressure): its values were taken at DeviceTime,
+	// the time the device stamped on them (drivers.Value.MeasuredAt) or,
+	// from a device that stamps none, the time they were first reported;
+	// ClockOffset is that of the reading that reported them. The gateway
+	// forwards each measurement once.
+	Episodic bool `json:"episodic,omitempty"`
 	// Patient is the patient in the bed when the reading was taken, or nil.
 	Patient *Patient `json:"patient,omitempty"`
 	// Claim is the patient the reading's sender named (HL7 PID-3), kept
@@ -112,6 +119,24 @@ type NEWS2SubScore struct {
 	ValueText string   `json:"value_text,omitempty"`
 	// Observations are the IDs of the observations it came from.
 	Observations []string `json:"observations,omitempty"`
+	// Time is when the input was measured or assessed (a blood pressure:
+	// the cuff measurement's time); zero when unknown.
+	Time time.Time `json:"time,omitzero"`
+	// Panel is set when the observation was a systolic pressure read
+	// with exactly one diastolic of its pressure (and at most one mean):
+	// an encoder that publishes such a pressure as one panel Observation
+	// (gateway/fhir) names the panel, not the systolic, which is no
+	// Observation of its own.
+	Panel *NEWS2Panel `json:"panel,omitempty"`
+}
+
+// NEWS2Panel is the blood pressure a systolic input of a NEWS2 score was
+// read in.
+type NEWS2Panel struct {
+	// MDC is the panel's code (150020 non-invasive, 150032 arterial).
+	MDC uint32 `json:"mdc"`
+	// Diastolic is the ID of the diastolic observation of the reading.
+	Diastolic string `json:"diastolic"`
 }
 
 // Patient is the patient associated with the bed.

@@ -115,6 +115,9 @@ type Readings struct {
 	Quarantined map[string]uint64 `json:"quarantined"`
 	// Flagged counts values forwarded flagged questionable, by reason.
 	Flagged map[string]uint64 `json:"flagged"`
+	// Repeats counts values of episodic measurements (a blood pressure)
+	// the device reported again and the gateway did not forward again.
+	Repeats uint64 `json:"repeats"`
 	// Held counts readings waiting for a patient association now.
 	Held int `json:"held"`
 	// Lost counts held readings and NEWS2 scores that could not be stored.

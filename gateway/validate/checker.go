@@ -32,9 +32,17 @@ const (
 	// same device time and the same values.
 	ReasonDuplicate Reason = "duplicate"
 	// ReasonInconsistent: the parts of one blood pressure contradict each
-	// other (systolic not above diastolic, or a mean outside them).
+	// other (systolic not above diastolic, or a mean outside them), or an
+	// episodic measurement is stamped after the reading that reports it.
 	ReasonInconsistent Reason = "inconsistent"
 )
+
+// ReasonRepeat counts an episodic measurement seen again (the same
+// measurement time and values as the last time its codes were seen): it
+// is not forwarded again and not quarantined, only counted
+// ([Counts.Repeats]). A monitor reports its last blood pressure in every
+// poll until the next cuff measurement.
+const ReasonRepeat Reason = "repeat"
 
 // Reasons a value is forwarded flagged questionable.
 const (
@@ -66,6 +74,16 @@ type Rejection struct {
 const (
 	DefaultCycle          = time.Second
 	DefaultMaxClockOffset = 5 * time.Minute
+	// DefaultMaxMeasurementAge is the oldest an episodic measurement may
+	// be when first seen and still be forwarded (at its own time): one
+	// hour. It covers an hourly automatic blood pressure cycle, the
+	// tightest a ward sets (RCP NEWS2 chart 4: at least hourly at a score
+	// of 5 or more, or a 3 in one parameter), so a gateway restarted
+	// between two cuff measurements forwards the last one again, under the
+	// same identifier, and the EPR files it once; anything older the
+	// monitor still shows (a measurement of a previous stay, a monitor
+	// left on) is quarantined as stale, never sent as new.
+	DefaultMaxMeasurementAge = time.Hour
 )
 
 // Options configure a [Checker]. The zero value gives the defaults.
@@ -85,6 +103,11 @@ type Options struct {
 	// MaxClockOffset is the largest device clock offset (device time minus
 	// receive time, either sign) that is not flagged. The default is 5 min.
 	MaxClockOffset time.Duration
+	// MaxMeasurementAge is the oldest an episodic measurement
+	// (record.Record.Episodic) may be, measured on the device's clock from
+	// its time to the reading that reports it, and not be stale. The
+	// default is DefaultMaxMeasurementAge (1 h).
+	MaxMeasurementAge time.Duration
 	// Counts receives the rejections and flags, so several checkers can
 	// report into one. The default (nil) is a Counts of the checker's own.
 	Counts *Counts
@@ -116,10 +139,19 @@ type Options struct {
 //     to quarantine, never silently; a burst of old readings re-sent
 //     faster than real time stays stale.
 //
-// A record of only episodic codes (Options.Episodic) keeps a time state of
-// its own per set of codes, under the same rules: a new measurement is
-// accepted though a periodic reading is newer, and a measurement sent
-// again is a duplicate.
+// A record of only episodic codes (Options.Episodic), or one marked
+// record.Record.Episodic (one measurement, at the time the device took it),
+// keeps a time state of its own per set of codes, under the same rules: a
+// new measurement is accepted though a periodic reading is newer, and a
+// measurement sent again is a duplicate. For a record marked Episodic,
+// first:
+//
+//   - the same time and values as the last record of its codes (accepted
+//     or not) is a repeat: neither accepted nor rejected, counted as
+//     ReasonRepeat; the monitor reports a measurement until the next;
+//   - a time more than MaxMeasurementAge before the reading's time
+//     (DeviceTime older than ReceivedAt+ClockOffset by more) is stale;
+//   - a time more than a cycle after the reading's is inconsistent.
 //
 // Independently, when |Record.ClockOffset| > MaxClockOffset every value
 // is flagged "clock-offset" ("device clock offset -420s"); such values are
@@ -133,6 +165,7 @@ type Checker struct {
 	rules     Rules
 	cycle     time.Duration
 	maxOffset time.Duration
+	maxAge    time.Duration
 	counts    *Counts
 
 	periodic timeline             // records of periodic readings
@@ -147,6 +180,7 @@ const maxEpisodes = 64
 type timeline struct {
 	last      *reading // last accepted reading with a device time
 	candidate *reading // the previous record, when rejected as stale by t <= T-C
+	seen      *reading // the last Episodic record, accepted or not
 }
 
 // reading is what a Checker remembers of a record.
@@ -164,7 +198,10 @@ func NewChecker(opts Options) (*Checker, error) {
 	if opts.MaxClockOffset < 0 {
 		return nil, fmt.Errorf("validate: max clock offset %v is negative", opts.MaxClockOffset)
 	}
-	c := &Checker{cycle: opts.Cycle, maxOffset: opts.MaxClockOffset, counts: opts.Counts, episodes: map[string]*timeline{}}
+	if opts.MaxMeasurementAge < 0 {
+		return nil, fmt.Errorf("validate: max measurement age %v is negative", opts.MaxMeasurementAge)
+	}
+	c := &Checker{cycle: opts.Cycle, maxOffset: opts.MaxClockOffset, maxAge: opts.MaxMeasurementAge, counts: opts.Counts, episodes: map[string]*timeline{}}
 	if len(opts.Episodic) > 0 {
 		c.episodic = map[uint32]bool{}
 		for _, code := range opts.Episodic {
@@ -181,6 +218,9 @@ func NewChecker(opts Options) (*Checker, error) {
 	}
 	if c.maxOffset == 0 {
 		c.maxOffset = DefaultMaxClockOffset
+	}
+	if c.maxAge == 0 {
+		c.maxAge = DefaultMaxMeasurementAge
 	}
 	if c.counts == nil {
 		c.counts = new(Counts)
@@ -201,8 +241,10 @@ type flag struct {
 // may be published, in their original order, converted to their canonical
 // units and flagged where questionable; rejected holds every other
 // observation of rec. Each observation of rec is in exactly one of the
-// two. rec itself is not modified. accepted.Observations is empty (not
-// nil) when everything was rejected.
+// two, except that a repeat of an episodic measurement (see [Checker]) is
+// in neither: it is counted, and accepted.Observations and rejected are
+// both empty. rec itself is not modified. accepted.Observations is empty
+// (not nil) when everything was rejected.
 func (c *Checker) Check(rec record.Record) (accepted record.Record, rejected []Rejection) {
 	accepted = rec
 	accepted.Observations = make([]record.Observation, 0, len(rec.Observations))
@@ -216,6 +258,10 @@ func (c *Checker) Check(rec record.Record) (accepted record.Record, rejected []R
 	}
 
 	clockFlags, timeReason, timeText := c.checkTime(rec)
+	if timeReason == ReasonRepeat {
+		c.counts.addRepeats(len(rec.Observations))
+		return accepted, nil
+	}
 	if timeReason != "" {
 		for _, o := range rec.Observations {
 			reject(o, timeReason, timeText)
@@ -316,6 +362,11 @@ func (c *Checker) checkTime(rec record.Record) (flags []flag, reject Reason, tex
 		return nil, "", ""
 	}
 	tl := c.timelineOf(rec)
+	if rec.Episodic {
+		if r, text := c.checkMeasurement(tl, rec); r != "" {
+			return nil, r, text
+		}
+	}
 	candidate := tl.candidate
 	tl.candidate = nil
 	if tl.last != nil && tl.last.key != rec.DeviceKey {
@@ -348,15 +399,38 @@ func (c *Checker) checkTime(rec record.Record) (flags []flag, reject Reason, tex
 	return flags, "", ""
 }
 
+// checkMeasurement applies the rules of an Episodic record that come
+// before the others (see [Checker]): repeat, too old, after the reading.
+// It remembers rec as the last seen of its codes.
+func (c *Checker) checkMeasurement(tl *timeline, rec record.Record) (Reason, string) {
+	seen := tl.seen
+	tl.seen = &reading{key: rec.DeviceKey, device: rec.DeviceTime, values: append([]record.Observation(nil), rec.Observations...)}
+	if seen != nil && seen.key == rec.DeviceKey && seen.device.Equal(rec.DeviceTime) && sameValues(seen.values, rec.Observations) {
+		return ReasonRepeat, ""
+	}
+	reported := rec.ReceivedAt.Add(rec.ClockOffset) // the reading's time on the device clock
+	if rec.ReceivedAt.IsZero() {
+		return "", ""
+	}
+	switch age := reported.Sub(rec.DeviceTime); {
+	case age > c.maxAge:
+		return ReasonStale, "stale: measured " + seconds(age) + " before the reading that reports it, more than " + seconds(c.maxAge)
+	case age < -c.cycle:
+		return ReasonInconsistent, "measured " + seconds(-age) + " after the reading that reports it"
+	}
+	return "", ""
+}
+
 // timelineOf returns the time state rec is judged on: that of its code set
-// when every value's code is episodic, else the periodic readings'.
+// when it is Episodic or every value's code is episodic, else the periodic
+// readings'.
 func (c *Checker) timelineOf(rec record.Record) *timeline {
-	if len(c.episodic) == 0 || len(rec.Observations) == 0 {
+	if len(rec.Observations) == 0 || len(c.episodic) == 0 && !rec.Episodic {
 		return &c.periodic
 	}
 	codes := make([]uint32, 0, len(rec.Observations))
 	for _, o := range rec.Observations {
-		if !c.episodic[o.MDC] {
+		if !c.episodic[o.MDC] && !rec.Episodic {
 			return &c.periodic
 		}
 		codes = append(codes, o.MDC)

@@ -415,6 +415,82 @@ func TestEpisodicMeasurements(t *testing.T) {
 	}
 }
 
+// TestEpisodicRecords: a record marked Episodic (one measurement, at the
+// time the device took it, split off the reading that reports it) is
+// forwarded once: the same measurement reported again is a repeat,
+// counted and neither accepted nor quarantined; a measurement older than
+// MaxMeasurementAge, or stamped after its reading, is not forwarded.
+func TestEpisodicRecords(t *testing.T) {
+	sec := time.Second
+	// nibp is the measurement taken at m, reported by a reading at r (the
+	// device clock 30 s ahead of the gateway's).
+	nibp := func(m, r time.Duration, sys float64) record.Record {
+		x := rec(m, r-30*sec, obs("s", mdc.NIBPSys, sys, "mm[Hg]"), obs("d", mdc.NIBPDia, 70, "mm[Hg]"))
+		x.ClockOffset, x.Episodic = 30*sec, true
+		return x
+	}
+	type step struct {
+		rec      record.Record
+		accepted int
+		reject   Reason // or ReasonRepeat: neither accepted nor rejected
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"one measurement in 31 polls is forwarded once", func() []step {
+			out := []step{{nibp(0, 10*sec, 117), 2, ""}}
+			for i := 1; i <= 30; i++ {
+				out = append(out, step{nibp(0, time.Duration(10+i)*sec, 117), 0, ReasonRepeat})
+			}
+			return out
+		}()},
+		{"the next measurement is forwarded, then repeats", []step{
+			{nibp(0, 10*sec, 117), 2, ""}, {nibp(0, 11*sec, 117), 0, ReasonRepeat},
+			{nibp(300*sec, 310*sec, 121), 2, ""}, {nibp(300*sec, 311*sec, 121), 0, ReasonRepeat}}},
+		{"a new measurement with the same values is forwarded", []step{
+			{nibp(0, 10*sec, 117), 2, ""}, {nibp(300*sec, 310*sec, 117), 2, ""}}},
+		{"older than the limit: stale once, then repeats", []step{
+			{nibp(0, 3601*sec, 117), 0, ReasonStale}, {nibp(0, 3602*sec, 117), 0, ReasonRepeat}}},
+		{"at the limit: forwarded", []step{{nibp(0, 3600*sec, 117), 2, ""}}},
+		{"stamped after its reading: inconsistent", []step{{nibp(20*sec, 10*sec, 117), 0, ReasonInconsistent}}},
+		{"an older measurement after a newer: stale once", []step{
+			{nibp(300*sec, 310*sec, 121), 2, ""}, {nibp(0, 311*sec, 117), 0, ReasonStale}, {nibp(0, 312*sec, 117), 0, ReasonRepeat}}},
+		{"the same time with other values: stale once", []step{
+			{nibp(0, 10*sec, 117), 2, ""}, {nibp(0, 11*sec, 118), 0, ReasonStale}, {nibp(0, 12*sec, 118), 0, ReasonRepeat}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			counts := &Counts{}
+			c := newChecker(t, Options{Counts: counts, MaxClockOffset: time.Hour})
+			repeats := 0
+			for i, st := range tt.steps {
+				acc, rej := c.Check(st.rec)
+				if len(acc.Observations) != st.accepted {
+					t.Fatalf("step %d: accepted %d, rejected %+v; want %d accepted", i, len(acc.Observations), rej, st.accepted)
+				}
+				if st.reject == ReasonRepeat {
+					repeats += len(st.rec.Observations)
+					if len(rej) != 0 {
+						t.Errorf("step %d: a repeat rejected as %+v", i, rej)
+					}
+				}
+				for _, x := range rej {
+					if x.Reason != st.reject {
+						t.Errorf("step %d: rejected %s (%s), want %q", i, x.Reason, x.Text, st.reject)
+					}
+				}
+			}
+			if got := counts.Repeats(); got != uint64(repeats) {
+				t.Errorf("%d repeats counted, want %d", got, repeats)
+			}
+			if n := counts.Rejected()[ReasonRepeat]; n != 0 {
+				t.Errorf("repeats counted as rejections: %d", n)
+			}
+		})
+	}
+}
+
 func TestClockAndRangeFlagsTogether(t *testing.T) {
 	c := newChecker(t, Options{})
 	acc, _ := c.Check(rec(0, 10*time.Minute, obs("a", 150456, 65, "%"), obs("b", 999999, 1, "1")))
@@ -563,7 +639,7 @@ func TestNothingLost(t *testing.T) {
 }
 
 func TestNewCheckerErrors(t *testing.T) {
-	for _, opts := range []Options{{Cycle: -time.Second}, {MaxClockOffset: -time.Minute}} {
+	for _, opts := range []Options{{Cycle: -time.Second}, {MaxClockOffset: -time.Minute}, {MaxMeasurementAge: -time.Hour}} {
 		if _, err := NewChecker(opts); err == nil || !strings.HasPrefix(err.Error(), "validate: ") {
 			t.Errorf("NewChecker(%+v) error = %v", opts, err)
 		}

@@ -13,6 +13,21 @@ type Counts struct {
 	mu       sync.RWMutex
 	rejected map[Reason]uint64
 	flagged  map[Reason]uint64
+	repeats  uint64
+}
+
+// Repeats returns the number of values of episodic measurements seen again
+// and not forwarded again ([ReasonRepeat]).
+func (c *Counts) Repeats() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.repeats
+}
+
+func (c *Counts) addRepeats(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.repeats += uint64(n)
 }
 
 // Rejected returns a copy of the number of values rejected per reason.

@@ -100,5 +100,9 @@
 // # Time
 //
 // See [Checker] for staleness, duplicates, device clock offset and clock
-// jumps. Readings without a device time are not time-checked.
+// jumps, and for episodic measurements (record.Record.Episodic): reported
+// again they are repeats, counted ([Counts.Repeats], [ReasonRepeat]) and
+// neither forwarded nor quarantined; older than
+// Options.MaxMeasurementAge (1 h by default) they are stale. Readings
+// without a device time are not time-checked.
 package validate

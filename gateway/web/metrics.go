@@ -49,6 +49,7 @@ var (
 	descAcked        = desc("bedgate_messages_acknowledged_total", "Outbox entries the broker acknowledged (PUBACK) and the outbox removed.")
 	descQuarantined  = desc("bedgate_values_quarantined_total", "Values not forwarded, by bed and reason.", "bed", "reason")
 	descFlagged      = desc("bedgate_values_flagged_total", "Values forwarded flagged questionable, by reason.", "reason")
+	descRepeats      = desc("bedgate_values_repeated_total", "Values of episodic measurements (a blood pressure) reported again and not forwarded again.")
 	descHeld         = desc("bedgate_readings_held", "Readings waiting for a patient association.")
 	descLost         = desc("bedgate_records_lost_total", "Held readings and NEWS2 scores that could not be stored.")
 	descEntries      = desc("bedgate_outbox_entries", "Entries in the outbox, in flight included.")
@@ -78,7 +79,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 // Describe sends the descriptors of the snapshot's families.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuild, descRead, descStored, descPublished, descAcked, descQuarantined,
-		descFlagged, descHeld, descLost, descEntries, descBytes, descMaxBytes, descOldest, descInFlight, descDropped,
+		descFlagged, descRepeats, descHeld, descLost, descEntries, descBytes, descMaxBytes, descOldest, descInFlight, descDropped,
 		descConnected, descReconnects, descConnFailures, descLastAck, descState, descLastReading, descAdmitted, descClockSync,
 		descMLLPConns, descMLLPRefused, descMLLPAcks, descMLLPDups} {
 		ch <- d
@@ -103,6 +104,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range s.Readings.Flagged {
 		counter(descFlagged, float64(n), reason)
 	}
+	counter(descRepeats, float64(s.Readings.Repeats))
 	gauge(descHeld, float64(s.Readings.Held))
 	counter(descLost, float64(s.Readings.Lost))
 

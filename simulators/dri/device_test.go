@@ -74,8 +74,8 @@ func TestRecordsCarryTheScenario(t *testing.T) {
 		}
 	}
 	n0 := d.engine.At(0)
-	if sys := valueOf(nibp, mdc.NIBPSys); sys == nil || *sys.Value != math.Round(n0.SysBP) || !nibp.DeviceTime.Equal(now.Add(-elapsed)) {
-		t.Errorf("NIBP reading %+v, want the measurement at the start", nibp)
+	if sys := valueOf(nibp, mdc.NIBPSys); sys == nil || *sys.Value != math.Round(n0.SysBP) || !sys.MeasuredAt.Equal(now.Add(-elapsed)) || !nibp.DeviceTime.Equal(now.Truncate(time.Second)) {
+		t.Errorf("NIBP reading %+v, want the measurement at the start, reported now", nibp)
 	}
 	// Sensor off: SpO2 without a number, flagged.
 	off := decode(t, [][]byte{driver.AppendRecord(nil, driver.Record{MainType: driver.MainPhdb, Subrecords: []driver.Subrecord{{Type: driver.PhDispl,

@@ -55,6 +55,9 @@ type Config struct {
 	// Silence is how long the monitor waits for a message from an
 	// associated host before aborting. The default is DefaultSilence.
 	Silence time.Duration
+	// NBPInterval is the automatic cycle of the non-invasive blood
+	// pressure. The default is NBPInterval (5 min).
+	NBPInterval time.Duration
 }
 
 // Kind returns the registry record of this simulator.
@@ -99,8 +102,11 @@ func NewDevice(opts simulators.Options, cfg Config) (*Device, error) {
 	if cfg.Model == "" {
 		cfg.Model = DefaultModel
 	}
-	if cfg.MTU < 0 || cfg.MinPollPeriod < 0 || cfg.Silence < 0 {
-		return nil, fmt.Errorf("intellivue simulator: negative MTU %d, minimum poll period %v or silence %v", cfg.MTU, cfg.MinPollPeriod, cfg.Silence)
+	if cfg.MTU < 0 || cfg.MinPollPeriod < 0 || cfg.Silence < 0 || cfg.NBPInterval < 0 {
+		return nil, fmt.Errorf("intellivue simulator: negative MTU %d, minimum poll period %v, silence %v or NBP interval %v", cfg.MTU, cfg.MinPollPeriod, cfg.Silence, cfg.NBPInterval)
+	}
+	if cfg.NBPInterval == 0 {
+		cfg.NBPInterval = NBPInterval
 	}
 	if cfg.MTU == 0 {
 		cfg.MTU = MTU
@@ -339,7 +345,7 @@ func (d *Device) answerPoll(rw io.Writer, a *association, id uint16, p *driver.P
 	// time advanced by the relative time since, step by step.
 	a.absTime = a.absTime.Add(time.Duration(int32(rel-a.relTime)) * (time.Second / driver.TicksPerSecond))
 	a.relTime = rel
-	values := meantValues(reply.Contexts)
+	values := meantValues(reply.Contexts, now.Location())
 	if len(values) == 0 {
 		return nil, nil
 	}

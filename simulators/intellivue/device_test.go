@@ -467,7 +467,7 @@ func TestLargeMTU(t *testing.T) {
 	if len(rs) != 1 || rs[0].Linked != nil {
 		t.Fatalf("with MTUs of 4000 and 8000: %d results, want one RORS", len(rs))
 	}
-	if n := len(meantValues(rs[0].Action.Poll.Contexts)); n != 24 {
+	if n := len(meantValues(rs[0].Action.Poll.Contexts, time.UTC)); n != 24 {
 		t.Errorf("the RORS holds %d numerics, want 24", n)
 	}
 }

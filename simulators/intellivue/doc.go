@@ -35,8 +35,10 @@
 // a monitor with ECG, SpO2, NBP, temperature and CO2: HR, PVC count, an ST
 // compound of twelve leads (fixed per seed), impedance RR, SpO2, pleth
 // pulse, perfusion index, NBP as a compound of systolic, diastolic and
-// mean (an automatic measurement at the start and every NBPInterval, with
-// its time stamp, reported until the next), temperature, etCO2 and airway
+// mean (an automatic measurement at the start and every
+// Config.NBPInterval, 5 min by default, reported until the next with its
+// NOM_ATTR_TIME_STAMP_ABS after the value, as a real monitor sends it, so
+// one cuff measurement has one time in every poll), temperature, etCO2 and airway
 // RR, each with its handle, type, metric specification, label, label
 // string, display resolution and colour; and, as real monitors list them,
 // a few calculated parameters that are switched off (no value). Values

@@ -9,9 +9,10 @@ import (
 	"github.com/bedgate/bedgate/simulators/scenario"
 )
 
-// NBPInterval is the automatic cycle of the simulated non-invasive blood
-// pressure: a measurement at the start of the run and one every interval
-// after; the monitor reports the last measurement until the next.
+// NBPInterval is the default automatic cycle of the simulated non-invasive
+// blood pressure (Config.NBPInterval): a measurement at the start of the
+// run and one every interval after; the monitor reports the last
+// measurement until the next.
 const NBPInterval = 5 * time.Minute
 
 // updatePeriod is the numerics' update period in each object's metric
@@ -142,16 +143,19 @@ func (o object) observation() driver.Observation {
 		attrs = append(attrs, driver.AVA{ID: attrDispRes, Value: be16(nil, o.dispRes)})
 	}
 	attrs = append(attrs, driver.AVA{ID: attrColor, Value: be16(nil, o.colour)})
-	if !o.measuredAt.IsZero() {
-		abs := driver.NewAbsoluteTime(o.measuredAt)
-		attrs = append(attrs, driver.AVA{ID: driver.AttrTimeStampAbs, Value: abs[:]})
-	}
 	switch len(o.values) {
 	case 0:
 	case 1:
 		attrs = append(attrs, driver.AVA{ID: driver.AttrNuValObs, Value: driver.AppendNuObsValue(nil, o.values[0])})
 	default:
 		attrs = append(attrs, driver.AVA{ID: driver.AttrNuCmpdValObs, Value: driver.AppendCompoundNuObsValue(nil, o.values)})
+	}
+	if !o.measuredAt.IsZero() {
+		// After the value, as the NBP of a real MP-series monitor sends
+		// it (../shared/vectors/intellivue): the same stamp in every
+		// poll until the next measurement.
+		abs := driver.NewAbsoluteTime(o.measuredAt)
+		attrs = append(attrs, driver.AVA{ID: driver.AttrTimeStampAbs, Value: abs[:]})
 	}
 	return driver.Observation{Handle: o.handle, Attributes: attrs}
 }
@@ -209,7 +213,7 @@ func (d *Device) objects(elapsed time.Duration, start time.Time) []object {
 	spo2, pulse, perf := oximetry(v)
 
 	// NBP: the last automatic measurement, with its time.
-	nbpAt := elapsed.Truncate(NBPInterval)
+	nbpAt := elapsed.Truncate(d.cfg.NBPInterval)
 	nbp := d.engine.At(nbpAt)
 
 	st := make([]driver.NuObsValue, len(stLeads))
@@ -277,14 +281,19 @@ func contexts(objs []object) []driver.ContextPoll {
 
 // meantValues returns the values a host reads from contexts, in wire
 // order, mapped by the driver's own table (drivers/intellivue
-// NumericValue): what the monitor means to say.
-func meantValues(cs []driver.ContextPoll) []drivers.Value {
+// NumericValue), each with its object's measurement time in loc: what the
+// monitor means to say.
+func meantValues(cs []driver.ContextPoll, loc *time.Location) []drivers.Value {
 	var out []drivers.Value
 	for _, c := range cs {
 		for _, o := range c.Observations {
-			nums, _ := o.Numerics() // built here: always decodes
+			nums, _ := o.Numerics()                // built here: always decodes
+			stamp, _ := o.TimeStamp()              // likewise
+			at, _ := stamp.At(loc, 0, time.Time{}) // absolute stamps only
 			for _, n := range nums {
-				out = append(out, driver.NumericValue(n, o.Label()))
+				v := driver.NumericValue(n, o.Label())
+				v.MeasuredAt = at
+				out = append(out, v)
 			}
 		}
 	}

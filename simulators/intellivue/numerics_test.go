@@ -69,7 +69,7 @@ func TestNumerics(t *testing.T) {
 	}
 	elapsed := 7*time.Minute + 30*time.Second
 	objs := d.objects(elapsed, epoch)
-	vs := meantValues(contexts(objs))
+	vs := meantValues(contexts(objs), time.UTC)
 	v := d.engine.At(elapsed)
 	nbp := d.engine.At(5 * time.Minute) // the last automatic measurement
 	tests := []struct {
@@ -102,10 +102,17 @@ func TestNumerics(t *testing.T) {
 	if len(vs) != 24 {
 		t.Errorf("%d values, want 24 (11 simple, NBP 3, ST 12 leads minus none)", len(vs))
 	}
-	// The NBP object carries the time of its measurement.
-	for _, o := range objs {
-		if o.label == "NBP" && !o.measuredAt.Equal(epoch.Add(5*time.Minute)) {
-			t.Errorf("NBP measured at %v, want %v", o.measuredAt, epoch.Add(5*time.Minute))
+	// The NBP object carries the time of its measurement, as the host
+	// reads it, on each component; no other value has one. A later poll
+	// before the next measurement carries the same time.
+	later := meantValues(contexts(d.objects(elapsed+100*time.Second, epoch)), time.UTC)
+	for i, v := range vs {
+		want := time.Time{}
+		if v.Label == "NBP" {
+			want = epoch.Add(5 * time.Minute)
+		}
+		if !v.MeasuredAt.Equal(want) || !later[i].MeasuredAt.Equal(want) {
+			t.Errorf("%s measured at %v, then %v; want %v", v.Ref, v.MeasuredAt, later[i].MeasuredAt, want)
 		}
 	}
 	// ST deviations are small and fixed by the seed.
@@ -193,7 +200,7 @@ func TestSplitResult(t *testing.T) {
 		if whole == nil {
 			t.Fatalf("MTU %d: no complete reply", tt.mtu)
 		}
-		if g, w := meantValues(whole.Contexts), meantValues(reply.Contexts); !reflect.DeepEqual(g, w) {
+		if g, w := meantValues(whole.Contexts, time.UTC), meantValues(reply.Contexts, time.UTC); !reflect.DeepEqual(g, w) {
 			t.Errorf("MTU %d: reassembled values differ:\n got %v\nwant %v", tt.mtu, g, w)
 		}
 		if whole.RelTime != reply.RelTime || whole.PollNumber != reply.PollNumber || whole.SequenceNo != reply.SequenceNo {

@@ -55,6 +55,14 @@ func Run(t testing.TB, kind string, rw io.ReadWriter, opts simulators.Options) (
 	if err != nil {
 		t.Fatalf("simtest: %s: %v", kind, err)
 	}
+	return RunDevice(t, dev, rw)
+}
+
+// RunDevice runs dev on rw until the returned stop is called or the test
+// ends, whichever comes first: Run for a device built with a configuration
+// of its own.
+func RunDevice(t testing.TB, dev simulators.Device, rw io.ReadWriter) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { dev.Run(ctx, rw) })

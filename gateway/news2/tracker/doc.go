@@ -62,9 +62,15 @@
 //
 // # When a score is produced
 //
-// After every call the bed's inputs are scored with news2.Score (the
-// window, news2.DefaultWindow by default, is measured back from the newest
-// input; scale 2 when the bed is marked for it, [Tracker.SetScale2]). A
+// After every call the bed's inputs are scored with news2.Score (each
+// input's window, news2.DefaultWindows by default: 15 minutes for
+// respiration, SpO2, pulse and the assessed parameters, an hour for the
+// episodic systolic pressure and temperature, is measured back from the
+// newest input, so an input older than its window is not current and the
+// bed waits for a new one; scale 2 when the bed is marked for it,
+// [Tracker.SetScale2]). An input's time is its record's device time: for
+// a blood pressure the time of the cuff measurement, which the gateway
+// forwards once, not the time it was last reported. A
 // score record is returned only when
 //
 //   - the set is complete and inside the window, and

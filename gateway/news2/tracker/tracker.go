@@ -56,6 +56,11 @@ type Options struct {
 	// Window is the news2.Options.Window of every score: the longest time
 	// an input may precede the newest. Zero means news2.DefaultWindow.
 	Window time.Duration
+	// Windows are the news2.Options.Windows of every score: per input, the
+	// longest time it may precede the newest, so that an old blood
+	// pressure is not current. The zero value means news2.DefaultWindows()
+	// (1 h for systolic pressure and temperature, Window for the others).
+	Windows news2.Windows
 	// MinInterval is the shortest time between two scores of one bed, on
 	// the receive clock of the inputs that trigger them. Zero means
 	// DefaultMinInterval.
@@ -137,6 +142,7 @@ type input struct {
 	time  time.Time
 	id    string
 	rank  int
+	panel *record.NEWS2Panel // a systolic read as part of a panel
 }
 
 // newer reports whether in should replace cur.
@@ -175,6 +181,7 @@ type bedState struct {
 // It is safe for concurrent use.
 type Tracker struct {
 	window      time.Duration
+	windows     news2.Windows
 	minInterval time.Duration
 	nurseFor    time.Duration
 	stays       Stays
@@ -201,8 +208,12 @@ func New(opts Options) (*Tracker, error) {
 	if opts.NurseFor < 0 {
 		return nil, fmt.Errorf("%w: negative nurse entry time %v", ErrOptions, opts.NurseFor)
 	}
+	if err := opts.Windows.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
 	t := &Tracker{
 		window:      opts.Window,
+		windows:     opts.Windows,
 		minInterval: opts.MinInterval,
 		nurseFor:    cmp.Or(opts.NurseFor, DefaultNurseFor),
 		stays:       opts.Stays,
@@ -212,6 +223,9 @@ func New(opts Options) (*Tracker, error) {
 	}
 	if t.window == 0 {
 		t.window = news2.DefaultWindow
+	}
+	if t.windows == (news2.Windows{}) {
+		t.windows = news2.DefaultWindows()
 	}
 	if t.minInterval == 0 {
 		t.minInterval = DefaultMinInterval
@@ -274,13 +288,41 @@ func (t *Tracker) Observe(rec record.Record) (record.Record, bool) {
 			if !ok || !usable(o, src.unit) {
 				continue
 			}
-			in := input{value: *o.Value, time: at, id: o.ID, rank: src.rank}
+			in := input{value: *o.Value, time: at, id: o.ID, rank: src.rank, panel: panelOf(rec, o)}
 			if in.newer(st.inputs[src.slot]) {
 				st.inputs[src.slot] = &in
 			}
 		}
 	}
 	return t.score(bed, st, rec.ReceivedAt)
+}
+
+// panelOf returns the blood pressure o, a systolic pressure, was read in:
+// when rec has exactly one systolic and one diastolic of its pressure and
+// at most one mean, as gateway/fhir forms a panel Observation of them; else
+// nil (the parts are published on their own).
+func panelOf(rec record.Record, o record.Observation) *record.NEWS2Panel {
+	role, p := mdc.RoleOf(o.MDC)
+	if role != mdc.Systolic {
+		return nil
+	}
+	var n [3]int
+	dia := ""
+	for _, x := range rec.Observations {
+		switch x.MDC {
+		case p.Systolic:
+			n[0]++
+		case p.Diastolic:
+			n[1]++
+			dia = x.ID
+		case p.Mean:
+			n[2]++
+		}
+	}
+	if n[0] != 1 || n[1] != 1 || n[2] > 1 {
+		return nil
+	}
+	return &record.NEWS2Panel{MDC: p.Code, Diastolic: dia}
 }
 
 // Nurse takes a nurse entry for bed, received by the gateway at at, and
@@ -364,7 +406,7 @@ func (t *Tracker) Check(bed Bed) error {
 		st = &bedState{}
 	}
 	t.pickNurse(bed, st, st.now)
-	_, err := news2.Score(st.set(), news2.Options{Scale2: t.scale2[bed], Window: t.window})
+	_, err := news2.Score(st.set(), news2.Options{Scale2: t.scale2[bed], Window: t.window, Windows: t.windows})
 	return err
 }
 
@@ -440,7 +482,7 @@ func (t *Tracker) score(bed Bed, st *bedState, at time.Time) (record.Record, boo
 	}
 	t.pickNurse(bed, st, at)
 	scale2 := t.scale2[bed]
-	res, err := news2.Score(st.set(), news2.Options{Scale2: scale2, Window: t.window})
+	res, err := news2.Score(st.set(), news2.Options{Scale2: scale2, Window: t.window, Windows: t.windows})
 	if err != nil {
 		return record.Record{}, false
 	}
@@ -466,6 +508,8 @@ func (t *Tracker) score(bed Bed, st *bedState, at time.Time) (record.Record, boo
 			Code:         it.Parameter.ScoreCode(),
 			Score:        it.Score,
 			Observations: []string{in.id},
+			Panel:        in.panel,
+			Time:         in.time,
 		}
 		switch it.Parameter {
 		case news2.Consciousness:

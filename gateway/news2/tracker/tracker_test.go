@@ -672,3 +672,91 @@ func TestUnknownBedsCreateNoState(t *testing.T) {
 		t.Fatal("the configured bed is not known")
 	}
 }
+
+// TestInputWindows: each input is used only within its window of the
+// newest: by default a blood pressure (and temperature) for an hour, the
+// continuous values for 15 minutes; the score names the inputs it used, a
+// systolic pressure with the panel it was read in.
+func TestInputWindows(t *testing.T) {
+	bp := func(at time.Time) record.Record {
+		return reading(at, obs(150021, 121, "mm[Hg]", at), obs(150022, 75, "mm[Hg]", at))
+	}
+	continuous := func(at time.Time) record.Record {
+		return reading(at, obs(151562, 16, "/min", at), obs(150456, 97, "%", at), obs(149530, 72, "/min", at), obs(150364, 37.2, "Cel", at))
+	}
+	tests := []struct {
+		name    string
+		windows news2.Windows
+		bpAge   time.Duration // how long before the other inputs the pressure was taken
+		scored  bool
+	}{
+		{"a 50 min pressure is current by default", news2.Windows{}, 50 * time.Minute, true},
+		{"a 60 min pressure is current by default", news2.Windows{}, time.Hour, true},
+		{"a 61 min pressure is not", news2.Windows{}, 61 * time.Minute, false},
+		{"a 20 min pressure with a 15 min pressure window", news2.Windows{SystolicBP: 15 * time.Minute}, 20 * time.Minute, false},
+		{"a 3 h pressure with a 4 h pressure window", news2.Windows{SystolicBP: 4 * time.Hour}, 3 * time.Hour, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTracker(t, Options{Windows: tt.windows})
+			now := t0.Add(tt.bpAge)
+			pressure := bp(t0)
+			got := run(tr, []step{rec(pressure), rec(continuous(now)), entry(nurse(news2.Alert, news2.Air, now, "e1"), now)})
+			if (len(got) == 1) != tt.scored {
+				t.Fatalf("%d scores, want scored %v; Check: %v", len(got), tt.scored, tr.Check(bed3))
+			}
+			if !tt.scored {
+				var inc *news2.IncompleteError
+				if err := tr.Check(bed3); !errors.As(err, &inc) || !slices.Equal(inc.Stale, []news2.Parameter{news2.SystolicBP}) {
+					t.Errorf("Check = %v, want the systolic pressure stale", err)
+				}
+				// A new pressure completes the set.
+				later := now.Add(2 * time.Minute)
+				if got := run(tr, []step{rec(bp(later))}); len(got) != 1 {
+					t.Errorf("a new pressure gave %d scores, want 1", len(got))
+				}
+				return
+			}
+			for _, sub := range got[0].NEWS2.SubScores {
+				if sub.Parameter != news2.SystolicBP.String() {
+					continue
+				}
+				want := &record.NEWS2Panel{MDC: 150020, Diastolic: pressure.Observations[1].ID}
+				if len(sub.Observations) != 1 || sub.Observations[0] != pressure.Observations[0].ID || sub.Panel == nil || *sub.Panel != *want || !sub.Time.Equal(t0) {
+					t.Errorf("systolic sub-score from %v (panel %+v) at %v, want %s in panel %+v at %v", sub.Observations, sub.Panel, sub.Time, pressure.Observations[0].ID, want, t0)
+				}
+			}
+		})
+	}
+	if _, err := New(Options{Windows: news2.Windows{Temperature: -time.Minute}}); !errors.Is(err, ErrOptions) {
+		t.Errorf("a negative window: %v, want ErrOptions", err)
+	}
+}
+
+// TestPanelOf: a systolic pressure is named by its panel only when the
+// record holds the one panel gateway/fhir forms: exactly one systolic and
+// one diastolic of its pressure, at most one mean.
+func TestPanelOf(t *testing.T) {
+	at := t0
+	sys, dia, mean := obs(150021, 121, "mm[Hg]", at), obs(150022, 75, "mm[Hg]", at), obs(150023, 90, "mm[Hg]", at)
+	art := obs(150033, 130, "mm[Hg]", at) // arterial systolic
+	tests := []struct {
+		name string
+		obs  []record.Observation
+		of   record.Observation
+		want *record.NEWS2Panel
+	}{
+		{"systolic, diastolic, mean", []record.Observation{sys, dia, mean}, sys, &record.NEWS2Panel{MDC: 150020, Diastolic: dia.ID}},
+		{"systolic and diastolic", []record.Observation{dia, sys}, sys, &record.NEWS2Panel{MDC: 150020, Diastolic: dia.ID}},
+		{"systolic alone", []record.Observation{sys, mean}, sys, nil},
+		{"two diastolic", []record.Observation{sys, dia, dia}, sys, nil},
+		{"another pressure's diastolic", []record.Observation{art, dia}, art, nil},
+		{"not a systolic", []record.Observation{sys, dia}, dia, nil},
+	}
+	for _, tt := range tests {
+		got := panelOf(reading(at, tt.obs...), tt.of)
+		if (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"math"
+	"time"
+
+	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// measurements splits the episodic values off one device's readings, so
+// that each measurement becomes a record of its own, at the time it was
+// taken (record.Record.Episodic), which validation forwards once and
+// counts as a repeat after (validate.ReasonRepeat). A value is episodic
+// when the device stamped it with its own time (drivers.Value.MeasuredAt)
+// or its code is one the driver lists as episodic (drivers.Driver.Episodic).
+// Not safe for concurrent use: one per bed, used from the bed's goroutine.
+type measurements struct {
+	episodic map[uint32]bool
+	// unstamped remembers, per code, the last episodic value the device
+	// sent without a time stamp and the time it was first reported.
+	unstamped map[string]sighting
+}
+
+// sighting is an episodic value without a device time stamp and when it
+// was first reported.
+type sighting struct {
+	value drivers.Value
+	at    time.Time
+}
+
+func newMeasurements(episodic []uint32) *measurements {
+	m := &measurements{episodic: map[uint32]bool{}, unstamped: map[string]sighting{}}
+	for _, code := range episodic {
+		m.episodic[code] = true
+	}
+	return m
+}
+
+// records observes r at bed: the record of its continuous values (none
+// when it has none) and one record per measurement time of its episodic
+// values, at that time. A value the device stamped is at its MeasuredAt.
+// An episodic value without one is at the time the same value (number,
+// unit, status) was first reported, so a monitor repeating its last
+// measurement repeats one record; a new value is a new measurement at the
+// time of its reading. (Without a stamp a new measurement equal to the
+// previous cannot be told from it: it is taken as a repeat, never as a new
+// value.)
+func (m *measurements) records(bed Bed, r drivers.Reading) []record.Record {
+	reported := r.DeviceTime
+	if reported.IsZero() {
+		reported = r.ReceivedAt
+	}
+	continuous := r
+	continuous.Values = nil
+	var times []time.Time // each measurement's, in the device's zone
+	byTime := map[int64][]drivers.Value{}
+	for _, v := range r.Values {
+		at := v.MeasuredAt
+		if at.IsZero() && m.episodic[v.MDC] {
+			at = m.firstReported(v, reported)
+		}
+		if at.IsZero() {
+			continuous.Values = append(continuous.Values, v)
+			continue
+		}
+		if _, ok := byTime[at.UnixNano()]; !ok {
+			times = append(times, at)
+		}
+		byTime[at.UnixNano()] = append(byTime[at.UnixNano()], v)
+	}
+	var out []record.Record
+	if len(continuous.Values) > 0 || len(times) == 0 {
+		out = append(out, bed.Observe(continuous))
+	}
+	for _, at := range times {
+		ep := r
+		ep.DeviceTime, ep.Values = at, byTime[at.UnixNano()]
+		rec := bed.observe(ep, r.DeviceTime)
+		rec.Episodic = true
+		out = append(out, rec)
+	}
+	return out
+}
+
+// firstReported returns when the device first reported v, an episodic
+// value without a time stamp: now, unless the last such value of its code
+// was the same.
+func (m *measurements) firstReported(v drivers.Value, now time.Time) time.Time {
+	key := CodeKey(v.MDC, v.Label)
+	last, ok := m.unstamped[key]
+	if ok && sameValue(last.value, v) {
+		return last.at
+	}
+	m.unstamped[key] = sighting{value: v, at: now}
+	return now
+}
+
+// sameValue reports whether two values say the same: number, unit and
+// status.
+func sameValue(a, b drivers.Value) bool {
+	if (a.Value == nil) != (b.Value == nil) || a.Value != nil && math.Float64bits(*a.Value) != math.Float64bits(*b.Value) {
+		return false
+	}
+	return a.Unit == b.Unit && a.Status == b.Status
+}
