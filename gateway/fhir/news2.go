@@ -46,8 +46,6 @@ package fhir
 // component (the tests pin exactly that report).
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -214,13 +212,7 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 		Request:  &request{Method: "POST", URL: "Observation", IfNoneExist: ifNoneExist(obs.Identifier[0])},
 	})
 
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(b); err != nil {
-		return nil, fmt.Errorf("fhir: encode NEWS2 record %d: %w", seq, err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return marshal(b, seq)
 }
 
 // scoreQuantity is a NEWS2 score as a {ScoreOf} quantity.
