@@ -79,6 +79,7 @@ func (b *board) snapshot() stats.Snapshot {
 		Quarantined: t.quarantinedByReason(""),
 		Flagged:     byReason(b.pipe.counts.Flagged()),
 		Held:        b.pipe.held.Len(),
+		Corrections: b.pipe.corrections.Load(),
 		Lost:        b.pipe.lost.Load(),
 	}
 	s.SubscriptionError = b.pipe.subscriptionError()
@@ -142,7 +143,7 @@ func (t *tally) addQuarantined(bed string, rejected []validate.Rejection) {
 func (t *tally) storedByKind() map[string]int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := map[string]int64{"obs": 0, "news2": 0, "rejected": 0}
+	out := map[string]int64{"obs": 0, "news2": 0, "rejected": 0, kindCorrection: 0}
 	maps.Copy(out, t.stored)
 	return out
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/filed"
 	"github.com/bedgate/bedgate/gateway/holdfile"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/publish"
@@ -50,7 +52,14 @@ type pipeline struct {
 	// across restarts; at most maxJournal messages (the oldest go first).
 	journal    *holdfile.File
 	maxJournal int
-	counts     *validate.Counts
+	// filed is the ledger of what was filed for whom, which late
+	// admission events are compared with (correct.go); rechecks asks for
+	// the comparison and corrections counts the readings corrected.
+	filed       *filed.Ledger
+	rechecks    recheck
+	corrections atomic.Int64
+	grace       time.Duration
+	counts      *validate.Counts
 	// scores computes advisory NEWS2 scores from forwarded observations
 	// and nurse entries; nil when the output format cannot carry them.
 	scores *tracker.Tracker
@@ -166,6 +175,10 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 	if err != nil {
 		return nil, fmt.Errorf("gateway: held readings: %w", err)
 	}
+	ledger, err := filed.Open(filepath.Join(cfg.Gateway.DataDir, "filed"), filed.Options{Window: cfg.Association.CorrectionWindow, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: ledger of filings: %w", err)
+	}
 	held := assoc.NewHeld(decider, assoc.DefaultMaxHeld, heldFile)
 	for _, e := range heldFile.Entries() {
 		if err := held.Restore(e.Key, e.Data); err != nil {
@@ -187,6 +200,8 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 		heldFile:       heldFile,
 		journal:        journal,
 		maxJournal:     len(cfg.Beds)*assoc.DefaultMaxEvents + 64,
+		filed:          ledger,
+		grace:          cmp.Or(cfg.Association.Grace, assoc.DefaultGrace),
 		counts:         &validate.Counts{},
 		now:            now,
 		log:            log,
@@ -271,15 +286,21 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 	if mismatch != "" {
 		return p.quarantineAll(ctx, rec, ReasonPatientMismatch, mismatch)
 	}
+	// A reading whose sender named the patient is the sender's to
+	// correct: it stays out of the ledger of filings.
+	claimed := rec.Claim != nil
 	if d.Action != assoc.Hold {
 		rec.Claim = nil // decided: the sender's claim is not carried on
 	}
 	switch d.Action {
-	case assoc.Forward:
-		rec.Patient = d.Patient
-		return p.forward(ctx, rec)
-	case assoc.ForwardUnassociated:
-		rec.Patient, rec.Unassociated, rec.AssocReason = nil, true, d.Reason
+	case assoc.Forward, assoc.ForwardUnassociated:
+		rec.Patient, rec.Unassociated, rec.AssocReason = d.Patient, d.Patient == nil, ""
+		if d.Patient == nil {
+			rec.AssocReason = d.Reason
+		}
+		if !claimed {
+			p.file(rec, d)
+		}
 		return p.forward(ctx, rec)
 	case assoc.Hold:
 		// Held readings are kept on the outbox's filesystem: they must not
@@ -300,6 +321,9 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 		}
 		return nil
 	case assoc.Quarantine:
+		if !claimed {
+			p.file(rec, d)
+		}
 		rejected := make([]validate.Rejection, len(rec.Observations))
 		for i, o := range rec.Observations {
 			rejected[i] = validate.Rejection{Observation: o, Reason: "no-patient", Text: d.Reason}
@@ -410,20 +434,30 @@ func (p *pipeline) storeScores(ctx context.Context) {
 // device's session goes on and later readings are stored once there is
 // room.
 func (p *pipeline) store(ctx context.Context, rec record.Record) error {
-	_, err := p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
-		body, err := p.enc.Encode(rec, uint64(seq))
-		if err != nil {
-			return nil, fmt.Errorf("encode record: %w", err)
-		}
-		return publish.Envelope(rec.Topic, body), nil
-	})
+	err := p.append(ctx, rec.Topic, func(seq uint64) ([]byte, error) { return p.enc.Encode(rec, seq) })
 	if errors.Is(err, buffer.ErrDiskFull) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("store record: %w", err)
+		return err
 	}
 	p.tally.addStored(rec.Kind)
+	return nil
+}
+
+// append stores one message for topic, encoded with the sequence number it
+// is stored under.
+func (p *pipeline) append(ctx context.Context, topic string, encode func(seq uint64) ([]byte, error)) error {
+	_, err := p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
+		body, err := encode(uint64(seq))
+		if err != nil {
+			return nil, fmt.Errorf("encode record: %w", err)
+		}
+		return publish.Envelope(topic, body), nil
+	})
+	if err != nil {
+		return fmt.Errorf("store record: %w", err)
+	}
 	return nil
 }
 
@@ -438,6 +472,10 @@ func (p *pipeline) admission(topic string, payload []byte) {
 	}
 	if len(payload) > 0 {
 		p.remember(topic, payload)
+		if a, err := assoc.ParseAdmission(payload); err == nil {
+			// Changes to the windows are at the event's time or later.
+			p.rechecks.request(a.Time, p.now().Add(correctionSettle))
+		}
 	}
 	p.wakeHeld()
 }
@@ -474,6 +512,15 @@ func (p *pipeline) releaseHeld(ctx context.Context) {
 			// their time: look again soon.
 			wait = 200 * time.Millisecond
 		}
+		if from, ok, due := p.rechecks.take(p.now()); ok {
+			if err := p.correctFiled(ctx, from); err != nil {
+				p.rechecks.request(from, time.Time{})
+				wait = time.Second
+				p.log.Error("a correction could not be stored; tried again", "reason", "correction", "err", err)
+			}
+		} else if due > 0 {
+			wait = min(wait, due)
+		}
 		select {
 		case <-ctx.Done():
 			if n := p.held.Len(); n > 0 {
@@ -509,7 +556,7 @@ func (p *pipeline) wakeHeld() {
 
 // close releases what the pipeline holds open.
 func (p *pipeline) close() error {
-	return errors.Join(p.heldFile.Close(), p.journal.Close())
+	return errors.Join(p.heldFile.Close(), p.journal.Close(), p.filed.Close())
 }
 
 // encoder encodes every kind of record: observations and NEWS2 scores in

@@ -20,6 +20,7 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/filed"
 	"github.com/bedgate/bedgate/gateway/news2"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/record"
@@ -125,6 +126,13 @@ type Association struct {
 	// "admission feed unavailable". The default is 15m
 	// (assoc.DefaultMaxWait).
 	MaxWait time.Duration `mapstructure:"max_wait"`
+	// CorrectionWindow is how long after filing a reading stays
+	// correctable: an admission event applied later than its time's grace
+	// that changes who was in the bed then strikes out the filing and files
+	// it again for the right subject (README: Corrections). The default is
+	// 24h (filed.DefaultWindow); at most 168h, within the history the
+	// admission register keeps.
+	CorrectionWindow time.Duration `mapstructure:"correction_window"`
 }
 
 // Gateway names this gateway and where it keeps its state.
@@ -378,6 +386,8 @@ var defaults = map[string]any{
 	"http.key_file":               "",
 	"http.token_file":             "",
 	"http.token":                  "", // only from BEDGATE_HTTP_TOKEN
+
+	"association.correction_window": filed.DefaultWindow,
 }
 
 // Default returns a configuration holding every default value, from the
@@ -535,6 +545,9 @@ func (c *Config) Validate(knownDrivers []string) error {
 	}
 	if c.Association.MaxWait < c.Association.Grace || c.Association.MaxWait > 24*time.Hour {
 		bad("association.max_wait", "%v: must be between association.grace and 24h", c.Association.MaxWait)
+	}
+	if c.Association.CorrectionWindow < time.Minute || c.Association.CorrectionWindow > 168*time.Hour {
+		bad("association.correction_window", "%v: must be between 1m and 168h", c.Association.CorrectionWindow)
 	}
 	if c.NEWS2.Window < time.Minute || c.NEWS2.Window > 24*time.Hour {
 		bad("news2.window", "%v: must be between 1m and 24h", c.NEWS2.Window)
