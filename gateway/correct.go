@@ -27,14 +27,7 @@ import (
 // late admission event could not correct it.
 func (p *pipeline) file(rec record.Record, d assoc.Decision) {
 	e := filed.Entry{Quarantined: d.Action == assoc.Quarantine, Record: rec}
-	if err := p.outbox.Room(heldRoom); err != nil {
-		// The ledger shares the outbox's filesystem and must not eat into
-		// the reserve its engine needs.
-		p.log.Error("no room for the ledger of filings; the reading cannot be corrected", "bed", rec.Bed, "reason", "ledger", "err", err)
-		return
-	}
-	if err := p.filed.Add(e); err != nil {
-		p.log.Error("a reading could not be entered in the ledger of filings; it cannot be corrected", "bed", rec.Bed, "reason", "ledger", "err", err)
+	if !p.enter(e) {
 		return
 	}
 	// An admission event applied between the decision and now may have
@@ -44,6 +37,21 @@ func (p *pipeline) file(rec record.Record, d assoc.Decision) {
 		p.rechecks.request(assoc.ReadingTime(rec), time.Time{})
 		p.wakeHeld()
 	}
+}
+
+// enter adds e to the ledger of filings and reports whether it is in.
+func (p *pipeline) enter(e filed.Entry) bool {
+	if err := p.outbox.Room(heldRoom); err != nil {
+		// The ledger shares the outbox's filesystem and must not eat into
+		// the reserve its engine needs.
+		p.log.Error("no room for the ledger of filings; the record cannot be corrected", "bed", e.Record.Bed, "reason", "ledger", "err", err)
+		return false
+	}
+	if err := p.filed.Add(e); err != nil {
+		p.log.Error("a record could not be entered in the ledger of filings; it cannot be corrected", "bed", e.Record.Bed, "reason", "ledger", "err", err)
+		return false
+	}
+	return true
 }
 
 // sameSubject reports whether decision d files a reading for the subject
@@ -62,8 +70,14 @@ func sameSubject(who record.Patient, has bool, d assoc.Decision) bool {
 // history, is left as it is: never corrected on a guess.
 func (p *pipeline) correctFiled(ctx context.Context, from time.Time) error {
 	now := p.now()
+	corrected := map[string]bool{} // the observation ids struck out
+	defer func() {
+		if len(corrected) > 0 {
+			p.strikeScores(ctx, corrected)
+		}
+	}()
 	for _, it := range p.filed.Since(from) {
-		if it.At.Before(p.register.Floor(it.Bed)) {
+		if it.Score || it.Struck || it.At.Before(p.register.Floor(it.Bed)) {
 			continue
 		}
 		d, ok := p.decider.Refile(record.Record{Bed: it.Bed, ReceivedAt: it.At}, now)
@@ -78,8 +92,53 @@ func (p *pipeline) correctFiled(ctx context.Context, from time.Time) error {
 		if err := p.correct(ctx, it, e, d); err != nil {
 			return err
 		}
+		for _, o := range e.Record.Observations {
+			corrected[o.ID] = true
+		}
 	}
 	return nil
+}
+
+// strikeScores strikes out the NEWS2 scores filed from observations that
+// were struck out (ids): a score is not computed again for the past.
+func (p *pipeline) strikeScores(ctx context.Context, ids map[string]bool) {
+	enc, ok := p.enc.(encoder)
+	fhirEnc, fok := enc.format.(*fhir.Encoder)
+	if !ok || !fok {
+		return
+	}
+	for _, it := range p.filed.Since(time.Time{}) {
+		if !it.Score || it.Struck {
+			continue
+		}
+		e, err := p.filed.Read(it)
+		if err != nil || e.Record.NEWS2 == nil || !citesAny(*e.Record.NEWS2, ids) {
+			continue
+		}
+		score := e.Record
+		err = p.storeCorrection(ctx, score.Topic, func(seq uint64) ([]byte, error) { return fhirEnc.EncodeCorrection(score, nil, seq) })
+		if err == nil {
+			err = p.filed.Replace(it, filed.Entry{Origin: e.Origin, Struck: true, Record: score})
+		}
+		if err != nil {
+			p.log.Error("a NEWS2 score computed from corrected readings could not be struck out", "bed", it.Bed, "reason", "correction", "err", err)
+			continue
+		}
+		p.log.Info("a NEWS2 score struck out: readings it was computed from were corrected", "bed", it.Bed, "reason", "correction")
+	}
+}
+
+// citesAny reports whether a NEWS2 score was computed from any of the
+// observations ids.
+func citesAny(s record.NEWS2, ids map[string]bool) bool {
+	for _, sub := range s.SubScores {
+		for _, id := range sub.Observations {
+			if ids[id] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // correct publishes the correction of one filing, through the outbox: the

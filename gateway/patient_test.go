@@ -56,6 +56,9 @@ func newEPRFeed(t *testing.T, url, bed string) *eprFeed {
 // the timeline.
 func (f *eprFeed) event(kind assoc.Event, nhs string, at time.Time, id string) {
 	f.t.Helper()
+	// The EPR's times in milliseconds, as the Observations' issued times:
+	// a reading and an event in one millisecond compare alike on both sides.
+	at = at.Truncate(time.Millisecond)
 	a := assoc.Admission{Event: kind, Patient: record.Patient{NHSNumber: nhs}, Time: at.UTC(), ID: id}
 	payload, err := json.Marshal(a)
 	if err != nil {

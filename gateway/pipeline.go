@@ -376,6 +376,7 @@ func (p *pipeline) forward(ctx context.Context, rec record.Record) error {
 		return nil
 	}
 	if score, ok := p.scores.Observe(rec); ok {
+		p.enter(filed.Entry{Record: score})
 		return p.store(ctx, score)
 	}
 	return nil
@@ -419,6 +420,7 @@ func (p *pipeline) storeScores(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case score := <-p.scored:
+			p.enter(filed.Entry{Record: score})
 			if err := p.store(ctx, score); err != nil {
 				p.lost.Add(1)
 				p.log.Error("a NEWS2 score could not be stored", "bed", score.Bed, "err", err)

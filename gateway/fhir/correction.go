@@ -13,6 +13,11 @@ import (
 const EnteredInErrorNote = "entered in error: filed for a subject who was not in the bed at this time " +
 	"(the admission record changed after filing); the reading is filed again for the right subject"
 
+// EnteredInErrorScoreNote is the note on a NEWS2 score struck out because
+// readings it was computed from were corrected.
+const EnteredInErrorScoreNote = "entered in error: computed from readings filed for a subject who was not in the bed " +
+	"(the admission record changed after filing)"
+
 // EncodeCorrection returns one transaction Bundle that corrects a reading
 // filed for the wrong subject: every Observation of wrong (the record as it
 // was filed: the same identifiers and subject) with status
@@ -23,8 +28,14 @@ const EnteredInErrorNote = "entered in error: filed for a subject who was not in
 // One Bundle, so that the EPR applies both or neither: the reading is never
 // on two subjects' records, or on none, in between. The struck-out
 // Observations no longer claim UK Core profiles, which fix status to final.
+// wrong may be a NEWS2 score (record.KindNEWS2, right nil): its score
+// Observation is struck out the same way.
 func (e *Encoder) EncodeCorrection(wrong record.Record, right *record.Record, seq uint64) ([]byte, error) {
-	struck, err := e.observations(wrong, seq)
+	filing := e.observations
+	if wrong.Kind == record.KindNEWS2 {
+		filing = e.news2Bundle
+	}
+	struck, err := filing(wrong, seq)
 	if err != nil {
 		return nil, err
 	}
@@ -38,18 +49,23 @@ func (e *Encoder) EncodeCorrection(wrong record.Record, right *record.Record, se
 		b.Entry = slices.DeleteFunc(slices.Clone(b.Entry), func(en entry) bool { return en.Request.URL == "Observation" })
 	}
 	for _, en := range struck.Entry {
-		obs, ok := en.Resource.(*observation)
-		if !ok {
+		var id identifier
+		switch obs := en.Resource.(type) {
+		case *observation:
+			obs.Status, obs.Note = "entered-in-error", append(obs.Note, annotation{Text: EnteredInErrorNote})
+			if obs.Meta != nil {
+				obs.Meta.Profile = slices.DeleteFunc(obs.Meta.Profile, func(p string) bool {
+					return strings.HasPrefix(p, terminology.UKCoreBase)
+				})
+			}
+			id = obs.Identifier[0]
+		case *news2Observation:
+			obs.Status, obs.Note = "entered-in-error", append(obs.Note, annotation{Text: EnteredInErrorScoreNote})
+			id = obs.Identifier[0]
+		default:
 			continue
 		}
-		obs.Status = "entered-in-error"
-		obs.Note = append(obs.Note, annotation{Text: EnteredInErrorNote})
-		if obs.Meta != nil {
-			obs.Meta.Profile = slices.DeleteFunc(obs.Meta.Profile, func(p string) bool {
-				return strings.HasPrefix(p, terminology.UKCoreBase)
-			})
-		}
-		en.Request = &request{Method: "PUT", URL: "Observation?" + ifNoneExist(obs.Identifier[0])}
+		en.Request = &request{Method: "PUT", URL: "Observation?" + ifNoneExist(id)}
 		b.Entry = append(b.Entry, en)
 	}
 	return marshal(b, seq)

@@ -27,7 +27,8 @@ type correctionBundle struct {
 
 // TestCorrectionBundles encodes corrections (to another patient, to nobody
 // filed unassociated, to nobody quarantined, from an unassociated filing to
-// a patient; a blood-pressure panel among them) and checks each struck-out
+// a patient; a blood-pressure panel among them; a NEWS2 score computed from
+// corrected readings, struck out alone) and checks each struck-out
 // Observation keeps its identifier and subject as filed, with status
 // entered-in-error and a conditional update on its identifier, and that the
 // refiling names the right subject under new identifiers. validate-fhir
@@ -48,6 +49,7 @@ func TestCorrectionBundles(t *testing.T) {
 		{"to nobody, forwarded", withPatient, ptr(filed.Refiled(withPatient, nil, "no patient associated with the bed at the reading time"))},
 		{"to nobody, quarantined", withPatient, nil},
 		{"from nobody to a patient", unassoc, ptr(filed.Refiled(unassoc, p2, ""))},
+		{"a NEWS2 score struck out", news2Record(t, news2Medium), nil},
 	}
 	e, err := New(Options{})
 	if err != nil {

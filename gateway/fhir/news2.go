@@ -126,9 +126,18 @@ type component struct {
 // encodeNEWS2 returns the transaction Bundle of a KindNEWS2 record, as
 // described at the top of this file.
 func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
-	id, err := checkNEWS2(r)
+	b, err := e.news2Bundle(r, seq)
 	if err != nil {
 		return nil, err
+	}
+	return marshal(b, seq)
+}
+
+// news2Bundle returns the Bundle of encodeNEWS2.
+func (e *Encoder) news2Bundle(r record.Record, seq uint64) (bundle, error) {
+	id, err := checkNEWS2(r)
+	if err != nil {
+		return bundle{}, err
 	}
 	s := r.NEWS2
 	issued := r.ReceivedAt
@@ -211,8 +220,7 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 		Resource: obs,
 		Request:  &request{Method: "POST", URL: "Observation", IfNoneExist: ifNoneExist(obs.Identifier[0])},
 	})
-
-	return marshal(b, seq)
+	return b, nil
 }
 
 // scoreQuantity is a NEWS2 score as a {ScoreOf} quantity.

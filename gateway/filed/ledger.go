@@ -59,11 +59,15 @@ type Options struct {
 // Entry is one filing of one reading.
 type Entry struct {
 	// Origin identifies the reading across its corrections: the id of the
-	// first observation of its first filing. Add sets it when empty.
+	// first observation of its first filing (of a NEWS2 score, the
+	// score's). Add sets it when empty.
 	Origin string `json:"origin"`
 	// Quarantined says the reading went to the bed's quarantine topic for
 	// want of a patient: nothing was filed for it.
 	Quarantined bool `json:"quarantined,omitempty"`
+	// Struck says the filing was struck out with nothing filed in its
+	// place (a NEWS2 score computed from readings corrected since).
+	Struck bool `json:"struck,omitempty"`
 	// Record is the reading as it was encoded: its patient (nil for
 	// none), its observation identifiers.
 	Record record.Record `json:"record"`
@@ -87,8 +91,11 @@ type Item struct {
 	// Subject is the patient filed for; HasSubject is false for none.
 	Subject    record.Patient
 	HasSubject bool
-	seg        uint64
-	off        int64
+	// Score marks a NEWS2 score (record.KindNEWS2), Struck a filing struck
+	// out (Entry.Struck).
+	Score, Struck bool
+	seg           uint64
+	off           int64
 }
 
 // Ledger is the durable, bounded ledger of filings. It is safe for
@@ -197,7 +204,8 @@ func (l *Ledger) replay(id uint64, name string, origins map[string]int) error {
 
 func index(e Entry, seg uint64, off int64) Item {
 	p, ok := e.Subject()
-	return Item{Bed: e.Record.Bed, At: assoc.ReadingTime(e.Record), Subject: p, HasSubject: ok, seg: seg, off: off}
+	return Item{Bed: e.Record.Bed, At: assoc.ReadingTime(e.Record), Subject: p, HasSubject: ok,
+		Score: e.Record.Kind == record.KindNEWS2, Struck: e.Struck, seg: seg, off: off}
 }
 
 func readFrame(r io.Reader) (data []byte, n int64, ok bool) {
@@ -221,8 +229,12 @@ func readFrame(r io.Reader) (data []byte, n int64, ok bool) {
 
 // Add records a filing; it returns once the entry is synced to disk.
 func (l *Ledger) Add(e Entry) error {
-	if e.Origin == "" && len(e.Record.Observations) > 0 {
+	switch {
+	case e.Origin != "":
+	case len(e.Record.Observations) > 0:
 		e.Origin = e.Record.Observations[0].ID
+	case e.Record.NEWS2 != nil:
+		e.Origin = e.Record.NEWS2.ID
 	}
 	_, err := l.write(e, nil)
 	return err
