@@ -39,8 +39,12 @@ func (p *pipeline) file(rec record.Record, d assoc.Decision) {
 	}
 }
 
-// enter adds e to the ledger of filings and reports whether it is in.
+// enter adds e to the ledger of filings and reports whether it is in
+// (never without a ledger: a pipeline built by a test).
 func (p *pipeline) enter(e filed.Entry) bool {
+	if p.filed == nil {
+		return false
+	}
 	if err := p.outbox.Room(heldRoom); err != nil {
 		// The ledger shares the outbox's filesystem and must not eat into
 		// the reserve its engine needs.
