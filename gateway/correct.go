@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,7 +12,6 @@ import (
 	"github.com/bedgate/bedgate/gateway/filed"
 	"github.com/bedgate/bedgate/gateway/hl7"
 	"github.com/bedgate/bedgate/gateway/record"
-	"github.com/bedgate/bedgate/gateway/validate"
 )
 
 // Corrections: every reading decided for a subject (a patient, or nobody)
@@ -72,14 +72,15 @@ func sameSubject(who record.Patient, has bool, d assoc.Decision) bool {
 // it now gives. A filing whose time the admission feed does not know
 // complete (a hole after a restart), or from before the register's kept
 // history, is left as it is: never corrected on a guess.
+//
+// The ledger records the corrections last, after the corrections and the
+// NEWS2 scores they strike out are in the outbox: a crash before that
+// corrects again at the next start (the same identifiers, so the EPR files
+// each once).
 func (p *pipeline) correctFiled(ctx context.Context, from time.Time) error {
 	now := p.now()
-	corrected := map[string]bool{} // the observation ids struck out
-	defer func() {
-		if len(corrected) > 0 {
-			p.strikeScores(ctx, corrected)
-		}
-	}()
+	var done []correction
+	var err error
 	for _, it := range p.filed.Since(from) {
 		if it.Score || it.Struck || it.At.Before(p.register.Floor(it.Bed)) {
 			continue
@@ -88,28 +89,55 @@ func (p *pipeline) correctFiled(ctx context.Context, from time.Time) error {
 		if !ok || sameSubject(it.Subject, it.HasSubject, d) {
 			continue
 		}
-		e, err := p.filed.Read(it)
-		if err != nil {
-			p.log.Error("a filed reading to correct could not be read back", "bed", it.Bed, "reason", "ledger", "err", err)
+		e, rerr := p.filed.Read(it)
+		if rerr != nil {
+			p.log.Error("a filed reading to correct could not be read back", "bed", it.Bed, "reason", "ledger", "err", rerr)
 			continue
 		}
-		if err := p.correct(ctx, it, e, d); err != nil {
-			return err
+		next, cerr := p.correct(ctx, e, d)
+		if cerr != nil {
+			err = cerr
+			break
 		}
-		for _, o := range e.Record.Observations {
-			corrected[o.ID] = true
-		}
+		done = append(done, correction{item: it, was: e, next: next, now: d.Action})
 	}
-	return nil
+	if len(done) > 0 {
+		p.strikeScores(ctx, done)
+	}
+	for _, c := range done {
+		if rerr := p.filed.Replace(c.item, c.next); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("gateway: ledger of filings: %w", rerr))
+			continue
+		}
+		p.corrections.Add(1)
+		_, was := c.was.Subject()
+		p.log.Info("a filed reading corrected: the admission record changed after filing", "bed", c.item.Bed, "reason", "correction",
+			"reading_time", c.item.At, "was_patient", was, "now", c.now.String())
+	}
+	return err
 }
 
-// strikeScores strikes out the NEWS2 scores filed from observations that
-// were struck out (ids): a score is not computed again for the past.
-func (p *pipeline) strikeScores(ctx context.Context, ids map[string]bool) {
-	enc, ok := p.enc.(encoder)
-	fhirEnc, fok := enc.format.(*fhir.Encoder)
-	if !ok || !fok {
+// correction is one filing corrected in the outbox, not yet in the ledger.
+type correction struct {
+	item      filed.Item
+	was, next filed.Entry
+	now       assoc.Action
+}
+
+// strikeScores strikes out the NEWS2 scores computed from the readings
+// corrected (a score is not computed again for the past). FHIR only: HL7
+// v2 carries no scores.
+func (p *pipeline) strikeScores(ctx context.Context, done []correction) {
+	enc, _ := p.enc.(encoder)
+	fhirEnc, ok := enc.format.(*fhir.Encoder)
+	if !ok {
 		return
+	}
+	ids := map[string]bool{} // the observations struck out
+	for _, c := range done {
+		for _, o := range c.was.Record.Observations {
+			ids[o.ID] = true
+		}
 	}
 	for _, it := range p.filed.Since(time.Time{}) {
 		if !it.Score || it.Struck {
@@ -145,45 +173,28 @@ func citesAny(s record.NEWS2, ids map[string]bool) bool {
 	return false
 }
 
-// correct publishes the correction of one filing, through the outbox: the
-// wrong filing struck out (FHIR entered-in-error, HL7 OBX-11 W; nothing
-// when it was quarantined), then the reading filed for the subject of d, or
-// quarantined when d says so. The ledger is updated last: a crash before
-// that corrects again at the next start (same identifiers, so the EPR
-// files it once).
-func (p *pipeline) correct(ctx context.Context, it filed.Item, e filed.Entry, d assoc.Decision) error {
+// correct stores the correction of one filing in the outbox: the wrong
+// filing struck out (FHIR entered-in-error, HL7 OBX-11 W; nothing when it
+// was quarantined), then the reading filed for the subject of d, or
+// quarantined when d says so. It returns the filing that replaces e.
+func (p *pipeline) correct(ctx context.Context, e filed.Entry, d assoc.Decision) (filed.Entry, error) {
 	wrong := e.Record
 	next := filed.Refiled(wrong, d.Patient, d.Reason)
 	var right *record.Record
 	if d.Action != assoc.Quarantine {
 		right = &next
 	}
-	if !e.Quarantined {
-		if err := p.strikeOut(ctx, wrong, right); err != nil {
-			return err
-		}
-	} else if right != nil {
-		if err := p.storeCorrection(ctx, next.Topic, func(seq uint64) ([]byte, error) { return p.enc.Encode(next, seq) }); err != nil {
-			return err
-		}
+	var err error
+	switch {
+	case !e.Quarantined:
+		err = p.strikeOut(ctx, wrong, right)
+	case right != nil:
+		err = p.storeCorrection(ctx, next.Topic, func(seq uint64) ([]byte, error) { return p.enc.Encode(next, seq) })
 	}
-	if right == nil {
-		rejected := make([]validate.Rejection, len(next.Observations))
-		for i, o := range next.Observations {
-			rejected[i] = validate.Rejection{Observation: o, Reason: "no-patient", Text: d.Reason}
-		}
-		if err := p.quarantine(ctx, next, rejected); err != nil {
-			return err
-		}
+	if err == nil && right == nil {
+		err = p.quarantineAll(ctx, next, "no-patient", d.Reason)
 	}
-	if err := p.filed.Replace(it, filed.Entry{Origin: e.Origin, Quarantined: right == nil, Record: next}); err != nil {
-		return fmt.Errorf("gateway: ledger of filings: %w", err)
-	}
-	p.corrections.Add(1)
-	_, was := e.Subject()
-	p.log.Info("a filed reading corrected: the admission record changed after filing", "bed", it.Bed, "reason", "correction",
-		"reading_time", it.At, "was_patient", was, "now", d.Action.String())
-	return nil
+	return filed.Entry{Origin: e.Origin, Quarantined: right == nil, Record: next}, err
 }
 
 // strikeOut stores the messages that strike out the filing wrong and file

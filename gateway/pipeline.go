@@ -324,11 +324,7 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 		if !claimed {
 			p.file(rec, d)
 		}
-		rejected := make([]validate.Rejection, len(rec.Observations))
-		for i, o := range rec.Observations {
-			rejected[i] = validate.Rejection{Observation: o, Reason: "no-patient", Text: d.Reason}
-		}
-		return p.quarantine(ctx, rec, rejected)
+		return p.quarantineAll(ctx, rec, "no-patient", d.Reason)
 	default:
 		return fmt.Errorf("gateway: unknown association action %v", d.Action)
 	}
