@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/conformancetest"
@@ -132,9 +134,10 @@ type scenarioCounts struct {
 
 // check applies checkSubjects and checks the corrections: every
 // observation filed against P1 at or after p1Gone struck out and filed
-// again against whoever the timeline puts in the bed, none read before
+// again against whoever the timeline puts in the bed (unless nobody is and
+// quarantined says the bed's policy quarantines), none read before
 // untouched struck out.
-func (in *rawInbox) check(t *testing.T, feed *eprFeed, untouched, p1Gone time.Time) scenarioCounts {
+func (in *rawInbox) check(t *testing.T, feed *eprFeed, untouched, p1Gone time.Time, quarantined bool) scenarioCounts {
 	t.Helper()
 	ib := in.inbox()
 	checkSubjects(t, feed, ib)
@@ -174,7 +177,8 @@ func (in *rawInbox) check(t *testing.T, feed *eprFeed, untouched, p1Gone time.Ti
 			t.Errorf("observation %s read at %s, after the event, filed against P1 and not struck out", o.ID, o.Issued.Format(time.RFC3339Nano))
 		}
 		want := feed.patientAt(o.Issued)
-		if o.Code != news2ScoreCode && !live[o.Issued.String()+"/"+o.Code][want] { // a score is not computed again
+		refiled := o.Code == news2ScoreCode || (want == "" && quarantined) // a score is not computed again
+		if !refiled && !live[o.Issued.String()+"/"+o.Code][want] {
 			t.Errorf("observation %s read at %s: no refiling for %q", o.ID, o.Issued.Format(time.RFC3339Nano), want)
 		}
 	}
@@ -221,10 +225,16 @@ func TestCorrectionOfBackDatedEvents(t *testing.T) {
 	for _, tc := range []struct {
 		format  string
 		restart bool
-	}{{"fhir", false}, {"hl7v2", false}, {"fhir", true}, {"hl7v2", true}} {
+		// quarantine: the bed's policy quarantines readings with nobody in
+		// the bed, and the EPR discharges P1 without admitting P2.
+		quarantine bool
+	}{{"fhir", false, false}, {"hl7v2", false, false}, {"fhir", true, false}, {"hl7v2", true, false}, {"fhir", false, true}, {"hl7v2", false, true}} {
 		name := tc.format
 		if tc.restart {
 			name += " restart between filing and event"
+		}
+		if tc.quarantine {
+			name += " discharge only, quarantine policy"
 		}
 		t.Run(name, func(t *testing.T) {
 			broker := brokertest.Start(t, "")
@@ -237,6 +247,10 @@ func TestCorrectionOfBackDatedEvents(t *testing.T) {
 			cfg := testConfig(t, t.TempDir(), broker.URL(), port, 16<<20)
 			cfg.Gateway.Format = tc.format
 			cfg.Association.Grace = time.Second
+			if tc.quarantine {
+				cfg.Association.Policy = "quarantine"
+			}
+			quarantined := countNoPatient(t, broker.URL(), "bed1")
 			runCtx, stop := context.WithCancel(ctx)
 			done := runGateway(t, runCtx, cfg)
 			waitUntil(t, "readings filed against P1", 30*time.Second, func() bool { return in.inbox().count(nhsP1) > 5 })
@@ -259,7 +273,9 @@ func TestCorrectionOfBackDatedEvents(t *testing.T) {
 				})
 			}
 			feed.event(assoc.Discharge, nhsP1, t0, "adt-p1-out")
-			feed.event(assoc.Admit, nhsP2, t0, "adt-p2")
+			if !tc.quarantine {
+				feed.event(assoc.Admit, nhsP2, t0, "adt-p2")
+			}
 			published := time.Now()
 			waitUntil(t, "every reading filed against P1 from T0 on struck out", 30*time.Second, func() bool {
 				ib := in.inbox()
@@ -274,6 +290,9 @@ func TestCorrectionOfBackDatedEvents(t *testing.T) {
 						return false
 					}
 				}
+				if tc.quarantine {
+					return quarantined() > 0
+				}
 				taken, _ := ib.readingsIn(published.Add(2*time.Second), time.Now())
 				return taken > 0
 			})
@@ -281,13 +300,16 @@ func TestCorrectionOfBackDatedEvents(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Fatalf("gateway.Run: %v", err)
 			}
-			c := in.check(t, feed, t0, t0)
+			c := in.check(t, feed, t0, t0, tc.quarantine)
 			if c.corrected == 0 {
 				t.Fatal("no reading was corrected")
 			}
 			messages := in.validateCorrections(t)
-			t.Logf("readings taken %d (each held the 1 s grace), filed against P1 from T0 on %d observations, corrected %d readings (%d correction messages), observations filed against P2 (refiled or not) %d",
-				c.taken, c.filedP1, c.corrected, messages, c.refiled)
+			if tc.quarantine && quarantined() < c.corrected {
+				t.Errorf("%d readings quarantined for want of a patient, %d corrected", quarantined(), c.corrected)
+			}
+			t.Logf("readings taken %d (each held the 1 s grace), filed against P1 from T0 on %d observations, corrected %d readings (%d correction messages), observations filed against P2 (refiled or not) %d, quarantined readings %d",
+				c.taken, c.filedP1, c.corrected, messages, c.refiled, quarantined())
 		})
 	}
 }
@@ -350,7 +372,7 @@ func TestCorrectionAfterPartition(t *testing.T) {
 			}
 			// Readings within the grace before the cut were not decided
 			// before the link broke: they too waited, and are corrected.
-			c := in.check(t, feed, cutAt.Add(-cfg.Association.Grace), discharged)
+			c := in.check(t, feed, cutAt.Add(-cfg.Association.Grace), discharged, false)
 			taken, _ := in.inbox().readingsIn(cutAt, healed)
 			unassociated := 0
 			for _, o := range in.inbox().snapshot() {
@@ -404,7 +426,7 @@ func TestCorrectionStrikesOutNEWS2Scores(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("gateway.Run: %v", err)
 	}
-	c := in.check(t, feed, t0, t0)
+	c := in.check(t, feed, t0, t0, false)
 	scores, struck := 0, 0
 	for _, o := range in.inbox().snapshot() {
 		if o.Code == news2ScoreCode {
@@ -419,4 +441,39 @@ func TestCorrectionStrikesOutNEWS2Scores(t *testing.T) {
 	}
 	in.validateCorrections(t)
 	t.Logf("readings taken %d, corrected %d; NEWS2 score messages %d, struck out %d", c.taken, c.corrected, scores, struck)
+}
+
+// countNoPatient counts the quarantine messages of a bed whose values were
+// quarantined for want of a patient.
+func countNoPatient(t *testing.T, url, bed string) func() int {
+	t.Helper()
+	var mu sync.Mutex
+	n := 0
+	topic := "bedgate/v1/s/w/" + bed + "/rejected"
+	handler := func(_ pahomqtt.Client, m pahomqtt.Message) {
+		var q gateway.QuarantineMessage
+		if err := json.Unmarshal(m.Payload(), &q); err != nil {
+			t.Errorf("quarantine payload: %v", err)
+			return
+		}
+		if len(q.Rejected) > 0 && q.Rejected[0].Reason == "no-patient" {
+			mu.Lock()
+			n++
+			mu.Unlock()
+		}
+	}
+	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).SetClientID("epr-rejected-" + t.Name()).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("quarantine watcher: %v", tok.Error())
+	}
+	if tok := c.Subscribe(topic, 1, handler); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("quarantine watcher subscribe: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
 }
