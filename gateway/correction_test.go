@@ -341,17 +341,7 @@ func TestCorrectionAfterPartition(t *testing.T) {
 			done := runGateway(t, ctx, cfg)
 			waitUntil(t, "readings filed against P1", 30*time.Second, func() bool { return in.inbox().count(nhsP1) > 5 })
 
-			cutAt := time.Now()
-			proxy.Cut()
-			waitUntil(t, "a second of the cut", 5*time.Second, func() bool { return time.Since(cutAt) > time.Second })
-			discharged := time.Now()
-			feed.event(assoc.Discharge, nhsP1, discharged, "adt-p1-out")
-			waitUntil(t, "a second without a patient", 5*time.Second, func() bool { return time.Since(discharged) > time.Second })
-			admitted := time.Now()
-			feed.event(assoc.Admit, nhsP2, admitted, "adt-p2")
-			waitUntil(t, "three seconds of P2 during the cut", 10*time.Second, func() bool { return time.Since(admitted) > 3*time.Second })
-			healed := time.Now()
-			proxy.Heal()
+			cutAt, discharged, _, healed := cutAndReadmit(t, proxy, feed, 3*time.Second)
 			waitUntil(t, "readings of the cut refiled against P2", 60*time.Second, func() bool {
 				p2 := 0
 				for _, o := range in.inbox().snapshot() {

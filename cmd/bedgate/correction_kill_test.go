@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,85 +16,23 @@ import (
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
-// filing is one Observation as the EPR received it.
-type filing struct {
-	id, status, subject string
-	issued              time.Time
-}
-
-// filings collects the Observations published for the gateway's beds.
-type filings struct {
-	mu  sync.Mutex
-	all []filing
-}
-
-func subscribeFilings(t *testing.T, url string) *filings {
-	t.Helper()
-	f := &filings{}
-	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).SetClientID("correction-kill-epr"))
-	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("EPR: %v", tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(100) })
-	tok := c.Subscribe("bedgate/v1/+/+/+/obs", 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
-		var b struct {
-			Entry []struct {
-				Resource struct {
-					ResourceType string                   `json:"resourceType"`
-					Status       string                   `json:"status"`
-					Issued       string                   `json:"issued"`
-					Identifier   []struct{ Value string } `json:"identifier"`
-					Subject      struct {
-						Identifier *struct{ Value string } `json:"identifier"`
-					} `json:"subject"`
-				} `json:"resource"`
-			} `json:"entry"`
-		}
-		if err := json.Unmarshal(m.Payload(), &b); err != nil {
-			t.Errorf("obs payload: %v", err)
-			return
-		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, e := range b.Entry {
-			r := e.Resource
-			if r.ResourceType != "Observation" || len(r.Identifier) == 0 {
-				continue
-			}
-			o := filing{id: r.Identifier[0].Value, status: r.Status}
-			if r.Subject.Identifier != nil {
-				o.subject = r.Subject.Identifier.Value
-			}
-			o.issued, _ = time.Parse(time.RFC3339Nano, r.Issued)
-			f.all = append(f.all, o)
-		}
-	})
-	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("EPR subscribe: %v", tok.Error())
-	}
-	return f
-}
-
 // tally counts, from t on, the Observations filed against nhs and of those
-// how many are not yet struck out (entered-in-error), and the struck-out
-// ones issued before t.
-func (f *filings) tally(t time.Time, nhs string) (filed, standing, struckBefore int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	struck := map[string]bool{}
-	for _, o := range f.all {
-		if o.status == "entered-in-error" {
-			struck[o.id+"/"+o.subject] = true
-			if o.issued.Before(t) {
-				struckBefore++
-			}
+// how many are not struck out (entered-in-error) for it, and the
+// Observations struck out that were issued before t.
+func (s *subjects) tally(t time.Time, nhs string) (filed, standing, struckBefore int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, at := range s.issued {
+		if at.Before(t) {
+			struckBefore += len(s.struck[id])
+			continue
 		}
-	}
-	for _, o := range f.all {
-		if o.status != "entered-in-error" && o.subject == nhs && !o.issued.Before(t) {
-			filed++
-			if !struck[o.id+"/"+o.subject] {
-				standing++
+		for _, who := range s.filed[id] {
+			if who == nhs {
+				filed++
+				if !slices.Contains(s.struck[id], nhs) {
+					standing++
+				}
 			}
 		}
 	}
@@ -112,7 +50,7 @@ func TestKillThenLateAdmission(t *testing.T) {
 	}
 	bedgateBin, bedsimBin := binaries(t)
 	broker := brokertest.Start(t, "")
-	got := subscribeFilings(t, broker.URL())
+	got := subscribeSubjects(t, broker.URL())
 	const p1, p2 = "9434765919", "9990000018"
 	epr := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(broker.URL()).SetClientID("correction-kill-adt"))
 	if tok := epr.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
