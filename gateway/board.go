@@ -82,6 +82,7 @@ func (b *board) snapshot() stats.Snapshot {
 		Flagged:     byReason(b.pipe.counts.Flagged()),
 		Repeats:     b.pipe.counts.Repeats(),
 		Held:        b.pipe.held.Len(),
+		Corrections: b.pipe.corrections.Load(),
 		Lost:        b.pipe.lost.Load(),
 	}
 	s.SubscriptionError = b.pipe.subscriptionError()
@@ -150,7 +151,7 @@ func (t *tally) addQuarantined(bed string, rejected []validate.Rejection) {
 func (t *tally) storedByKind() map[string]int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := map[string]int64{"obs": 0, "news2": 0, "rejected": 0}
+	out := map[string]int64{"obs": 0, "news2": 0, "rejected": 0, kindCorrection: 0}
 	maps.Copy(out, t.stored)
 	return out
 }

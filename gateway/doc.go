@@ -3,7 +3,9 @@
 // reading goes through the pipeline (identify, validate, associate with the
 // patient in the bed, score NEWS2) and is stored, encoded, in the durable
 // outbox (synced before the reading counts as accepted); the publisher drains
-// the outbox to the MQTT broker.
+// the outbox to the MQTT broker. Each reading decided for a subject is
+// entered in the ledger of filings (gateway/filed) first, so that an
+// admission event arriving late corrects it (correct.go).
 //
 // Data flows one way:
 //

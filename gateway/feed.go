@@ -107,6 +107,9 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 			}
 			if granted {
 				p.feed.Up(p.now(), session)
+				// Filings the feed did not know complete become correctable
+				// once the retained admissions are in (the grace).
+				p.rechecks.request(time.Time{}, p.now().Add(p.grace+100*time.Millisecond))
 				p.wakeHeld()
 				p.log.Info("admission feed subscribed", "session_present", session)
 			}

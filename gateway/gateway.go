@@ -313,6 +313,9 @@ type GatewayStatus struct {
 	// Lost counts held readings and NEWS2 scores that could not be stored
 	// (see the log for why).
 	Lost int64 `json:"lost,omitempty"`
+	// Corrections counts readings corrected since the start: filed for a
+	// subject a late admission event showed was not in the bed.
+	Corrections int64 `json:"corrections,omitempty"`
 	// SubscriptionError says why the broker refused a subscription the
 	// gateway needs (admissions, nurse entries); empty when all are in place.
 	SubscriptionError string `json:"subscription_error,omitempty"`
@@ -384,7 +387,7 @@ func gatewayStatus(s stats.Snapshot) GatewayStatus {
 			DiskFree: o.DiskFree, DiskReserve: o.DiskReserve, LimitBytes: o.LimitBytes,
 		},
 		Rejected: s.Readings.Quarantined, Flagged: s.Readings.Flagged, Held: s.Readings.Held, Repeats: s.Readings.Repeats,
-		Lost: s.Readings.Lost, SubscriptionError: s.SubscriptionError, MLLP: s.MLLP,
+		Lost: s.Readings.Lost, Corrections: s.Readings.Corrections, SubscriptionError: s.SubscriptionError, MLLP: s.MLLP,
 	}
 	if sv := o.Salvage; sv != nil {
 		st.Outbox.Salvage = &SalvageStatus{Recovered: sv.Recovered, Unreadable: sv.Unreadable, Missing: sv.Missing}

@@ -57,6 +57,9 @@ func newEPRFeed(t *testing.T, url, bed string) *eprFeed {
 // the timeline.
 func (f *eprFeed) event(kind assoc.Event, nhs string, at time.Time, id string) {
 	f.t.Helper()
+	// The EPR's times in milliseconds, as the Observations' issued times:
+	// a reading and an event in one millisecond compare alike on both sides.
+	at = at.Truncate(time.Millisecond)
 	a := assoc.Admission{Event: kind, Patient: record.Patient{NHSNumber: nhs}, Time: at.UTC(), ID: id}
 	payload, err := json.Marshal(a)
 	if err != nil {
@@ -432,17 +435,7 @@ func TestPartition(t *testing.T) {
 	done := runGateway(t, ctx, testConfig(t, t.TempDir(), proxy.URL(), port, 16<<20))
 	waitUntil(t, "readings filed against P1", 30*time.Second, func() bool { return inbox.count(nhsP1) > 5 })
 
-	cutAt := time.Now()
-	proxy.Cut()
-	waitUntil(t, "a second of the cut", 5*time.Second, func() bool { return time.Since(cutAt) > time.Second })
-	discharged := time.Now()
-	feed.event(assoc.Discharge, nhsP1, discharged, "adt-p1-out")
-	waitUntil(t, "a second without a patient", 5*time.Second, func() bool { return time.Since(discharged) > time.Second })
-	admitted := time.Now()
-	feed.event(assoc.Admit, nhsP2, admitted, "adt-p2")
-	waitUntil(t, "two seconds of P2 during the cut", 5*time.Second, func() bool { return time.Since(admitted) > 2*time.Second })
-	healed := time.Now()
-	proxy.Heal()
+	cutAt, discharged, admitted, healed := cutAndReadmit(t, proxy, feed, 2*time.Second)
 	waitUntil(t, "P2's readings after the heal", 60*time.Second, func() bool {
 		taken, _ := inbox.readingsIn(healed, time.Now())
 		return taken > 5
@@ -464,6 +457,26 @@ func TestPartition(t *testing.T) {
 	}
 	t.Logf("readings taken during the %v cut %d (all held), filed against a patient %d; over the test: filed %d, unassociated %d, corrected %d observations",
 		healed.Sub(cutAt).Round(time.Second), taken, filed, n.filed, n.unassociated, n.corrected)
+}
+
+// cutAndReadmit cuts the link through proxy; a second into the cut the EPR
+// discharges P1, a second later it admits P2, and after p2For of P2 the
+// link heals. It returns when each happened (the events' times as the EPR
+// sent them).
+func cutAndReadmit(t *testing.T, proxy *brokertest.Proxy, feed *eprFeed, p2For time.Duration) (cutAt, discharged, admitted, healed time.Time) {
+	t.Helper()
+	cutAt = time.Now()
+	proxy.Cut()
+	waitUntil(t, "a second of the cut", 5*time.Second, func() bool { return time.Since(cutAt) > time.Second })
+	discharged = time.Now().Truncate(time.Millisecond)
+	feed.event(assoc.Discharge, nhsP1, discharged, "adt-p1-out")
+	waitUntil(t, "a second without a patient", 5*time.Second, func() bool { return time.Since(discharged) > time.Second })
+	admitted = time.Now().Truncate(time.Millisecond)
+	feed.event(assoc.Admit, nhsP2, admitted, "adt-p2")
+	waitUntil(t, "P2 in the bed during the cut", p2For+5*time.Second, func() bool { return time.Since(admitted) > p2For })
+	healed = time.Now()
+	proxy.Heal()
+	return cutAt, discharged, admitted, healed
 }
 
 // TestStartWithRetainedAdmission: a retained admission of P1 is on the

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/assoc"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/filed"
 	"github.com/bedgate/bedgate/gateway/holdfile"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/publish"
@@ -51,7 +53,14 @@ type pipeline struct {
 	// across restarts; at most maxJournal messages (the oldest go first).
 	journal    *holdfile.File
 	maxJournal int
-	counts     *validate.Counts
+	// filed is the ledger of what was filed for whom, which late
+	// admission events are compared with (correct.go); rechecks asks for
+	// the comparison and corrections counts the readings corrected.
+	filed       *filed.Ledger
+	rechecks    recheck
+	corrections atomic.Int64
+	grace       time.Duration
+	counts      *validate.Counts
 	// scores computes advisory NEWS2 scores from forwarded observations
 	// and nurse entries; nil when the output format cannot carry them.
 	scores *tracker.Tracker
@@ -167,6 +176,10 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 	if err != nil {
 		return nil, fmt.Errorf("gateway: held readings: %w", err)
 	}
+	ledger, err := filed.Open(filepath.Join(cfg.Gateway.DataDir, "filed"), filed.Options{Window: cfg.Association.CorrectionWindow, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: ledger of filings: %w", err)
+	}
 	held := assoc.NewHeld(decider, assoc.DefaultMaxHeld, heldFile)
 	for _, e := range heldFile.Entries() {
 		if err := held.Restore(e.Key, e.Data); err != nil {
@@ -189,6 +202,8 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 		heldFile:       heldFile,
 		journal:        journal,
 		maxJournal:     len(cfg.Beds)*assoc.DefaultMaxEvents + 64,
+		filed:          ledger,
+		grace:          cmp.Or(cfg.Association.Grace, assoc.DefaultGrace),
 		counts:         &validate.Counts{},
 		now:            now,
 		log:            log,
@@ -285,15 +300,21 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 	if mismatch != "" {
 		return p.quarantineAll(ctx, rec, ReasonPatientMismatch, mismatch)
 	}
+	// A reading whose sender named the patient is the sender's to
+	// correct: it stays out of the ledger of filings.
+	claimed := rec.Claim != nil
 	if d.Action != assoc.Hold {
 		rec.Claim = nil // decided: the sender's claim is not carried on
 	}
 	switch d.Action {
-	case assoc.Forward:
-		rec.Patient = d.Patient
-		return p.forward(ctx, rec)
-	case assoc.ForwardUnassociated:
-		rec.Patient, rec.Unassociated, rec.AssocReason = nil, true, d.Reason
+	case assoc.Forward, assoc.ForwardUnassociated:
+		rec.Patient, rec.Unassociated, rec.AssocReason = d.Patient, d.Patient == nil, ""
+		if d.Patient == nil {
+			rec.AssocReason = d.Reason
+		}
+		if !claimed {
+			p.file(rec, d)
+		}
 		return p.forward(ctx, rec)
 	case assoc.Hold:
 		// Held readings are kept on the outbox's filesystem: they must not
@@ -314,11 +335,10 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 		}
 		return nil
 	case assoc.Quarantine:
-		rejected := make([]validate.Rejection, len(rec.Observations))
-		for i, o := range rec.Observations {
-			rejected[i] = validate.Rejection{Observation: o, Reason: "no-patient", Text: d.Reason}
+		if !claimed {
+			p.file(rec, d)
 		}
-		return p.quarantine(ctx, rec, rejected)
+		return p.quarantineAll(ctx, rec, "no-patient", d.Reason)
 	default:
 		return fmt.Errorf("gateway: unknown association action %v", d.Action)
 	}
@@ -366,6 +386,7 @@ func (p *pipeline) forward(ctx context.Context, rec record.Record) error {
 		return nil
 	}
 	if score, ok := p.scores.Observe(rec); ok {
+		p.enter(filed.Entry{Record: score})
 		return p.store(ctx, score)
 	}
 	return nil
@@ -409,6 +430,7 @@ func (p *pipeline) storeScores(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case score := <-p.scored:
+			p.enter(filed.Entry{Record: score})
 			if err := p.store(ctx, score); err != nil && !errors.Is(err, buffer.ErrDiskFull) {
 				p.lost.Add(1)
 				p.log.Error("a NEWS2 score could not be stored", "bed", score.Bed, "err", err)
@@ -424,17 +446,27 @@ func (p *pipeline) storeScores(ctx context.Context) {
 // and logged: a source that cannot send again (a serial device) goes on
 // without it, one that can (an MLLP sender) is asked to send it again.
 func (p *pipeline) store(ctx context.Context, rec record.Record) error {
+	err := p.append(ctx, rec.Topic, func(seq uint64) ([]byte, error) { return p.enc.Encode(rec, seq) })
+	if err != nil {
+		return err
+	}
+	p.tally.addStored(rec.Kind)
+	return nil
+}
+
+// append stores one message for topic, encoded with the sequence number it
+// is stored under.
+func (p *pipeline) append(ctx context.Context, topic string, encode func(seq uint64) ([]byte, error)) error {
 	_, err := p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
-		body, err := p.enc.Encode(rec, uint64(seq))
+		body, err := encode(uint64(seq))
 		if err != nil {
 			return nil, fmt.Errorf("encode record: %w", err)
 		}
-		return publish.Envelope(rec.Topic, body), nil
+		return publish.Envelope(topic, body), nil
 	})
 	if err != nil {
 		return fmt.Errorf("store record: %w", err)
 	}
-	p.tally.addStored(rec.Kind)
 	return nil
 }
 
@@ -449,6 +481,10 @@ func (p *pipeline) admission(topic string, payload []byte) {
 	}
 	if len(payload) > 0 {
 		p.remember(topic, payload)
+		if a, err := assoc.ParseAdmission(payload); err == nil {
+			// Changes to the windows are at the event's time or later.
+			p.rechecks.request(a.Time, p.now().Add(correctionSettle))
+		}
 	}
 	p.wakeHeld()
 }
@@ -486,6 +522,15 @@ func (p *pipeline) releaseHeld(ctx context.Context) {
 			// Held readings become decidable as the watermark passes
 			// their time: look again soon.
 			wait = 200 * time.Millisecond
+		}
+		if from, ok, due := p.rechecks.take(p.now()); ok {
+			if err := p.correctFiled(ctx, from); err != nil {
+				p.rechecks.request(from, time.Time{})
+				wait = time.Second
+				p.log.Error("a correction could not be stored; tried again", "reason", "correction", "err", err)
+			}
+		} else if due > 0 {
+			wait = min(wait, due)
 		}
 		select {
 		case <-ctx.Done():
@@ -531,7 +576,7 @@ func (p *pipeline) wakeHeld() {
 
 // close releases what the pipeline holds open.
 func (p *pipeline) close() error {
-	return errors.Join(p.heldFile.Close(), p.journal.Close())
+	return errors.Join(p.heldFile.Close(), p.journal.Close(), p.filed.Close())
 }
 
 // encoder encodes every kind of record: observations and NEWS2 scores in

@@ -17,16 +17,17 @@ import (
 )
 
 // subjects collects, per observation identifier, the NHS numbers it was
-// filed against ("" for a Location subject) and its issue time.
+// filed against ("" for a Location subject), those it was struck out for
+// (entered-in-error), and its issue time.
 type subjects struct {
-	mu     sync.Mutex
-	filed  map[string][]string
-	issued map[string]time.Time
+	mu            sync.Mutex
+	filed, struck map[string][]string
+	issued        map[string]time.Time
 }
 
 func subscribeSubjects(t *testing.T, url string) *subjects {
 	t.Helper()
-	s := &subjects{filed: map[string][]string{}, issued: map[string]time.Time{}}
+	s := &subjects{filed: map[string][]string{}, struck: map[string][]string{}, issued: map[string]time.Time{}}
 	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(url).SetClientID("held-kill-epr"))
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("EPR: %v", tok.Error())
@@ -37,6 +38,7 @@ func subscribeSubjects(t *testing.T, url string) *subjects {
 			Entry []struct {
 				Resource struct {
 					ResourceType string                   `json:"resourceType"`
+					Status       string                   `json:"status"`
 					Issued       string                   `json:"issued"`
 					Identifier   []struct{ Value string } `json:"identifier"`
 					Subject      struct {
@@ -61,7 +63,11 @@ func subscribeSubjects(t *testing.T, url string) *subjects {
 				who = r.Subject.Identifier.Value
 			}
 			id := r.Identifier[0].Value
-			s.filed[id] = append(s.filed[id], who)
+			if r.Status == "entered-in-error" {
+				s.struck[id] = append(s.struck[id], who)
+			} else {
+				s.filed[id] = append(s.filed[id], who)
+			}
 			s.issued[id], _ = time.Parse(time.RFC3339Nano, r.Issued)
 		}
 	})

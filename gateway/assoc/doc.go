@@ -49,10 +49,12 @@
 // readings in a [Store] on disk (gateway/holdfile) so that they survive a
 // crash.
 //
-// Not implemented: retroactive correction of readings already published
-// when a late event changes a window (the EPR's strike-out workflow). The
-// register's own persistence is the gateway's journal of the admission
-// messages applied, replayed at start.
+// Readings already filed are not revisited here: [Decider.Refile] gives
+// the subject a filed reading has now, and the gateway corrects the filings
+// that differ (gateway/filed keeps what was filed; README, Corrections).
+// [Register.Floor] says where the kept history starts. The register's own
+// persistence is the gateway's journal of the admission messages applied,
+// replayed at start.
 //
 // Errors name beds and message ids but never a patient identifier, so they
 // may be logged at any level.

@@ -176,3 +176,15 @@ func (r *Register) Latest(bed string) time.Time {
 	}
 	return tl.events[len(tl.events)-1].at
 }
+
+// Floor returns the time before which the bed's history is gone (pruned
+// by Options.Horizon or MaxEvents), or zero when it is all kept: PatientAt
+// before it is no answer to correct a filing by.
+func (r *Register) Floor(bed string) time.Time {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if tl := r.tls[bed]; tl != nil {
+		return tl.floor
+	}
+	return time.Time{}
+}

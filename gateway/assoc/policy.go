@@ -201,19 +201,38 @@ func (d Decider) Decide(rec record.Record, now time.Time) Decision {
 		}
 		return Decision{Action: ForwardUnassociated, Reason: ReasonFeedUnavailable}
 	}
-	if p, ok := d.Lookup.PatientAt(rec.Bed, at); ok {
+	return d.known(rec.Bed, at, now.Sub(at) < d.holdFor())
+}
+
+// known decides a reading whose feed is known: its patient, else the
+// policy (under PolicyHold, hold while mayHold).
+func (d Decider) known(bed string, at time.Time, mayHold bool) Decision {
+	if p, ok := d.Lookup.PatientAt(bed, at); ok {
 		return Decision{Action: Forward, Patient: &p, Reason: ReasonAssociated}
 	}
 	switch d.Policy {
 	case PolicyQuarantine:
 		return Decision{Action: Quarantine, Reason: ReasonNoPatient}
 	case PolicyHold:
-		if now.Sub(at) < d.holdFor() {
+		if mayHold {
 			return Decision{Action: Hold, Reason: ReasonAwaiting}
 		}
 		return d.expired(ReasonHoldExpired)
 	}
 	return Decision{Action: ForwardUnassociated, Reason: ReasonNoPatient}
+}
+
+// Refile returns the decision for a record already filed as Decide would
+// take it now, for a correction; false while the admission feed is not
+// known complete up to the record's time: a correction is never made on a
+// guess. A filed reading is not held again: with nobody in the bed under
+// PolicyHold, AfterHold applies at once.
+func (d Decider) Refile(rec record.Record, now time.Time) (Decision, bool) {
+	at := ReadingTime(rec)
+	if d.Feed != nil && !d.Feed.Known(rec.Bed, at, now) {
+		return Decision{}, false
+	}
+	return d.known(rec.Bed, at, false), true
 }
 
 func (d Decider) holdFor() time.Duration {

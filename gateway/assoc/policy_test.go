@@ -129,3 +129,42 @@ func TestReadingTime(t *testing.T) {
 		t.Errorf("a measurement taken before the admission: %+v, want forwarded without the patient", d)
 	}
 }
+
+// unknownFeed knows the feed complete for no reading.
+type unknownFeed struct{}
+
+func (unknownFeed) Known(string, time.Time, time.Time) bool { return false }
+
+// TestRefile: the subject a filed reading has now, for a correction: the
+// patient, or the policy for nobody (a hold is not held again), and no
+// answer while the feed is not known complete for the reading's time.
+func TestRefile(t *testing.T) {
+	r := NewRegister(Options{Beds: []string{"1"}, Now: clock})
+	apply(t, r, []step{{bed: "1", event: Admit, p: pA, at: 10}, {bed: "1", event: Discharge, at: 20}})
+	tests := []struct {
+		name   string
+		d      Decider
+		m      int
+		ok     bool
+		want   Action
+		reason string
+	}{
+		{"patient", Decider{Lookup: r}, 15, true, Forward, ReasonAssociated},
+		{"nobody, forward", Decider{Lookup: r}, 25, true, ForwardUnassociated, ReasonNoPatient},
+		{"nobody, quarantine", Decider{Lookup: r, Policy: PolicyQuarantine}, 25, true, Quarantine, ReasonNoPatient},
+		{"nobody, hold: not held again", Decider{Lookup: r, Policy: PolicyHold, HoldFor: time.Hour}, 25, true, ForwardUnassociated, ReasonHoldExpired},
+		{"nobody, hold then quarantine", Decider{Lookup: r, Policy: PolicyHold, HoldFor: time.Hour, AfterHold: PolicyQuarantine}, 25, true, Quarantine, ReasonHoldExpired},
+		{"feed not known: no answer", Decider{Lookup: r, Feed: unknownFeed{}}, 15, false, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := tt.d.Refile(reading("1", tt.m), minute(tt.m+1))
+			if ok != tt.ok || ok && (got.Action != tt.want || got.Reason != tt.reason) {
+				t.Fatalf("Refile = %v %q %v, want %v %q %v", got.Action, got.Reason, ok, tt.want, tt.reason, tt.ok)
+			}
+			if ok && (got.Action == Forward) != (got.Patient != nil) {
+				t.Fatalf("Refile patient %v with action %v", got.Patient, got.Action)
+			}
+		})
+	}
+}

@@ -190,8 +190,9 @@ func (r *Register) StayAt(bed string, t time.Time) (p record.Patient, since time
 // Events may arrive out of order (an EPR back-dating a discharge): a late
 // event is inserted at its time and the windows recomputed, unless it would
 // make a later event inconsistent (ErrConflict). Readings already
-// associated are not revisited. An event whose id was already applied is a
-// no-op (retained messages are re-delivered on every reconnect); the same id
+// associated are not revisited here (the gateway corrects them). An event
+// whose id was already applied is a no-op (retained messages are
+// re-delivered on every reconnect); the same id
 // with other content is ErrIDReused. An admit older than the kept history is
 // ErrBeforeHistory, and so is a closing event older than it while a patient
 // was in the bed at its end; with the bed empty there a closing event is a

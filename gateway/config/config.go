@@ -21,6 +21,7 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/assoc"
+	"github.com/bedgate/bedgate/gateway/filed"
 	"github.com/bedgate/bedgate/gateway/news2"
 	"github.com/bedgate/bedgate/gateway/news2/tracker"
 	"github.com/bedgate/bedgate/gateway/record"
@@ -158,6 +159,13 @@ type Association struct {
 	// "admission feed unavailable". The default is 15m
 	// (assoc.DefaultMaxWait).
 	MaxWait time.Duration `mapstructure:"max_wait"`
+	// CorrectionWindow is how long after filing a reading stays
+	// correctable: an admission event applied later than its time's grace
+	// that changes who was in the bed then strikes out the filing and files
+	// it again for the right subject (README: Corrections). The default is
+	// 24h (filed.DefaultWindow); at most 168h, within the history the
+	// admission register keeps.
+	CorrectionWindow time.Duration `mapstructure:"correction_window"`
 }
 
 // Gateway names this gateway and where it keeps its state.
@@ -399,6 +407,7 @@ var defaults = map[string]any{
 	"association.after_hold":         string(assoc.PolicyForward),
 	"association.grace":              assoc.DefaultGrace,
 	"association.max_wait":           assoc.DefaultMaxWait,
+	"association.correction_window":  filed.DefaultWindow,
 	"news2.window":                   news2.DefaultWindow,
 	"news2.nurse_entry_for":          tracker.DefaultNurseFor,
 	"mllp.listen":                    "",
@@ -569,6 +578,9 @@ func (c *Config) Validate(knownDrivers []string) error {
 	}
 	if c.Association.MaxWait < c.Association.Grace || c.Association.MaxWait > 24*time.Hour {
 		bad("association.max_wait", "%v: must be between association.grace and 24h", c.Association.MaxWait)
+	}
+	if c.Association.CorrectionWindow < time.Minute || c.Association.CorrectionWindow > 168*time.Hour {
+		bad("association.correction_window", "%v: must be between 1m and 168h", c.Association.CorrectionWindow)
 	}
 	if c.NEWS2.Window < time.Minute || c.NEWS2.Window > 24*time.Hour {
 		bad("news2.window", "%v: must be between 1m and 24h", c.NEWS2.Window)

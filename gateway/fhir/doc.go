@@ -151,6 +151,15 @@
 // components. A NEWS2 score is final too, and advisory by interpretation,
 // note and method (news2.go explains why not preliminary).
 //
+// # Corrections
+//
+// [Encoder.EncodeCorrection] strikes out a reading filed for the wrong
+// subject: one transaction Bundle with each Observation as it was filed but
+// status entered-in-error (a conditional update on its identifier, no UK
+// Core profile claim) and the reading filed again for the right subject
+// under new identifiers, or, with nobody to file it for, the strike-out
+// alone; a NEWS2 score is struck out the same way.
+//
 // # Validation
 //
 // The tests run the project's conformance validator

@@ -106,8 +106,17 @@ func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("fhir: record kind %q is not encoded as FHIR", r.Kind)
 	}
-	if err := checkRecord(r); err != nil {
+	b, err := e.observations(r, seq)
+	if err != nil {
 		return nil, err
+	}
+	return marshal(b, seq)
+}
+
+// observations returns the Bundle of Encode for a record of observations.
+func (e *Encoder) observations(r record.Record, seq uint64) (bundle, error) {
+	if err := checkRecord(r); err != nil {
+		return bundle{}, err
 	}
 
 	loc, locEntry := e.location(r)
@@ -151,7 +160,11 @@ func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
 			Request:  &request{Method: "POST", URL: "Observation", IfNoneExist: ifNoneExist(obs.Identifier[0])},
 		})
 	}
+	return b, nil
+}
 
+// marshal returns the compact JSON of a Bundle, HTML characters unescaped.
+func marshal(b bundle, seq uint64) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

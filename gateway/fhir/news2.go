@@ -50,8 +50,6 @@ package fhir
 // component (the tests pin exactly that report).
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -132,9 +130,18 @@ type component struct {
 // encodeNEWS2 returns the transaction Bundle of a KindNEWS2 record, as
 // described at the top of this file.
 func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
-	id, err := checkNEWS2(r)
+	b, err := e.news2Bundle(r, seq)
 	if err != nil {
 		return nil, err
+	}
+	return marshal(b, seq)
+}
+
+// news2Bundle returns the Bundle of encodeNEWS2.
+func (e *Encoder) news2Bundle(r record.Record, seq uint64) (bundle, error) {
+	id, err := checkNEWS2(r)
+	if err != nil {
+		return bundle{}, err
 	}
 	s := r.NEWS2
 	issued := r.ReceivedAt
@@ -221,14 +228,7 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 		Resource: obs,
 		Request:  &request{Method: "POST", URL: "Observation", IfNoneExist: ifNoneExist(obs.Identifier[0])},
 	})
-
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(b); err != nil {
-		return nil, fmt.Errorf("fhir: encode NEWS2 record %d: %w", seq, err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return b, nil
 }
 
 // scoreQuantity is a NEWS2 score as a {ScoreOf} quantity.

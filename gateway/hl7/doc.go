@@ -133,6 +133,12 @@
 // bed. A receiver must treat BEDGATE-BED identifiers as "no patient" and
 // must not create or merge a patient from them.
 //
+// # Corrections
+//
+// [Encoder.EncodeWrong] re-sends a reading filed for the wrong patient with
+// OBX-11 W on every metric row (table 0085: post original as wrong); the
+// gateway then sends the corrected message, with new OBX-21 identifiers.
+//
 // # Validation
 //
 // The tests run the project's conformance validator

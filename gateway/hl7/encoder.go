@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,6 +172,22 @@ func (e *Encoder) ContentType() string { return MediaType }
 // gateway, bed or device key, no receive time, an observation id that is
 // not a UUID or appears twice.
 func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
+	return e.encode(r, seq, false)
+}
+
+// EncodeWrong returns the message of Encode for wrong, a record as it was
+// filed, with OBX-11 W on every metric row: HL7 table 0085 "post original
+// as wrong, e.g. transmitted for wrong patient". The EPR strikes out the
+// results it filed under the same OBX-21 identifiers, for the PID-3 it
+// filed them for. Only the MSH-10, MSH-13 and OBR-3 (the new message's)
+// differ from the original, and a row without a value that the original
+// marked X with no NI or NAV flag (NaN, infinities) gains the flag NI, as
+// PCD-01 asks of a row without a value that is not X.
+func (e *Encoder) EncodeWrong(wrong record.Record, seq uint64) ([]byte, error) {
+	return e.encode(wrong, seq, true)
+}
+
+func (e *Encoder) encode(r record.Record, seq uint64, wrong bool) ([]byte, error) {
 	if err := checkRecord(r); err != nil {
 		return nil, err
 	}
@@ -248,6 +265,13 @@ func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
 		obx[6] = row.unit
 		obx[8] = strings.Join(row.flags, "~")
 		obx[11] = row.status
+		if wrong {
+			obx[11] = "W"
+			if row.value == "" && !slices.Contains(row.flags, "NI") && !slices.Contains(row.flags, "NAV") {
+				// PCD-01 wants a row without a value to say so: X or NI.
+				obx[8] = strings.Join(append(row.flags, "NI"), "~")
+			}
+		}
 		obx[14] = at
 		obx[21] = strings.ToLower(o.ID) // observation instance identifier
 		segment(&b, "OBX", obx[1:]...)

@@ -109,7 +109,8 @@ type Readings struct {
 	// Read counts readings the drivers delivered.
 	Read int64 `json:"read"`
 	// Stored counts records appended to the outbox, by kind: "obs"
-	// (observations), "news2" (scores), "rejected" (quarantines).
+	// (observations), "news2" (scores), "rejected" (quarantines),
+	// "correction" (messages striking out or refiling a reading).
 	Stored map[string]int64 `json:"stored"`
 	// Quarantined counts values not forwarded, by reason.
 	Quarantined map[string]uint64 `json:"quarantined"`
@@ -120,6 +121,9 @@ type Readings struct {
 	Repeats uint64 `json:"repeats"`
 	// Held counts readings waiting for a patient association now.
 	Held int `json:"held"`
+	// Corrections counts filed readings corrected since the start: a late
+	// admission event showed they were filed for the wrong subject.
+	Corrections int64 `json:"corrections"`
 	// Lost counts held readings and NEWS2 scores that could not be stored.
 	Lost int64 `json:"lost"`
 }

@@ -52,6 +52,7 @@ var (
 	descRepeats      = desc("bedgate_values_repeated_total", "Values of episodic measurements (a blood pressure) reported again and not forwarded again.")
 	descHeld         = desc("bedgate_readings_held", "Readings waiting for a patient association.")
 	descLost         = desc("bedgate_records_lost_total", "Held readings and NEWS2 scores that could not be stored.")
+	descCorrections  = desc("bedgate_readings_corrected_total", "Filed readings corrected after a late admission event.")
 	descEntries      = desc("bedgate_outbox_entries", "Entries in the outbox, in flight included.")
 	descBytes        = desc("bedgate_outbox_bytes", "Payload bytes in the outbox.")
 	descMaxBytes     = desc("bedgate_outbox_max_bytes", "The outbox's size bound (buffer.max_bytes).")
@@ -79,7 +80,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 // Describe sends the descriptors of the snapshot's families.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuild, descRead, descStored, descPublished, descAcked, descQuarantined,
-		descFlagged, descRepeats, descHeld, descLost, descEntries, descBytes, descMaxBytes, descOldest, descInFlight, descDropped,
+		descFlagged, descRepeats, descHeld, descLost, descCorrections, descEntries, descBytes, descMaxBytes, descOldest, descInFlight, descDropped,
 		descConnected, descReconnects, descConnFailures, descLastAck, descState, descLastReading, descAdmitted, descClockSync,
 		descMLLPConns, descMLLPRefused, descMLLPAcks, descMLLPDups} {
 		ch <- d
@@ -107,6 +108,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(descRepeats, float64(s.Readings.Repeats))
 	gauge(descHeld, float64(s.Readings.Held))
 	counter(descLost, float64(s.Readings.Lost))
+	counter(descCorrections, float64(s.Readings.Corrections))
 
 	o := s.Outbox
 	gauge(descEntries, float64(o.Entries))
