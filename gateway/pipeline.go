@@ -34,8 +34,11 @@ type pipeline struct {
 	rules          validate.Rules
 	maxClockOffset time.Duration
 
-	outbox   *buffer.Buffer
-	enc      record.Encoder
+	outbox *buffer.Buffer
+	enc    record.Encoder
+	// contexts stores each bed's context before the observation records
+	// that refer to it; nil when the format carries it in every message.
+	contexts *bedContexts
 	register *assoc.Register
 	// feed is the watermark of the admission feed: readings are decided
 	// only when it knows the feed complete up to their time.
@@ -192,6 +195,9 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 		log:            log,
 		wake:           make(chan struct{}, 1),
 		scored:         make(chan record.Record, 64),
+	}
+	if ce, ok := format.(record.ContextEncoder); ok {
+		pipe.contexts = newBedContexts(ce, outbox)
 	}
 	if cfg.Gateway.Format != "hl7v2" {
 		// NEWS2 scores are published as FHIR Observations; HL7 v2 PCD-01
@@ -408,15 +414,55 @@ func (p *pipeline) storeScores(ctx context.Context) {
 // record refused because the disk is nearly full is a loss the outbox has
 // counted (dropped "disk-full") and logged; it is not an error, so that the
 // device's session goes on and later readings are stored once there is
-// room.
+// room. An observation record that refers to its bed's context is stored
+// after the context (storeReferring).
 func (p *pipeline) store(ctx context.Context, rec record.Record) error {
-	_, err := p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
+	if p.contexts != nil && rec.Kind == record.KindObservations {
+		return p.storeReferring(ctx, rec)
+	}
+	_, err := p.appendRecord(ctx, rec)
+	return p.stored(rec, err)
+}
+
+// storeReferring stores the context rec refers to when the EPR may not
+// have it (bedContexts), then rec. Should the context be overtaken while
+// rec is being stored (a connection came up, or the outbox dropped it),
+// both are stored again: the same observation identifiers, so the EPR
+// files the reading once, after its context. A context refused for want
+// of space leaves rec unstored too (it would refer to nothing): a loss,
+// counted.
+func (p *pipeline) storeReferring(ctx context.Context, rec record.Record) error {
+	for try := 1; ; try++ {
+		if err := p.contexts.ensure(ctx, rec, p.appendRecord); errors.Is(err, buffer.ErrDiskFull) {
+			p.lost.Add(1)
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("store context: %w", err)
+		}
+		if _, err := p.appendRecord(ctx, rec); err != nil {
+			return p.stored(rec, err)
+		}
+		if p.contexts.stillServes(rec) || try == maxContextTries {
+			return p.stored(rec, nil)
+		}
+	}
+}
+
+// appendRecord encodes rec with the sequence number it gets and appends
+// it to the outbox.
+func (p *pipeline) appendRecord(ctx context.Context, rec record.Record) (buffer.Seq, error) {
+	return p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
 		body, err := p.enc.Encode(rec, uint64(seq))
 		if err != nil {
 			return nil, fmt.Errorf("encode record: %w", err)
 		}
 		return publish.Envelope(rec.Topic, body), nil
 	})
+}
+
+// stored counts a record the outbox took, and turns its refusal for want
+// of space into no error (see store).
+func (p *pipeline) stored(rec record.Record, err error) error {
 	if errors.Is(err, buffer.ErrDiskFull) {
 		return nil
 	}

@@ -189,8 +189,8 @@ func mdcCoding(t *testing.T, obs map[string]any) map[string]any {
 
 func TestParseErrors(t *testing.T) {
 	good := encode(t, testRecord(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)), 5)
-	// The first Observation is entry 6, after the Location, the Device and
-	// the four DeviceMetrics.
+	// The first Observation is entry 0: the Location, Device and
+	// DeviceMetrics are in the bed's context Bundle.
 	tests := []struct {
 		name    string
 		payload []byte
@@ -210,13 +210,13 @@ func TestParseErrors(t *testing.T) {
 		}), `bundle identifier "-5"`},
 		{"MDC code not a number", mutate(t, good, func(b map[string]any) {
 			mdcCoding(t, firstObservation(t, b))["code"] = "SpO2"
-		}), `entry 6: MDC code "SpO2"`},
+		}), `entry 0: MDC code "SpO2"`},
 		{"MDC code too large", mutate(t, good, func(b map[string]any) {
 			mdcCoding(t, firstObservation(t, b))["code"] = "4294967296"
 		}), `MDC code "4294967296"`},
 		{"effectiveDateTime not RFC 3339", mutate(t, good, func(b map[string]any) {
 			firstObservation(t, b)["effectiveDateTime"] = "11/26/26 10:00:00"
-		}), "entry 6: effectiveDateTime"},
+		}), "entry 0: effectiveDateTime"},
 		{"effectiveDateTime without zone", mutate(t, good, func(b map[string]any) {
 			firstObservation(t, b)["effectiveDateTime"] = "2026-11-26T10:00:00"
 		}), "effectiveDateTime"},

@@ -138,8 +138,8 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 		issued = s.Effective
 	}
 
-	loc, locEntry := e.location(r)
-	subject := &reference{Reference: locEntry.FullURL, Type: "Location", Display: loc.Name}
+	locEntry := e.location(r)
+	subject := &reference{Reference: locEntry.FullURL, Type: "Location", Display: r.Bed}
 	if p := patientIdentifier(r, e.opts.LocalIDSystem); p != nil {
 		subject = &reference{Type: "Patient", Identifier: p}
 	}
@@ -153,7 +153,7 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 	}
 	var devRef *reference
 	if r.DeviceKey != "" {
-		devEntry := e.device(r, loc)
+		devEntry := e.device(r, locEntry.FullURL)
 		b.Entry = append(b.Entry, devEntry)
 		devRef = &reference{Reference: devEntry.FullURL, Type: "Device"}
 	}

@@ -1,0 +1,154 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"slices"
+	"sync"
+
+	"github.com/bedgate/bedgate/buffer"
+	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway/record"
+)
+
+// bedContexts stores each bed's context record (its location, its device
+// and the device's metrics: what the observation messages of a
+// record.ContextEncoder refer to by identifier) in the outbox before the
+// first observation record that needs it. A bed's context is stored again
+// when it may not reach the EPR before the observation:
+//
+//   - the bed's device is first seen since the gateway started (the context
+//     is kept in memory only: after a restart it is sent once again, which
+//     the EPR's conditional creates make idempotent);
+//   - its content changed (another device, a metric not in it, another
+//     unit): the hash of the content differs;
+//   - it lies in the backlog of the publisher's latest connection, which
+//     readings stored since may overtake (publish.Publisher.Boundary);
+//   - the outbox dropped entries (full or expired) and it is no longer
+//     stored: it may have been one of them.
+//
+// A context that was delivered (acknowledged) serves until its content
+// changes.
+type bedContexts struct {
+	enc    record.ContextEncoder
+	outbox *buffer.Buffer
+	// boundary is the publisher's split of the outbox; nil until the
+	// publisher exists (no connection yet: no split).
+	boundary func() buffer.Seq
+
+	mu   sync.Mutex
+	beds map[string]*bedContext // by observation topic
+}
+
+// bedContext is the context last stored for one bed.
+type bedContext struct {
+	mu      sync.Mutex
+	rec     record.Record
+	hash    [sha256.Size]byte
+	seq     buffer.Seq
+	dropped uint64 // the outbox's drops when it was stored
+	stored  bool
+}
+
+// maxContextTries bounds how often one observation record is stored again
+// because its context was overtaken while it was being stored (a
+// connection came up, or the outbox dropped it, at that very moment).
+const maxContextTries = 3
+
+func newBedContexts(enc record.ContextEncoder, outbox *buffer.Buffer) *bedContexts {
+	return &bedContexts{enc: enc, outbox: outbox, beds: map[string]*bedContext{}}
+}
+
+func (c *bedContexts) bed(topic string) *bedContext {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.beds[topic]
+	if b == nil {
+		b = &bedContext{}
+		c.beds[topic] = b
+	}
+	return b
+}
+
+// serves reports whether b's stored context still reaches the EPR before
+// an entry stored now.
+func (c *bedContexts) serves(b *bedContext) bool {
+	if !b.stored {
+		return false
+	}
+	dropped, oldest := c.outbox.Dropped()
+	switch {
+	case b.seq < oldest:
+		// Gone from the outbox: delivered, unless the outbox dropped it.
+		return dropped == b.dropped
+	case c.boundary != nil && b.seq < c.boundary():
+		// Still stored, in the latest connection's backlog.
+		return false
+	}
+	return true
+}
+
+// ensure stores the context rec refers to, with store, unless the one
+// stored for rec's bed serves. It returns an error wrapping
+// buffer.ErrDiskFull when the context was refused for want of space.
+func (c *bedContexts) ensure(ctx context.Context, rec record.Record, store func(context.Context, record.Record) (buffer.Seq, error)) error {
+	b := c.bed(rec.Topic)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	next := c.next(b, rec)
+	hash := contextHash(next)
+	if hash == b.hash && c.serves(b) {
+		return nil
+	}
+	dropped, _ := c.outbox.Dropped()
+	seq, err := store(ctx, next)
+	if err != nil {
+		return err
+	}
+	b.rec, b.hash, b.seq, b.dropped, b.stored = next, hash, seq, dropped, true
+	return nil
+}
+
+// stillServes reports whether the context of rec's bed still serves after
+// rec was stored: false when it was overtaken meanwhile.
+func (c *bedContexts) stillServes(rec record.Record) bool {
+	b := c.bed(rec.Topic)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return c.serves(b)
+}
+
+// next is the context rec needs: rec's bed and device with the metrics
+// rec refers to, added to those of the stored context when the device is
+// the same (so that readings with different sets of values do not send a
+// context each), a metric's unit the latest.
+func (c *bedContexts) next(b *bedContext, rec record.Record) record.Record {
+	ctx := record.Record{
+		Kind: record.KindContext, Gateway: rec.Gateway, Site: rec.Site, Ward: rec.Ward, Bed: rec.Bed,
+		Topic: rec.Topic, Device: rec.Device, DeviceKey: rec.DeviceKey, ReceivedAt: rec.ReceivedAt,
+	}
+	if b.stored && b.rec.Device == rec.Device && b.rec.DeviceKey == rec.DeviceKey {
+		ctx.Metrics = slices.Clone(b.rec.Metrics)
+	}
+	for _, m := range c.enc.Metrics(rec) {
+		i := slices.IndexFunc(ctx.Metrics, func(o record.Metric) bool { return o.MDC == m.MDC && o.Label == m.Label })
+		if i < 0 {
+			ctx.Metrics = append(ctx.Metrics, m)
+		} else {
+			ctx.Metrics[i] = m
+		}
+	}
+	return ctx
+}
+
+// contextHash is the hash of a context's content: everything but its time.
+func contextHash(r record.Record) [sha256.Size]byte {
+	content := struct {
+		Gateway, Site, Ward, Bed, Topic, DeviceKey string
+		Device                                     drivers.DeviceID
+		Metrics                                    []record.Metric
+	}{r.Gateway, r.Site, r.Ward, r.Bed, r.Topic, r.DeviceKey, r.Device, r.Metrics}
+	b, _ := json.Marshal(content) // plain strings and numbers: cannot fail
+	return sha256.Sum256(b)
+}
