@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -87,6 +89,32 @@ func (c *bedContexts) serves(b *bedContext) bool {
 		return false
 	}
 	return true
+}
+
+// errContextRefused is returned by store when the outbox refused the
+// context for want of space: the record was not stored either.
+var errContextRefused = errors.New("the context was refused for want of space")
+
+// store stores the context rec refers to when the EPR may not have it,
+// then rec, with store. Should the context be overtaken while rec is being
+// stored (a connection came up, or the outbox dropped it, at that moment),
+// both are stored again: the same observation identifiers, so the EPR
+// files the reading once, after its context. It returns rec's store error
+// (buffer.ErrDiskFull included), or errContextRefused.
+func (c *bedContexts) store(ctx context.Context, rec record.Record, store func(context.Context, record.Record) (buffer.Seq, error)) error {
+	for try := 1; ; try++ {
+		if err := c.ensure(ctx, rec, store); errors.Is(err, buffer.ErrDiskFull) {
+			return errContextRefused
+		} else if err != nil {
+			return fmt.Errorf("store context: %w", err)
+		}
+		if _, err := store(ctx, rec); err != nil {
+			return err
+		}
+		if c.stillServes(rec) || try == maxContextTries {
+			return nil
+		}
+	}
 }
 
 // ensure stores the context rec refers to, with store, unless the one

@@ -424,28 +424,16 @@ func (p *pipeline) store(ctx context.Context, rec record.Record) error {
 	return p.stored(rec, err)
 }
 
-// storeReferring stores the context rec refers to when the EPR may not
-// have it (bedContexts), then rec. Should the context be overtaken while
-// rec is being stored (a connection came up, or the outbox dropped it),
-// both are stored again: the same observation identifiers, so the EPR
-// files the reading once, after its context. A context refused for want
-// of space leaves rec unstored too (it would refer to nothing): a loss,
-// counted.
+// storeReferring stores rec after the context it refers to (see
+// bedContexts.store). A context refused for want of space leaves rec
+// unstored too (it would refer to nothing): a loss, counted.
 func (p *pipeline) storeReferring(ctx context.Context, rec record.Record) error {
-	for try := 1; ; try++ {
-		if err := p.contexts.ensure(ctx, rec, p.appendRecord); errors.Is(err, buffer.ErrDiskFull) {
-			p.lost.Add(1)
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("store context: %w", err)
-		}
-		if _, err := p.appendRecord(ctx, rec); err != nil {
-			return p.stored(rec, err)
-		}
-		if p.contexts.stillServes(rec) || try == maxContextTries {
-			return p.stored(rec, nil)
-		}
+	err := p.contexts.store(ctx, rec, p.appendRecord)
+	if errors.Is(err, errContextRefused) {
+		p.lost.Add(1)
+		return nil
 	}
+	return p.stored(rec, err)
 }
 
 // appendRecord encodes rec with the sequence number it gets and appends
