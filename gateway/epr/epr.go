@@ -1,6 +1,7 @@
 package epr
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -26,7 +27,8 @@ type Observation struct {
 	// MDC and Ref are the MDC coding's code and display.
 	MDC uint32
 	Ref string
-	// Display is the first coding's display, for people.
+	// Display is the first coding's display, else the code's text, else
+	// the first code, for people.
 	Display string
 	// Value is nil when the observation has a dataAbsentReason (Absent).
 	Value  *float64
@@ -81,6 +83,7 @@ type identifier struct {
 type valued struct {
 	Code struct {
 		Coding []coding `json:"coding"`
+		Text   string   `json:"text"`
 	} `json:"code"`
 	ValueQuantity *struct {
 		Value *float64 `json:"value"`
@@ -260,10 +263,7 @@ func (c *Contexts) Add(topic string, m Message) (unresolved []string) {
 func fill(obs *Observation, v valued) error {
 	for j, c := range v.Code.Coding {
 		if j == 0 {
-			obs.Display = c.Display
-			if obs.Display == "" {
-				obs.Display = c.Code
-			}
+			obs.Display = cmp.Or(c.Display, v.Code.Text, c.Code)
 		}
 		if c.System == MDCSystem {
 			code, err := strconv.ParseUint(c.Code, 10, 32)
