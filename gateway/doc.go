@@ -3,7 +3,10 @@
 // reading goes through the pipeline (identify, validate, associate with the
 // patient in the bed, score NEWS2) and is stored, encoded, in the durable
 // outbox (synced before the reading counts as accepted); the publisher drains
-// the outbox to the MQTT broker.
+// the outbox to the MQTT broker. With a format whose readings refer to a
+// context (record.ContextEncoder: FHIR), each bed's context (location,
+// device, metrics) is stored before the first reading that refers to it and
+// again when it may not reach the EPR first (bedcontext.go).
 //
 // Data flows one way:
 //
@@ -12,7 +15,7 @@
 //
 // Topics (never a patient identifier in a topic):
 //
-//	bedgate/v1/<site>/<ward>/<bed>/obs        observations (FHIR R4 Bundles or HL7 v2 ORU^R01), not retained
+//	bedgate/v1/<site>/<ward>/<bed>/obs        observations (FHIR R4 Bundles, the bed's context Bundles, or HL7 v2 ORU^R01), not retained
 //	bedgate/v1/<site>/<ward>/<bed>/rejected   quarantined values with their reasons (JSON), not retained
 //	bedgate/v1/<site>/<ward>/<bed>/device     device status (JSON), retained
 //	bedgate/v1/<site>/<ward>/<bed>/admission  admissions, published by the EPR, retained; subscribed

@@ -65,8 +65,9 @@ type pipeline struct {
 	scored chan record.Record
 
 	// lost counts records that no device session waited for (held
-	// readings released, NEWS2 scores) and that could not be stored: never
-	// silent, reported on the status topic.
+	// readings released, NEWS2 scores) and that could not be stored, and
+	// readings not stored because their context was refused for want of
+	// space: never silent, reported on the status topic.
 	lost atomic.Int64
 	// tally counts stored records and quarantined values for the snapshot.
 	tally tally
