@@ -22,9 +22,11 @@ import (
 //
 //   - the bed's device is first seen since the gateway started (the context
 //     is kept in memory only: after a restart it is sent once again, which
-//     the EPR's conditional creates make idempotent);
-//   - its content changed (another device, a metric not in it, another
-//     unit): the hash of the content differs;
+//     the EPR's conditional creates make idempotent), or another device
+//     (another device key: another serial number) appears at the bed;
+//   - its content changed (the device's model or serial under the same
+//     device key, a metric not in it, another unit): the hash of the
+//     content differs;
 //   - it lies in the backlog of the publisher's latest connection, which
 //     readings stored since may overtake (publish.Publisher.Boundary);
 //   - the outbox dropped entries (full or expired) and it is no longer
@@ -40,10 +42,16 @@ type bedContexts struct {
 	boundary func() buffer.Seq
 
 	mu   sync.Mutex
-	beds map[string]*bedContext // by observation topic
+	beds map[contextKey]*bedContext
 }
 
-// bedContext is the context last stored for one bed.
+// contextKey names a bed's context: its observation topic and the device.
+// A bed fed by several devices (a central station's HL7 may name a monitor
+// and a pump) has one context per device, so that readings alternating
+// between them do not each send a context.
+type contextKey struct{ topic, device string }
+
+// bedContext is the context last stored for one bed and device.
 type bedContext struct {
 	mu      sync.Mutex
 	rec     record.Record
@@ -59,16 +67,17 @@ type bedContext struct {
 const maxContextTries = 3
 
 func newBedContexts(enc record.ContextEncoder, outbox *buffer.Buffer) *bedContexts {
-	return &bedContexts{enc: enc, outbox: outbox, beds: map[string]*bedContext{}}
+	return &bedContexts{enc: enc, outbox: outbox, beds: map[contextKey]*bedContext{}}
 }
 
-func (c *bedContexts) bed(topic string) *bedContext {
+func (c *bedContexts) bed(rec record.Record) *bedContext {
+	key := contextKey{rec.Topic, rec.DeviceKey}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := c.beds[topic]
+	b := c.beds[key]
 	if b == nil {
 		b = &bedContext{}
-		c.beds[topic] = b
+		c.beds[key] = b
 	}
 	return b
 }
@@ -121,10 +130,14 @@ func (c *bedContexts) store(ctx context.Context, rec record.Record, store func(c
 // stored for rec's bed serves. It returns an error wrapping
 // buffer.ErrDiskFull when the context was refused for want of space.
 func (c *bedContexts) ensure(ctx context.Context, rec record.Record, store func(context.Context, record.Record) (buffer.Seq, error)) error {
-	b := c.bed(rec.Topic)
+	b := c.bed(rec)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	next := c.next(b, rec)
+	metrics := c.enc.Metrics(rec)
+	if covers(b, rec, metrics) && c.serves(b) {
+		return nil // the steady state, without building or hashing a context
+	}
+	next := next(b, rec, metrics)
 	hash := contextHash(next)
 	if hash == b.hash && c.serves(b) {
 		return nil
@@ -141,7 +154,7 @@ func (c *bedContexts) ensure(ctx context.Context, rec record.Record, store func(
 // stillServes reports whether the context of rec's bed still serves after
 // rec was stored: false when it was overtaken meanwhile.
 func (c *bedContexts) stillServes(rec record.Record) bool {
-	b := c.bed(rec.Topic)
+	b := c.bed(rec)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return c.serves(b)
@@ -150,8 +163,9 @@ func (c *bedContexts) stillServes(rec record.Record) bool {
 // next is the context rec needs: rec's bed and device with the metrics
 // rec refers to, added to those of the stored context when the device is
 // the same (so that readings with different sets of values do not send a
-// context each), a metric's unit the latest.
-func (c *bedContexts) next(b *bedContext, rec record.Record) record.Record {
+// context each), a metric's unit the latest. The device key is the same:
+// it is part of the context's key.
+func next(b *bedContext, rec record.Record, metrics []record.Metric) record.Record {
 	ctx := record.Record{
 		Kind: record.KindContext, Gateway: rec.Gateway, Site: rec.Site, Ward: rec.Ward, Bed: rec.Bed,
 		Topic: rec.Topic, Device: rec.Device, DeviceKey: rec.DeviceKey, ReceivedAt: rec.ReceivedAt,
@@ -159,7 +173,7 @@ func (c *bedContexts) next(b *bedContext, rec record.Record) record.Record {
 	if b.stored && b.rec.Device == rec.Device && b.rec.DeviceKey == rec.DeviceKey {
 		ctx.Metrics = slices.Clone(b.rec.Metrics)
 	}
-	for _, m := range c.enc.Metrics(rec) {
+	for _, m := range metrics {
 		i := slices.IndexFunc(ctx.Metrics, func(o record.Metric) bool { return o.MDC == m.MDC && o.Label == m.Label })
 		if i < 0 {
 			ctx.Metrics = append(ctx.Metrics, m)
@@ -168,6 +182,20 @@ func (c *bedContexts) next(b *bedContext, rec record.Record) record.Record {
 		}
 	}
 	return ctx
+}
+
+// covers reports whether b's stored context holds rec's device and every
+// metric rec refers to, units included.
+func covers(b *bedContext, rec record.Record, metrics []record.Metric) bool {
+	if !b.stored || b.rec.Device != rec.Device || b.rec.Gateway != rec.Gateway || b.rec.Bed != rec.Bed {
+		return false
+	}
+	for _, m := range metrics {
+		if !slices.Contains(b.rec.Metrics, m) {
+			return false
+		}
+	}
+	return true
 }
 
 // contextHash is the hash of a context's content: everything but its time.

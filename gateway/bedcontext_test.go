@@ -112,8 +112,9 @@ func metricCodes(ms []record.Metric) []uint32 {
 
 // TestBedContexts walks one bed through the events that decide whether a
 // context Bundle is stored before a reading: first reading, same device and
-// values, a new value, fewer values, another device, a connection that puts
-// the context in its backlog, the context delivered, the outbox dropping it.
+// values, a new value, fewer values, another device, the first device
+// again, a connection that puts the context in its backlog, the context
+// delivered. TestBedContextDropped covers the outbox dropping it.
 func TestBedContexts(t *testing.T) {
 	spo2 := drivers.Value{MDC: 150456, Ref: "MDC_PULS_OXIM_SAT_O2", Value: drivers.Float(97), Unit: "%"}
 	pr := drivers.Value{MDC: 149530, Ref: "MDC_PULS_OXIM_PULS_RATE", Value: drivers.Float(72), Unit: "/min"}
@@ -138,6 +139,8 @@ func TestBedContexts(t *testing.T) {
 		{name: "fewer values: none", record: oximetry("A1", t0.Add(3*time.Second), pr)},
 		{name: "another device: its own context", record: oximetry("B2", t0.Add(4*time.Second), spo2),
 			want: true, wantSerial: "B2", wantMetrics: []uint32{150456}},
+		{name: "the first device again (a station naming two devices): its context still serves",
+			record: oximetry("A1", t0.Add(4500*time.Millisecond), spo2, pr)},
 		{name: "a connection came up with the context in its backlog: again",
 			before: func() { rig.boundary = buffer.Seq(len(rig.stored) + 1) },
 			record: oximetry("B2", t0.Add(5*time.Second), spo2), want: true, wantSerial: "B2", wantMetrics: []uint32{150456}},
@@ -208,4 +211,45 @@ func TestBedContextDropped(t *testing.T) {
 		t.Errorf("context stored again %d times for 400 readings while the outbox was full", resent)
 	}
 	t.Logf("%d entries dropped, context stored again %d times", dropped, resent)
+}
+
+// BenchmarkBedContextCheck measures what deciding whether a reading needs
+// its context costs (the steady state: it does not), as a ratio to
+// encoding the reading's Bundle, which every reading costs anyway.
+func BenchmarkBedContextCheck(b *testing.B) {
+	spo2 := drivers.Value{MDC: 150456, Ref: "MDC_PULS_OXIM_SAT_O2", Value: drivers.Float(97), Unit: "%"}
+	pr := drivers.Value{MDC: 149530, Ref: "MDC_PULS_OXIM_PULS_RATE", Value: drivers.Float(72), Unit: "/min"}
+	pi := drivers.Value{MDC: 150448, Ref: "MDC_PULS_OXIM_PERF_REL", Value: drivers.Float(3.1), Unit: "%"}
+	t := &testing.T{}
+	rig := newContextRig(t, buffer.Options{})
+	rec := oximetry("A1", time.Date(2026, 6, 11, 9, 0, 0, 0, time.UTC), spo2, pr, pi)
+	if rig.store(rec) == nil {
+		b.Fatal("no context first")
+	}
+	enc, err := fhir.New(fhir.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	none := func(context.Context, record.Record) (buffer.Seq, error) {
+		b.Fatal("context stored again")
+		return 0, nil
+	}
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if err := rig.contexts.ensure(ctx, rec, none); err != nil {
+			b.Fatal(err)
+		}
+	}
+	check := time.Since(start)
+	start = time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := enc.Encode(rec, uint64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	encode := time.Since(start)
+	b.ReportMetric(float64(check.Nanoseconds())/float64(b.N), "check-ns/reading")
+	b.ReportMetric(float64(encode.Nanoseconds())/float64(b.N), "encode-ns/reading")
+	b.ReportMetric(check.Seconds()/encode.Seconds(), "check/encode")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -211,10 +212,9 @@ func marshalBundle(b bundle, seq uint64) ([]byte, error) {
 // record.ContextEncoder.
 func (e *Encoder) Metrics(r record.Record) []record.Metric {
 	var out []record.Metric
-	seen := map[string]bool{}
 	for _, it := range planItems(r) {
-		if m, ok := it.metric(); ok && !seen[metricKey(m)] {
-			seen[metricKey(m)] = true
+		m, ok := it.metric()
+		if ok && !slices.ContainsFunc(out, func(o record.Metric) bool { return sameMetric(o, m) }) {
 			out = append(out, m)
 		}
 	}

@@ -67,11 +67,21 @@ func (it item) metric() (record.Metric, bool) {
 // blood-pressure source that forms a panel becomes one item at the place of
 // its first part, every other observation its own item.
 func planItems(r record.Record) []item {
-	groups := map[uint32][]int{} // panel MDC -> record indexes of its parts
+	var groups map[uint32][]int // panel MDC -> record indexes of its parts
 	for i, o := range r.Observations {
 		if p, ok := terminology.PanelOf(o.MDC); ok {
+			if groups == nil {
+				groups = map[uint32][]int{}
+			}
 			groups[p.MDC] = append(groups[p.MDC], i)
 		}
+	}
+	items := make([]item, 0, len(r.Observations))
+	if groups == nil { // no pressure parts: most readings
+		for i, o := range r.Observations {
+			items = append(items, item{obs: i, o: o})
+		}
+		return items
 	}
 	inPanel := map[int]*bpPanel{} // first part's index -> panel
 	member := map[int]bool{}
@@ -85,7 +95,6 @@ func planItems(r record.Record) []item {
 			member[i] = true
 		}
 	}
-	items := make([]item, 0, len(r.Observations))
 	for i, o := range r.Observations {
 		switch {
 		case inPanel[i] != nil:
@@ -174,6 +183,14 @@ func metricKey(m record.Metric) string {
 		return "label:" + pathPart(m.Label)
 	}
 	return ""
+}
+
+// sameMetric reports whether a and b have the same metricKey.
+func sameMetric(a, b record.Metric) bool {
+	if a.MDC != 0 || b.MDC != 0 {
+		return a.MDC == b.MDC
+	}
+	return a.Label == b.Label
 }
 
 // metricIdentifier is the identifier of metric m of the device with
