@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -36,8 +37,12 @@ type contextInbox struct {
 func subscribeContexts(t *testing.T, broker, topic string) *contextInbox {
 	t.Helper()
 	in := &contextInbox{changed: make(chan struct{}, 1)}
+	// A persistent session: the broker keeps what the gateway publishes
+	// while this subscriber reconnects after the broker's restart.
 	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(broker).SetClientID("epr-" + t.Name()).
-		SetCleanSession(true).SetOrderMatters(true))
+		SetCleanSession(false).SetOrderMatters(true).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
+		SetMaxReconnectInterval(200 * time.Millisecond))
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("EPR: connect: %v", tok.Error())
 	}
@@ -109,6 +114,17 @@ func contextFor(msgs []epr.Message, serial string) int {
 	return -1
 }
 
+// countContexts counts the context Bundles creating the Device with serial.
+func countContexts(msgs []epr.Message, serial string) int {
+	n := 0
+	for i := range msgs {
+		if contextFor(msgs[i:i+1], serial) == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // TestContextBundles runs the gateway on a simulated Masimo monitor through
 // a real mosquitto and files what it publishes on the bed's topic in order,
 // as an EPR does: the first message is the bed's context Bundle, every
@@ -116,7 +132,10 @@ func contextFor(msgs []epr.Message, serial string) int {
 // on the topic, a different device on the same port (another serial
 // number) brings a new context before its first reading, and after a
 // restart of the gateway the context is sent once again before the next
-// reading. Contexts stay few: not one per reading.
+// reading. A device that arrives during a broker outage has its context in
+// the backlog when the broker returns, which fresh readings may overtake:
+// the references must still resolve. Contexts stay few: not one per
+// reading.
 func TestContextBundles(t *testing.T) {
 	broker := brokertest.Start(t, "")
 	dir := t.TempDir()
@@ -130,8 +149,10 @@ func TestContextBundles(t *testing.T) {
 mqtt:
   broker: %s
   plaintext: true
+  backlog_rate: 20
 association:
   grace: 1s
+  max_wait: 1s
 beds:
   - name: bed1
     driver: masimo
@@ -179,9 +200,9 @@ beds:
 	// monitor plays a Masimo with the given serial on the port, its clock
 	// 20 times faster (a reading every 50 ms), until stopped.
 	clockStart := time.Now()
-	monitor := func(serial string) (stop func()) {
+	monitor := func(serial string, values io.Writer) (stop func()) {
 		dev, err := simmasimo.New(simulators.Options{
-			Serial: serial, Period: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+			Serial: serial, Period: 50 * time.Millisecond, Values: values, Logger: slog.New(slog.DiscardHandler),
 			Now: func() time.Time { return clockStart.Add(20 * time.Since(clockStart)) },
 		})
 		if err != nil {
@@ -197,11 +218,27 @@ beds:
 	}
 
 	stopGateway := start()
-	stopMonitor := monitor("0000093112")
+	stopMonitor := monitor("0000093112", nil)
 	in.waitFor(t, "10 readings of the first monitor", 20*time.Second, func(m []epr.Message) bool { return readingsOf(m, "0000093112") >= 10 })
 	stopMonitor()
-	stopMonitor = monitor("0000093999") // another device on the same port
-	in.waitFor(t, "5 readings of the second monitor", 20*time.Second, func(m []epr.Message) bool { return readingsOf(m, "0000093999") >= 5 })
+	second := &plugValues{}
+	stopMonitor = monitor("0000093555", second) // another device on the same port
+	in.waitFor(t, "5 readings of the second monitor", 20*time.Second, func(m []epr.Message) bool { return readingsOf(m, "0000093555") >= 5 })
+
+	// The broker goes down; the second device's readings, then a third
+	// device's context and readings wait in the outbox. When the broker is
+	// back the backlog drains at 20 a second and the gateway's fresh
+	// readings overtake it: the third device's context must be sent again
+	// among them.
+	broker.Stop()
+	n := len(second.readings(t))
+	second.waitFor(t, n+20, 20*time.Second)
+	stopMonitor()
+	third := &plugValues{}
+	stopMonitor = monitor("0000093999", third)
+	third.waitFor(t, 50, 20*time.Second) // 2.5 s: held a second for the admission feed, then stored
+	broker.Restart()
+	in.waitFor(t, "20 readings of the third monitor", 30*time.Second, func(m []epr.Message) bool { return readingsOf(m, "0000093999") >= 20 })
 	stopGateway()
 
 	in.mu.Lock()
@@ -210,6 +247,16 @@ beds:
 	stopGateway = start()
 	in.waitFor(t, "5 readings after the restart", 20*time.Second, func(m []epr.Message) bool {
 		return readingsOf(m[beforeRestart:], "0000093999") >= 5
+	})
+	// The backlog of the outage, delivered: every sequence number up to
+	// the highest.
+	in.waitFor(t, "the whole backlog", 30*time.Second, func(m []epr.Message) bool {
+		seen := map[uint64]bool{}
+		var top uint64
+		for _, x := range m {
+			seen[x.Seq], top = true, max(top, x.Seq)
+		}
+		return len(seen) == int(top)
 	})
 	stopMonitor()
 	stopGateway()
@@ -223,7 +270,7 @@ beds:
 	if !msgs[0].IsContext() {
 		t.Errorf("the first message on the topic (seq %d) is not a context Bundle", msgs[0].Seq)
 	}
-	for _, serial := range []string{"0000093112", "0000093999"} {
+	for _, serial := range []string{"0000093112", "0000093555", "0000093999"} {
 		c := contextFor(msgs, serial)
 		first := -1
 		for i, m := range msgs {
@@ -239,6 +286,11 @@ beds:
 	if c := contextFor(msgs[beforeRestart:], "0000093999"); c < 0 {
 		t.Error("no context Bundle after the restart")
 	}
+	// Its context in the backlog, another in the fresh lane when the broker
+	// returned, another after the restart.
+	if n := countContexts(msgs, "0000093999"); n < 3 {
+		t.Errorf("the third device's context was published %d times, want 3: in the outage's backlog, again when the broker returned (fresh readings overtake the backlog), again after the restart", n)
+	}
 	contexts, readings := 0, 0
 	for _, m := range msgs {
 		if m.IsContext() {
@@ -248,9 +300,9 @@ beds:
 		}
 	}
 	t.Logf("%d context Bundles for %d observation Bundles", contexts, readings)
-	// Two devices and a restart: a context each, plus one per connection
+	// Three devices and a restart: a context each, plus one per connection
 	// that found the context in its backlog.
-	if contexts > 8 {
+	if contexts > 10 {
 		t.Errorf("%d context Bundles for %d readings: contexts are sent when needed, not with readings", contexts, readings)
 	}
 }
