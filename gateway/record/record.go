@@ -37,7 +37,9 @@ type Record struct {
 	// first) and reconciled then; nil for serial readings. Encoders ignore
 	// it.
 	Claim *Claim `json:"claim,omitempty"`
-	// DeviceStatus is the device's own status word for the reading, verbatim.
+	// DeviceStatus is the device's own status word for the reading,
+	// verbatim. The encoders do not publish it: the values' flags carry
+	// what it means.
 	DeviceStatus string `json:"device_status,omitempty"`
 	// Observations are the accepted values of the reading.
 	Observations []Observation `json:"observations"`
@@ -61,7 +63,8 @@ type Record struct {
 	// Unmeasured names the parameters the device listed with no value and
 	// no status flag that are not vital signs (for example SpCO on an
 	// oximeter without that licence): the device does not measure them, so
-	// they become no observation, but the record keeps the fact.
+	// they become no observation, but the record keeps the fact (the
+	// encoders do not publish it).
 	Unmeasured []string `json:"unmeasured,omitempty"`
 }
 
