@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,10 +12,8 @@ import (
 
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
 
-	drvall "github.com/bedgate/bedgate/drivers/all"
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/brokertest"
-	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/epr"
 	"github.com/bedgate/bedgate/simulators"
 	simmasimo "github.com/bedgate/bedgate/simulators/masimo"
@@ -138,37 +134,11 @@ func countContexts(msgs []epr.Message, serial string) int {
 // reading.
 func TestContextBundles(t *testing.T) {
 	broker := brokertest.Start(t, "")
-	dir := t.TempDir()
-	link := filepath.Join(dir, "serial", "bed1")
-	cfgPath := filepath.Join(dir, "bedgate.yaml")
-	err := os.WriteFile(cfgPath, fmt.Appendf(nil, `gateway:
-  id: ctx-gw
-  site: s1
-  ward: w1
-  data_dir: %s
-mqtt:
-  broker: %s
-  plaintext: true
-  backlog_rate: 20
-association:
-  grace: 1s
-  max_wait: 1s
-beds:
-  - name: bed1
-    driver: masimo
-    port: %s
-`, filepath.Join(dir, "data"), broker.URL(), link), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := drvall.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath, reg.Names())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, reg, link := masimoBedOnLink(t, "ctx-gw", broker.URL())
+	// The backlog of an outage drains at 20 a second; readings wait a
+	// second for the admission feed, then go without a patient.
+	cfg.MQTT.BacklogRate = 20
+	cfg.Association.Grace, cfg.Association.MaxWait = time.Second, time.Second
 	in := subscribeContexts(t, broker.URL(), "bedgate/v1/s1/w1/bed1/obs")
 	port, err := pty.Open()
 	if err != nil {
