@@ -16,11 +16,14 @@
 // device's raw status word, the parameters it lists without measuring, and
 // a note naming its model, serial and driver are not sent (the flags of
 // each value carry what the status word means, and OBX-18 identifies the
-// device), and a row's time is OBR-7's (OBX-14 left empty, as HL7 v2.6
-// 7.4.2.14 allows). The device (MDS) row stays: it carries the equipment
-// identifier (OBX-18) once for every value row, which PCD-01 requires on
-// the MDS row or on each value row; VMD and channel rows are optional in
-// PCD-01's containment (a "0" stands for a level not sent). A Masimo
+// device), and a row's time is OBR-7's (OBX-14 left empty: HL7 v2 chapter
+// 7 needs it only where an observation's time differs from OBR-7, and
+// vendors' PCD-01 messages leave it empty). The device (MDS) row stays: it
+// carries the equipment identifier (OBX-18) once for every value row,
+// which PCD-01 requires on the MDS row or on each value row (as the
+// project's validator reads it; the TF-2 text was not available here); VMD
+// and channel rows are optional in PCD-01's containment (a "0" stands for
+// a level not sent, the "flat" MDS the records have). A Masimo
 // reading is 918 bytes on the wire (713 stored), down from 1156 (859)
 // (TestMasimoReadingBytes in package gateway).
 //
