@@ -46,8 +46,6 @@ package fhir
 // component (the tests pin exactly that report).
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -144,13 +142,8 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 		subject = &reference{Type: "Patient", Identifier: p}
 	}
 
-	b := bundle{
-		ResourceType: "Bundle",
-		Identifier:   &identifier{System: SequenceSystem(r.Gateway, e.opts.Incarnation), Value: strconv.FormatUint(seq, 10)},
-		Type:         "transaction",
-		Timestamp:    issued.Format(timeLayout),
-		Entry:        []entry{locEntry},
-	}
+	b := e.newBundle(r, seq, issued, 3)
+	b.Entry = append(b.Entry, locEntry)
 	var devRef *reference
 	if r.DeviceKey != "" {
 		devEntry := e.device(r, locEntry.FullURL)
@@ -208,19 +201,8 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 		}
 	}
 
-	b.Entry = append(b.Entry, entry{
-		FullURL:  entryURL(e.ns, "Observation", id.String()),
-		Resource: obs,
-		Request:  &request{Method: "POST", URL: "Observation", IfNoneExist: ifNoneExist(obs.Identifier[0])},
-	})
-
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(b); err != nil {
-		return nil, fmt.Errorf("fhir: encode NEWS2 record %d: %w", seq, err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	b.Entry = append(b.Entry, createEntry(entryURL(e.ns, "Observation", id.String()), "Observation", obs, obs.Identifier[0]))
+	return marshalBundle(b, seq)
 }
 
 // scoreQuantity is a NEWS2 score as a {ScoreOf} quantity.
