@@ -527,3 +527,19 @@ func (b *Buffer) notifyLocked() {
 	close(b.avail)
 	b.avail = make(chan struct{})
 }
+
+// Dropped returns how many stored entries the buffer has dropped so far
+// (DropFull and DropAge; refused appends are not stored entries) and the
+// sequence number of the oldest entry still stored, acked or dropped ones
+// excluded (NextSeq when none is). A caller that noted an entry's Seq can
+// tell from them whether the entry may have been dropped: the count grew
+// and the entry is below the oldest.
+func (b *Buffer) Dropped() (dropped uint64, oldest Seq) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	oldest = b.next
+	if i := b.idx.oldest(); i >= 0 {
+		oldest = b.idx.slots[i].seq
+	}
+	return b.droppedFull + b.droppedAge, oldest
+}

@@ -224,7 +224,7 @@ func (p *pipeline) strikeOut(ctx context.Context, wrong record.Record, right *re
 // reading, a correction refused for a full disk is an error, so that it is
 // tried again rather than marked done.
 func (p *pipeline) storeCorrection(ctx context.Context, topic string, encode func(seq uint64) ([]byte, error)) error {
-	if err := p.append(ctx, topic, encode); err != nil {
+	if _, err := p.append(ctx, topic, encode); err != nil {
 		return err
 	}
 	p.tally.addStored(kindCorrection)

@@ -37,13 +37,14 @@ func watchSeqs(t *testing.T, url string) *seqWatcher {
 		SetMaxReconnectInterval(200 * time.Millisecond).
 		SetOnConnectHandler(func(c pahomqtt.Client) {
 			obsTok := c.Subscribe("bedgate/v1/s/w/bed1/obs", 1, func(_ pahomqtt.Client, m pahomqtt.Message) {
-				obs, err := epr.Parse(m.Payload())
-				if err != nil || len(obs) == 0 {
-					t.Errorf("observation message: %v", err)
+				// Context Bundles take sequence numbers too.
+				msg, err := epr.ParseMessage(m.Payload())
+				if err != nil || msg.Seq == 0 || len(msg.Observations) == 0 && !msg.IsContext() {
+					t.Errorf("observation message %d: %v", msg.Seq, err)
 					return
 				}
 				w.mu.Lock()
-				w.seqs[obs[0].Seq] = true
+				w.seqs[msg.Seq] = true
 				w.mu.Unlock()
 			})
 			// Quarantined values take sequence numbers too.

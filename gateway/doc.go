@@ -5,7 +5,11 @@
 // outbox (synced before the reading counts as accepted); the publisher drains
 // the outbox to the MQTT broker. Each reading decided for a subject is
 // entered in the ledger of filings (gateway/filed) first, so that an
-// admission event arriving late corrects it (correct.go).
+// admission event arriving late corrects it (correct.go). With a format
+// whose readings refer to a context (record.ContextEncoder: FHIR), each
+// bed's context (location, device, metrics) is stored before the first
+// reading that refers to it and again when it may not reach the EPR first
+// (bedcontext.go).
 //
 // Data flows one way:
 //
@@ -16,7 +20,7 @@
 //
 // Topics (never a patient identifier in a topic):
 //
-//	bedgate/v1/<site>/<ward>/<bed>/obs        observations (FHIR R4 Bundles or HL7 v2 ORU^R01), not retained
+//	bedgate/v1/<site>/<ward>/<bed>/obs        observations (FHIR R4 Bundles, the bed's context Bundles, or HL7 v2 ORU^R01), not retained
 //	bedgate/v1/<site>/<ward>/<bed>/rejected   quarantined values with their reasons (JSON), not retained
 //	bedgate/v1/<site>/<ward>/<bed>/device     device status (JSON), retained
 //	bedgate/v1/<site>/<ward>/<bed>/admission  admissions, published by the EPR, retained; subscribed

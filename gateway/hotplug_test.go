@@ -180,19 +180,16 @@ func (m *plugMonitor) play(p *pty.PTY) {
 	m.stop = func() { cancel(); <-done }
 }
 
-// TestHotPlug runs the gateway on a bed whose port is a symlink to a
-// simulated monitor's pseudo-terminal, then unplugs it (the terminal
-// closes) and plugs it back under another /dev/pts name (the link is
-// repointed). The device topic must show disconnected within two seconds,
-// then connected again, and every reading the gateway read before the
-// unplug must reach the EPR.
-func TestHotPlug(t *testing.T) {
-	broker := brokertest.Start(t, "")
+// masimoBedOnLink loads the configuration of gateway id with one masimo
+// bed, bed1 of ward w1 at site s1, publishing to broker, whose port is a
+// symlink in a temporary directory: returned, not yet created.
+func masimoBedOnLink(t *testing.T, id, broker string) (*config.Config, *drivers.Registry, string) {
+	t.Helper()
 	dir := t.TempDir()
 	link := filepath.Join(dir, "serial", "bed1")
 	cfgPath := filepath.Join(dir, "bedgate.yaml")
 	err := os.WriteFile(cfgPath, fmt.Appendf(nil, `gateway:
-  id: hotplug-gw
+  id: %s
   site: s1
   ward: w1
   data_dir: %s
@@ -203,7 +200,7 @@ beds:
   - name: bed1
     driver: masimo
     port: %s
-`, filepath.Join(dir, "data"), broker.URL(), link), 0o600)
+`, id, filepath.Join(dir, "data"), broker, link), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +212,18 @@ beds:
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, reg, link
+}
+
+// TestHotPlug runs the gateway on a bed whose port is a symlink to a
+// simulated monitor's pseudo-terminal, then unplugs it (the terminal
+// closes) and plugs it back under another /dev/pts name (the link is
+// repointed). The device topic must show disconnected within two seconds,
+// then connected again, and every reading the gateway read before the
+// unplug must reach the EPR.
+func TestHotPlug(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	cfg, reg, link := masimoBedOnLink(t, "hotplug-gw", broker.URL())
 	w := watchPlug(t, broker.URL(), "bedgate/v1/s1/w1/bed1/device")
 
 	first, err := pty.Open()

@@ -37,8 +37,11 @@ type pipeline struct {
 	maxClockOffset time.Duration
 	maxAge         time.Duration // validation.max_measurement_age
 
-	outbox   *buffer.Buffer
-	enc      record.Encoder
+	outbox *buffer.Buffer
+	enc    record.Encoder
+	// contexts stores each bed's context before the observation records
+	// that refer to it; nil when the format carries it in every message.
+	contexts *bedContexts
 	register *assoc.Register
 	// feed is the watermark of the admission feed: readings are decided
 	// only when it knows the feed complete up to their time.
@@ -72,8 +75,9 @@ type pipeline struct {
 	scored chan record.Record
 
 	// lost counts records that no device session waited for (held
-	// readings released, NEWS2 scores) and that could not be stored: never
-	// silent, reported on the status topic.
+	// readings released, NEWS2 scores) and that could not be stored, and
+	// readings not stored because their context was refused for want of
+	// space: never silent, reported on the status topic.
 	lost atomic.Int64
 	// tally counts stored records and quarantined values for the snapshot.
 	tally tally
@@ -209,6 +213,9 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 		log:            log,
 		wake:           make(chan struct{}, 1),
 		scored:         make(chan record.Record, 64),
+	}
+	if ce, ok := format.(record.ContextEncoder); ok {
+		pipe.contexts = newBedContexts(ce, outbox)
 	}
 	if cfg.Gateway.Format != "hl7v2" {
 		// NEWS2 scores are published as FHIR Observations; HL7 v2 PCD-01
@@ -444,20 +451,38 @@ func (p *pipeline) storeScores(ctx context.Context) {
 // record refused because the disk is nearly full returns an error matching
 // buffer.ErrDiskFull, which the outbox has counted (dropped "disk-full")
 // and logged: a source that cannot send again (a serial device) goes on
-// without it, one that can (an MLLP sender) is asked to send it again.
+// without it, one that can (an MLLP sender) is asked to send it again. An
+// observation record that refers to its bed's context is stored after the
+// context (storeReferring).
 func (p *pipeline) store(ctx context.Context, rec record.Record) error {
-	err := p.append(ctx, rec.Topic, func(seq uint64) ([]byte, error) { return p.enc.Encode(rec, seq) })
-	if err != nil {
-		return err
+	if p.contexts != nil && rec.Kind == record.KindObservations {
+		return p.storeReferring(ctx, rec)
 	}
-	p.tally.addStored(rec.Kind)
-	return nil
+	_, err := p.appendRecord(ctx, rec)
+	return p.stored(rec, err)
+}
+
+// storeReferring stores rec after the context it refers to (see
+// bedContexts.store). A context refused for want of space leaves rec
+// unstored too (it would refer to nothing): refused for space as well.
+func (p *pipeline) storeReferring(ctx context.Context, rec record.Record) error {
+	err := p.contexts.store(ctx, rec, p.appendRecord)
+	if errors.Is(err, errContextRefused) && !errors.Is(err, buffer.ErrDiskFull) {
+		err = fmt.Errorf("%w: %w", err, buffer.ErrDiskFull)
+	}
+	return p.stored(rec, err)
+}
+
+// appendRecord encodes rec with the sequence number it gets and appends
+// it to the outbox.
+func (p *pipeline) appendRecord(ctx context.Context, rec record.Record) (buffer.Seq, error) {
+	return p.append(ctx, rec.Topic, func(seq uint64) ([]byte, error) { return p.enc.Encode(rec, seq) })
 }
 
 // append stores one message for topic, encoded with the sequence number it
 // is stored under.
-func (p *pipeline) append(ctx context.Context, topic string, encode func(seq uint64) ([]byte, error)) error {
-	_, err := p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
+func (p *pipeline) append(ctx context.Context, topic string, encode func(seq uint64) ([]byte, error)) (buffer.Seq, error) {
+	seq, err := p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
 		body, err := encode(uint64(seq))
 		if err != nil {
 			return nil, fmt.Errorf("encode record: %w", err)
@@ -465,8 +490,17 @@ func (p *pipeline) append(ctx context.Context, topic string, encode func(seq uin
 		return publish.Envelope(topic, body), nil
 	})
 	if err != nil {
-		return fmt.Errorf("store record: %w", err)
+		return seq, fmt.Errorf("store record: %w", err)
 	}
+	return seq, nil
+}
+
+// stored counts a record the outbox took; err is the outbox's answer.
+func (p *pipeline) stored(rec record.Record, err error) error {
+	if err != nil {
+		return err
+	}
+	p.tally.addStored(rec.Kind)
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/conformancetest"
 	"github.com/bedgate/bedgate/gateway/embedbroker"
+	"github.com/bedgate/bedgate/gateway/epr"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/validate"
 	"github.com/bedgate/bedgate/simulators"
@@ -30,8 +31,11 @@ import (
 // eprView collects what an EPR sees on the bed's topics.
 type eprView struct {
 	mu         sync.Mutex
-	bundles    []map[string]any
+	bundles    []map[string]any // with Observations
 	quarantine []gateway.QuarantineMessage
+	// contexts are the bed's context Bundles, which every Observation
+	// Bundle's references must resolve to (checked as they arrive).
+	contexts epr.Contexts
 }
 
 func subscribeBed(t *testing.T, url string) (*eprView, pahomqtt.Client) {
@@ -49,13 +53,22 @@ func subscribeBed(t *testing.T, url string) (*eprView, pahomqtt.Client) {
 	}
 	sub("bedgate/v1/s/w/bed1/obs", func(_ pahomqtt.Client, m pahomqtt.Message) {
 		var b map[string]any
-		if err := json.Unmarshal(m.Payload(), &b); err != nil {
+		msg, err := epr.ParseMessage(m.Payload())
+		if err == nil {
+			err = json.Unmarshal(m.Payload(), &b)
+		}
+		if err != nil {
 			t.Errorf("obs payload: %v", err)
 			return
 		}
 		v.mu.Lock()
-		v.bundles = append(v.bundles, b)
-		v.mu.Unlock()
+		defer v.mu.Unlock()
+		if unresolved := v.contexts.Add(m.Topic(), msg); len(unresolved) > 0 {
+			t.Errorf("Bundle %d refers to %q, which no context Bundle published before it created", msg.Seq, unresolved)
+		}
+		if !msg.IsContext() {
+			v.bundles = append(v.bundles, b)
+		}
 	})
 	sub("bedgate/v1/s/w/bed1/rejected", func(_ pahomqtt.Client, m pahomqtt.Message) {
 		var q gateway.QuarantineMessage

@@ -116,11 +116,13 @@ func TestStatsSnapshot(t *testing.T) {
 	g, done := startWithHandle(t, ctx, cfg)
 
 	var snap stats.Snapshot
-	waitUntil(t, "bed1 connected with values and a PUBACK, bed2 port-missing", 10*time.Second, func() bool {
+	// A PUBACK alone does not mean a reading was stored: the bed's context
+	// Bundle is stored, and may be acknowledged, before its first reading.
+	waitUntil(t, "bed1 connected with values, a stored reading and a PUBACK, bed2 port-missing", 10*time.Second, func() bool {
 		snap = g.Stats()
 		b1, b2 := bedOf(snap, "bed1"), bedOf(snap, "bed2")
 		_, spo2 := vitalOf(b1, stats.KeySpO2)
-		return b1.State == stats.Connected && spo2 && b1.Readings >= 3 && len(b1.Trend) > 0 &&
+		return b1.State == stats.Connected && spo2 && b1.Readings >= 3 && len(b1.Trend) > 0 && snap.Readings.Stored["obs"] >= 1 &&
 			snap.Link.Connected && !snap.Link.LastAck.IsZero() && b2.State == stats.PortMissing
 	})
 	b1, b2 := bedOf(snap, "bed1"), bedOf(snap, "bed2")

@@ -654,6 +654,7 @@ type collector struct {
 	mu       sync.Mutex
 	byID     map[string][]delivery
 	seqs     map[uint64]string // seq → the observation ids of its message
+	contexts epr.Contexts      // what the context Bundles created, per topic
 	messages int
 	states   []deviceState
 	errs     []string
@@ -679,26 +680,35 @@ func subscribePersistent(t *testing.T, broker, clientID string) *collector {
 			c.states = append(c.states, deviceState{bed: epr.BedOf(strings.TrimSuffix(m.Topic(), "/device") + "/obs"), state: st.State, since: st.Since})
 			return
 		}
-		obs, err := epr.Parse(m.Payload())
+		msg, err := epr.ParseMessage(m.Payload())
 		switch {
 		case err != nil:
 			c.errs = append(c.errs, err.Error())
 			return
-		case len(obs) == 0 || obs[0].Seq == 0:
+		case msg.Seq == 0 || len(msg.Observations) == 0 && !msg.IsContext():
 			c.errs = append(c.errs, "message without observations or sequence number on "+m.Topic())
 			return
 		}
+		// Every reference must resolve to a context published before it
+		// on the topic, across kills and restarts.
+		if unresolved := c.contexts.Add(m.Topic(), msg); len(unresolved) > 0 {
+			c.errs = append(c.errs, fmt.Sprintf("message %d on %s refers to %q, which no context Bundle published before it created", msg.Seq, m.Topic(), unresolved))
+		}
 		c.messages++
 		c.lastMsg = now
-		ids := make([]string, len(obs))
-		for i, o := range obs {
-			ids[i] = o.ID
+		obs := msg.Observations
+		content := "context " + strings.Join(msg.Creates, " ")
+		if !msg.IsContext() {
+			ids := make([]string, len(obs))
+			for i, o := range obs {
+				ids[i] = o.ID
+			}
+			content = strings.Join(ids, " ")
 		}
-		content := strings.Join(ids, " ")
-		if prev, seen := c.seqs[obs[0].Seq]; seen && prev != content {
-			c.errs = append(c.errs, fmt.Sprintf("sequence number %d reused: first for [%s], now for [%s]", obs[0].Seq, prev, content))
+		if prev, seen := c.seqs[msg.Seq]; seen && prev != content {
+			c.errs = append(c.errs, fmt.Sprintf("sequence number %d reused: first for [%s], now for [%s]", msg.Seq, prev, content))
 		}
-		c.seqs[obs[0].Seq] = content
+		c.seqs[msg.Seq] = content
 		for _, o := range obs {
 			c.byID[o.ID] = append(c.byID[o.ID], delivery{obs: o, bed: epr.BedOf(m.Topic()), at: now})
 		}

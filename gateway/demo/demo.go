@@ -227,11 +227,16 @@ func subscribe(broker, filter string, out io.Writer, all bool) (pahomqtt.Client,
 		t := m.Topic()
 		switch {
 		case strings.HasSuffix(t, "/"+topic.Obs):
-			obs, err := epr.Parse(m.Payload())
+			msg, err := epr.ParseMessage(m.Payload())
 			if err != nil {
 				fmt.Fprintf(out, "EPR      %s: unreadable message: %v\n", t, err)
 				return
 			}
+			if msg.IsContext() {
+				fmt.Fprintln(out, contextLine(epr.BedOf(t), msg))
+				return
+			}
+			obs := msg.Observations
 			if !all {
 				if bed, line := epr.BedOf(t), readingLine(epr.BedOf(t), obs); seen.novel(bed, line) {
 					fmt.Fprintln(out, line)

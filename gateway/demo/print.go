@@ -15,6 +15,22 @@ const legend = "one line per reading (a repeat within the same second is not sho
 	"         ? marks a value flagged questionable, — a value the device did not send (with why);\n" +
 	"         NEWS2 lines are the gateway's advisory score, not a clinical assessment (--all: every observation)"
 
+// contextLine formats a bed's context Bundle: the device and how many
+// metrics it describes, which the readings that follow refer to.
+func contextLine(bed string, m epr.Message) string {
+	device, metrics := "", 0
+	for _, c := range m.Creates {
+		switch {
+		case strings.HasPrefix(c, "Device?"):
+			_, device, _ = strings.Cut(c, "|")
+		case strings.HasPrefix(c, "DeviceMetric?"):
+			metrics++
+		}
+	}
+	return fmt.Sprintf("context  %-6s device %s, %d metrics: the bed's Location, Device and DeviceMetrics, which its readings refer to  seq=%d",
+		bed, device, metrics, m.Seq)
+}
+
 // readingOrder is the order of the vitals on a reading line.
 var readingOrder = []string{
 	stats.KeySpO2, stats.KeyPulse, stats.KeyHeartRate, stats.KeyRespImpeda, stats.KeyRespAirway,

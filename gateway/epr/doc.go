@@ -3,6 +3,12 @@
 // topics back into flat observations. The demo prints them, and the
 // end-to-end tests compare them with what the simulated monitors meant.
 //
+// A bed's context Bundle (Location, Device, DeviceMetrics, no
+// Observation) gives no observations; ParseMessage reports what it creates,
+// and Contexts checks, as an EPR filing the Bundles in order would, that
+// every conditional reference of a reading's Observations resolves to a
+// context published earlier on the same topic.
+//
 // It reads FHIR generically (it does not share code with gateway/fhir), so
 // that it checks the encoder from the outside.
 //

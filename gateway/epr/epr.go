@@ -1,6 +1,7 @@
 package epr
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -26,7 +27,8 @@ type Observation struct {
 	// MDC and Ref are the MDC coding's code and display.
 	MDC uint32
 	Ref string
-	// Display is the first coding's display, for people.
+	// Display is the first coding's display, else the code's text, else
+	// the first code, for people.
 	Display string
 	// Value is nil when the observation has a dataAbsentReason (Absent).
 	Value  *float64
@@ -34,6 +36,10 @@ type Observation struct {
 	Absent string
 	// Time is effectiveDateTime.
 	Time time.Time
+	// Subject and Device are the Observation's subject and device
+	// references ("" for a logical reference, such as a patient's by
+	// identifier); a component reports its panel's.
+	Subject, Device string
 	// Flagged is true when the observation carries an interpretation.
 	Flagged bool
 	// Interpretation lists the interpretations' codes: measurement
@@ -51,7 +57,15 @@ type bundle struct {
 	} `json:"identifier"`
 	Entry []struct {
 		Resource json.RawMessage `json:"resource"`
+		Request  *struct {
+			URL         string `json:"url"`
+			IfNoneExist string `json:"ifNoneExist"`
+		} `json:"request"`
 	} `json:"entry"`
+}
+
+type reference struct {
+	Reference string `json:"reference"`
 }
 
 type coding struct {
@@ -69,6 +83,7 @@ type identifier struct {
 type valued struct {
 	Code struct {
 		Coding []coding `json:"coding"`
+		Text   string   `json:"text"`
 	} `json:"code"`
 	ValueQuantity *struct {
 		Value *float64 `json:"value"`
@@ -89,6 +104,8 @@ type observation struct {
 	ResourceType      string       `json:"resourceType"`
 	Identifier        []identifier `json:"identifier"`
 	EffectiveDateTime string       `json:"effectiveDateTime"`
+	Subject           *reference   `json:"subject"`
+	Device            *reference   `json:"device"`
 	Component         []struct {
 		valued
 		Extension []struct {
@@ -100,35 +117,78 @@ type observation struct {
 
 // Parse reads one published message: a FHIR Bundle of Observations.
 func Parse(payload []byte) ([]Observation, error) {
+	m, err := ParseMessage(payload)
+	return m.Observations, err
+}
+
+// Message is one published Bundle as the EPR reads it.
+type Message struct {
+	// Seq is the gateway sequence number of the Bundle.
+	Seq uint64
+	// Observations are its Observations (a panel's as its components).
+	Observations []Observation
+	// Creates are the conditional references that resolve to the
+	// resources its conditional creates make ("<type>?<ifNoneExist>"): a
+	// context Bundle's Location, Device and DeviceMetrics.
+	Creates []string
+}
+
+// IsContext reports whether m creates resources other Bundles refer to
+// and holds no Observation: a bed's context Bundle.
+func (m Message) IsContext() bool { return len(m.Observations) == 0 && len(m.Creates) > 0 }
+
+// References returns the conditional references of m's Observations
+// (subjects and devices containing "?"), each once, in order.
+func (m Message) References() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, o := range m.Observations {
+		for _, r := range []string{o.Subject, o.Device} {
+			if strings.Contains(r, "?") && !seen[r] {
+				seen[r] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// ParseMessage reads one published message: a FHIR transaction Bundle.
+func ParseMessage(payload []byte) (Message, error) {
+	var msg Message
 	var b bundle
 	if err := json.Unmarshal(payload, &b); err != nil {
-		return nil, fmt.Errorf("epr: not JSON: %w", err)
+		return msg, fmt.Errorf("epr: not JSON: %w", err)
 	}
 	if b.ResourceType != "Bundle" {
-		return nil, fmt.Errorf("epr: resourceType %q, want Bundle", b.ResourceType)
+		return msg, fmt.Errorf("epr: resourceType %q, want Bundle", b.ResourceType)
 	}
 	var seq uint64
 	if b.Identifier != nil {
 		s, err := strconv.ParseUint(b.Identifier.Value, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("epr: bundle identifier %q is not a sequence number: %w", b.Identifier.Value, err)
+			return msg, fmt.Errorf("epr: bundle identifier %q is not a sequence number: %w", b.Identifier.Value, err)
 		}
 		seq = s
 	}
+	msg.Seq = seq
 	var out []Observation
 	for i, e := range b.Entry {
 		var o observation
 		if err := json.Unmarshal(e.Resource, &o); err != nil {
-			return nil, fmt.Errorf("epr: entry %d: %w", i, err)
+			return msg, fmt.Errorf("epr: entry %d: %w", i, err)
 		}
 		if o.ResourceType != "Observation" {
+			if r := e.Request; r != nil && r.IfNoneExist != "" {
+				msg.Creates = append(msg.Creates, r.URL+"?"+r.IfNoneExist)
+			}
 			continue
 		}
 		var at time.Time
 		if o.EffectiveDateTime != "" {
 			t, err := time.Parse(time.RFC3339Nano, o.EffectiveDateTime)
 			if err != nil {
-				return nil, fmt.Errorf("epr: entry %d: effectiveDateTime: %w", i, err)
+				return msg, fmt.Errorf("epr: entry %d: effectiveDateTime: %w", i, err)
 			}
 			at = t
 		}
@@ -136,30 +196,66 @@ func Parse(payload []byte) ([]Observation, error) {
 		// components are its sub-scores) is reported as itself; a panel
 		// without one (blood pressure) as its components.
 		if len(o.Component) == 0 || o.ValueQuantity != nil {
-			obs := Observation{Seq: seq, Time: at}
+			obs := Observation{Seq: seq, Time: at, Subject: o.Subject.ref(), Device: o.Device.ref()}
 			if len(o.Identifier) > 0 {
 				obs.ID = strings.TrimPrefix(o.Identifier[0].Value, "urn:uuid:")
 			}
 			if err := fill(&obs, o.valued); err != nil {
-				return nil, fmt.Errorf("epr: entry %d: %w", i, err)
+				return msg, fmt.Errorf("epr: entry %d: %w", i, err)
 			}
 			out = append(out, obs)
 			continue
 		}
 		for j, c := range o.Component {
-			obs := Observation{Seq: seq, Time: at}
+			obs := Observation{Seq: seq, Time: at, Subject: o.Subject.ref(), Device: o.Device.ref()}
 			for _, x := range c.Extension {
 				if x.URL == ComponentIDExtension && x.ValueIdentifier != nil {
 					obs.ID = strings.TrimPrefix(x.ValueIdentifier.Value, "urn:uuid:")
 				}
 			}
 			if err := fill(&obs, c.valued); err != nil {
-				return nil, fmt.Errorf("epr: entry %d component %d: %w", i, j, err)
+				return msg, fmt.Errorf("epr: entry %d component %d: %w", i, j, err)
 			}
 			out = append(out, obs)
 		}
 	}
-	return out, nil
+	msg.Observations = out
+	return msg, nil
+}
+
+func (r *reference) ref() string {
+	if r == nil {
+		return ""
+	}
+	return r.Reference
+}
+
+// Contexts remembers, per topic, what the context Bundles published on it
+// created, as an EPR that files them in order does.
+type Contexts struct {
+	known map[string]map[string]bool
+}
+
+// Add files m, received on topic, and returns the references of its
+// Observations that no Bundle received earlier on the topic created.
+func (c *Contexts) Add(topic string, m Message) (unresolved []string) {
+	if c.known == nil {
+		c.known = map[string]map[string]bool{}
+	}
+	known := c.known[topic]
+	for _, r := range m.References() {
+		if !known[r] {
+			unresolved = append(unresolved, r)
+		}
+	}
+	if len(m.Creates) > 0 && known == nil {
+		known = map[string]bool{}
+		c.known[topic] = known
+	}
+	for _, r := range m.Creates {
+		known[r] = true
+	}
+	return unresolved
 }
 
 // fill sets the code, value and flag of obs from an Observation or a
@@ -167,10 +263,7 @@ func Parse(payload []byte) ([]Observation, error) {
 func fill(obs *Observation, v valued) error {
 	for j, c := range v.Code.Coding {
 		if j == 0 {
-			obs.Display = c.Display
-			if obs.Display == "" {
-				obs.Display = c.Code
-			}
+			obs.Display = cmp.Or(c.Display, v.Code.Text, c.Code)
 		}
 		if c.System == MDCSystem {
 			code, err := strconv.ParseUint(c.Code, 10, 32)

@@ -189,8 +189,8 @@ func mdcCoding(t *testing.T, obs map[string]any) map[string]any {
 
 func TestParseErrors(t *testing.T) {
 	good := encode(t, testRecord(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)), 5)
-	// The first Observation is entry 6, after the Location, the Device and
-	// the four DeviceMetrics.
+	// The first Observation is entry 0: the Location, Device and
+	// DeviceMetrics are in the bed's context Bundle.
 	tests := []struct {
 		name    string
 		payload []byte
@@ -210,13 +210,13 @@ func TestParseErrors(t *testing.T) {
 		}), `bundle identifier "-5"`},
 		{"MDC code not a number", mutate(t, good, func(b map[string]any) {
 			mdcCoding(t, firstObservation(t, b))["code"] = "SpO2"
-		}), `entry 6: MDC code "SpO2"`},
+		}), `entry 0: MDC code "SpO2"`},
 		{"MDC code too large", mutate(t, good, func(b map[string]any) {
 			mdcCoding(t, firstObservation(t, b))["code"] = "4294967296"
 		}), `MDC code "4294967296"`},
 		{"effectiveDateTime not RFC 3339", mutate(t, good, func(b map[string]any) {
 			firstObservation(t, b)["effectiveDateTime"] = "11/26/26 10:00:00"
-		}), "entry 6: effectiveDateTime"},
+		}), "entry 0: effectiveDateTime"},
 		{"effectiveDateTime without zone", mutate(t, good, func(b map[string]any) {
 			firstObservation(t, b)["effectiveDateTime"] = "2026-11-26T10:00:00"
 		}), "effectiveDateTime"},
@@ -408,5 +408,64 @@ func TestParseNEWS2ReportsTheTotal(t *testing.T) {
 	}
 	if band := score.Band; !strings.Contains(line, "["+band+" risk]") {
 		t.Errorf("line %q: want the risk band %q", line, band)
+	}
+}
+
+// contextFor is the context record the gateway stores before r.
+func contextFor(t *testing.T, r record.Record) record.Record {
+	t.Helper()
+	enc, err := fhir.New(fhir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return record.Record{Kind: record.KindContext, Gateway: r.Gateway, Site: r.Site, Ward: r.Ward, Bed: r.Bed,
+		Topic: r.Topic, Device: r.Device, DeviceKey: r.DeviceKey, ReceivedAt: r.ReceivedAt, Metrics: enc.Metrics(r)}
+}
+
+// TestContexts files context and observation Bundles in different orders
+// and on different topics, as an EPR would: references resolve only to a
+// context published earlier on the same topic.
+func TestContexts(t *testing.T) {
+	r := testRecord(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	ctx, err := epr.ParseMessage(encode(t, contextFor(t, r), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := epr.ParseMessage(encode(t, r, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ctx.IsContext() || obs.IsContext() || ctx.Seq != 1 || obs.Seq != 2 {
+		t.Fatalf("context %v seq %d, observations %v seq %d", ctx.IsContext(), ctx.Seq, obs.IsContext(), obs.Seq)
+	}
+	// Location, Device, then a DeviceMetric per metric; every
+	// Observation's device and (without a patient) subject among them.
+	if len(ctx.Creates) != 2+len(contextFor(t, r).Metrics) || len(obs.References()) == 0 {
+		t.Fatalf("context creates %q; observations refer to %q", ctx.Creates, obs.References())
+	}
+	for _, o := range obs.Observations {
+		if !strings.HasPrefix(o.Device, "DeviceMetric?identifier=") {
+			t.Errorf("observation %s: device %q is not a conditional reference to a DeviceMetric", o.ID, o.Device)
+		}
+	}
+	const bed, other = "bedgate/v1/s/w/bed1/obs", "bedgate/v1/s/w/bed2/obs"
+	tests := []struct {
+		name       string
+		topics     []string
+		msgs       []epr.Message
+		unresolved []int // per message, how many references do not resolve
+	}{
+		{"context first", []string{bed, bed}, []epr.Message{ctx, obs}, []int{0, 0}},
+		{"observations first", []string{bed, bed, bed}, []epr.Message{obs, ctx, obs}, []int{len(obs.References()), 0, 0}},
+		{"context on another topic", []string{other, bed}, []epr.Message{ctx, obs}, []int{0, len(obs.References())}},
+		{"no context", []string{bed}, []epr.Message{obs}, []int{len(obs.References())}},
+	}
+	for _, tt := range tests {
+		var c epr.Contexts
+		for i, m := range tt.msgs {
+			if got := c.Add(tt.topics[i], m); len(got) != tt.unresolved[i] {
+				t.Errorf("%s: message %d: unresolved %q, want %d", tt.name, i, got, tt.unresolved[i])
+			}
+		}
 	}
 }

@@ -94,6 +94,31 @@ func expectProblems(t *testing.T, out string, problems, resources int, want ...s
 	}
 }
 
+// contextOf is the context record the gateway stores before r: r's bed
+// and device with the metrics r's Bundle refers to.
+func contextOf(t *testing.T, r record.Record) record.Record {
+	t.Helper()
+	e, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return record.Record{
+		Kind: record.KindContext, Gateway: r.Gateway, Site: r.Site, Ward: r.Ward, Bed: r.Bed, Topic: r.Topic,
+		Device: r.Device, DeviceKey: r.DeviceKey, ReceivedAt: r.ReceivedAt, Metrics: e.Metrics(r),
+	}
+}
+
+// withContexts returns each record preceded by its context record, as the
+// gateway stores them after a start.
+func withContexts(t *testing.T, records ...record.Record) []record.Record {
+	t.Helper()
+	var out []record.Record
+	for _, r := range records {
+		out = append(out, contextOf(t, r), r)
+	}
+	return out
+}
+
 // damage decodes bundle, applies edit to the resource of each entry index
 // it names (0-based, as the validator counts) and encodes it again.
 func damage(t *testing.T, bundle []byte, edits map[int]func(resource map[string]any)) []byte {
@@ -136,27 +161,27 @@ func damage(t *testing.T, bundle []byte, edits map[int]func(resource map[string]
 // time removed and the SpCO's unit replaced by a code that is not UCUM must
 // get exactly those two reports.
 func TestConformance(t *testing.T) {
-	valid := encodeAll(t,
+	valid := encodeAll(t, withContexts(t,
 		recordtest.PulseOximetry(), recordtest.MonitorNoPatient(), recordtest.MonitorWithPatient(),
 		recordtest.SensorOff(), recordtest.Questionable(), localPatient(), demo(),
 		bpComplete(), bpNoMean(), bpSystolicOnly(), bpAbsent(), bpPartlyAbsent(), bpQuestionable(),
 		arterial(), arterialWithPatient(), unassociated(), converted(), deviceObservations(),
-	)
-	// deviceObservations: Location, Device, four DeviceMetrics, then the
-	// SpO2 and the perfusion index, SpCO and PVI at entries 7 to 9.
+	)...)
+	// deviceObservations: the SpO2, then the perfusion index, SpCO and PVI
+	// at entries 1 to 3.
 	device := encodeAll(t, deviceObservations())[0]
 	broken := damage(t, device, map[int]func(map[string]any){
-		7: func(pi map[string]any) {
+		1: func(pi map[string]any) {
 			if _, ok := pi["effectiveDateTime"]; !ok {
-				t.Fatalf("entry 7 has no effectiveDateTime to remove: %v", pi)
+				t.Fatalf("entry 1 has no effectiveDateTime to remove: %v", pi)
 			}
 			delete(pi, "effectiveDateTime")
 		},
-		8: func(spco map[string]any) { spco["valueQuantity"].(map[string]any)["code"] = "percent" },
+		2: func(spco map[string]any) { spco["valueQuantity"].(map[string]any)["code"] = "percent" },
 	})
 	out, problems, resources := validateFHIR(t, map[string][][]byte{"valid.jsonl": valid, "broken.jsonl": {broken}})
 	expectProblems(t, out, problems, resources,
-		"broken.jsonl:1: Bundle/entry[7].resource.effective[x]: [observation] missing",
-		"broken.jsonl:1: Bundle/entry[8].resource.valueQuantity.code: [ucum] \"percent\" is not a valid UCUM code",
+		"broken.jsonl:1: Bundle/entry[1].resource.effective[x]: [observation] missing",
+		"broken.jsonl:1: Bundle/entry[2].resource.valueQuantity.code: [ucum] \"percent\" is not a valid UCUM code",
 	)
 }

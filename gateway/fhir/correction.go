@@ -68,5 +68,5 @@ func (e *Encoder) EncodeCorrection(wrong record.Record, right *record.Record, se
 		en.Request = &request{Method: "PUT", URL: "Observation?" + ifNoneExist(id)}
 		b.Entry = append(b.Entry, en)
 	}
-	return marshal(b, seq)
+	return marshalBundle(b, seq)
 }

@@ -1,24 +1,28 @@
-// Package fhir encodes gateway records as FHIR R4 JSON: one transaction
-// Bundle per record (one device reading), published with content type
-// application/fhir+json. [Encoder] implements record.Encoder.
+// Package fhir encodes gateway records as FHIR R4 JSON transaction Bundles,
+// published with content type application/fhir+json. [Encoder] implements
+// record.ContextEncoder: a reading's Bundle carries its Observations only,
+// and refers to the bed's Location, the Device and its DeviceMetrics, which
+// a context Bundle of their own carries.
 //
 // Specifications: FHIR R4 (4.0.1) Bundle, Observation, Device, DeviceMetric
-// and Location;
-// the core vital-signs profiles (hl7.org/fhir/R4/observation-vitalsigns.html);
-// the UK Core vital-signs profiles (HL7 UK / NHS England); the HL7 Point of
+// and Location; transaction processing with conditional creates and
+// conditional references (http.html#trules, 3.1.0.11.2); the core
+// vital-signs profiles (hl7.org/fhir/R4/observation-vitalsigns.html); the
+// UK Core vital-signs profiles (HL7 UK / NHS England); the HL7 Point of
 // Care Device IG (Observation.device to DeviceMetric to Device, and its
 // mapping of IEEE 11073 measurement status). Codes come from package
 // gateway/terminology. NEWS2 score records are mapped as described at the
 // top of news2.go.
 //
-// # Bundle
+// # Bundles
 //
 // Bundle.type is transaction. Bundle.identifier is
 // {system "urn:bedgate:gateway:<gateway-id>:seq:<incarnation>", value the
 // record's sequence number in decimal}, so a receiver can check for gaps
 // within an outbox incarnation and tell a reset (a new incarnation) from a
-// gap;
-// Bundle.timestamp is the record's ReceivedAt. Entries, in order:
+// gap; Bundle.timestamp is the record's ReceivedAt.
+//
+// A context Bundle (a record.KindContext record) holds, in order:
 //
 //   - Location, the bed: identifier {urn:bedgate:location,
 //     "<site>/<ward>/<bed>"} ("%" and "/" inside a name percent-encoded),
@@ -32,28 +36,52 @@
 //     serial, is what observation ids derive from, not the Device
 //     identifier); serialNumber, modelNumber and
 //     deviceName (model-name) when the driver reports them; type codes the
-//     driver (system urn:bedgate:driver); location references the bed.
-//   - DeviceMetric, one per metric type the Observations use, in order of
-//     first use (PoCD IG): identifier {<Device identifier system>:metric,
-//     "<device value>/<metric>"}, the metric the decimal MDC code (the
-//     panel's code for a blood-pressure panel) or "label:<label>" for a
-//     value the driver knows only by the device's label; type the MDC
-//     coding (or the driver's parameter coding); unit the MDC dimension of
-//     the value's unit when the terminology table knows the code (text the
-//     UCUM code); source the Device; category measurement. A metric's unit
-//     is fixed by the first Bundle that creates it (conditional create).
-//   - One Observation per record observation, in record order, except that
-//     the parts of a blood-pressure reading become one panel Observation at
-//     the place of the first part; no value is ever dropped. Each
-//     Observation's device is its DeviceMetric.
+//     driver (system urn:bedgate:driver); location the Location entry.
+//   - DeviceMetric, one per record.Metric (PoCD IG): identifier {<Device
+//     identifier system>:metric, "<device value>/<metric>"}, the metric the
+//     decimal MDC code (the panel's code for a blood-pressure panel) or
+//     "label:<label>" for a value the driver knows only by the device's
+//     label; type the MDC coding (or the driver's parameter coding); unit
+//     the MDC dimension of the metric's unit when the terminology table
+//     knows the code (text the UCUM code); source the Device entry;
+//     category measurement. [Encoder.Metrics] lists the metrics a reading's
+//     Bundle refers to.
+//
+// A reading's Bundle (a record.KindObservations record) holds one
+// Observation per record observation, in record order, except that the
+// parts of a blood-pressure reading become one panel Observation at the
+// place of the first part; no value is ever dropped. Each Observation's
+// device is a conditional reference to its DeviceMetric,
+// "DeviceMetric?identifier=<system>|<value>" (the Device's, for a value
+// with neither MDC code nor label), and without a patient its subject is
+// "Location?identifier=urn:bedgate:location|<site>/<ward>/<bed>": the
+// receiver resolves them when it processes the transaction, to the
+// resources the context Bundle created (a conditional reference that
+// matches nothing fails the transaction, which is why the gateway sends the
+// context first). Reference.identifier alone was not chosen: servers store
+// it without resolving it, so the Observation would not be linked to its
+// device.
 //
 // Every entry is a conditional create: request POST <type> with ifNoneExist
 // "identifier=<system>|<value>" (percent-encoded) matching the identifier
-// the resource carries, so a re-delivery never files twice. fullUrls are
-// urn:uuid UUIDv5s of the resource type and its identifier (the observation
-// id for Observations), so encoding the same record twice gives the same
-// bytes and a re-delivered observation keeps its fullUrl. JSON is compact,
-// from structs, in a fixed key order.
+// the resource carries, so a re-delivery never files twice. A resource the
+// receiver has already created is not changed by a later context (a
+// DeviceMetric's unit, a Device's location stay as first created): a
+// different device has a different identifier and is created anew. PUT
+// (conditional update) was not chosen: it would overwrite what the EPR
+// holds, a bed Location it manages included, on every re-sent context.
+// fullUrls are urn:uuid UUIDv5s of the resource type and its identifier,
+// and an Observation's fullUrl is its own urn:uuid (the observation or
+// panel id), so encoding the same record twice gives the same bytes and a
+// re-delivered observation keeps its fullUrl. JSON is compact, from
+// structs, in a fixed key order.
+//
+// A Masimo reading (SpO2, pulse rate, perfusion index) is 3305 bytes on
+// the wire without a patient, 3708 with one (1205 and 1373 stored,
+// S2-compressed), where the Bundle that carried the Location, the Device
+// and three DeviceMetrics with displays on every coding was 6733 and 7061
+// (2058 and 2245 stored); its context Bundle is 3333 bytes, sent once per
+// bed and start (TestMasimoReadingBytes in package gateway).
 //
 // # Observation
 //
@@ -64,8 +92,9 @@
 //   - code: for a vital sign (a terminology entry with a LOINC code), the
 //     LOINC codings (SpO2: 2708-6 then 59408-5), the SNOMED CT coding when
 //     the table has one, and the MDC coding {urn:iso:std:iso:11073:10101,
-//     decimal code, display the RefID}; text the display name. Category
-//     vital-signs.
+//     decimal code, display the RefID}; text the display name. The LOINC
+//     and SNOMED CT codings carry no display (the code systems define it;
+//     every Bundle would repeat it). Category vital-signs, without display.
 //   - A device observation (no LOINC vital-signs code, such as perfusion
 //     index), an MDC code the table does not know, a single value of a
 //     panel code, or a vital sign in a unit its profile does not allow
@@ -78,7 +107,8 @@
 //     {type Patient, identifier} with the NHS number
 //     (https://fhir.nhs.uk/Id/nhs-number), else the local hospital number
 //     (Options.LocalIDSystem). With no patient the subject is the bed
-//     Location. No Patient resource is created: the EPR owns patients.
+//     Location, by conditional reference. No Patient resource is created:
+//     the EPR owns patients.
 //   - meta.profile, only with a patient subject (the core profiles require
 //     a Patient): the core profile of the vital (oxygensat, heartrate,
 //     resprate, bodytemp; vitalsigns for blood-pressure parts and etCO2),
@@ -94,8 +124,9 @@
 //     record's Absent code ("unknown" with the text kept for a code outside
 //     that system; not-a-number / positive-infinity / negative-infinity for
 //     NaN and infinite values) — never both.
-//   - device: the DeviceMetric entry of the Observation's metric (the
-//     Device for a value with neither MDC code nor label).
+//   - device: the conditional reference to the DeviceMetric of the
+//     Observation's metric (the Device for a value with neither MDC code
+//     nor label).
 //   - note, besides the notes below: "device sent 16 kPa; converted to
 //     120 mm[Hg]" when the gateway normalised the value (OriginalValue and
 //     OriginalUnit); the device's value is never published as a value.
@@ -166,7 +197,8 @@
 // (../shared/conformance/validate-fhir: FHIR.js, @medplum/core with the R4
 // definitions and core vital-signs profiles, the R4 JSON Schema, and the
 // project's vital-sign, UCUM, UK Core, NHS number, SNOMED and Bundle rules)
-// over realistic records: vital signs with and without a patient, absent,
+// over realistic records, each Bundle after its context Bundle as the
+// gateway sends them: vital signs with and without a patient, absent,
 // questionable and demo values, blood-pressure panels (complete, without a
 // mean, partly and wholly absent, questionable, converted, NIBP and
 // invasive), unassociated records, converted values and every DeviceMetric
@@ -185,6 +217,14 @@
 // them out of the vital-signs category on purpose. Its NEWS2 code list
 // lacks the Scale 2 sub-score code (news2.go). The tests pin exactly those
 // reports.
+//
+// The validator checks that urn:uuid references resolve inside a Bundle,
+// not conditional references: TestReferencesResolveToContext checks that
+// every conditional reference of a reading's Bundle names a resource its
+// context Bundle creates.
+//
+// A NEWS2 score's Bundle (at most one a minute) still carries the Location
+// and the Device itself (news2.go).
 //
 // Not implemented: message Bundles; unit conversion (the gateway's
 // validator converts, the encoder states it).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,61 +85,59 @@ func New(opts Options) (*Encoder, error) {
 // ContentType returns MediaType.
 func (e *Encoder) ContentType() string { return MediaType }
 
-// Encode returns the compact JSON of one transaction Bundle for r: a
-// Location entry for the bed, a Device entry, a DeviceMetric entry per
-// metric type, and one Observation entry per r.Observations (the parts of a
-// blood-pressure reading together as one panel), in that order, each a
-// conditional create on its identifier. The same record and seq always give
-// the same bytes.
+// Encode returns the compact JSON of one transaction Bundle for r, each
+// entry a conditional create on its identifier. The same record and seq
+// always give the same bytes.
 //
-// A KindNEWS2 record gives the Bundle of its score instead: the Location,
-// the Device when the record has a device key, and one NEWS2 Observation
-// (mapping in news2.go). Any other kind is an error.
+//   - A KindObservations record gives one Observation entry per
+//     r.Observations (the parts of a blood-pressure reading together as one
+//     panel), whose subject (without a patient) and device are conditional
+//     references to the resources of the bed's context Bundle.
+//   - A KindContext record gives the context Bundle: a Location entry for
+//     the bed, a Device entry and a DeviceMetric entry per r.Metrics.
+//   - A KindNEWS2 record gives the Bundle of its score: the Location, the
+//     Device when the record has a device key, and one NEWS2 Observation
+//     (mapping in news2.go).
 //
-// Encode fails only for a record that breaks the record contract: no
-// gateway, bed or device key, no receive time, an observation id that is not
-// a UUID or appears twice.
+// Any other kind is an error. Encode fails only for a record that breaks
+// the record contract: no gateway, bed or device key, no receive time, an
+// observation id that is not a UUID or appears twice.
 func (e *Encoder) Encode(r record.Record, seq uint64) ([]byte, error) {
 	switch r.Kind {
 	case record.KindObservations:
+		return e.encodeObservations(r, seq)
+	case record.KindContext:
+		return e.encodeContext(r, seq)
 	case record.KindNEWS2:
 		return e.encodeNEWS2(r, seq)
 	default:
 		return nil, fmt.Errorf("fhir: record kind %q is not encoded as FHIR", r.Kind)
 	}
+}
+
+// encodeObservations encodes an observation record.
+func (e *Encoder) encodeObservations(r record.Record, seq uint64) ([]byte, error) {
 	b, err := e.observations(r, seq)
 	if err != nil {
 		return nil, err
 	}
-	return marshal(b, seq)
+	return marshalBundle(b, seq)
 }
 
-// observations returns the Bundle of Encode for a record of observations.
+// observations returns the Bundle of an observation record: its
+// Observations only, referring to the bed's context by conditional
+// references.
 func (e *Encoder) observations(r record.Record, seq uint64) (bundle, error) {
 	if err := checkRecord(r); err != nil {
 		return bundle{}, err
 	}
-
-	loc, locEntry := e.location(r)
-	devEntry := e.device(r, loc)
-
-	c := obsContext{r: r, subject: &reference{Reference: locEntry.FullURL, Type: "Location", Display: loc.Name}}
+	c := obsContext{r: r, subject: conditionalReference("Location", locationIdentifier(r))}
 	if patient := patientIdentifier(r, e.opts.LocalIDSystem); patient != nil {
 		c.subject, c.hasPatient = &reference{Type: "Patient", Identifier: patient}, true
 	}
-
 	items := planItems(r)
-	metricEntries, metricRefs := e.metrics(r, devEntry, items)
-
-	b := bundle{
-		ResourceType: "Bundle",
-		Identifier:   &identifier{System: SequenceSystem(r.Gateway, e.opts.Incarnation), Value: strconv.FormatUint(seq, 10)},
-		Type:         "transaction",
-		Timestamp:    r.ReceivedAt.Format(timeLayout),
-		Entry:        make([]entry, 0, 2+len(metricEntries)+len(items)),
-	}
-	b.Entry = append(b.Entry, locEntry, devEntry)
-	b.Entry = append(b.Entry, metricEntries...)
+	b := e.newBundle(r, seq, r.ReceivedAt, len(items))
+	devID := deviceIdentifier(r)
 	for _, it := range items {
 		var obs *observation
 		var id uuid.UUID
@@ -150,21 +149,64 @@ func (e *Encoder) observations(r record.Record, seq uint64) (bundle, error) {
 			id = uuid.MustParse(o.ID) // checked by checkRecord
 			obs = e.observation(c, o, id)
 		}
-		obs.Device = &reference{Reference: devEntry.FullURL, Type: "Device"}
-		if ref, ok := metricRefs[it.metricKey()]; ok {
-			obs.Device = ref
+		obs.Device = conditionalReference("Device", devID)
+		if m, ok := it.metric(); ok {
+			obs.Device = conditionalReference("DeviceMetric", metricIdentifier(devID, m))
 		}
-		b.Entry = append(b.Entry, entry{
-			FullURL:  entryURL(e.ns, "Observation", id.String()),
-			Resource: obs,
-			Request:  &request{Method: "POST", URL: "Observation", IfNoneExist: ifNoneExist(obs.Identifier[0])},
-		})
+		// The fullUrl is the Observation's own urn:uuid, which its
+		// identifier and conditional create repeat (compressed on disk).
+		b.Entry = append(b.Entry, createEntry(id.URN(), "Observation", obs, obs.Identifier[0]))
 	}
 	return b, nil
 }
 
-// marshal returns the compact JSON of a Bundle, HTML characters unescaped.
-func marshal(b bundle, seq uint64) ([]byte, error) {
+// encodeContext encodes a context record: the bed's Location, the Device
+// and a DeviceMetric per metric, which observation Bundles refer to.
+func (e *Encoder) encodeContext(r record.Record, seq uint64) ([]byte, error) {
+	if err := checkRecord(r); err != nil {
+		return nil, err
+	}
+	b := e.newBundle(r, seq, r.ReceivedAt, 2+len(r.Metrics))
+	locEntry := e.location(r)
+	devEntry := e.device(r, locEntry.FullURL)
+	b.Entry = append(b.Entry, locEntry, devEntry)
+	devID := deviceIdentifier(r)
+	seen := make(map[string]bool, len(r.Metrics))
+	for _, m := range r.Metrics {
+		key := metricKey(m)
+		if key == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		b.Entry = append(b.Entry, e.metricEntry(r, devID, devEntry.FullURL, m))
+	}
+	return marshalBundle(b, seq)
+}
+
+// newBundle returns an empty transaction Bundle with the record's sequence
+// identifier, room for n entries.
+func (e *Encoder) newBundle(r record.Record, seq uint64, timestamp time.Time, n int) bundle {
+	return bundle{
+		ResourceType: "Bundle",
+		Identifier:   &identifier{System: SequenceSystem(r.Gateway, e.opts.Incarnation), Value: strconv.FormatUint(seq, 10)},
+		Type:         "transaction",
+		Timestamp:    timestamp.Format(timeLayout),
+		Entry:        make([]entry, 0, n),
+	}
+}
+
+// createEntry is the entry fullURL of a conditional create of resource
+// (of type kind) on identifier id.
+func createEntry(fullURL, kind string, resource any, id identifier) entry {
+	return entry{
+		FullURL:  fullURL,
+		Resource: resource,
+		Request:  &request{Method: "POST", URL: kind, IfNoneExist: ifNoneExist(id)},
+	}
+}
+
+// marshalBundle returns the compact JSON of b.
+func marshalBundle(b bundle, seq uint64) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -174,6 +216,23 @@ func marshal(b bundle, seq uint64) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// Metrics returns the metrics r's observation Bundle refers to, in order
+// of first use: one per Observation with an MDC code or a label (a
+// blood-pressure panel's is the panel's code, in mm[Hg]). It implements
+// record.ContextEncoder.
+func (e *Encoder) Metrics(r record.Record) []record.Metric {
+	var out []record.Metric
+	for _, it := range planItems(r) {
+		m, ok := it.metric()
+		if ok && !slices.ContainsFunc(out, func(o record.Metric) bool { return sameMetric(o, m) }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var _ record.ContextEncoder = (*Encoder)(nil)
+
 // checkRecord reports every way r breaks the record contract.
 func checkRecord(r record.Record) error {
 	if err := r.Check(); err != nil {
@@ -182,11 +241,23 @@ func checkRecord(r record.Record) error {
 	return nil
 }
 
-func (e *Encoder) location(r record.Record) (*location, entry) {
-	id := identifier{
+// locationIdentifier is the identifier of the bed's Location.
+func locationIdentifier(r record.Record) identifier {
+	return identifier{
 		System: LocationIdentifierSystem,
 		Value:  pathPart(r.Site) + "/" + pathPart(r.Ward) + "/" + pathPart(r.Bed),
 	}
+}
+
+// conditionalReference refers to the resource of type kind with
+// identifier id, resolved by the receiver when it processes the
+// transaction (FHIR R4 3.1.0.11.2, conditional references).
+func conditionalReference(kind string, id identifier) *reference {
+	return &reference{Reference: kind + "?" + ifNoneExist(id)}
+}
+
+func (e *Encoder) location(r record.Record) entry {
+	id := locationIdentifier(r)
 	var parts []string
 	for _, p := range []string{r.Bed, r.Ward, r.Site} {
 		if p != "" {
@@ -201,20 +272,19 @@ func (e *Encoder) location(r record.Record) (*location, entry) {
 		Mode:         "instance",
 		PhysicalType: &codeableConcept{Coding: []coding{{System: systemLocationType, Code: "bd", Display: "Bed"}}},
 	}
-	return loc, entry{
-		FullURL:  entryURL(e.ns, "Location", id.System+"|"+id.Value),
-		Resource: loc,
-		Request:  &request{Method: "POST", URL: "Location", IfNoneExist: ifNoneExist(id)},
-	}
+	return createEntry(entryURL(e.ns, "Location", id.System+"|"+id.Value), "Location", loc, id)
 }
 
-func (e *Encoder) device(r record.Record, loc *location) entry {
+// device is the Device entry of the record's device, located at the
+// Location entry locURL.
+func (e *Encoder) device(r record.Record, locURL string) entry {
 	id := deviceIdentifier(r)
 	dev := &device{
 		ResourceType: "Device",
 		Identifier:   []identifier{id},
 		SerialNumber: r.Device.Serial,
 		ModelNumber:  r.Device.Model,
+		Location:     &reference{Reference: locURL, Type: "Location"},
 	}
 	if r.Device.Model != "" {
 		dev.DeviceName = []deviceName{{Name: r.Device.Model, Type: "model-name"}}
@@ -225,13 +295,7 @@ func (e *Encoder) device(r record.Record, loc *location) entry {
 			Text:   "device read by the bedgate " + r.Device.Driver + " driver",
 		}
 	}
-	locURL := entryURL(e.ns, "Location", loc.Identifier[0].System+"|"+loc.Identifier[0].Value)
-	dev.Location = &reference{Reference: locURL, Type: "Location"}
-	return entry{
-		FullURL:  entryURL(e.ns, "Device", id.System+"|"+id.Value),
-		Resource: dev,
-		Request:  &request{Method: "POST", URL: "Device", IfNoneExist: ifNoneExist(id)},
-	}
+	return createEntry(entryURL(e.ns, "Device", id.System+"|"+id.Value), "Device", dev, id)
 }
 
 // patientIdentifier returns the identifier of the record's patient, or nil
@@ -296,14 +360,16 @@ func finish(c obsContext, obs *observation, demo bool) {
 }
 
 // vitalCode is the code of a vital sign: its LOINC codings, its SNOMED CT
-// coding when the table has one, and the MDC coding.
+// coding when the table has one, and the MDC coding with its RefID; text
+// names the vital. The LOINC and SNOMED CT codings carry no display: the
+// code systems define it, and every Bundle would repeat it.
 func vitalCode(v terminology.Vital) codeableConcept {
 	var cc codeableConcept
 	for _, c := range v.LOINC {
-		cc.Coding = append(cc.Coding, coding(c))
+		cc.Coding = append(cc.Coding, coding{System: c.System, Code: c.Code})
 	}
 	if !v.SNOMED.IsZero() {
-		cc.Coding = append(cc.Coding, coding(v.SNOMED))
+		cc.Coding = append(cc.Coding, coding{System: v.SNOMED.System, Code: v.SNOMED.Code})
 	}
 	cc.Coding = append(cc.Coding, mdcCoding(v.MDC, v.Ref))
 	cc.Text = v.Display
@@ -406,7 +472,7 @@ func (e *Encoder) observation(c obsContext, o record.Observation, id uuid.UUID) 
 }
 
 func vitalSignsCategory() []codeableConcept {
-	return []codeableConcept{{Coding: []coding{{System: systemObservationCategory, Code: "vital-signs", Display: "Vital Signs"}}}}
+	return []codeableConcept{{Coding: []coding{{System: systemObservationCategory, Code: "vital-signs"}}}}
 }
 
 // deviceCode is the code of an Observation that is not published as a

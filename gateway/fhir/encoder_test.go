@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,8 +75,13 @@ func observations(doc map[string]any) []any {
 	return out
 }
 
+// conditionalRef matches a conditional reference to a resource of a bed's
+// context Bundle.
+var conditionalRef = regexp.MustCompile(`^(Location|Device|DeviceMetric)\?identifier=[^|?&=]+\|[^|?&=]+$`)
+
 // checkStructure is the Go-side structural check every encoded Bundle must
-// pass: unique urn:uuid fullUrls, references that resolve, conditional
+// pass: unique urn:uuid fullUrls, references that resolve (urn:uuid in the
+// Bundle, or conditional references to a context resource), conditional
 // creates that match an identifier the resource carries, value xor
 // dataAbsentReason.
 func checkStructure(t *testing.T, doc map[string]any) {
@@ -104,8 +110,15 @@ func checkStructure(t *testing.T, doc map[string]any) {
 			t.Errorf("entry %d: ifNoneExist %q, want %q", i, q, want)
 		}
 		for _, ref := range []string{"subject.reference", "device.reference", "location.reference", "source.reference"} {
-			if r, ok := get(res, ref).(string); ok && !urls[r] {
-				t.Errorf("entry %d: %s %q does not resolve in the Bundle", i, ref, r)
+			r, ok := get(res, ref).(string)
+			switch {
+			case !ok:
+			case strings.HasPrefix(r, "urn:uuid:"):
+				if !urls[r] {
+					t.Errorf("entry %d: %s %q does not resolve in the Bundle", i, ref, r)
+				}
+			case !conditionalRef.MatchString(r):
+				t.Errorf("entry %d: %s %q is neither an entry nor a conditional reference to a context resource", i, ref, r)
 			}
 		}
 		comps, _ := get(res, "component").([]any)
@@ -128,51 +141,62 @@ func checkStructure(t *testing.T, doc map[string]any) {
 
 func TestBundleEnvelope(t *testing.T) {
 	r := recordtest.PulseOximetry()
+	ctx, _ := encode(t, Options{}, contextOf(t, r), 4710)
 	doc, _ := encode(t, Options{}, r, 4711)
+	checkStructure(t, ctx)
 	checkStructure(t, doc)
+	conditional := func(path string) string {
+		return get(ctx, path+".request.url").(string) + "?" + get(ctx, path+".request.ifNoneExist").(string)
+	}
 	tests := []struct {
+		doc  map[string]any
 		path string
 		want any
 	}{
-		{"identifier.system", "urn:bedgate:gateway:gw-ward7:seq"},
-		{"identifier.value", "4711"},
-		{"timestamp", "2026-06-11T08:15:01.250Z"},
-		{"entry.0.resource.resourceType", "Location"},
-		{"entry.0.resource.identifier.0.system", LocationIdentifierSystem},
-		{"entry.0.resource.identifier.0.value", "St Elsewhere/Ward 7/Bed 3"},
-		{"entry.0.resource.name", "Bed 3"},
-		{"entry.0.resource.description", "Bed 3, Ward 7, St Elsewhere"},
-		{"entry.0.request.ifNoneExist", "identifier=urn:bedgate:location|St%20Elsewhere/Ward%207/Bed%203"},
-		{"entry.1.resource.resourceType", "Device"},
-		{"entry.1.resource.identifier.0.system", "urn:bedgate:device:masimo:serial"},
-		{"entry.1.resource.identifier.0.value", "1000123456"},
-		{"entry.1.resource.serialNumber", "1000123456"},
-		{"entry.1.resource.modelNumber", "Radical-7"},
-		{"entry.1.resource.type.coding.0.code", "masimo"},
-		{"entry.1.resource.location.reference", get(doc, "entry.0.fullUrl")},
-		{"entry.2.resource.resourceType", "DeviceMetric"},
-		{"entry.2.resource.identifier.0.system", "urn:bedgate:device:masimo:serial:metric"},
-		{"entry.2.resource.identifier.0.value", "1000123456/150456"},
-		{"entry.2.request.ifNoneExist", "identifier=urn:bedgate:device:masimo:serial:metric|1000123456/150456"},
-		{"entry.2.resource.type.coding.0.system", "urn:iso:std:iso:11073:10101"},
-		{"entry.2.resource.type.coding.0.code", "150456"},
-		{"entry.2.resource.unit.coding.0.code", "262688"},
-		{"entry.2.resource.unit.coding.0.display", "MDC_DIM_PERCENT"},
-		{"entry.2.resource.source.reference", get(doc, "entry.1.fullUrl")},
-		{"entry.2.resource.category", "measurement"},
-		{"entry.3.resource.resourceType", "DeviceMetric"},
-		{"entry.3.resource.type.coding.0.code", "149530"},
-		{"entry.3.resource.unit.coding.0.display", "MDC_DIM_BEAT_PER_MIN"},
-		{"entry.4.resource.resourceType", "Observation"},
-		{"entry.4.resource.device.reference", get(doc, "entry.2.fullUrl")},
-		{"entry.4.resource.device.type", "DeviceMetric"},
-		{"entry.5.resource.resourceType", "Observation"},
-		{"entry.5.resource.device.reference", get(doc, "entry.3.fullUrl")},
-		{"entry.6", nil},
+		{ctx, "identifier.system", "urn:bedgate:gateway:gw-ward7:seq"},
+		{ctx, "identifier.value", "4710"},
+		{ctx, "entry.0.resource.resourceType", "Location"},
+		{ctx, "entry.0.resource.identifier.0.system", LocationIdentifierSystem},
+		{ctx, "entry.0.resource.identifier.0.value", "St Elsewhere/Ward 7/Bed 3"},
+		{ctx, "entry.0.resource.name", "Bed 3"},
+		{ctx, "entry.0.resource.description", "Bed 3, Ward 7, St Elsewhere"},
+		{ctx, "entry.0.request.ifNoneExist", "identifier=urn:bedgate:location|St%20Elsewhere/Ward%207/Bed%203"},
+		{ctx, "entry.1.resource.resourceType", "Device"},
+		{ctx, "entry.1.resource.identifier.0.system", "urn:bedgate:device:masimo:serial"},
+		{ctx, "entry.1.resource.identifier.0.value", "1000123456"},
+		{ctx, "entry.1.resource.serialNumber", "1000123456"},
+		{ctx, "entry.1.resource.modelNumber", "Radical-7"},
+		{ctx, "entry.1.resource.type.coding.0.code", "masimo"},
+		{ctx, "entry.1.resource.location.reference", get(ctx, "entry.0.fullUrl")},
+		{ctx, "entry.2.resource.resourceType", "DeviceMetric"},
+		{ctx, "entry.2.resource.identifier.0.system", "urn:bedgate:device:masimo:serial:metric"},
+		{ctx, "entry.2.resource.identifier.0.value", "1000123456/150456"},
+		{ctx, "entry.2.request.ifNoneExist", "identifier=urn:bedgate:device:masimo:serial:metric|1000123456/150456"},
+		{ctx, "entry.2.resource.type.coding.0.system", "urn:iso:std:iso:11073:10101"},
+		{ctx, "entry.2.resource.type.coding.0.code", "150456"},
+		{ctx, "entry.2.resource.unit.coding.0.code", "262688"},
+		{ctx, "entry.2.resource.unit.coding.0.display", "MDC_DIM_PERCENT"},
+		{ctx, "entry.2.resource.source.reference", get(ctx, "entry.1.fullUrl")},
+		{ctx, "entry.2.resource.category", "measurement"},
+		{ctx, "entry.3.resource.resourceType", "DeviceMetric"},
+		{ctx, "entry.3.resource.type.coding.0.code", "149530"},
+		{ctx, "entry.3.resource.unit.coding.0.display", "MDC_DIM_BEAT_PER_MIN"},
+		{ctx, "entry.4", nil},
+
+		{doc, "identifier.system", "urn:bedgate:gateway:gw-ward7:seq"},
+		{doc, "identifier.value", "4711"},
+		{doc, "timestamp", "2026-06-11T08:15:01.250Z"},
+		{doc, "entry.0.resource.resourceType", "Observation"},
+		{doc, "entry.0.fullUrl", "urn:uuid:" + r.Observations[0].ID},
+		{doc, "entry.0.resource.device.reference", conditional("entry.2")},
+		{doc, "entry.0.resource.device.reference", "DeviceMetric?identifier=urn:bedgate:device:masimo:serial:metric|1000123456/150456"},
+		{doc, "entry.1.resource.resourceType", "Observation"},
+		{doc, "entry.1.resource.device.reference", conditional("entry.3")},
+		{doc, "entry.2", nil},
 	}
 	for _, tt := range tests {
-		if got := get(doc, tt.path); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s = %#v, want %#v", tt.path, got, tt.want)
+		if got := get(tt.doc, tt.path); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s %s = %#v, want %#v", get(tt.doc, "identifier.value"), tt.path, got, tt.want)
 		}
 	}
 }
@@ -227,8 +251,7 @@ func TestObservationShape(t *testing.T) {
 		}},
 		{"no patient: Location subject, no profile claimed, receive time as effective", Options{}, recordtest.MonitorNoPatient(), map[string]any{
 			"meta":                       nil,
-			"subject.type":               "Location",
-			"subject.display":            "Bed 3",
+			"subject.reference":          "Location?identifier=urn:bedgate:location|St%20Elsewhere/Ward%207/Bed%203",
 			"code.coding.0.code":         "8867-4",
 			"code.coding.1.code":         "364075005",
 			"code.coding.2.code":         "147842",
@@ -343,7 +366,7 @@ func TestDeviceObservations(t *testing.T) {
 }
 
 func TestDeviceIdentifierWithoutSerial(t *testing.T) {
-	doc, _ := encode(t, Options{}, recordtest.MonitorNoPatient(), 1)
+	doc, _ := encode(t, Options{}, contextOf(t, recordtest.MonitorNoPatient()), 1)
 	dev := get(doc, "entry.1.resource")
 	if got := get(dev, "identifier.0.system"); got != "urn:bedgate:gateway:gw-ward7:device" {
 		t.Errorf("system = %v", got)
@@ -462,5 +485,48 @@ func TestEscaping(t *testing.T) {
 		if got := ifNoneExist(identifier{SequenceSystem(tt.in, tt.incarnation), "1"}); got != tt.query {
 			t.Errorf("ifNoneExist = %q, want %q", got, tt.query)
 		}
+	}
+}
+
+// TestReferencesResolveToContext: every conditional reference of a
+// record's Observations (subject without a patient, device) names a
+// resource its context Bundle creates, and the context Bundle creates
+// nothing an Observation does not need besides the Location and Device.
+func TestReferencesResolveToContext(t *testing.T) {
+	for name, r := range map[string]record.Record{
+		"pulse oximetry": recordtest.PulseOximetry(), "no patient": recordtest.MonitorNoPatient(),
+		"sensor off": recordtest.SensorOff(), "device observations": deviceObservations(),
+		"bp panel": bpComplete(), "systolic only": bpSystolicOnly(), "arterial": arterial(),
+		"unassociated": unassociated(), "converted": converted(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, _ := encode(t, Options{}, contextOf(t, r), 1)
+			doc, _ := encode(t, Options{}, r, 2)
+			creates := map[string]bool{}
+			for _, e := range get(ctx, "entry").([]any) {
+				creates[get(e, "request.url").(string)+"?"+get(e, "request.ifNoneExist").(string)] = true
+			}
+			used := map[string]bool{}
+			for i, o := range observations(doc) {
+				for _, path := range []string{"subject.reference", "device.reference"} {
+					ref, _ := get(o, path).(string)
+					if ref == "" {
+						continue
+					}
+					if !creates[ref] {
+						t.Errorf("Observation %d %s %q: no entry of the context Bundle creates it", i, path, ref)
+					}
+					used[ref] = true
+				}
+			}
+			if get(observations(doc)[0], "device.reference") == nil {
+				t.Error("Observation 0 has no device reference")
+			}
+			for ref := range creates {
+				if !used[ref] && !strings.HasPrefix(ref, "Location?") && !strings.HasPrefix(ref, "Device?") {
+					t.Errorf("context creates %q, which no Observation refers to", ref)
+				}
+			}
+		})
 	}
 }

@@ -44,9 +44,13 @@ type fhirEntry struct {
 		Device       struct{ Reference string }
 	} `json:"resource"`
 	Request struct {
+		URL         string `json:"url"`
 		IfNoneExist string `json:"ifNoneExist"`
 	} `json:"request"`
 }
+
+// conditional is the conditional reference that resolves to what e creates.
+func (e fhirEntry) conditional() string { return e.Request.URL + "?" + e.Request.IfNoneExist }
 
 // TestDeviceIdentityOfObservedRecords encodes records built the way the
 // gateway builds them and checks the Device identity the package documents:
@@ -97,7 +101,7 @@ func TestDeviceIdentityOfObservedRecords(t *testing.T) {
 				t.Errorf("Device ifNoneExist %q, want %q", dev.Request.IfNoneExist, want)
 			}
 
-			metrics := map[string]fhirEntry{} // by fullUrl
+			metrics := map[string]fhirEntry{} // by conditional reference
 			for i, code := range []string{"150456", "149530"} {
 				m := nth(t, entries, "DeviceMetric", i)
 				want := fhirIdentifier{tt.wantDevice.System + ":metric", tt.wantValue + "/" + code}
@@ -107,7 +111,7 @@ func TestDeviceIdentityOfObservedRecords(t *testing.T) {
 				if m.Resource.Source.Reference != dev.FullURL {
 					t.Errorf("DeviceMetric %d source %q, want the Device %q", i, m.Resource.Source.Reference, dev.FullURL)
 				}
-				metrics[m.FullURL] = m
+				metrics[m.conditional()] = m
 			}
 
 			for i, o := range r.Observations {
@@ -158,17 +162,25 @@ func TestDeviceIdentityAcrossGateways(t *testing.T) {
 	}
 }
 
+// encodeEntries returns the entries of r's context Bundle, then those of
+// r's Bundle.
 func encodeEntries(t *testing.T, enc *fhir.Encoder, r record.Record) []fhirEntry {
 	t.Helper()
-	b, err := enc.Encode(r, 1)
-	if err != nil {
-		t.Fatalf("Encode: %v", err)
+	ctx := record.Record{Kind: record.KindContext, Gateway: r.Gateway, Site: r.Site, Ward: r.Ward, Bed: r.Bed,
+		Device: r.Device, DeviceKey: r.DeviceKey, ReceivedAt: r.ReceivedAt, Metrics: enc.Metrics(r)}
+	var entries []fhirEntry
+	for i, rec := range []record.Record{ctx, r} {
+		b, err := enc.Encode(rec, uint64(i+1))
+		if err != nil {
+			t.Fatalf("Encode: %v", err)
+		}
+		var bundle struct{ Entry []fhirEntry }
+		if err := json.Unmarshal(b, &bundle); err != nil {
+			t.Fatalf("bundle: %v", err)
+		}
+		entries = append(entries, bundle.Entry...)
 	}
-	var bundle struct{ Entry []fhirEntry }
-	if err := json.Unmarshal(b, &bundle); err != nil {
-		t.Fatalf("bundle: %v", err)
-	}
-	return bundle.Entry
+	return entries
 }
 
 // nth returns the i-th entry (from 0) whose resource is of type typ.

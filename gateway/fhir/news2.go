@@ -134,7 +134,7 @@ func (e *Encoder) encodeNEWS2(r record.Record, seq uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return marshal(b, seq)
+	return marshalBundle(b, seq)
 }
 
 // news2Bundle returns the Bundle of encodeNEWS2.
@@ -149,22 +149,17 @@ func (e *Encoder) news2Bundle(r record.Record, seq uint64) (bundle, error) {
 		issued = s.Effective
 	}
 
-	loc, locEntry := e.location(r)
-	subject := &reference{Reference: locEntry.FullURL, Type: "Location", Display: loc.Name}
+	locEntry := e.location(r)
+	subject := &reference{Reference: locEntry.FullURL, Type: "Location", Display: r.Bed}
 	if p := patientIdentifier(r, e.opts.LocalIDSystem); p != nil {
 		subject = &reference{Type: "Patient", Identifier: p}
 	}
 
-	b := bundle{
-		ResourceType: "Bundle",
-		Identifier:   &identifier{System: SequenceSystem(r.Gateway, e.opts.Incarnation), Value: strconv.FormatUint(seq, 10)},
-		Type:         "transaction",
-		Timestamp:    issued.Format(timeLayout),
-		Entry:        []entry{locEntry},
-	}
+	b := e.newBundle(r, seq, issued, 3)
+	b.Entry = append(b.Entry, locEntry)
 	var devRef *reference
 	if r.DeviceKey != "" {
-		devEntry := e.device(r, loc)
+		devEntry := e.device(r, locEntry.FullURL)
 		b.Entry = append(b.Entry, devEntry)
 		devRef = &reference{Reference: devEntry.FullURL, Type: "Device"}
 	}
@@ -223,11 +218,7 @@ func (e *Encoder) news2Bundle(r record.Record, seq uint64) (bundle, error) {
 		}
 	}
 
-	b.Entry = append(b.Entry, entry{
-		FullURL:  entryURL(e.ns, "Observation", id.String()),
-		Resource: obs,
-		Request:  &request{Method: "POST", URL: "Observation", IfNoneExist: ifNoneExist(obs.Identifier[0])},
-	})
+	b.Entry = append(b.Entry, createEntry(entryURL(e.ns, "Observation", id.String()), "Observation", obs, obs.Identifier[0]))
 	return b, nil
 }
 

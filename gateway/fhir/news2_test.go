@@ -325,8 +325,8 @@ func TestNEWS2Conformance(t *testing.T) {
 			wantResources += 4
 		case r.Kind == record.KindNEWS2:
 			wantResources += 3
-		default: // Bundle, Location, Device, a DeviceMetric and an Observation per value
-			wantResources += 3 + 2*len(r.Observations)
+		default: // Bundle and an Observation per value
+			wantResources += 1 + len(r.Observations)
 		}
 	}
 	if resources != wantResources {

@@ -51,30 +51,37 @@ type item struct {
 	panel *bpPanel
 }
 
-// metricKey names the DeviceMetric of the item ("" for none): the decimal
-// MDC code, the panel's code for a panel, "label:<label>" for a value known
-// only by the device's label.
-func (it item) metricKey() string {
-	switch {
-	case it.panel != nil:
-		return strconv.FormatUint(uint64(it.panel.vital.MDC), 10)
-	case it.o.MDC != 0:
-		return strconv.FormatUint(uint64(it.o.MDC), 10)
-	case it.o.Label != "":
-		return "label:" + pathPart(it.o.Label)
+// metric is the DeviceMetric of the item: for a panel the panel's code in
+// its unit, else the observation's code, label and unit; false for a value
+// with neither code nor label.
+func (it item) metric() (record.Metric, bool) {
+	if it.panel != nil {
+		v := it.panel.vital
+		return record.Metric{MDC: v.MDC, Ref: v.Ref, Unit: v.Units[0].UCUM}, true
 	}
-	return ""
+	m := record.Metric{MDC: it.o.MDC, Ref: it.o.Ref, Label: it.o.Label, Unit: it.o.Unit}
+	return m, metricKey(m) != ""
 }
 
 // planItems returns the Observations of r in record order: each
 // blood-pressure source that forms a panel becomes one item at the place of
 // its first part, every other observation its own item.
 func planItems(r record.Record) []item {
-	groups := map[uint32][]int{} // panel MDC -> record indexes of its parts
+	var groups map[uint32][]int // panel MDC -> record indexes of its parts
 	for i, o := range r.Observations {
 		if p, ok := terminology.PanelOf(o.MDC); ok {
+			if groups == nil {
+				groups = map[uint32][]int{}
+			}
 			groups[p.MDC] = append(groups[p.MDC], i)
 		}
+	}
+	items := make([]item, 0, len(r.Observations))
+	if groups == nil { // no pressure parts: most readings
+		for i, o := range r.Observations {
+			items = append(items, item{obs: i, o: o})
+		}
+		return items
 	}
 	inPanel := map[int]*bpPanel{} // first part's index -> panel
 	member := map[int]bool{}
@@ -88,7 +95,6 @@ func planItems(r record.Record) []item {
 			member[i] = true
 		}
 	}
-	items := make([]item, 0, len(r.Observations))
 	for i, o := range r.Observations {
 		switch {
 		case inPanel[i] != nil:
@@ -166,50 +172,49 @@ func (e *Encoder) panelObservation(c obsContext, p *bpPanel, id uuid.UUID) *obse
 	return obs
 }
 
-// metrics returns one DeviceMetric entry per metric of the items, in the
-// order of first use, and the reference an Observation of each metric key
-// gives as its device.
-func (e *Encoder) metrics(r record.Record, dev entry, items []item) ([]entry, map[string]*reference) {
-	devID := dev.Resource.(*device).Identifier[0]
-	var entries []entry
-	refs := map[string]*reference{}
-	for _, it := range items {
-		key := it.metricKey()
-		if key == "" || refs[key] != nil {
-			continue
-		}
-		id := identifier{System: metricSystem(devID.System), Value: pathPart(devID.Value) + "/" + key}
-		m := &deviceMetric{
-			ResourceType: "DeviceMetric",
-			Identifier:   []identifier{id},
-			Source:       &reference{Reference: dev.FullURL, Type: "Device"},
-			Category:     "measurement",
-		}
-		var v terminology.Vital
-		known := false
-		if it.panel != nil {
-			v, known = it.panel.vital, true
-			m.Type = codeableConcept{Coding: []coding{mdcCoding(v.MDC, v.Ref)}, Text: v.Display}
-		} else {
-			v, known = terminology.Lookup(it.o.MDC)
-			m.Type = deviceCode(r, it.o, v, known)
-		}
-		if known {
-			ucum := v.Units[0].UCUM
-			if it.panel == nil {
-				ucum = it.o.Unit
-			}
-			if u, ok := v.Unit(ucum); ok {
-				m.Unit = &codeableConcept{Coding: []coding{{System: terminology.SystemMDC, Code: strconv.FormatUint(uint64(u.MDC), 10), Display: u.MDCRef}}, Text: u.UCUM}
-			}
-		}
-		en := entry{
-			FullURL:  entryURL(e.ns, "DeviceMetric", id.System+"|"+id.Value),
-			Resource: m,
-			Request:  &request{Method: "POST", URL: "DeviceMetric", IfNoneExist: ifNoneExist(id)},
-		}
-		entries = append(entries, en)
-		refs[key] = &reference{Reference: en.FullURL, Type: "DeviceMetric"}
+// metricKey names a DeviceMetric within its device ("" for none): the
+// decimal MDC code, or "label:<label>" for a value known only by the
+// device's label.
+func metricKey(m record.Metric) string {
+	switch {
+	case m.MDC != 0:
+		return strconv.FormatUint(uint64(m.MDC), 10)
+	case m.Label != "":
+		return "label:" + pathPart(m.Label)
 	}
-	return entries, refs
+	return ""
+}
+
+// sameMetric reports whether a and b have the same metricKey.
+func sameMetric(a, b record.Metric) bool {
+	if a.MDC != 0 || b.MDC != 0 {
+		return a.MDC == b.MDC
+	}
+	return a.Label == b.Label
+}
+
+// metricIdentifier is the identifier of metric m of the device with
+// identifier dev.
+func metricIdentifier(dev identifier, m record.Metric) identifier {
+	return identifier{System: metricSystem(dev.System), Value: pathPart(dev.Value) + "/" + metricKey(m)}
+}
+
+// metricEntry is the DeviceMetric entry of metric m of the device with
+// identifier dev and entry devURL (PoCD IG): type the MDC coding (or the
+// driver's parameter coding), unit the MDC dimension of m's unit when the
+// terminology knows the code.
+func (e *Encoder) metricEntry(r record.Record, dev identifier, devURL string, m record.Metric) entry {
+	id := metricIdentifier(dev, m)
+	v, known := terminology.Lookup(m.MDC)
+	dm := &deviceMetric{
+		ResourceType: "DeviceMetric",
+		Identifier:   []identifier{id},
+		Type:         deviceCode(r, record.Observation{MDC: m.MDC, Ref: m.Ref, Label: m.Label}, v, known),
+		Source:       &reference{Reference: devURL, Type: "Device"},
+		Category:     "measurement",
+	}
+	if u, ok := v.Unit(m.Unit); known && ok {
+		dm.Unit = &codeableConcept{Coding: []coding{{System: terminology.SystemMDC, Code: strconv.FormatUint(uint64(u.MDC), 10), Display: u.MDCRef}}, Text: u.UCUM}
+	}
+	return createEntry(entryURL(e.ns, "DeviceMetric", id.System+"|"+id.Value), "DeviceMetric", dm, id)
 }

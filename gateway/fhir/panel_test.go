@@ -52,7 +52,7 @@ func TestBloodPressurePanel(t *testing.T) {
 		"dataAbsentReason":         nil,
 		"subject.identifier.value": recordtest.NHSNumber,
 		"effectiveDateTime":        "2026-06-11T09:15:00.000+01:00",
-		"device.type":              "DeviceMetric",
+		"device.reference":         "DeviceMetric?identifier=urn:bedgate:device:welchallyn:serial:metric|CX-100/150020",
 		"note":                     nil,
 	} {
 		if got := get(panel, path); !reflect.DeepEqual(got, want) {
@@ -144,7 +144,7 @@ func TestBloodPressurePanelCases(t *testing.T) {
 			"note.2":                                       nil,
 		}},
 		{"no patient: no profile, Location subject", noPatient, nil, 1, map[string]any{
-			"meta": nil, "subject.type": "Location", "category.0.coding.0.code": "vital-signs",
+			"meta": nil, "subject.reference": "Location?identifier=urn:bedgate:location|St%20Elsewhere/Ward%207/Bed%203", "category.0.coding.0.code": "vital-signs",
 		}},
 		{"two systolic values: no panel", twoSystolic, [][]string{
 			{"8867-4", "78564009", "149546"}, {"8480-6", "271649006", "150021"}, {"8462-4", "271650006", "150022"},
@@ -226,7 +226,7 @@ func TestFlags(t *testing.T) {
 				"meta.tag.0.code":   TagUnassociated,
 				"meta.profile":      nil,
 				"note.0.text":       "no patient associated: bed has no admitted patient",
-				"subject.type":      "Location",
+				"subject.reference": "Location?identifier=urn:bedgate:location|St%20Elsewhere/Ward%207/Bed%203",
 			} {
 				if got := get(o, path); !reflect.DeepEqual(got, want) {
 					t.Errorf("Observation %d %s = %#v, want %#v", i, path, got, want)
@@ -271,7 +271,9 @@ func TestDeviceMetrics(t *testing.T) {
 	r := deviceObservations()
 	doc, _ := encode(t, Options{}, r, 1)
 	checkStructure(t, doc)
-	metrics := entriesOf(doc, "DeviceMetric")
+	ctx, _ := encode(t, Options{}, contextOf(t, r), 2)
+	checkStructure(t, ctx)
+	metrics := entriesOf(ctx, "DeviceMetric")
 	wantValues := []string{"1000123456/150456", "1000123456/150448", "1000123456/160128", "1000123456/label:PVI"}
 	if len(metrics) != len(wantValues) {
 		t.Fatalf("%d DeviceMetrics, want %d", len(metrics), len(wantValues))
@@ -280,8 +282,9 @@ func TestDeviceMetrics(t *testing.T) {
 		if got := get(m, "resource.identifier.0.value"); got != wantValues[i] {
 			t.Errorf("DeviceMetric %d identifier %v, want %s", i, got, wantValues[i])
 		}
-		if o := observations(doc)[i]; get(o, "device.reference") != get(m, "fullUrl") {
-			t.Errorf("Observation %d device %v, want DeviceMetric %v", i, get(o, "device.reference"), get(m, "fullUrl"))
+		want := "DeviceMetric?" + get(m, "request.ifNoneExist").(string)
+		if o := observations(doc)[i]; get(o, "device.reference") != want {
+			t.Errorf("Observation %d device %v, want DeviceMetric %v", i, get(o, "device.reference"), want)
 		}
 	}
 	if got := get(metrics[3], "resource.type.coding.0.system"); got != "urn:bedgate:driver:masimo:parameter" {
@@ -297,7 +300,8 @@ func TestDeviceMetrics(t *testing.T) {
 	again.ID = recordtest.ObsID("gw-ward7", "other", 150456, recordtest.DeviceTime())
 	twice.Observations = append(twice.Observations, again)
 	doc, _ = encode(t, Options{}, twice, 1)
-	if n := len(entriesOf(doc, "DeviceMetric")); n != 2 {
+	ctx, _ = encode(t, Options{}, contextOf(t, twice), 2)
+	if n := len(entriesOf(ctx, "DeviceMetric")); n != 2 {
 		t.Errorf("%d DeviceMetrics for two metric types", n)
 	}
 	obs := observations(doc)

@@ -10,7 +10,22 @@
 //
 // # Message
 //
-//	MSH  PID  PV1  OBR [NTE...]  OBX(MDS) [NTE]  { OBX(metric) [NTE...] }
+//	MSH  PID  PV1  OBR  OBX(MDS)  { OBX(metric) [NTE...] }
+//
+// A message carries what PCD-01 needs and nothing repeated besides: the
+// device's raw status word, the parameters it lists without measuring, and
+// a note naming its model, serial and driver are not sent (the flags of
+// each value carry what the status word means, and OBX-18 identifies the
+// device), and a row's time is OBR-7's (OBX-14 left empty: HL7 v2 chapter
+// 7 needs it only where an observation's time differs from OBR-7, and
+// vendors' PCD-01 messages leave it empty). The device (MDS) row stays: it
+// carries the equipment identifier (OBX-18) once for every value row,
+// which PCD-01 requires on the MDS row or on each value row (as the
+// project's validator reads it; the TF-2 text was not available here); VMD
+// and channel rows are optional in PCD-01's containment (a "0" stands for
+// a level not sent, the "flat" MDS the records have). A Masimo
+// reading is 918 bytes on the wire (713 stored), down from 1156 (859)
+// (TestMasimoReadingBytes in package gateway).
 //
 // All text from records and options is escaped (\F\ \S\ \R\ \E\ \T\, and
 // \Xhh\ for control characters, so CR and LF never end a segment).
@@ -38,10 +53,8 @@
 //   - OBR-3, the filler order number: <message control id>^<MSH-3>, so it
 //     is unique with the message; OBR-4 182777000^monitoring of patient^SCT
 //     (SNOMED CT, as PCD-01 examples use); OBR-7 the device's time of the
-//     reading, or ReceivedAt when the device sends no time. NTEs after the
-//     OBR keep the device's status word verbatim ("device status: ...")
-//     and the parameters it lists without measuring ("not measured by the
-//     device: ...").
+//     reading, or ReceivedAt when the device sends no time: the time of
+//     every row.
 //   - The device row, OBX-4 1.0.0.0 in the MDS.VMD.CHAN.METRIC containment
 //     path: OBX-2 empty, OBX-3 the MDS class
 //     (69641^MDC_DEV_ANALY_SAT_O2_MDS^MDC for the pulse oximeters of the
@@ -50,8 +63,7 @@
 //     send, by the nomenclature's MDS/VMD/CHAN numbering: to be confirmed
 //     in NIST RTMMS),
 //     OBX-11 X (no value of its own), OBX-18 the device's EUI-64 as
-//     <eui>^^<eui>^EUI-64. The metric rows inherit it. An NTE names the
-//     model, serial and driver when the record has them.
+//     <eui>^^<eui>^EUI-64. The metric rows inherit it.
 //   - One metric row per record observation, in record order; none is ever
 //     dropped. OBX-2 NM; OBX-3 code^RefID^MDC (RefID from the terminology
 //     table, else the record's, else the device's label, else the code in
@@ -59,7 +71,7 @@
 //     1-based position in the record (metrics sit directly in the MDS: the
 //     records carry no VMD or channel); OBX-5 the value as a plain decimal
 //     (no exponent); OBX-6 the unit (see Units); OBX-8 status flags; OBX-11
-//     R, or X without a value; OBX-14 the time of OBR-7; OBX-21 (observation
+//     R, or X without a value; OBX-14 empty (OBR-7 applies); OBX-21 (observation
 //     instance identifier, new in v2.6) the record's observation id, the
 //     UUID the EPR de-duplicates on.
 //
@@ -77,7 +89,9 @@
 // gateway id) with the locally-administered bit set and the group bit
 // cleared, 16 upper-case hex digits ([DeviceEUI64], [GatewayEUI64]). They
 // are stable for a device and a gateway and cannot collide with a
-// manufacturer's EUI-64.
+// manufacturer's EUI-64. The messages do not name the serial number: a
+// receiver that knows a device's driver and serial computes its EUI-64
+// with DeviceEUI64.
 //
 // A value the driver knows only by the device's label (MDC code 0) has no
 // MDC code, but PCD-01 requires OBX-3 coded code^RefID^MDC. It gets a code

@@ -229,19 +229,8 @@ func (e *Encoder) encode(r record.Record, seq uint64, wrong bool) ([]byte, error
 	obr[7] = at
 	segment(&b, "OBR", obr[1:]...)
 
-	notes := 0
-	note := func(text string) {
-		notes++
-		segment(&b, "NTE", strconv.Itoa(notes), "L", escape(text))
-	}
-	if r.DeviceStatus != "" {
-		note("device status: " + r.DeviceStatus)
-	}
-	if len(r.Unmeasured) > 0 {
-		note("not measured by the device: " + strings.Join(r.Unmeasured, ", "))
-	}
-
-	// The device (MDS) row, then one row per observation.
+	// The device (MDS) row, then one row per observation. OBX-14 is
+	// left empty: the rows' time is OBR-7's.
 	eui := DeviceEUI64(r)
 	mds := make([]string, 19)
 	mds[1] = "1"
@@ -250,10 +239,6 @@ func (e *Encoder) encode(r record.Record, seq uint64, wrong bool) ([]byte, error
 	mds[11] = "X"
 	mds[18] = components(eui, "", eui, "EUI-64")
 	segment(&b, "OBX", mds[1:]...)
-	notes = 0
-	if d := describeDevice(r.Device); d != "" {
-		note(d)
-	}
 	for i, o := range r.Observations {
 		row := e.observation(r, o)
 		obx := make([]string, 22)
@@ -272,12 +257,10 @@ func (e *Encoder) encode(r record.Record, seq uint64, wrong bool) ([]byte, error
 				obx[8] = strings.Join(append(row.flags, "NI"), "~")
 			}
 		}
-		obx[14] = at
 		obx[21] = strings.ToLower(o.ID) // observation instance identifier
 		segment(&b, "OBX", obx[1:]...)
-		notes = 0
-		for _, n := range row.notes {
-			note(n)
+		for n, text := range row.notes {
+			segment(&b, "NTE", strconv.Itoa(n+1), "L", escape(text))
 		}
 	}
 	return []byte(b.String()), nil
@@ -433,25 +416,6 @@ func deviceClass(driver string) string {
 		return mdsPulseOximeter
 	}
 	return mdsMultiParam
-}
-
-// describeDevice is the NTE text of the MDS row: the model, serial and
-// driver the record names.
-func describeDevice(d drivers.DeviceID) string {
-	var parts []string
-	if d.Model != "" {
-		parts = append(parts, "model "+d.Model)
-	}
-	if d.Serial != "" {
-		parts = append(parts, "serial "+d.Serial)
-	}
-	if d.Driver != "" {
-		parts = append(parts, "read by the bedgate "+d.Driver+" driver")
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "device: " + strings.Join(parts, ", ")
 }
 
 // dtm formats t as an HL7 DTM in the encoder's time zone.

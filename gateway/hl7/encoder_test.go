@@ -106,7 +106,7 @@ func TestFields(t *testing.T) {
 			name:     "pulse oximetry with a patient",
 			record:   recordtest.PulseOximetry(),
 			seq:      42,
-			segments: "MSH PID PV1 OBR NTE OBX NTE OBX OBX",
+			segments: "MSH PID PV1 OBR OBX OBX OBX",
 			want: map[loc]string{
 				{"MSH", 1, 2}:  `^~\&`,
 				{"MSH", 1, 3}:  "BEDGATE^" + gwEUI + "^EUI-64",
@@ -128,7 +128,6 @@ func TestFields(t *testing.T) {
 				{"OBR", 1, 3}:  "gw-ward7-42^BEDGATE^" + gwEUI + "^EUI-64",
 				{"OBR", 1, 4}:  "182777000^monitoring of patient^SCT",
 				{"OBR", 1, 7}:  "20260611081500.000+0000", // device time, in UTC
-				{"NTE", 1, 3}:  "device status: EXC=000000 ALARM=0000",
 				// MDS row
 				{"OBX", 1, 1}:  "1",
 				{"OBX", 1, 2}:  "",
@@ -136,7 +135,6 @@ func TestFields(t *testing.T) {
 				{"OBX", 1, 4}:  "1.0.0.0",
 				{"OBX", 1, 11}: "X",
 				{"OBX", 1, 18}: pulseOxEUI + "^^" + pulseOxEUI + "^EUI-64",
-				{"NTE", 2, 3}:  "device: model Radical-7, serial 1000123456, read by the bedgate masimo driver",
 				// SpO2
 				{"OBX", 2, 1}:  "2",
 				{"OBX", 2, 2}:  "NM",
@@ -146,7 +144,7 @@ func TestFields(t *testing.T) {
 				{"OBX", 2, 6}:  "262688^MDC_DIM_PERCENT^MDC",
 				{"OBX", 2, 8}:  "",
 				{"OBX", 2, 11}: "R",
-				{"OBX", 2, 14}: "20260611081500.000+0000",
+				{"OBX", 2, 14}: "", // OBR-7 applies
 				{"OBX", 2, 18}: "",
 				{"OBX", 2, 21}: recordtest.PulseOximetry().Observations[0].ID,
 				// pulse rate
@@ -165,7 +163,7 @@ func TestFields(t *testing.T) {
 			},
 			record:   recordtest.PulseOximetry(),
 			seq:      7,
-			segments: "MSH PID PV1 OBR NTE OBX NTE OBX OBX",
+			segments: "MSH PID PV1 OBR OBX OBX OBX",
 			want: map[loc]string{
 				{"MSH", 1, 3}:  "GW^1.2.826.0.1.999^ISO",
 				{"MSH", 1, 4}:  "RXX01",
@@ -175,7 +173,7 @@ func TestFields(t *testing.T) {
 				{"MSH", 1, 11}: "T",
 				{"OBR", 1, 3}:  "gw-ward7-7^GW^1.2.826.0.1.999^ISO",
 				{"OBR", 1, 7}:  "20260611091500.000+0100",
-				{"OBX", 2, 14}: "20260611091500.000+0100",
+				{"OBX", 2, 14}: "",
 			},
 		},
 		{
@@ -183,7 +181,7 @@ func TestFields(t *testing.T) {
 			opts:     Options{LocalIDAuthority: "RXX01^2.16.840.1.113883.2.1.3.2.4.18.48^ISO"},
 			record:   localPatient(),
 			seq:      2,
-			segments: "MSH PID PV1 OBR NTE OBX NTE OBX OBX",
+			segments: "MSH PID PV1 OBR OBX OBX OBX",
 			want: map[loc]string{
 				{"PID", 1, 3}: "9449305552^^^NHS^NH~RX1234567^^^RXX01&2.16.840.1.113883.2.1.3.2.4.18.48&ISO^MR",
 			},
@@ -192,13 +190,12 @@ func TestFields(t *testing.T) {
 			name:     "monitor without patient, serial or device clock",
 			record:   recordtest.MonitorNoPatient(),
 			seq:      1,
-			segments: "MSH PID PV1 OBR OBX NTE OBX OBX OBX OBX OBX OBX OBX",
+			segments: "MSH PID PV1 OBR OBX OBX OBX OBX OBX OBX OBX OBX",
 			want: map[loc]string{
 				{"PID", 1, 3}:  "St Elsewhere/Ward 7/Bed 3^^^BEDGATE-BED^U",
 				{"OBR", 1, 7}:  "20260611081501.250+0000", // receive time
 				{"OBX", 1, 3}:  "69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC",
 				{"OBX", 1, 18}: DeviceEUI64(recordtest.MonitorNoPatient()) + "^^" + DeviceEUI64(recordtest.MonitorNoPatient()) + "^EUI-64",
-				{"NTE", 1, 3}:  "device: read by the bedgate intellivue driver",
 				{"OBX", 3, 6}:  "264928^MDC_DIM_RESP_PER_MIN^MDC", // "/min" of a respiratory rate
 				{"OBX", 4, 5}:  "37.2",
 				{"OBX", 4, 6}:  "268192^MDC_DIM_DEGC^MDC",
@@ -207,42 +204,41 @@ func TestFields(t *testing.T) {
 				{"OBX", 8, 4}:  "1.0.0.7",
 				{"OBX", 8, 5}:  "5.1",
 				{"OBX", 8, 6}:  "265987^MDC_DIM_KILO_PASCAL^MDC",
-				{"OBX", 8, 14}: "20260611081501.250+0000",
+				{"OBX", 8, 14}: "",
 			},
 		},
 		{
 			name:     "sensor off: no values",
 			record:   recordtest.SensorOff(),
 			seq:      3,
-			segments: "MSH PID PV1 OBR NTE OBX NTE OBX NTE NTE OBX NTE",
+			segments: "MSH PID PV1 OBR OBX OBX NTE NTE OBX NTE",
 			want: map[loc]string{
-				{"NTE", 1, 3}:  "device status: EXC=000820 ALARM=0000",
 				{"OBX", 2, 2}:  "NM",
 				{"OBX", 2, 5}:  "",
 				{"OBX", 2, 6}:  "262688^MDC_DIM_PERCENT^MDC",
 				{"OBX", 2, 8}:  "INV~NAV",
 				{"OBX", 2, 11}: "X",
-				{"NTE", 3, 1}:  "1",
-				{"NTE", 3, 3}:  "sensor off",
-				{"NTE", 4, 1}:  "2",
-				{"NTE", 4, 3}:  "no value: error",
+				{"NTE", 1, 1}:  "1",
+				{"NTE", 1, 3}:  "sensor off",
+				{"NTE", 2, 1}:  "2",
+				{"NTE", 2, 3}:  "no value: error",
 				{"OBX", 3, 5}:  "",
 				{"OBX", 3, 8}:  "NAV",
 				{"OBX", 3, 11}: "X",
-				{"NTE", 5, 3}:  "no value: not-performed",
+				{"NTE", 3, 3}:  "no value: not-performed",
 			},
 		},
 		{
 			name:     "questionable values",
 			record:   recordtest.Questionable(),
 			seq:      4,
-			segments: "MSH PID PV1 OBR NTE OBX NTE OBX NTE OBX NTE",
+			segments: "MSH PID PV1 OBR OBX OBX NTE OBX NTE",
 			want: map[loc]string{
 				{"OBX", 2, 5}:  "91",
 				{"OBX", 2, 8}:  "QUES~ALACT",
 				{"OBX", 2, 11}: "R",
-				{"NTE", 3, 2}:  "L",
-				{"NTE", 3, 3}:  "questionable: device reports low perfusion",
+				{"NTE", 1, 2}:  "L",
+				{"NTE", 1, 3}:  "questionable: device reports low perfusion",
 				{"OBX", 3, 8}:  "QUES",
 				{"OBX", 3, 11}: "R",
 			},
@@ -251,7 +247,7 @@ func TestFields(t *testing.T) {
 			name:     "demo and calibrating",
 			record:   demo(),
 			seq:      5,
-			segments: "MSH PID PV1 OBR NTE OBX NTE OBX OBX",
+			segments: "MSH PID PV1 OBR OBX OBX OBX",
 			want: map[loc]string{
 				{"OBX", 2, 8}:  "DEMO",
 				{"OBX", 3, 8}:  "CAL~DEMO",
@@ -262,7 +258,7 @@ func TestFields(t *testing.T) {
 			name:     "special values",
 			record:   specials(),
 			seq:      6,
-			segments: "MSH PID PV1 OBR OBX NTE OBX OBX",
+			segments: "MSH PID PV1 OBR OBX OBX OBX",
 			want: map[loc]string{
 				{"OBX", 2, 5}:  "",
 				{"OBX", 2, 8}:  "INV",
@@ -276,10 +272,8 @@ func TestFields(t *testing.T) {
 			name:     "device observations and labels",
 			record:   deviceObservations(),
 			seq:      8,
-			segments: "MSH PID PV1 OBR NTE NTE OBX NTE OBX OBX OBX OBX OBX OBX OBX NTE",
+			segments: "MSH PID PV1 OBR OBX OBX OBX OBX OBX OBX OBX OBX NTE",
 			want: map[loc]string{
-				{"NTE", 2, 1}:  "2",
-				{"NTE", 2, 3}:  "not measured by the device: SPMET, SPHB",
 				{"OBX", 3, 3}:  "150448^MDC_PULS_OXIM_PERF_REL^MDC",
 				{"OBX", 3, 5}:  "2.35",
 				{"OBX", 4, 3}:  "160128^MDC_CONC_HB_CO_GEN^MDC", // not in the terminology table
@@ -298,7 +292,7 @@ func TestFields(t *testing.T) {
 			name:     "local patient number and escaped names",
 			record:   localPatient(),
 			seq:      9,
-			segments: "MSH PID PV1 OBR NTE OBX NTE OBX OBX",
+			segments: "MSH PID PV1 OBR OBX OBX OBX",
 			want: map[loc]string{
 				{"MSH", 1, 4}: `St Mary \T\ St John`,
 				{"PID", 1, 3}: `9449305552^^^NHS^NH~RX1234567^^^St Mary \T\ St John^MR`,
@@ -326,8 +320,8 @@ func TestFields(t *testing.T) {
 
 // TestOBXNumbering checks, for every fixture, that OBX-1 counts the rows,
 // that OBX-4 sub-ids are the MDS row then 1.0.0.n in record order, that
-// every value row carries its observation id in OBX-21 and its time in
-// OBX-14, and that NTE set ids restart after each OBR and OBX.
+// every value row carries its observation id in OBX-21 and leaves OBX-14
+// to OBR-7, and that NTE set ids restart after each OBR and OBX.
 func TestOBXNumbering(t *testing.T) {
 	for _, r := range []record.Record{recordtest.PulseOximetry(), recordtest.MonitorNoPatient(), recordtest.SensorOff(), deviceObservations(), specials()} {
 		m := encode(t, Options{}, r, 1)
@@ -353,8 +347,8 @@ func TestOBXNumbering(t *testing.T) {
 				if len(s.fields) <= 21 || s.fields[21] != o.ID {
 					t.Errorf("OBX %d: OBX-21 = %q, want observation id %s", obx, s.fields[21:], o.ID)
 				}
-				if s.fields[14] == "" {
-					t.Errorf("OBX %d: no OBX-14", obx)
+				if len(s.fields) > 14 && s.fields[14] != "" {
+					t.Errorf("OBX %d: OBX-14 %q repeats OBR-7", obx, s.fields[14])
 				}
 			case "NTE":
 				nte++
@@ -434,7 +428,8 @@ func TestEscape(t *testing.T) {
 }
 
 // TestEscapedRecord puts delimiters and line breaks into every text the
-// record carries: the message keeps its segment and field structure.
+// record carries: the message keeps its segment and field structure (the
+// device's status word, model and unmeasured parameters are not sent).
 func TestEscapedRecord(t *testing.T) {
 	r := deviceObservations()
 	r.Gateway = "gw|7"
@@ -449,17 +444,14 @@ func TestEscapedRecord(t *testing.T) {
 	r.Observations[1].Reason = "low | perfusion\r"
 	r.Unmeasured = []string{"SP~MET"}
 	m := encode(t, Options{}, r, 12)
-	if got, want := m.names(), "MSH PID PV1 OBR NTE NTE OBX NTE OBX OBX NTE OBX OBX OBX OBX OBX NTE"; got != want {
+	if got, want := m.names(), "MSH PID PV1 OBR OBX OBX OBX NTE OBX OBX OBX OBX OBX NTE"; got != want {
 		t.Fatalf("segments\n got %s\nwant %s", got, want)
 	}
 	want := map[loc]string{
 		{"MSH", 1, 10}: `gw\F\7-12`,
 		{"PV1", 1, 3}:  `Ward\R\B^^Bed\X0D\3^Site\S\A`,
 		{"PID", 1, 3}:  `Site\S\A/Ward\R\B/Bed\X0D\3^^^BEDGATE-BED^U`,
-		{"NTE", 1, 3}:  `device status: EXC=1\F\ALARM=2\X0D\\X0A\MSH\F\\S\\R\\E\\T\\F\`,
-		{"NTE", 2, 3}:  `not measured by the device: SP\R\MET`,
-		{"NTE", 3, 3}:  `device: model Rad\F\7, serial 1000123456, read by the bedgate masi\T\mo driver`,
-		{"NTE", 4, 3}:  `questionable: low \F\ perfusion\X0D\`,
+		{"NTE", 1, 3}:  `questionable: low \F\ perfusion\X0D\`,
 		{"OBX", 5, 3}:  strconv.Itoa(int(PrivateCode("masi&mo", "P^VI"))) + `^P\S\VI^MDC^masi\T\mo:P\S\VI^P\S\VI^99BGT`,
 	}
 	for l, w := range want {
@@ -673,7 +665,7 @@ func TestEveryStatusFlagHandled(t *testing.T) {
 	r := recordtest.PulseOximetry()
 	r.Observations[0].Status = drivers.OutOfRange
 	m := encode(t, Options{}, r, 1)
-	if got, _ := m.field("NTE", 3, 3); got != "outside the device's measurement range" {
+	if got, _ := m.field("NTE", 1, 3); got != "outside the device's measurement range" {
 		t.Errorf("out-of-range note = %q", got)
 	}
 }

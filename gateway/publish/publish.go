@@ -515,6 +515,18 @@ func (p *Publisher) RefreshStatus() {
 	c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
 }
 
+// Boundary returns the outbox sequence number at which the latest
+// connection split the outbox (0 before the first): entries below it are
+// that connection's backlog, which entries from it on may overtake (see
+// the package documentation). A writer whose later entries must not reach
+// the broker before an earlier one stores the earlier one again when it
+// lies below the boundary. Safe for concurrent use.
+func (p *Publisher) Boundary() buffer.Seq {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.boundary
+}
+
 // Broker returns the URL of the node the current connection is to, or ""
 // while not connected. Safe for concurrent use, also from Options.Status.
 func (p *Publisher) Broker() string {

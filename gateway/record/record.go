@@ -44,7 +44,9 @@ type Record struct {
 	// first) and reconciled then; nil for serial readings. Encoders ignore
 	// it.
 	Claim *Claim `json:"claim,omitempty"`
-	// DeviceStatus is the device's own status word for the reading, verbatim.
+	// DeviceStatus is the device's own status word for the reading,
+	// verbatim. The encoders do not publish it: the values' flags carry
+	// what it means.
 	DeviceStatus string `json:"device_status,omitempty"`
 	// Observations are the accepted values of the reading.
 	Observations []Observation `json:"observations"`
@@ -62,10 +64,14 @@ type Record struct {
 	Rejected []Rejected `json:"rejected,omitempty"`
 	// NEWS2 holds the score of a KindNEWS2 record.
 	NEWS2 *NEWS2 `json:"news2,omitempty"`
+	// Metrics are the kinds of value the device reports, for a KindContext
+	// record: what the observation messages of the bed refer to.
+	Metrics []Metric `json:"metrics,omitempty"`
 	// Unmeasured names the parameters the device listed with no value and
 	// no status flag that are not vital signs (for example SpCO on an
 	// oximeter without that licence): the device does not measure them, so
-	// they become no observation, but the record keeps the fact.
+	// they become no observation, but the record keeps the fact (the
+	// encoders do not publish it).
 	Unmeasured []string `json:"unmeasured,omitempty"`
 }
 
@@ -74,7 +80,21 @@ const (
 	KindObservations = ""
 	KindRejected     = "rejected"
 	KindNEWS2        = "news2"
+	// KindContext is a bed's context: its location, its device and the
+	// device's Metrics, which the bed's observation messages refer to
+	// instead of carrying them (see ContextEncoder).
+	KindContext = "context"
 )
+
+// Metric is one kind of value a device reports (a FHIR DeviceMetric): its
+// MDC code and reference id, or the device's label for a value without an
+// MDC code, and the UCUM unit of its values.
+type Metric struct {
+	MDC   uint32 `json:"mdc"`
+	Ref   string `json:"ref,omitempty"`
+	Label string `json:"label,omitempty"`
+	Unit  string `json:"unit,omitempty"`
+}
 
 // Rejected is one value the gateway did not forward as an observation.
 type Rejected struct {
@@ -187,6 +207,18 @@ type Encoder interface {
 	Encode(r Record, seq uint64) ([]byte, error)
 	// ContentType names the format, for example "application/fhir+json".
 	ContentType() string
+}
+
+// ContextEncoder is an Encoder whose observation messages refer to the
+// bed's context (a KindContext record: location, device, metrics) by
+// identifier instead of carrying it. The gateway stores a context record
+// before the first observation record of a bed that needs it, and again
+// whenever the context changes, in the same ordered outbox.
+type ContextEncoder interface {
+	Encoder
+	// Metrics returns the metrics the message of observation record r
+	// refers to, in order of first use; the context record must hold them.
+	Metrics(r Record) []Metric
 }
 
 // Claim is a patient a reading's sender named, to be reconciled with the
