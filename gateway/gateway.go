@@ -141,7 +141,7 @@ func Run(ctx context.Context, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
 		}
-		bed := Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
+		bed := bedOf(cfg, b)
 		bp, err := pipe.forBed(bed, drv.ReadingPeriod(), drv.Episodic)
 		if err != nil {
 			return err
@@ -294,6 +294,9 @@ type GatewayStatus struct {
 	// Lost counts held readings and NEWS2 scores that could not be stored
 	// (see the log for why).
 	Lost int64 `json:"lost,omitempty"`
+	// NotCharted counts readings left out by the beds' charting cadence
+	// (forward_every): not stored, not forwarded.
+	NotCharted int64 `json:"not_charted,omitempty"`
 	// SubscriptionError says why the broker refused a subscription the
 	// gateway needs (admissions, nurse entries); empty when all are in place.
 	SubscriptionError string `json:"subscription_error,omitempty"`
@@ -362,7 +365,7 @@ func gatewayStatus(s stats.Snapshot) GatewayStatus {
 			DiskFree: o.DiskFree, DiskReserve: o.DiskReserve, LimitBytes: o.LimitBytes,
 		},
 		Rejected: s.Readings.Quarantined, Flagged: s.Readings.Flagged, Held: s.Readings.Held,
-		Lost: s.Readings.Lost, SubscriptionError: s.SubscriptionError,
+		Lost: s.Readings.Lost, NotCharted: s.Readings.NotCharted, SubscriptionError: s.SubscriptionError,
 	}
 	if sv := o.Salvage; sv != nil {
 		st.Outbox.Salvage = &SalvageStatus{Recovered: sv.Recovered, Unreadable: sv.Unreadable, Missing: sv.Missing}

@@ -59,7 +59,7 @@ func newHL7Source(cfg *config.Config, pipe *pipeline, loc *time.Location, now fu
 	}
 	for _, b := range cfg.Beds {
 		if b.Driver == config.HL7Driver {
-			s.bySource[b.Source] = Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
+			s.bySource[b.Source] = bedOf(cfg, b)
 		}
 	}
 	return s

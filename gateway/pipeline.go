@@ -216,21 +216,23 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 }
 
 // forBed returns a bed's view of the pipeline, with its own validation
-// state; period is its device's reading period and episodic the codes it
-// measures episodically (drivers.Driver).
+// state and charting cadence; period is its device's reading period and
+// episodic the codes it measures episodically (drivers.Driver).
 func (p *pipeline) forBed(bed Bed, period time.Duration, episodic []uint32) (*bedPipeline, error) {
 	checker, err := validate.NewChecker(validate.Options{Rules: &p.rules, Cycle: period, Episodic: episodic, MaxClockOffset: p.maxClockOffset, Counts: p.counts})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: bed %s: %w", bed.Name, err)
 	}
-	return &bedPipeline{p: p, bed: bed, checker: checker}, nil
+	return &bedPipeline{p: p, bed: bed, checker: checker, cadence: newCadence(bed.ForwardEvery, episodic)}, nil
 }
 
-// bedPipeline is one bed's view of the pipeline: its validation state.
+// bedPipeline is one bed's view of the pipeline: its validation state and
+// charting cadence.
 type bedPipeline struct {
 	p       *pipeline
 	bed     Bed
 	checker *validate.Checker
+	cadence *cadence
 }
 
 // Accept is where readings from every source enter the pipeline (the
@@ -259,6 +261,10 @@ func (b *bedPipeline) Accept(ctx context.Context, r drivers.Reading, claim *Clai
 	}
 	if claim != nil && claim.Problem != "" {
 		return b.p.quarantineAll(ctx, accepted, ReasonPatientMismatch, "the sender's patient identifier is unusable: "+claim.Problem)
+	}
+	if b.cadence.chart(accepted, len(rejected) > 0) == "" {
+		b.p.tally.addNotCharted(b.bed.Name)
+		return nil
 	}
 	accepted.Claim = claim.record()
 	return b.p.route(ctx, accepted, b.p.decider.Decide(accepted, b.p.now()))
