@@ -29,10 +29,15 @@
 //   - Group commit. Appends that queue while a sync runs are written as
 //     one batch followed by one sync (Options.SyncWindow adds a wait for
 //     more), and each gets its own Seq.
-//   - Payloads that carry their own number. AppendFunc builds a payload in
-//     the writer, once its Seq is known, so a message can contain the
-//     sequence number it is stored under; a failed build uses no number. Cancelling an Append's context abandons only the
-//     wait: a payload already queued may still be stored and delivered.
+//   - Payloads that carry their own number. AppendFunc builds a payload
+//     with the Seq it is stored under, so a message can contain its own
+//     sequence number; a failed build uses no number. The build runs on
+//     the appender's goroutine with the number its place in the queue
+//     gives, so appenders encode in parallel and the committer only
+//     writes; when that number changes before the write (an append ahead
+//     of it failed, or a write failed) the committer builds it again.
+//     Cancelling an Append's context abandons only the wait: a payload
+//     already queued may still be stored and delivered.
 //   - Order. Sequence numbers start at 1, have no gaps and only grow, for
 //     the life of the store (its incarnation, see Buffer.Incarnation),
 //     across restarts and kill -9: they are

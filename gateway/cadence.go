@@ -46,7 +46,7 @@ import (
 // A reading not charted is not stored: it is not accepted for the EPR,
 // which is all the outbox feeds, and storing it would spend the disk and
 // the link the cadence is there to save. It is counted, per bed, as
-// "not_charted" on the status topic, the status page and the metrics, and
+// "not_charted" on the status topic, in /status.json and the metrics, and
 // the status page still shows it as the bed's latest values.
 //
 // A cadence is one bed's: its calls must not overlap (bedPipeline).
