@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestAppendFuncBuildsWithItsSeq: each payload is built with the sequence
@@ -66,5 +67,74 @@ func TestAppendFuncTooLarge(t *testing.T) {
 	}
 	if s, err := b.Append(context.Background(), []byte("x")); err != nil || s != 1 {
 		t.Fatalf("next append: seq %d, %v; want 1 (the refused one used no number)", s, err)
+	}
+}
+
+// TestAppendFuncBuildsInParallel: builds run on the appenders' goroutines,
+// not one after the other on the committer. Each of these builds waits
+// until every one has started, which only builds running together can do.
+func TestAppendFuncBuildsInParallel(t *testing.T) {
+	b := open(t, t.TempDir(), Options{})
+	const n = 4
+	var started sync.WaitGroup
+	started.Add(n)
+	all := make(chan struct{})
+	go func() { started.Wait(); close(all) }()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			_, err := b.AppendFunc(context.Background(), func(s Seq) ([]byte, error) {
+				started.Done()
+				select {
+				case <-all:
+				case <-time.After(10 * time.Second):
+					return nil, errors.New("the other builds never started: builds run one at a time")
+				}
+				return fmt.Appendf(nil, "seq=%d", s), nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, e := range drain(t, b) {
+		if want := Seq(i + 1); e.Seq != want || string(e.Payload) != fmt.Sprintf("seq=%d", want) {
+			t.Fatalf("entry %d: seq %d payload %q, want seq %d built with it", i, e.Seq, e.Payload, want)
+		}
+	}
+}
+
+// TestCloseWaitsForABuildingAppend: an append whose caller is still
+// building when Close is called is stored, and Close returns after it.
+func TestCloseWaitsForABuildingAppend(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Open(dir, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	building, release := make(chan struct{}), make(chan struct{})
+	appended := make(chan error, 1)
+	go func() {
+		_, err := b.AppendFunc(context.Background(), func(s Seq) ([]byte, error) {
+			close(building)
+			<-release
+			return fmt.Appendf(nil, "seq=%d", s), nil
+		})
+		appended <- err
+	}()
+	<-building
+	closed := make(chan error, 1)
+	go func() { closed <- b.Close() }()
+	close(release)
+	if err := <-appended; err != nil {
+		t.Fatalf("the append building at Close: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	b = open(t, dir, Options{})
+	if es := drain(t, b); len(es) != 1 || string(es[0].Payload) != "seq=1" {
+		t.Fatalf("after reopening: %d entries %v, want the one built while closing", len(es), es)
 	}
 }

@@ -109,6 +109,7 @@ type Buffer struct {
 	next           Seq
 	avail          chan struct{} // closed when entries become ready
 	queue          []*appendRequest
+	writing        Seq   // appends taken from the queue by the group being written
 	deletes        []Seq // acked or dropped, not yet deleted on disk
 	unreadable     []Seq // unreadable, to move to the quarantine prefix
 	appended       uint64
@@ -126,10 +127,13 @@ type Buffer struct {
 type appendRequest struct {
 	payload []byte
 	// build, when set, makes the payload once the request's Seq is known
-	// (AppendFunc); built is the Seq it was made for.
-	build  func(Seq) ([]byte, error)
-	built  Seq
-	result chan appendResult // capacity 1
+	// (AppendFunc); built is the Seq it was made for. building is true
+	// while the caller builds it (under mu), and err is its failure.
+	build    func(Seq) ([]byte, error)
+	built    Seq
+	building bool
+	err      error
+	result   chan appendResult // capacity 1
 }
 
 type appendResult struct {
@@ -231,12 +235,48 @@ func (b *Buffer) Append(ctx context.Context, payload []byte) (Seq, error) {
 }
 
 // AppendFunc is Append for a payload that must carry its own sequence
-// number: build is called once, from the buffer's writer, with the Seq the
-// payload will be stored under, and its result is stored as it is. An
-// error from build (or a payload over the size limit) fails this append
-// alone and uses no sequence number. build must not call the Buffer.
+// number: build is called with the Seq the payload will be stored under,
+// and its result is stored as it is. An error from build (or a payload over
+// the size limit) fails this append alone and uses no sequence number.
+// build must not call the Buffer.
+//
+// build runs on the caller's goroutine, with the number the append takes
+// in the queue, so that concurrent appenders encode in parallel while the
+// committer only writes. Should that number change before the group is
+// written (an append queued before it failed, or a write failed), the
+// committer calls build again with the right one: every stored payload is
+// built for exactly its Seq, and numbers stay gap-free.
 func (b *Buffer) AppendFunc(ctx context.Context, build func(Seq) ([]byte, error)) (Seq, error) {
-	return b.enqueue(ctx, &appendRequest{build: build, result: make(chan appendResult, 1)})
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	req := &appendRequest{build: build, building: true, result: make(chan appendResult, 1)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return 0, ErrClosed
+	}
+	seq := b.next + b.writing + Seq(len(b.queue))
+	b.queue = append(b.queue, req)
+	b.mu.Unlock()
+	payload, err := b.buildFor(req, seq)
+	b.mu.Lock()
+	req.payload, req.built, req.err, req.building = payload, seq, err, false
+	b.mu.Unlock()
+	b.signal()
+	return b.wait(ctx, req)
+}
+
+// buildFor builds req's payload for seq and checks its size.
+func (b *Buffer) buildFor(req *appendRequest, seq Seq) ([]byte, error) {
+	payload, err := req.build(seq)
+	if limit := b.opts.maxPayload(); err == nil && int64(len(payload)) > limit {
+		err = fmt.Errorf("%w: %d bytes, limit %d", ErrFull, len(payload), limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("buffer: append: %w", err)
+	}
+	return payload, nil
 }
 
 func (b *Buffer) enqueue(ctx context.Context, req *appendRequest) (Seq, error) {
@@ -251,6 +291,11 @@ func (b *Buffer) enqueue(ctx context.Context, req *appendRequest) (Seq, error) {
 	b.queue = append(b.queue, req)
 	b.mu.Unlock()
 	b.signal()
+	return b.wait(ctx, req)
+}
+
+// wait waits for a queued append's answer, or for ctx.
+func (b *Buffer) wait(ctx context.Context, req *appendRequest) (Seq, error) {
 	select {
 	case res := <-req.result:
 		return res.seq, res.err

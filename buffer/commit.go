@@ -31,8 +31,7 @@ func (b *Buffer) run() {
 	for {
 		select {
 		case <-b.done:
-			for b.commit() {
-			}
+			b.commitQueued()
 			return
 		case <-gc.C:
 			b.collectGarbage()
@@ -95,10 +94,12 @@ func (b *Buffer) commit() (more bool) {
 		b.queue[0] = nil
 		b.queue = b.queue[1:]
 	}
-	more = len(b.queue) > 0
-	if !more {
+	// An append its caller is still building signals when it is done.
+	more = len(b.queue) > 0 && !b.queue[0].building
+	if len(b.queue) == 0 {
 		b.queue = nil
 	}
+	b.writing = Seq(len(group))
 	now, stamp := b.opts.Now(), b.clock.now()
 	b.expireLocked()
 	if len(group) > 0 {
@@ -117,6 +118,9 @@ func (b *Buffer) commit() (more bool) {
 	b.mu.Unlock()
 
 	if len(group) == 0 && len(dels) == 0 && len(quar) == 0 && (stamp-b.lastCheckpoint < checkpointEvery || !b.space.deletable(free)) {
+		b.mu.Lock()
+		b.writing = 0
+		b.mu.Unlock()
 		return more
 	}
 	start := time.Now()
@@ -124,6 +128,7 @@ func (b *Buffer) commit() (more bool) {
 	elapsed := time.Since(start)
 
 	b.mu.Lock()
+	b.writing = 0
 	if err != nil {
 		// Keep the deletions for the next round; the entries are already
 		// gone from the index, so at worst they come back after a restart.
@@ -159,33 +164,38 @@ func (b *Buffer) commit() (more bool) {
 	return more
 }
 
-// buildQueued makes the payloads of queued AppendFunc requests, each with
-// the Seq it will be stored under: queued requests are stored in order from
-// b.next, and only the committer advances b.next, so the numbering holds
-// even when MaxBytes splits the queue over several groups. A request whose
-// build fails is answered at once and leaves the queue, using no number.
+// buildQueued settles the queued AppendFunc requests its callers have
+// built, in queue order up to the first still being built: queued requests
+// are stored in order from b.next, and only the committer advances b.next,
+// so the numbering holds even when MaxBytes splits the queue over several
+// groups. A request whose build failed is answered and leaves the queue,
+// using no number; one built for another number than it now gets (a
+// request before it failed, or a write failed) is built again here.
 func (b *Buffer) buildQueued() {
 	b.mu.Lock()
 	first := b.next
-	queue := append([]*appendRequest(nil), b.queue...)
+	var settled []*appendRequest
+	for _, req := range b.queue {
+		if req.building {
+			break
+		}
+		settled = append(settled, req)
+	}
 	b.mu.Unlock()
 
-	// Build in queue order, numbering only the successes.
-	limit := b.opts.maxPayload()
+	// The callers are done with these requests: only the committer
+	// touches them now.
 	seq := first
 	var failed []*appendRequest
-	for _, req := range queue {
-		if req.build != nil && (req.payload == nil || req.built != seq) {
-			payload, err := req.build(seq)
-			if err == nil && int64(len(payload)) > limit {
-				err = fmt.Errorf("%w: %d bytes, limit %d", ErrFull, len(payload), limit)
-			}
-			if err != nil {
-				failed = append(failed, req)
-				req.result <- appendResult{err: fmt.Errorf("buffer: append: %w", err)}
-				continue
-			}
-			req.payload, req.built = payload, seq
+	for _, req := range settled {
+		if req.build != nil && req.err == nil && req.built != seq {
+			req.payload, req.err = b.buildFor(req, seq)
+			req.built = seq
+		}
+		if req.err != nil {
+			failed = append(failed, req)
+			req.result <- appendResult{err: req.err}
+			continue
 		}
 		seq++
 	}
@@ -197,10 +207,26 @@ func (b *Buffer) buildQueued() {
 	b.mu.Unlock()
 }
 
+// commitQueued commits everything queued, waiting for appends their
+// callers are still building (Close: no append is queued after it).
+func (b *Buffer) commitQueued() {
+	for {
+		for b.commit() {
+		}
+		b.mu.Lock()
+		waiting := len(b.queue) > 0
+		b.mu.Unlock()
+		if !waiting {
+			return
+		}
+		<-b.wake // the builder signals when it is done
+	}
+}
+
 // ready reports whether req can be stored as Seq seq: a plain append, or
 // an AppendFunc built for exactly that number.
 func (req *appendRequest) ready(seq Seq) bool {
-	return req.build == nil || (req.payload != nil && req.built == seq)
+	return req.build == nil || (!req.building && req.err == nil && req.payload != nil && req.built == seq)
 }
 
 // write applies one group to the store and makes it durable. A group too big

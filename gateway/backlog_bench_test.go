@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"flag"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -21,14 +22,17 @@ import (
 	"github.com/bedgate/bedgate/gateway/publish"
 )
 
-// backlogReadings is the backlog BenchmarkBacklogMillion builds.
-const backlogReadings = 1_000_000
+// backlogReadings is the backlog BenchmarkBacklogMillion builds (a million
+// takes some 6 minutes on a busy 2-core machine; a smaller one compares
+// settings sooner).
+var backlogReadings = flag.Int("backlog.readings", 1_000_000, "readings BenchmarkBacklogMillion appends")
 
-// BenchmarkBacklogMillion appends a million realistic records (a Masimo
-// reading as the gateway stores it: a FHIR Bundle in a compressed envelope)
+// BenchmarkBacklogMillion appends a million (-backlog.readings) realistic
+// records (a Masimo reading as the gateway stores it: a FHIR Bundle in a compressed envelope)
 // from 30 beds at once, as after a long outage, and reports the disk bytes
 // per reading, the peak resident memory of the process, and the append rate.
 func BenchmarkBacklogMillion(b *testing.B) {
+	readings := *backlogReadings
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		buf, err := buffer.Open(dir, buffer.Options{MaxBytes: 8 << 30, MaxAge: 30 * 24 * time.Hour,
@@ -50,7 +54,7 @@ func BenchmarkBacklogMillion(b *testing.B) {
 				defer wg.Done()
 				g := gateway.Bed{Gateway: "gw", Site: "s", Ward: "w", Name: "bed" + strconv.Itoa(bed), Device: "d"}
 				t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-				for n := bed; n < backlogReadings; n += beds {
+				for n := bed; n < readings; n += beds {
 					at := t0.Add(time.Duration(n/beds) * time.Second)
 					rec := g.Observe(sampleReading(at))
 					// What the gateway stores: the FHIR Bundle with its
@@ -73,17 +77,17 @@ func BenchmarkBacklogMillion(b *testing.B) {
 		elapsed := time.Since(start)
 		peakAnon, peakFile := sampler.stop()
 		st := buf.Stats()
-		if st.Entries != backlogReadings {
-			b.Fatalf("outbox holds %d entries, want %d", st.Entries, backlogReadings)
+		if st.Entries != int64(readings) {
+			b.Fatalf("outbox holds %d entries, want %d", st.Entries, readings)
 		}
 		if err := buf.Close(); err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(dirSize(b, dir))/backlogReadings, "disk-bytes/reading")
-		b.ReportMetric(float64(st.Bytes)/backlogReadings, "payload-bytes/reading")
+		b.ReportMetric(float64(dirSize(b, dir))/float64(readings), "disk-bytes/reading")
+		b.ReportMetric(float64(st.Bytes)/float64(readings), "payload-bytes/reading")
 		b.ReportMetric(peakAnon, "peak-anon-RSS-MiB")
 		b.ReportMetric(peakFile, "peak-file-RSS-MiB")
-		b.ReportMetric(backlogReadings/elapsed.Seconds(), "appends/s")
+		b.ReportMetric(float64(readings)/elapsed.Seconds(), "appends/s")
 	}
 }
 

@@ -84,6 +84,7 @@ func (b *board) snapshot() stats.Snapshot {
 		Held:        b.pipe.held.Len(),
 		Corrections: b.pipe.corrections.Load(),
 		Lost:        b.pipe.lost.Load(),
+		NotCharted:  t.notChartedIn(""),
 	}
 	s.SubscriptionError = b.pipe.subscriptionError()
 	if l := b.mllp.Load(); l != nil {
@@ -95,6 +96,7 @@ func (b *board) snapshot() stats.Snapshot {
 	for i, bt := range b.beds {
 		bed := bt.snapshot()
 		bed.Quarantined = t.quarantinedByReason(bed.Name)
+		bed.NotCharted = t.notChartedIn(bed.Name)
 		_, bed.Admitted = b.pipe.register.PatientAt(bed.Name, now)
 		s.Readings.Read += bed.Readings
 		s.Beds[i] = bed
@@ -116,6 +118,32 @@ type tally struct {
 	mu          sync.Mutex
 	stored      map[string]int64
 	quarantined map[string]map[string]uint64 // bed → reason → values
+	notCharted  map[string]int64             // bed → readings
+}
+
+// addNotCharted counts a reading of bed its charting cadence left out.
+func (t *tally) addNotCharted(bed string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.notCharted == nil {
+		t.notCharted = map[string]int64{}
+	}
+	t.notCharted[bed]++
+}
+
+// notChartedIn counts one bed's readings left out by its cadence, or
+// every bed's for "".
+func (t *tally) notChartedIn(bed string) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if bed != "" {
+		return t.notCharted[bed]
+	}
+	var n int64
+	for _, c := range t.notCharted {
+		n += c
+	}
+	return n
 }
 
 // addStored counts a stored record of kind (a record.Kind*: "" counts

@@ -150,7 +150,7 @@ func Run(ctx context.Context, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("gateway: bed %s: %w", b.Name, err)
 		}
-		bed := Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
+		bed := bedOf(cfg, b)
 		bp, err := pipe.forBed(bed, drv.ReadingPeriod(), drv.Episodic)
 		if err != nil {
 			return err
@@ -319,6 +319,9 @@ type GatewayStatus struct {
 	// Corrections counts readings corrected since the start: filed for a
 	// subject a late admission event showed was not in the bed.
 	Corrections int64 `json:"corrections,omitempty"`
+	// NotCharted counts readings left out by the beds' charting cadence
+	// (forward_every): not stored, not forwarded.
+	NotCharted int64 `json:"not_charted,omitempty"`
 	// SubscriptionError says why the broker refused a subscription the
 	// gateway needs (admissions, nurse entries); empty when all are in place.
 	SubscriptionError string `json:"subscription_error,omitempty"`
@@ -390,7 +393,8 @@ func gatewayStatus(s stats.Snapshot) GatewayStatus {
 			DiskFree: o.DiskFree, DiskReserve: o.DiskReserve, LimitBytes: o.LimitBytes,
 		},
 		Rejected: s.Readings.Quarantined, Flagged: s.Readings.Flagged, Held: s.Readings.Held, Repeats: s.Readings.Repeats,
-		Lost: s.Readings.Lost, Corrections: s.Readings.Corrections, SubscriptionError: s.SubscriptionError, MLLP: s.MLLP,
+		Lost: s.Readings.Lost, Corrections: s.Readings.Corrections, NotCharted: s.Readings.NotCharted,
+		SubscriptionError: s.SubscriptionError, MLLP: s.MLLP,
 	}
 	if sv := o.Salvage; sv != nil {
 		st.Outbox.Salvage = &SalvageStatus{Recovered: sv.Recovered, Unreadable: sv.Unreadable, Missing: sv.Missing}

@@ -65,7 +65,7 @@ func newHL7Source(cfg *config.Config, pipe *pipeline, links map[string]*bedLink,
 	}
 	for _, b := range cfg.Beds {
 		if b.Driver == config.HL7Driver {
-			s.bySource[b.Source] = Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device}
+			s.bySource[b.Source] = bedOf(cfg, b)
 		}
 	}
 	return s

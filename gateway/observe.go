@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/record"
 	"github.com/bedgate/bedgate/gateway/terminology"
 	"github.com/bedgate/bedgate/gateway/topic"
@@ -42,6 +43,15 @@ type Bed struct {
 	Gateway, Site, Ward, Name string
 	// Device names the device when it reports no serial number.
 	Device string
+	// ForwardEvery is the bed's charting cadence (see cadence); 0
+	// forwards every reading.
+	ForwardEvery time.Duration
+}
+
+// bedOf returns the bed of a configured one.
+func bedOf(cfg *config.Config, b config.Bed) Bed {
+	return Bed{Gateway: cfg.Gateway.ID, Site: cfg.Gateway.Site, Ward: cfg.Gateway.Ward, Name: b.Name, Device: b.Device,
+		ForwardEvery: b.Cadence(cfg.Gateway.ForwardEvery)}
 }
 
 // ObsTopic is the bed's observation topic.

@@ -185,6 +185,12 @@ type Gateway struct {
 	// DeviceTimezone is the IANA zone of device clocks that send local time
 	// without an offset. The default is "UTC".
 	DeviceTimezone string `mapstructure:"device_timezone"`
+	// ForwardEvery is the ward's charting cadence, which a bed's own
+	// forward_every overrides: at most one complete, unflagged reading of
+	// a monitor per interval is forwarded, while episodic measurements,
+	// device status changes and flagged values always are (see the
+	// gateway's cadence). The default, 0, forwards every reading.
+	ForwardEvery time.Duration `mapstructure:"forward_every"`
 }
 
 // MQTT is the link to the broker that forwards to the EPR.
@@ -362,6 +368,18 @@ type Bed struct {
 	// drivers/capture), while the stream goes on to the gateway: for
 	// diagnosing a device. The files are not rotated or removed.
 	Capture string `mapstructure:"capture"`
+	// ForwardEvery is the bed's charting cadence; unset, the ward's
+	// (gateway.forward_every); 0 forwards every reading.
+	ForwardEvery *time.Duration `mapstructure:"forward_every"`
+}
+
+// Cadence is the bed's charting cadence: its own forward_every, else the
+// ward's.
+func (b Bed) Cadence(ward time.Duration) time.Duration {
+	if b.ForwardEvery != nil {
+		return *b.ForwardEvery
+	}
+	return ward
 }
 
 // Defaults for unset values.
@@ -384,6 +402,7 @@ var defaults = map[string]any{
 	"gateway.data_dir":               DefaultDataDir,
 	"gateway.format":                 DefaultFormat,
 	"gateway.device_timezone":        "UTC",
+	"gateway.forward_every":          time.Duration(0),
 	"mqtt.broker":                    "",
 	"mqtt.brokers":                   []string{}, // BEDGATE_MQTT_BROKERS: URLs separated by commas
 	"mqtt.plaintext":                 false,
@@ -561,6 +580,7 @@ func (c *Config) Validate(knownDrivers []string) error {
 		bad("gateway.device_timezone", "%q: not an IANA time zone (for example Europe/London)", c.Gateway.DeviceTimezone)
 	}
 
+	checkCadence("gateway.forward_every", c.Gateway.ForwardEvery, bad)
 	c.validateBrokers(bad)
 	c.validateLinkSecurity(bad)
 	c.HTTP.validate(bad)
@@ -651,6 +671,9 @@ func (c *Config) Validate(knownDrivers []string) error {
 		if b.NEWS2Scale2 && c.Gateway.Format == "hl7v2" {
 			bad(key+".news2_scale2", "NEWS2 is published only with gateway.format fhir (HL7 v2 PCD-01 has no place for it)")
 		}
+		if b.ForwardEvery != nil {
+			checkCadence(key+".forward_every", *b.ForwardEvery, bad)
+		}
 		if b.Capture != "" && !strings.HasPrefix(b.Capture, "/") {
 			bad(key+".capture", "%q: must be an absolute directory path", b.Capture)
 		}
@@ -661,6 +684,17 @@ func (c *Config) Validate(knownDrivers []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// maxForwardEvery is the longest charting cadence: a ward charts
+// observations at least hourly.
+const maxForwardEvery = time.Hour
+
+// checkCadence checks a forward_every: 0 (every reading), or 1s to 1h.
+func checkCadence(key string, d time.Duration, bad func(key, format string, args ...any)) {
+	if d != 0 && (d < time.Second || d > maxForwardEvery) {
+		bad(key, "%v: must be 0 (every reading) or between 1s and 1h: a ward charts observations at least hourly", d)
+	}
 }
 
 // bound is the sane range of one numeric setting, with the reason for it.

@@ -163,6 +163,10 @@ func TestLoadErrors(t *testing.T) {
 		{"bad zone", func(s string) string {
 			return strings.Replace(s, "ward: ward7", "ward: ward7\n  device_timezone: Mars/Olympus", 1)
 		}, []string{"gateway.device_timezone"}},
+		{"cadence too short", func(s string) string {
+			return strings.Replace(s, "ward: ward7", "ward: ward7\n  forward_every: 500ms", 1)
+		}, []string{"gateway.forward_every", "between 1s and 1h"}},
+		{"bed cadence without a unit", func(s string) string { return strings.Replace(s, "baud: 19200", "forward_every: 60", 1) }, []string{"beds[1].forward_every", "give the unit"}},
 		{"no beds", func(s string) string { return s[:strings.Index(s, "beds:")] }, []string{"at least one bed"}},
 		{"not yaml", func(string) string { return "gateway: [unclosed" }, []string{"read"}},
 	}
@@ -171,6 +175,30 @@ func TestLoadErrors(t *testing.T) {
 			_, err := Load(writeConfig(t, tt.edit(goodYAML)), []string{"masimo"})
 			wantMentions(t, err, tt.want)
 		})
+	}
+}
+
+// TestLoadCadence: a bed's forward_every overrides the ward's, 0 included;
+// a bed without one charts at the ward's.
+func TestLoadCadence(t *testing.T) {
+	yaml := strings.Replace(strings.Replace(goodYAML, "ward: ward7", "ward: ward7\n  forward_every: 1m", 1),
+		"baud: 19200", "forward_every: 0s", 1)
+	c, err := Load(writeConfig(t, yaml), []string{"masimo"})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := c.Beds[0].Cadence(c.Gateway.ForwardEvery); got != time.Minute {
+		t.Errorf("bed1 (no forward_every) charts every %v, want the ward's 1m", got)
+	}
+	if got := c.Beds[1].Cadence(c.Gateway.ForwardEvery); got != 0 {
+		t.Errorf("bed2 (forward_every: 0s) charts every %v, want every reading (0)", got)
+	}
+	d, err := Load(writeConfig(t, goodYAML), []string{"masimo"})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := d.Beds[0].Cadence(d.Gateway.ForwardEvery); got != 0 {
+		t.Errorf("default cadence %v, want 0 (every reading)", got)
 	}
 }
 

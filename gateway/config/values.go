@@ -45,10 +45,10 @@ func kindOf(d any) kind {
 }
 
 // bedExamples are example values of a bed's settings that are not strings.
-var bedExamples = map[string]string{"baud": "9600", "data_bits": "8", "stop_bits": "1", "news2_scale2": "false"}
+var bedExamples = map[string]string{"baud": "9600", "data_bits": "8", "stop_bits": "1", "news2_scale2": "false", "forward_every": "1m"}
 
 // bedKinds are the kinds of a bed's settings that are not strings.
-var bedKinds = map[string]kind{"baud": kindInt, "data_bits": kindInt, "stop_bits": kindInt, "news2_scale2": kindBool}
+var bedKinds = map[string]kind{"baud": kindInt, "data_bits": kindInt, "stop_bits": kindInt, "news2_scale2": kindBool, "forward_every": kindDuration}
 
 // envName is the environment variable that overrides key.
 func envName(key string) string {

@@ -2,7 +2,9 @@
 // append-only file: the readings the gateway holds until it can decide whom
 // they belong to. An entry is on disk (written and synced) when Add returns,
 // so it survives kill -9 and a power cut as far as the disk honours a sync;
-// Done removes it. Open replays the file.
+// Adds made together share one sync (group commit: a 64-bed ward at 50 Hz
+// adds 3,200 entries a second, more syncs than a disk does). Done removes
+// an entry. Open replays the file.
 //
 // The file is a sequence of frames: op (1 byte: add or done), key (8 bytes,
 // big endian), length (4 bytes), data, CRC-32 (Castagnoli) of everything

@@ -52,6 +52,15 @@ type File struct {
 	liveLen int64
 	next    uint64
 	damaged int64
+
+	// Adds share syncs (group commit): writes counts the frames written,
+	// synced those a sync has covered, and failed those a failed sync
+	// covered, with its error. syncMu runs one sync at a time.
+	syncMu  sync.Mutex
+	writes  uint64
+	synced  uint64
+	failed  uint64
+	syncErr error
 }
 
 // Open opens (creating) the hold file at path and replays it.
@@ -174,23 +183,62 @@ func int64Cmp(a, b uint64) int {
 	return 0
 }
 
-// Add stores data and returns its key once it is synced to disk.
+// Add stores data and returns its key once it is synced to disk. Adds
+// that arrive while a sync runs share the next one.
 func (h *File) Add(data []byte) (uint64, error) {
 	if len(data) > MaxEntryLen {
 		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(data))
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	key := h.next
 	if err := h.write(frame(opAdd, key, data)); err != nil {
+		h.mu.Unlock()
 		return 0, err
-	}
-	if err := h.f.Sync(); err != nil {
-		return 0, fmt.Errorf("holdfile: sync: %w", err)
 	}
 	h.next++
 	h.put(key, slices.Clone(data))
+	mine := h.writes
+	h.mu.Unlock()
+	if err := h.syncThrough(mine); err != nil {
+		h.mu.Lock()
+		h.drop(key)
+		h.mu.Unlock()
+		return 0, fmt.Errorf("holdfile: sync: %w", err)
+	}
 	return key, nil
+}
+
+// syncThrough returns once the first n frames written are synced: by a
+// sync that started after they were written, its own or another Add's.
+// Every Add a failed sync covered fails with its error.
+func (h *File) syncThrough(n uint64) error {
+	h.syncMu.Lock()
+	defer h.syncMu.Unlock()
+	h.mu.Lock()
+	if n <= h.failed {
+		err := h.syncErr
+		h.mu.Unlock()
+		return err
+	}
+	if n <= h.synced {
+		h.mu.Unlock()
+		return nil
+	}
+	f, upto := h.f, h.writes
+	h.mu.Unlock()
+	err := f.Sync()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case n <= h.synced:
+		// The file was compacted meanwhile (rewrite syncs what it keeps).
+		return nil
+	case err != nil:
+		h.failed, h.syncErr = upto, err
+		return err
+	}
+	h.synced = upto
+	return nil
 }
 
 // Done removes the entry with key. It is not synced on its own (the next
@@ -223,6 +271,7 @@ func (h *File) write(b []byte) error {
 		return fmt.Errorf("holdfile: write: %w", err)
 	}
 	h.size += int64(len(b))
+	h.writes++
 	return nil
 }
 
@@ -235,7 +284,11 @@ func (h *File) reset() error {
 		return fmt.Errorf("holdfile: %w", err)
 	}
 	h.size = 0
-	return h.f.Sync()
+	if err := h.f.Sync(); err != nil {
+		return err
+	}
+	h.synced = h.writes // nothing live is left to sync
+	return nil
 }
 
 // rewrite replaces the file with one holding only the live entries.
@@ -273,6 +326,7 @@ func (h *File) rewrite() error {
 	}
 	h.f.Close()
 	h.f, h.size = f, size
+	h.synced = h.writes // every live entry is in the synced new file
 	return nil
 }
 

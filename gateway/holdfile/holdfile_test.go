@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 )
 
@@ -138,4 +140,52 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("reopen changed the entries: %s, want %s", got, want)
 		}
 	})
+}
+
+// TestConcurrentAdds: adds from many goroutines at once (sharing syncs),
+// with some done meanwhile and a compaction on the way, are all there
+// after a reopen, and no done one is.
+func TestConcurrentAdds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "held")
+	h := open(t, path)
+	const beds, each = 32, 40
+	big := bytes.Repeat([]byte("x"), 4096) // enough done bytes to compact
+	var wg sync.WaitGroup
+	kept := make([][]string, beds)
+	for b := range beds {
+		wg.Go(func() {
+			for i := range each {
+				data := fmt.Appendf(nil, "bed%d-%d-", b, i)
+				if i%2 == 1 {
+					data = append(data, big...)
+				}
+				k, err := h.Add(data)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%2 == 1 {
+					if err := h.Done(k); err != nil {
+						t.Error(err)
+					}
+					continue
+				}
+				kept[b] = append(kept[b], string(data))
+			}
+		})
+	}
+	wg.Wait()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, k := range kept {
+		want = append(want, k...)
+	}
+	got := keys(open(t, path).Entries())
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("after reopening: %d entries, want the %d added and not done", len(got), len(want))
+	}
 }

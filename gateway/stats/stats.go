@@ -126,6 +126,10 @@ type Readings struct {
 	Corrections int64 `json:"corrections"`
 	// Lost counts held readings and NEWS2 scores that could not be stored.
 	Lost int64 `json:"lost"`
+	// NotCharted counts readings not forwarded because of the charting
+	// cadence (forward_every): complete readings within an interval
+	// already charted. They are not stored.
+	NotCharted int64 `json:"not_charted"`
 }
 
 // Clock reports whether the gateway's clock is synchronised (the kernel's
@@ -199,6 +203,9 @@ type Bed struct {
 	Trend []TrendPoint `json:"trend"`
 	// Quarantined counts this bed's values not forwarded, by reason.
 	Quarantined map[string]uint64 `json:"quarantined"`
+	// NotCharted counts this bed's readings left out by its charting
+	// cadence (Readings.NotCharted).
+	NotCharted int64 `json:"not_charted"`
 	// Admitted says whether a patient is associated with the bed now
 	// (admission or static assignment). Never who.
 	Admitted bool `json:"admitted"`

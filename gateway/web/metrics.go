@@ -47,6 +47,7 @@ var (
 	descStored       = desc("bedgate_records_stored_total", "Records appended to the outbox: obs (observations), news2 (scores), rejected (quarantines).", "kind")
 	descPublished    = desc("bedgate_messages_published_total", "Outbox entries published to the broker (resends included).")
 	descAcked        = desc("bedgate_messages_acknowledged_total", "Outbox entries the broker acknowledged (PUBACK) and the outbox removed.")
+	descNotCharted   = desc("bedgate_readings_not_charted_total", "Readings not forwarded because of the bed's charting cadence (forward_every).", "bed")
 	descQuarantined  = desc("bedgate_values_quarantined_total", "Values not forwarded, by bed and reason.", "bed", "reason")
 	descFlagged      = desc("bedgate_values_flagged_total", "Values forwarded flagged questionable, by reason.", "reason")
 	descRepeats      = desc("bedgate_values_repeated_total", "Values of episodic measurements (a blood pressure) reported again and not forwarded again.")
@@ -79,7 +80,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 
 // Describe sends the descriptors of the snapshot's families.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBuild, descRead, descStored, descPublished, descAcked, descQuarantined,
+	for _, d := range []*prometheus.Desc{descBuild, descRead, descNotCharted, descStored, descPublished, descAcked, descQuarantined,
 		descFlagged, descRepeats, descHeld, descLost, descCorrections, descEntries, descBytes, descMaxBytes, descOldest, descInFlight, descDropped,
 		descConnected, descReconnects, descConnFailures, descLastAck, descState, descLastReading, descAdmitted, descClockSync,
 		descMLLPConns, descMLLPRefused, descMLLPAcks, descMLLPDups} {
@@ -136,6 +137,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 
 	for _, b := range s.Beds {
 		counter(descRead, float64(b.Readings), b.Name)
+		counter(descNotCharted, float64(b.NotCharted), b.Name)
 		for reason, n := range b.Quarantined {
 			counter(descQuarantined, float64(n), b.Name, reason)
 		}
