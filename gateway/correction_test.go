@@ -76,9 +76,10 @@ func (in *rawInbox) inbox() *eprInbox {
 
 // parseHL7Filed reads an ORU^R01 as filedObs: OBX-21 the id, OBX-11 W as
 // entered-in-error, PID-3 the NHS number, MSH-7 (the gateway's receive
-// time) as issued.
+// time) as issued, OBR-7 (the observation time) as read when more than a
+// second before it.
 func parseHL7Filed(msg []byte) ([]filedObs, error) {
-	var issued time.Time
+	var issued, read time.Time
 	var subject string
 	var out []filedObs
 	for _, seg := range strings.Split(string(msg), "\r") {
@@ -89,7 +90,11 @@ func parseHL7Filed(msg []byte) ([]filedObs, error) {
 			if err != nil {
 				return nil, err
 			}
-			issued = t
+			issued, read = t, t
+		case f[0] == "OBR" && len(f) > 7:
+			if t, err := time.Parse("20060102150405.000-0700", f[7]); err == nil && t.Before(issued.Add(-time.Second)) {
+				read = t
+			}
 		case f[0] == "PID" && len(f) > 3:
 			for _, rep := range strings.Split(f[3], "~") {
 				if c := strings.Split(rep, "^"); len(c) > 4 && c[3] == "NHS" {
@@ -101,7 +106,7 @@ func parseHL7Filed(msg []byte) ([]filedObs, error) {
 			if f[11] == "W" {
 				status = "entered-in-error"
 			}
-			out = append(out, filedObs{ID: f[21], Status: status, Issued: issued, Subject: subject, Code: strings.Split(f[3], "^")[0]})
+			out = append(out, filedObs{ID: f[21], Status: status, Issued: issued, Read: read, Subject: subject, Code: strings.Split(f[3], "^")[0]})
 		}
 	}
 	return out, nil
@@ -149,8 +154,8 @@ func (in *rawInbox) check(t *testing.T, feed *eprFeed, untouched, p1Gone time.Ti
 		readings[o.Issued] = true
 		if o.Status == "entered-in-error" {
 			struck[o.ID+"/"+o.Subject] = true
-			if o.Issued.Before(untouched) {
-				t.Errorf("observation %s read at %s, before %s, was struck out", o.ID, o.Issued.Format(time.RFC3339Nano), untouched.Format(time.RFC3339Nano))
+			if o.Read.Before(untouched) {
+				t.Errorf("observation %s read at %s, before %s, was struck out", o.ID, o.Read.Format(time.RFC3339Nano), untouched.Format(time.RFC3339Nano))
 			}
 		}
 	}
@@ -162,24 +167,24 @@ func (in *rawInbox) check(t *testing.T, feed *eprFeed, untouched, p1Gone time.Ti
 			}
 			continue
 		}
-		key := o.Issued.String() + "/" + o.Code
+		key := o.Read.String() + "/" + o.Code
 		if live[key] == nil {
 			live[key] = map[string]bool{}
 		}
 		live[key][o.Subject] = true
 	}
 	for _, o := range ib.snapshot() {
-		if o.Status == "entered-in-error" || o.Subject != nhsP1 || o.Issued.Before(p1Gone) {
+		if o.Status == "entered-in-error" || o.Subject != nhsP1 || o.Read.Before(p1Gone) {
 			continue
 		}
 		c.filedP1++
 		if !struck[o.ID+"/"+o.Subject] {
-			t.Errorf("observation %s read at %s, after the event, filed against P1 and not struck out", o.ID, o.Issued.Format(time.RFC3339Nano))
+			t.Errorf("observation %s read at %s, after the event, filed against P1 and not struck out", o.ID, o.Read.Format(time.RFC3339Nano))
 		}
-		want := feed.patientAt(o.Issued)
+		want := feed.patientAt(o.Read)
 		refiled := o.Code == news2ScoreCode || (want == "" && quarantined) // a score is not computed again
-		if !refiled && !live[o.Issued.String()+"/"+o.Code][want] {
-			t.Errorf("observation %s read at %s: no refiling for %q", o.ID, o.Issued.Format(time.RFC3339Nano), want)
+		if !refiled && !live[o.Read.String()+"/"+o.Code][want] {
+			t.Errorf("observation %s read at %s: no refiling for %q", o.ID, o.Read.Format(time.RFC3339Nano), want)
 		}
 	}
 	c.taken, c.corrected = len(readings), len(corrected)
@@ -286,7 +291,7 @@ func TestCorrectionOfBackDatedEvents(t *testing.T) {
 					}
 				}
 				for _, o := range ib.snapshot() {
-					if o.Subject == nhsP1 && o.Status != "entered-in-error" && !o.Issued.Before(t0) && !struck[o.ID] {
+					if o.Subject == nhsP1 && o.Status != "entered-in-error" && !o.Read.Before(t0) && !struck[o.ID] {
 						return false
 					}
 				}
@@ -345,7 +350,7 @@ func TestCorrectionAfterPartition(t *testing.T) {
 			waitUntil(t, "readings of the cut refiled against P2", 60*time.Second, func() bool {
 				p2 := 0
 				for _, o := range in.inbox().snapshot() {
-					if o.Subject == nhsP2 && o.Status != "entered-in-error" && o.Issued.Before(healed.Add(-2*time.Second)) {
+					if o.Subject == nhsP2 && o.Status != "entered-in-error" && o.Read.Before(healed.Add(-2*time.Second)) {
 						p2++
 					}
 				}
@@ -366,7 +371,7 @@ func TestCorrectionAfterPartition(t *testing.T) {
 			taken, _ := in.inbox().readingsIn(cutAt, healed)
 			unassociated := 0
 			for _, o := range in.inbox().snapshot() {
-				if o.Subject == "" && o.Status != "entered-in-error" && !o.Issued.Before(cutAt) && o.Issued.Before(healed) {
+				if o.Subject == "" && o.Status != "entered-in-error" && !o.Read.Before(cutAt) && o.Read.Before(healed) {
 					unassociated++
 				}
 			}

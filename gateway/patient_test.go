@@ -106,12 +106,17 @@ func (f *eprFeed) patientAt(t time.Time) string {
 
 // filedObs is one Observation as the EPR received it.
 type filedObs struct {
-	ID      string // identifier value
-	Status  string
-	Issued  time.Time // the gateway's receive time of the reading
-	Subject string    // NHS number, or "" for a Location subject
-	Code    string    // first coding's code
-	Note    string    // the notes' text, joined
+	ID     string // identifier value
+	Status string
+	Issued time.Time // the gateway's receive time of the reading
+	// Read is the time the gateway binds the reading to a patient at
+	// (assoc.ReadingTime): Issued, or the device's time of a measurement
+	// it reported later (effectiveDateTime more than a second before
+	// Issued: an episodic value such as a cuff pressure).
+	Read    time.Time
+	Subject string // NHS number, or "" for a Location subject
+	Code    string // first coding's code
+	Note    string // the notes' text, joined
 	// DerivedFrom are the identifier values of the Observations a NEWS2
 	// score names as its inputs.
 	DerivedFrom []string
@@ -157,6 +162,7 @@ func parseFiled(payload []byte) ([]filedObs, error) {
 				ResourceType string `json:"resourceType"`
 				Status       string `json:"status"`
 				Issued       string `json:"issued"`
+				Effective    string `json:"effectiveDateTime"`
 				Identifier   []struct {
 					Value string `json:"value"`
 				} `json:"identifier"`
@@ -211,7 +217,10 @@ func parseFiled(payload []byte) ([]filedObs, error) {
 		if err != nil {
 			return nil, fmt.Errorf("observation %s: issued %q: %w", o.ID, r.Issued, err)
 		}
-		o.Issued = t
+		o.Issued, o.Read = t, t
+		if eff, err := time.Parse(time.RFC3339Nano, r.Effective); err == nil && eff.Before(t.Add(-time.Second)) {
+			o.Read = eff
+		}
 		out = append(out, o)
 	}
 	return out, nil
@@ -282,7 +291,7 @@ func checkSubjects(t *testing.T, f *eprFeed, in *eprInbox) tally {
 		if o.Subject == "" || struck[o.ID][o.Subject] {
 			continue
 		}
-		if want := f.patientAt(o.Issued); o.Subject != want {
+		if want := f.patientAt(o.Read); o.Subject != want {
 			t.Errorf("observation %s (code %s) read at %s filed against %s; the bed then held %q",
 				o.ID, o.Code, o.Issued.Format(time.RFC3339Nano), o.Subject, want)
 		}

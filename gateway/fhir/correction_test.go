@@ -3,6 +3,7 @@ package fhir
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/bedgate/bedgate/gateway/filed"
@@ -113,8 +114,8 @@ func TestCorrectionBundles(t *testing.T) {
 							t.Errorf("refiled %s: subject %+v, want the right patient", id, en.Resource.Subject)
 						}
 					}
-					if en.Resource.Subject.Type != wantType {
-						t.Errorf("refiled %s: subject type %q, want %q", id, en.Resource.Subject.Type, wantType)
+					if got := referenceType(en.Resource.Subject); got != wantType {
+						t.Errorf("refiled %s: subject %+v refers to a %q, want a %s", id, en.Resource.Subject, got, wantType)
 					}
 				default:
 					t.Errorf("%s: status %q", id, en.Resource.Status)
@@ -133,3 +134,14 @@ func TestCorrectionBundles(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// referenceType is the resource type a reference names: its type, or the
+// type a relative or conditional reference begins with.
+func referenceType(r reference) string {
+	if r.Type != "" {
+		return r.Type
+	}
+	kind, _, _ := strings.Cut(r.Reference, "?")
+	kind, _, _ = strings.Cut(kind, "/")
+	return kind
+}
