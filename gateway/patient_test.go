@@ -267,7 +267,34 @@ type tally struct {
 // (entered-in-error) later, and returns the scenario's counts.
 func checkSubjects(t *testing.T, f *eprFeed, in *eprInbox) tally {
 	t.Helper()
-	all := in.snapshot()
+	n, wrong := subjects(f, in.snapshot())
+	for _, w := range wrong {
+		t.Error(w)
+	}
+	return n
+}
+
+// waitFiledRight waits, before a test stops its gateway, until no
+// Observation the inbox holds is filed against a patient the timeline does
+// not put in the bed at its time and not struck out: a correction is
+// published after the readings it corrects, and may be on its way. At the
+// deadline it returns, and checkSubjects reports what is still wrong.
+func waitFiledRight(t *testing.T, f *eprFeed, in *eprInbox) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, wrong := subjects(f, in.snapshot())
+		if len(wrong) == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// subjects counts the Observations all and describes each filed against a
+// patient the timeline does not put in the bed at its time and not struck
+// out.
+func subjects(f *eprFeed, all []filedObs) (n tally, wrong []string) {
 	struck := map[string]map[string]bool{} // id → subjects struck out
 	for _, o := range all {
 		if o.Status == "entered-in-error" {
@@ -277,7 +304,6 @@ func checkSubjects(t *testing.T, f *eprFeed, in *eprInbox) tally {
 			struck[o.ID][o.Subject] = true
 		}
 	}
-	var n tally
 	for _, o := range all {
 		switch {
 		case o.Status == "entered-in-error":
@@ -292,11 +318,11 @@ func checkSubjects(t *testing.T, f *eprFeed, in *eprInbox) tally {
 			continue
 		}
 		if want := f.patientAt(o.Read); o.Subject != want {
-			t.Errorf("observation %s (code %s) read at %s filed against %s; the bed then held %q",
-				o.ID, o.Code, o.Issued.Format(time.RFC3339Nano), o.Subject, want)
+			wrong = append(wrong, fmt.Sprintf("observation %s (code %s) read at %s filed against %s; the bed then held %q",
+				o.ID, o.Code, o.Read.Format(time.RFC3339Nano), o.Subject, want))
 		}
 	}
-	return n
+	return n, wrong
 }
 
 const (
@@ -326,6 +352,7 @@ func TestFloodOfAdmissionEvents(t *testing.T) {
 	// is decided before the gateway knows of it (the watermark's job).
 	feed.event(assoc.Admit, nhsP2, time.Now().Add(2*time.Second), "p2")
 	waitUntil(t, "readings filed against P2 after 1,500 events", 30*time.Second, func() bool { return inbox.count(nhsP2) > 3 })
+	waitFiledRight(t, feed, inbox)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("gateway.Run: %v", err)
@@ -390,6 +417,7 @@ func TestNurseEntryOfPreviousPatient(t *testing.T) {
 	}
 	feed.nurse(nhsP2, "A", "air", time.Now(), "p2-round")
 	waitUntil(t, "P2's NEWS2 score", 30*time.Second, func() bool { return len(inbox.scores(nhsP2)) > 0 })
+	waitFiledRight(t, feed, inbox)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("gateway.Run: %v", err)
@@ -449,6 +477,7 @@ func TestPartition(t *testing.T) {
 		taken, _ := inbox.readingsIn(healed, time.Now())
 		return taken > 5
 	})
+	waitFiledRight(t, feed, inbox)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("gateway.Run: %v", err)
@@ -515,6 +544,7 @@ func TestStartWithRetainedAdmission(t *testing.T) {
 				proxy.Heal()
 			}
 			waitUntil(t, "readings filed against P1", 60*time.Second, func() bool { return inbox.count(nhsP1) > 60 })
+			waitFiledRight(t, feed, inbox)
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatalf("gateway.Run: %v", err)
@@ -552,6 +582,7 @@ func TestRegisterPersists(t *testing.T) {
 	before := inbox.count(nhsP1)
 	done = runGateway(t, ctx, cfg)
 	waitUntil(t, "readings filed against P1 after the restart", 30*time.Second, func() bool { return inbox.count(nhsP1) > before+30 })
+	waitFiledRight(t, feed, inbox)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("gateway.Run: %v", err)
