@@ -330,7 +330,7 @@ const (
 	nhsP2 = "9990000018"
 )
 
-// TestFloodOfAdmissionEvents: an EPR re-sending with fresh ids puts 1,500
+// TestFloodOfAdmissionEvents: an EPR re-sending with fresh ids puts 2,000
 // admission events of P1 on one bed, then admits P2. P2's admission takes
 // effect (the register prunes its history instead of refusing new events),
 // and every reading is filed against the patient in the bed at its time.
@@ -344,14 +344,14 @@ func TestFloodOfAdmissionEvents(t *testing.T) {
 	done := runGateway(t, ctx, testConfig(t, t.TempDir(), broker.URL(), port, 16<<20))
 
 	start := time.Now().Add(-time.Hour)
-	for i := 0; i < 1500; i++ {
+	for i := 0; i < 2000; i++ {
 		feed.event(assoc.Admit, nhsP1, start.Add(time.Duration(i)*time.Second), fmt.Sprintf("resend-%d", i))
 	}
 	waitUntil(t, "readings filed against P1", 30*time.Second, func() bool { return inbox.count(nhsP1) > 3 })
 	// Stamped ahead: the admission arrives before its time, so no reading
 	// is decided before the gateway knows of it (the watermark's job).
 	feed.event(assoc.Admit, nhsP2, time.Now().Add(2*time.Second), "p2")
-	waitUntil(t, "readings filed against P2 after 1,500 events", 30*time.Second, func() bool { return inbox.count(nhsP2) > 3 })
+	waitUntil(t, "readings filed against P2 after 2,000 events", 30*time.Second, func() bool { return inbox.count(nhsP2) > 3 })
 	waitFiledRight(t, feed, inbox)
 	cancel()
 	if err := <-done; err != nil {
