@@ -40,6 +40,10 @@ type bedContexts struct {
 	// boundary is the publisher's split of the outbox; nil until the
 	// publisher exists (no connection yet: no split).
 	boundary func() buffer.Seq
+	// splitting is held shared by store, from its look at the boundary
+	// until its record has a sequence number, and exclusively by split:
+	// a connection cannot split a record from the context it checked.
+	splitting sync.RWMutex
 
 	mu   sync.Mutex
 	beds map[contextKey]*bedContext
@@ -62,8 +66,8 @@ type bedContext struct {
 }
 
 // maxContextTries bounds how often one observation record is stored again
-// because its context was overtaken while it was being stored (a
-// connection came up, or the outbox dropped it, at that very moment).
+// because its context was overtaken while it was being stored (the outbox
+// dropped it at that very moment; a connection cannot split them: split).
 const maxContextTries = 3
 
 func newBedContexts(enc record.ContextEncoder, outbox *buffer.Buffer) *bedContexts {
@@ -100,17 +104,32 @@ func (c *bedContexts) serves(b *bedContext) bool {
 	return true
 }
 
+// split returns where a new connection splits the outbox (the publisher's
+// publish.Options.Split): its next sequence number once no store is
+// between its look at the boundary and its record's sequence number.
+// Without it a record numbered after the split could go out on the new
+// connection's live lane while the context it checked waits in the
+// backlog: the EPR would get a reading whose references resolve to
+// nothing (its copy stored again after a fresh context comes later).
+func (c *bedContexts) split() buffer.Seq {
+	c.splitting.Lock()
+	defer c.splitting.Unlock()
+	return c.outbox.NextSeq()
+}
+
 // errContextRefused is returned by store when the outbox refused the
 // context for want of space: the record was not stored either.
 var errContextRefused = errors.New("the context was refused for want of space")
 
 // store stores the context rec refers to when the EPR may not have it,
 // then rec, with store. Should the context be overtaken while rec is being
-// stored (a connection came up, or the outbox dropped it, at that moment),
-// both are stored again: the same observation identifiers, so the EPR
-// files the reading once, after its context. It returns rec's store error
+// stored (the outbox dropped it at that moment), both are stored again:
+// the same observation identifiers, so the EPR files the reading once,
+// after its context. It returns rec's store error
 // (buffer.ErrDiskFull included), or errContextRefused.
 func (c *bedContexts) store(ctx context.Context, rec record.Record, store func(context.Context, record.Record) (buffer.Seq, error)) error {
+	c.splitting.RLock()
+	defer c.splitting.RUnlock()
 	for try := 1; ; try++ {
 		if err := c.ensure(ctx, rec, store); errors.Is(err, buffer.ErrDiskFull) {
 			return errContextRefused

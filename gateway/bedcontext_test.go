@@ -253,3 +253,50 @@ func BenchmarkBedContextCheck(b *testing.B) {
 	b.ReportMetric(float64(encode.Nanoseconds())/float64(b.N), "encode-ns/reading")
 	b.ReportMetric(check.Seconds()/encode.Seconds(), "check/encode")
 }
+
+// TestSplitWaitsForAStoreInProgress: a connection that comes up while a
+// record is between its look at the boundary and its sequence number
+// splits the outbox after the record, never between the record and the
+// context it checked (the record would reach the broker first, on the
+// live lane, referring to a context still in the backlog).
+func TestSplitWaitsForAStoreInProgress(t *testing.T) {
+	spo2 := drivers.Value{MDC: 150456, Ref: "MDC_PULS_OXIM_SAT_O2", Value: drivers.Float(97), Unit: "%"}
+	rig := newContextRig(t, buffer.Options{})
+	t0 := time.Date(2026, 6, 11, 9, 0, 0, 0, time.UTC)
+	rig.store(oximetry("A1", t0, spo2)) // context 1, record 2
+
+	checked := make(chan struct{}) // the record checked its context
+	release := make(chan struct{})
+	stored := make(chan buffer.Seq, 1)
+	go func() {
+		var seq buffer.Seq
+		err := rig.contexts.store(context.Background(), oximetry("A1", t0.Add(time.Second), spo2),
+			func(ctx context.Context, rec record.Record) (buffer.Seq, error) {
+				if rec.Kind == record.KindObservations {
+					close(checked)
+					<-release
+				}
+				var err error
+				seq, err = rig.append(ctx, rec)
+				return seq, err
+			})
+		if err != nil {
+			t.Error(err)
+		}
+		stored <- seq
+	}()
+	<-checked
+	split := make(chan buffer.Seq, 1)
+	go func() { split <- rig.contexts.split() }()
+	select {
+	case s := <-split:
+		t.Fatalf("split at %d while a record checked against the old boundary had no number yet", s)
+	case <-time.After(100 * time.Millisecond):
+		// Still waiting, as it must; the record may now take its number.
+	}
+	close(release)
+	seq := <-stored
+	if s := <-split; s <= seq {
+		t.Errorf("split at %d, the record stored as %d: split from its context (seq 1)", s, seq)
+	}
+}

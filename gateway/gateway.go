@@ -108,7 +108,12 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	var split func() buffer.Seq // the default: the outbox's next
+	if pipe.contexts != nil {
+		split = pipe.contexts.split
+	}
 	pub, err := publish.New(outbox, publish.Options{
+		Split:       split,
 		Brokers:     cfg.MQTT.URLs(),
 		ClientID:    cfg.MQTT.ClientID,
 		Username:    cfg.MQTT.Username,

@@ -83,6 +83,13 @@ type Options struct {
 	// PUBACK, on the goroutine that removes acknowledged entries: it must
 	// not block (a metrics histogram).
 	OnAck func(latency time.Duration)
+	// Split, when set, returns where a new connection splits the outbox
+	// (see Boundary); it is called once per connection, before anything is
+	// sent on it. The default is the outbox's NextSeq. A writer that checks
+	// the boundary before its entry gets a sequence number supplies one
+	// that waits for such writes in progress, so that none is split from
+	// what it checked.
+	Split func() buffer.Seq
 }
 
 // Stats counts what the publisher has done since it started.
@@ -199,6 +206,9 @@ func New(outbox Outbox, opts Options) (*Publisher, error) {
 	if opts.Window <= 0 {
 		opts.Window = 64
 	}
+	if opts.Split == nil {
+		opts.Split = outbox.NextSeq
+	}
 	if opts.Status == nil {
 		opts.Status = func(online bool) []byte {
 			if online {
@@ -302,6 +312,7 @@ func (p *Publisher) onConnect(a *attempt) {
 	if p.opts.OnConnect != nil {
 		p.opts.OnConnect(c)
 	}
+	boundary := p.opts.Split()
 	p.mu.Lock()
 	if p.stopping {
 		p.mu.Unlock()
@@ -311,7 +322,7 @@ func (p *Publisher) onConnect(a *attempt) {
 		p.mu.Unlock()
 		return
 	}
-	p.boundary = p.outbox.NextSeq()
+	p.boundary = boundary
 	p.endConn()
 	p.epoch++
 	p.conn, p.endConn = context.WithCancel(context.Background())
