@@ -136,7 +136,7 @@ func TestFleetFailover(t *testing.T) {
 	for _, g := range all {
 		stopProcess(t, g.sim, 5*time.Second)
 	}
-	clusterEPR.waitQuiet(2*time.Second, 30*time.Second)
+	clusterEPR.waitComplete(gws, 2*time.Second, 45*time.Second)
 	mosqEPR.waitQuiet(2*time.Second, 30*time.Second)
 	for _, g := range all {
 		g.stop(t)
@@ -224,7 +224,7 @@ listen: 127.0.0.1:%d
 http: 127.0.0.1:%d
 jetstream { store_dir: %q, max_memory_store: 256MB, max_file_store: 2GB }
 cluster { name: fleet, listen: 127.0.0.1:%d, routes: [%s] }
-mqtt { listen: 127.0.0.1:%d, stream_replicas: %d }
+mqtt { listen: 127.0.0.1:%d, stream_replicas: %d, ack_wait: "5s" }
 `, n.name, freePort(t), n.httpPort, filepath.Join(dir, n.name), clusterPorts[i], strings.Join(routes, ", "), n.mqttPort, size)
 		if err := os.WriteFile(n.conf, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
@@ -557,6 +557,44 @@ func (e *fleetEPR) waitQuiet(quiet, within time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// waitComplete waits until every gateway's sequence numbers have arrived
+// without a gap up to the highest and nothing has arrived for quiet, or
+// until within has passed (check then reports what is missing). A message
+// the broker was delivering to the EPR when a node died is delivered again
+// after the broker's ack wait (5 s in these nodes' config), not at once.
+func (e *fleetEPR) waitComplete(gws []*fleetGateway, quiet, within time.Duration) {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		e.mu.Lock()
+		last, gapless := e.last, e.gapless(gws)
+		e.mu.Unlock()
+		if gapless && time.Since(last) >= quiet {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// gapless reports whether every gateway's sequence numbers arrived from 1
+// to the highest without a gap. e.mu is held.
+func (e *fleetEPR) gapless(gws []*fleetGateway) bool {
+	seen := map[string]map[uint64]bool{}
+	top := map[string]uint64{}
+	for _, m := range e.msgs {
+		if seen[m.gw] == nil {
+			seen[m.gw] = map[uint64]bool{}
+		}
+		seen[m.gw][m.seq] = true
+		top[m.gw] = max(top[m.gw], m.seq)
+	}
+	for _, g := range gws {
+		if len(seen[g.id]) != int(top[g.id]) {
+			return false
+		}
+	}
+	return true
 }
 
 // nodeKill is a node's death (and when it was started again, if it was).
