@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -213,9 +214,10 @@ func parseFiled(payload []byte) ([]filedObs, error) {
 		for _, d := range r.DerivedFrom {
 			o.DerivedFrom = append(o.DerivedFrom, d.Identifier.Value)
 		}
-		t, err := time.Parse(time.RFC3339Nano, r.Issued)
+		issued := cmp.Or(r.Issued, r.Effective) // issued is left out when it equals effective
+		t, err := time.Parse(time.RFC3339Nano, issued)
 		if err != nil {
-			return nil, fmt.Errorf("observation %s: issued %q: %w", o.ID, r.Issued, err)
+			return nil, fmt.Errorf("observation %s: issued %q: %w", o.ID, issued, err)
 		}
 		o.Issued, o.Read = t, t
 		if eff, err := time.Parse(time.RFC3339Nano, r.Effective); err == nil && eff.Before(t.Add(-time.Second)) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -40,6 +41,7 @@ func subscribeSubjects(t *testing.T, url string) *subjects {
 					ResourceType string                   `json:"resourceType"`
 					Status       string                   `json:"status"`
 					Issued       string                   `json:"issued"`
+					Effective    string                   `json:"effectiveDateTime"`
 					Identifier   []struct{ Value string } `json:"identifier"`
 					Subject      struct {
 						Identifier *struct{ Value string } `json:"identifier"`
@@ -68,7 +70,7 @@ func subscribeSubjects(t *testing.T, url string) *subjects {
 			} else {
 				s.filed[id] = append(s.filed[id], who)
 			}
-			s.issued[id], _ = time.Parse(time.RFC3339Nano, r.Issued)
+			s.issued[id], _ = time.Parse(time.RFC3339Nano, cmp.Or(r.Issued, r.Effective)) // no issued: it equals effective
 		}
 	})
 	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {

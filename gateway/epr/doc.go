@@ -10,7 +10,9 @@
 // context published earlier on the same topic.
 //
 // It reads FHIR generically (it does not share code with gateway/fhir), so
-// that it checks the encoder from the outside.
+// that it checks the encoder from the outside; like an EPR that knows the
+// MDC nomenclature, it names an MDC code sent without a display by the
+// gateway/terminology table.
 //
 // A blood-pressure panel (an Observation with components and no value of
 // its own) is reported as one Observation per component: ID from the component's identifier

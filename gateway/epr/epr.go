@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bedgate/bedgate/gateway/terminology"
 	"github.com/bedgate/bedgate/gateway/topic"
 )
 
@@ -24,7 +25,10 @@ type Observation struct {
 	Seq uint64
 	// ID is the observation's identifier value.
 	ID string
-	// MDC and Ref are the MDC coding's code and display.
+	// MDC and Ref are the MDC coding's code and display; without a
+	// display (the gateway leaves it out for a code its terminology
+	// table knows), Ref is that table's RefID of the code, as an EPR
+	// that knows the MDC nomenclature would name it.
 	MDC uint32
 	Ref string
 	// Display is the first coding's display, else the code's text, else
@@ -271,6 +275,9 @@ func fill(obs *Observation, v valued) error {
 				return fmt.Errorf("MDC code %q: %w", c.Code, err)
 			}
 			obs.MDC, obs.Ref = uint32(code), c.Display
+			if v, ok := terminology.Lookup(obs.MDC); ok && obs.Ref == "" {
+				obs.Ref = v.Ref
+			}
 		}
 	}
 	if q := v.ValueQuantity; q != nil {

@@ -38,9 +38,10 @@ const (
 	TagUnassociated      = "unassociated"
 )
 
-// timeLayout is RFC 3339 with milliseconds and the zone offset ("Z" for UTC),
-// valid as a FHIR dateTime and instant.
-const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+// timeLayout is RFC 3339 with the zone offset ("Z" for UTC) and the
+// milliseconds without trailing zeros (none for a whole second, as device
+// clocks give), valid as a FHIR dateTime and instant.
+const timeLayout = "2006-01-02T15:04:05.999Z07:00"
 
 // Options configure an Encoder. The zero value is valid.
 type Options struct {
@@ -324,7 +325,9 @@ type obsContext struct {
 }
 
 // newObservation returns an Observation with the fields every Observation
-// of c's record shares: identifier, status, subject, times, association.
+// of c's record shares: identifier, status, subject, times. issued (the
+// receive time) is left out when it equals the effective time, as it does
+// for a device that sends no time.
 func newObservation(c obsContext, id uuid.UUID) *observation {
 	obs := &observation{
 		ResourceType:      "Observation",
@@ -332,7 +335,9 @@ func newObservation(c obsContext, id uuid.UUID) *observation {
 		Status:            "final",
 		Subject:           c.subject,
 		EffectiveDateTime: effectiveTime(c.r).Format(timeLayout),
-		Issued:            c.r.ReceivedAt.Format(timeLayout),
+	}
+	if !c.r.ReceivedAt.Equal(effectiveTime(c.r)) {
+		obs.Issued = c.r.ReceivedAt.Format(timeLayout)
 	}
 	return obs
 }
@@ -360,9 +365,9 @@ func finish(c obsContext, obs *observation, demo bool) {
 }
 
 // vitalCode is the code of a vital sign: its LOINC codings, its SNOMED CT
-// coding when the table has one, and the MDC coding with its RefID; text
-// names the vital. The LOINC and SNOMED CT codings carry no display: the
-// code systems define it, and every Bundle would repeat it.
+// coding when the table has one, and the MDC coding; text names the vital.
+// The codings carry no display: the code systems define it (the MDC
+// RefID too), and every Bundle would repeat it.
 func vitalCode(v terminology.Vital) codeableConcept {
 	var cc codeableConcept
 	for _, c := range v.LOINC {
@@ -371,13 +376,14 @@ func vitalCode(v terminology.Vital) codeableConcept {
 	if !v.SNOMED.IsZero() {
 		cc.Coding = append(cc.Coding, coding{System: v.SNOMED.System, Code: v.SNOMED.Code})
 	}
-	cc.Coding = append(cc.Coding, mdcCoding(v.MDC, v.Ref))
+	cc.Coding = append(cc.Coding, mdcCoding(v.MDC))
 	cc.Text = v.Display
 	return cc
 }
 
-func mdcCoding(code uint32, ref string) coding {
-	return coding{System: terminology.SystemMDC, Code: strconv.FormatUint(uint64(code), 10), Display: ref}
+// mdcCoding is the MDC coding of code, without display.
+func mdcCoding(code uint32) coding {
+	return coding{System: terminology.SystemMDC, Code: strconv.FormatUint(uint64(code), 10)}
 }
 
 // profiles returns the meta of a vital sign with a Patient subject: its
@@ -477,15 +483,18 @@ func vitalSignsCategory() []codeableConcept {
 
 // deviceCode is the code of an Observation that is not published as a
 // vital sign: the MDC coding, or for a value the driver knows only by the
-// device's label, a coding in the driver's parameter system.
+// device's label, a coding in the driver's parameter system. The MDC
+// coding carries the driver's RefID as display only for a code the
+// terminology table does not know (text then names the value by its label
+// or RefID); a known code is named by text.
 func deviceCode(r record.Record, o record.Observation, v terminology.Vital, known bool) codeableConcept {
 	var cc codeableConcept
-	ref := o.Ref
-	if known {
-		ref = v.Ref
-	}
 	if o.MDC != 0 {
-		cc.Coding = []coding{{System: terminology.SystemMDC, Code: strconv.FormatUint(uint64(o.MDC), 10), Display: ref}}
+		c := mdcCoding(o.MDC)
+		if !known {
+			c.Display = o.Ref
+		}
+		cc.Coding = []coding{c}
 	} else if o.Label != "" {
 		cc.Coding = []coding{{System: driverParameterSystem(r.Device.Driver), Code: o.Label}}
 	}
@@ -495,7 +504,7 @@ func deviceCode(r record.Record, o record.Observation, v terminology.Vital, know
 	case o.Label != "":
 		cc.Text = o.Label
 	default:
-		cc.Text = ref
+		cc.Text = o.Ref
 	}
 	return cc
 }

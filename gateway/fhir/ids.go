@@ -77,8 +77,15 @@ func entryURL(ns uuid.UUID, kind, key string) string {
 	return "urn:uuid:" + uuid.NewSHA1(ns, []byte(kind+"\x00"+key)).String()
 }
 
-// ifNoneExist returns the conditional-create query for an identifier.
+// ifNoneExist returns the search query that matches an identifier, for a
+// conditional create, update or reference: "identifier=<system>|<value>",
+// or "identifier=<value>" for an ObservationIdentifierSystem identifier,
+// whose urn:uuid value is globally unique by itself, so that the system
+// adds nothing to the match but bytes.
 func ifNoneExist(id identifier) string {
+	if id.System == ObservationIdentifierSystem {
+		return "identifier=" + escape(id.Value)
+	}
 	return "identifier=" + escape(id.System) + "|" + escape(id.Value)
 }
 

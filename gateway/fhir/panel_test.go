@@ -47,11 +47,11 @@ func TestBloodPressurePanel(t *testing.T) {
 		"code.coding.0.code":       "85354-9",
 		"code.coding.1.code":       "75367002",
 		"code.coding.2.code":       "150020",
-		"code.coding.2.display":    "MDC_PRESS_BLD_NONINV",
+		"code.coding.2.display":    nil,
 		"valueQuantity":            nil,
 		"dataAbsentReason":         nil,
 		"subject.identifier.value": recordtest.NHSNumber,
-		"effectiveDateTime":        "2026-06-11T09:15:00.000+01:00",
+		"effectiveDateTime":        "2026-06-11T09:15:00+01:00",
 		"device.reference":         "DeviceMetric?identifier=urn:bedgate:device:welchallyn:serial:metric|CX-100/150020",
 		"note":                     nil,
 	} {

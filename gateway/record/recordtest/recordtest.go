@@ -74,6 +74,15 @@ func PulseOximetry() record.Record {
 	return r
 }
 
+// MasimoReading returns what the Masimo driver gives once a second for a
+// Radical-7 with a SET sensor on a patient: SpO2, pulse rate and perfusion
+// index (the line's dashed SpCO is no value and no observation).
+func MasimoReading() record.Record {
+	r := PulseOximetry()
+	r.Observations = append(r.Observations, Obs(r, 150448, "MDC_PULS_OXIM_PERF_REL", Float(4.1), "%"))
+	return r
+}
+
 // MonitorNoPatient returns a multi-parameter monitor's reading at a bed
 // with no patient bound, no device serial (the key is the configured
 // name), no device clock and no status word: heart and respiration rates,

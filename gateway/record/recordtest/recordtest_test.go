@@ -19,6 +19,7 @@ func TestBuilders(t *testing.T) {
 	}{
 		{"base", Base, 0, true, true},
 		{"pulse oximetry", PulseOximetry, 2, true, true},
+		{"masimo reading", MasimoReading, 3, true, true},
 		{"monitor without patient", MonitorNoPatient, 7, false, false},
 		{"monitor with patient", MonitorWithPatient, 7, true, false},
 		{"sensor off", SensorOff, 2, true, true},
