@@ -12,8 +12,8 @@ import (
 // 300,000 readings held at most 71 MB live (the storage engine's memtables
 // and table builders, and the outbox index at 32 bytes an entry) and peaked
 // at 169 MiB of anonymous memory without a limit, 96 MiB with one of
-// 100 MiB, appending no slower; a million readings peak at 115 MiB with
-// this one. A backlog whose live memory alone exceeds it (several million
+// 100 MiB, appending no slower; a million readings peak at 109-115 MiB
+// with this one. A backlog whose live memory alone exceeds it (several million
 // readings) makes the collector run constantly, at most half the CPU by
 // the runtime's own cap: raise GOMEMLIMIT for that. The default value of
 // DefaultMemoryLimit is 112 MiB.
