@@ -443,7 +443,7 @@ func (b *Buffer) Ack(seqs ...Seq) error {
 	n := 0
 	for _, s := range seqs {
 		if i := b.idx.find(s); i >= 0 {
-			b.disk.freed += b.idx.slots[i].size
+			b.disk.freed += int64(b.idx.at(i).size)
 			b.idx.remove(i)
 			b.deletes = append(b.deletes, s)
 			n++
@@ -531,7 +531,7 @@ func (b *Buffer) Stats() Stats {
 		s.LimitBytes = min(s.LimitBytes, b.idx.bytes+max(0, b.disk.free-b.space.reserve))
 	}
 	if i := b.idx.oldest(); i >= 0 {
-		s.OldestAge = max(0, b.clock.now()-time.Duration(b.idx.slots[i].stamp))
+		s.OldestAge = max(0, b.clock.now()-time.Duration(b.idx.at(i).stamp))
 	}
 	return s
 }
@@ -584,7 +584,7 @@ func (b *Buffer) Dropped() (dropped uint64, oldest Seq) {
 	defer b.mu.Unlock()
 	oldest = b.next
 	if i := b.idx.oldest(); i >= 0 {
-		oldest = b.idx.slots[i].seq
+		oldest = b.idx.at(i).seq
 	}
 	return b.droppedFull + b.droppedAge, oldest
 }

@@ -108,7 +108,7 @@ func (b *Buffer) commit() (more bool) {
 	first := b.next
 	low := first
 	if i := b.idx.oldest(); i >= 0 {
-		low = b.idx.slots[i].seq
+		low = b.idx.at(i).seq
 	}
 	var dels, quar []Seq
 	if b.space.deletable(free) {
@@ -139,7 +139,7 @@ func (b *Buffer) commit() (more bool) {
 		b.lastCheckpoint = stamp
 		if len(group) > 0 {
 			for i, req := range group {
-				b.idx.push(slot{seq: first + Seq(i), appended: now.UnixNano(), stamp: int64(stamp), size: int64(len(req.payload))})
+				b.idx.push(slot{seq: first + Seq(i), appended: now.UnixNano(), stamp: int64(stamp), size: uint32(len(req.payload))})
 			}
 			b.next = first + Seq(len(group))
 			b.appended += uint64(len(group))
@@ -314,8 +314,8 @@ func (b *Buffer) expireLocked() int {
 	cutoff := int64(b.clock.now() - b.opts.MaxAge)
 	x := &b.idx
 	n, bytes := 0, int64(0)
-	for i := x.head; i < len(x.slots); i++ {
-		s := &x.slots[i]
+	for i := x.head; i < x.n; i++ {
+		s := x.at(i)
 		if s.state == slotGone {
 			continue
 		}
@@ -325,7 +325,7 @@ func (b *Buffer) expireLocked() int {
 		if s.state != slotReady {
 			continue
 		}
-		bytes += s.size
+		bytes += int64(s.size)
 		x.remove(i)
 		b.deletes = append(b.deletes, s.seq)
 		n++
@@ -350,13 +350,13 @@ func (b *Buffer) makeRoomLocked(groupBytes int64) {
 	}
 	n, inFlight, bytes := 0, 0, int64(0)
 	for _, want := range []slotState{slotReady, slotInFlight} {
-		for i := x.head; i < len(x.slots) && over > 0; i++ {
-			s := &x.slots[i]
+		for i := x.head; i < x.n && over > 0; i++ {
+			s := x.at(i)
 			if s.state != want {
 				continue
 			}
-			over -= s.size
-			bytes += s.size
+			over -= int64(s.size)
+			bytes += int64(s.size)
 			x.remove(i)
 			b.deletes = append(b.deletes, s.seq)
 			n++

@@ -168,36 +168,50 @@
 // Badger's defaults (five 64 MiB memtables, 1 GiB value-log files mapped
 // twice over, a 256 MiB block cache, four compactors) do not fit a 1 GB RAM
 // arm64 gateway; 1 GiB value logs are known to fail to map on small and
-// 32-bit hosts. The defaults here are two 8 MiB memtables, 1 MiB base-level
-// tables, 32 MiB value-log files, an 8 MiB block cache, two compactors (the
-// engine's minimum), two level-0 tables before compaction (stall at eight),
-// no compression, one version per key, no conflict detection (there is one
-// writer) and no engine metrics. The engine's table builders dominate memory
-// while it flushes and compacts: with a backlog of 200,000 records of about
-// 800 bytes, two 16 MiB memtables and 2 MiB base tables peaked at 356 MiB of
-// anonymous resident memory, 8 MiB and 1 MiB at 246 MiB (gateway benchmark
-// BenchmarkBacklogMillion). The in-memory index costs about 32 bytes per
-// stored entry.
+// 32-bit hosts. The defaults here are two 4 MiB memtables, 1 MiB base-level
+// tables, 32 MiB value-log files, no block cache and no index cache, two
+// compactors (the engine's minimum), two level-0 tables before compaction
+// (stall at eight), no compression, one version per key, no conflict
+// detection (there is one writer) and no engine metrics. What each costs
+// in anonymous memory (the engine's tables and logs are memory-mapped
+// files, which the kernel drops under pressure):
 //
-// Measured again (BenchmarkBacklogMillion of FHIR Bundles of about 2 KB
-// compressed, on a busy 2-core machine): a million entries peak at
-// 572 MiB of anonymous memory; 150,000 at 511 MiB, of which a heap profile
-// at the end holds 219 MB: the engine's table builders 184 MB (flushing a
-// memtable into a level-0 table 112 MB, compactions 88 MB, counted where
-// allocated; Badger pools up to eight builder allocators and keeps what
-// they grew to), one memtable's arena 10 MB, the outbox index 7 MB; the
-// block cache and the table indexes (IndexCacheSize 0: kept with each
-// table) are not among the holders, as each entry is read about once. The
-// rest is the Go collector's headroom (GOGC 100). Engine sizes barely move
-// it: 2 MiB memtables, all tables 1 MiB and a 1 MiB block cache peak at
-// 470 MiB (builders 124 MB). A soft memory limit does (GOMEMLIMIT=96MiB:
-// 141 MiB) but cuts appends from 3,800/s to 1,100/s, the collector running
-// constantly. The bound of 128 MiB for a million-entry backlog is therefore
-// not met: it needs payloads out of the LSM tree (the value log, at the
-// price explained below) or builders that do not hold a whole table.
-// MemTableSize,
-// ValueLogFileSize, BlockCacheSize, InlineValueLimit and GCDiscardRatio
-// adjust this in bedgate's terms.
+//   - Memtables: each is an arena of MemTableSize, and flushing one builds
+//     its level-0 table in memory. Badger pools up to eight table-builder
+//     allocators and keeps each at the largest table it built (2, then 4,
+//     8, ... MiB), so the memtable size is paid some eight times over. With
+//     a backlog of 300,000 readings (BenchmarkBacklogMillion) the most the
+//     Go heap held live was 136 MB with 8 MiB memtables, 71 MB with 4 MiB
+//     and 58 MB with 2 MiB; appends a second 4,700-5,300, 4,200 and 3,000
+//     (one or two runs each; 2 MiB memtables flush and compact twice as
+//     often). 4 MiB is the default.
+//   - Table builders for compactions: at least 2 MiB each (twice the
+//     1 MiB table size), up to eight at a time plus one per part of a
+//     compaction split, from the same pool.
+//   - Block cache: none. The tables are not compressed, so a block is read
+//     as a slice of the mapped file and a cache would hold no copy, only its
+//     own bookkeeping; the outbox reads each entry about once. Draining
+//     measured the same with an 8 MiB cache as without (BenchmarkDrain,
+//     medians of four runs: 325,000 and 318,000 readings a second).
+//   - Index cache: none. Each table's index and Bloom filter are read in
+//     place from the mapped file.
+//   - The outbox index: 32 bytes per stored entry, grown 32 KiB at a time
+//     (32 MB for a million entries, never copied as it grows).
+//   - The Go collector's headroom: without a limit the heap grows to twice
+//     what is live before it collects. `bedgate run` sets a soft limit
+//     (gateway.DefaultMemoryLimit, 112 MiB; GOMEMLIMIT overrides it).
+//
+// Measured (BenchmarkBacklogMillion: a million FHIR Bundles of about
+// 1.2 KB from 30 beds, on a busy 2-core machine): before this tuning
+// (8 MiB memtables, an 8 MiB block cache, a growing slice of 40-byte index
+// entries, no memory limit) the peak was 390 MiB of anonymous memory at
+// 3,200 appends a second; now it is 109-115 MiB at 4,200-4,800 (two runs).
+// The benchmark's baseline in the same run, the same records in Badger
+// with its own defaults (no memory limit, groups of up to 64 synced),
+// peaked at 1,826 MiB at 9,200 appends a second: the outbox holds 0.06 of
+// its memory, at 0.45 of its rate.
+// MemTableSize, ValueLogFileSize, BlockCacheSize, InlineValueLimit and
+// GCDiscardRatio adjust this in bedgate's terms.
 //
 // A queue that appends and deletes is the worst case for Badger's value
 // log: space in a value-log file is reclaimed only when garbage collection
@@ -205,7 +219,8 @@
 // cannot see discards until the memtable holding the deletions is flushed,
 // so a queue can hold up to a whole value-log file (1 GiB by default) of
 // deleted payloads indefinitely. Payloads below InlineValueLimit (default
-// 1 MiB, the engine's ceiling, at most 15% of MemTableSize) are therefore
+// MemTableSize/8, 512 KiB; at most 1 MiB, the engine's ceiling, and 15% of
+// MemTableSize) are therefore
 // kept inline in the LSM tree, where deleted entries are removed by ordinary
 // compaction and the value log stays nearly empty. Payloads above it go to
 // the value log, whose files are kept small so that garbage collection can

@@ -11,50 +11,71 @@ const (
 )
 
 // slot is the in-memory record of one stored entry; the payload stays on
-// disk.
+// disk. It takes 32 bytes: a million-entry backlog holds 32 MB of them.
 type slot struct {
 	seq      Seq
-	appended int64 // wall clock at append, Unix ns (NextSince)
-	stamp    int64 // age clock at append, ns (ages; see clock.go)
-	size     int64 // payload bytes
+	appended int64  // wall clock at append, Unix ns (NextSince)
+	stamp    int64  // age clock at append, ns (ages; see clock.go)
+	size     uint32 // payload bytes (at most half a value-log file, under 1 GiB)
 	state    slotState
 }
 
+// chunkSlots is the number of slots in one chunk of the index (32 KiB).
+// The index grows a chunk at a time rather than by reallocating one slice:
+// a growing slice briefly holds its old and new arrays (2.25 times the live
+// slots at Go's growth of 1.25) and leaves the old one for the collector,
+// which for a million-entry backlog cost some 50 MB more at its peak.
+const chunkSlots = 1024
+
 // index is the in-memory view of the stored entries in sequence order.
-// Gone slots are removed lazily. Not safe for concurrent use: Buffer.mu
-// guards it.
+// Positions (int) count slots from the first chunk; gone slots are removed
+// lazily. Not safe for concurrent use: Buffer.mu guards it.
 type index struct {
-	slots     []slot
-	head      int // slots[:head] are all gone
-	readyHint int // no ready slot lies before this position
+	chunks    [][]slot // each full (chunkSlots long) but the last
+	n         int      // slots stored: positions [0, n)
+	head      int      // positions [0, head) are all gone
+	readyHint int      // no ready slot lies before this position
 	live      int
 	ready     int
 	inFlight  int
 	bytes     int64
 }
 
+// at returns the slot at position i, which must be below x.n.
+func (x *index) at(i int) *slot { return &x.chunks[i/chunkSlots][i%chunkSlots] }
+
 // push adds a ready entry; s.seq must exceed every seq already pushed.
 func (x *index) push(s slot) {
 	s.state = slotReady
-	x.slots = append(x.slots, s)
+	if x.n%chunkSlots == 0 {
+		x.chunks = append(x.chunks, make([]slot, 0, chunkSlots))
+	}
+	last := len(x.chunks) - 1
+	x.chunks[last] = append(x.chunks[last], s)
+	x.n++
 	x.live++
 	x.ready++
-	x.bytes += s.size
+	x.bytes += int64(s.size)
+}
+
+// search returns the first position at or after head whose seq is at least
+// seq, or x.n.
+func (x *index) search(seq Seq) int {
+	return x.head + sort.Search(x.n-x.head, func(i int) bool { return x.at(x.head+i).seq >= seq })
 }
 
 // find returns the position of the live slot for seq, or -1.
 func (x *index) find(seq Seq) int {
-	live := x.slots[x.head:]
-	i := sort.Search(len(live), func(i int) bool { return live[i].seq >= seq })
-	if i == len(live) || live[i].seq != seq || live[i].state == slotGone {
+	i := x.search(seq)
+	if i == x.n || x.at(i).seq != seq || x.at(i).state == slotGone {
 		return -1
 	}
-	return x.head + i
+	return i
 }
 
 // remove marks the slot at position i gone.
 func (x *index) remove(i int) {
-	s := &x.slots[i]
+	s := x.at(i)
 	switch s.state {
 	case slotReady:
 		x.ready--
@@ -65,12 +86,12 @@ func (x *index) remove(i int) {
 	}
 	s.state = slotGone
 	x.live--
-	x.bytes -= s.size
+	x.bytes -= int64(s.size)
 }
 
 // take marks the slot at position i in flight.
 func (x *index) take(i int) {
-	x.slots[i].state = slotInFlight
+	x.at(i).state = slotInFlight
 	x.ready--
 	x.inFlight++
 }
@@ -79,20 +100,19 @@ func (x *index) take(i int) {
 // [from, to) in flight, in sequence order, and returns their sequence
 // numbers.
 func (x *index) takeReady(limit int, from, to Seq) []Seq {
-	live := x.slots[x.head:]
-	first := x.head + sort.Search(len(live), func(i int) bool { return live[i].seq >= from })
+	first := x.search(from)
 	// readyHint may move only over a scan that started at it.
 	i, hinted := max(x.readyHint, x.head), true
 	if first > i {
 		i, hinted = first, false
 	}
 	var picked []Seq
-	for ; i < len(x.slots) && len(picked) < limit && x.ready > 0 && x.slots[i].seq < to; i++ {
-		if x.slots[i].state != slotReady {
+	for ; i < x.n && len(picked) < limit && x.ready > 0 && x.at(i).seq < to; i++ {
+		if x.at(i).state != slotReady {
 			continue
 		}
 		x.take(i)
-		picked = append(picked, x.slots[i].seq)
+		picked = append(picked, x.at(i).seq)
 	}
 	if hinted {
 		x.readyHint = i
@@ -103,10 +123,11 @@ func (x *index) takeReady(limit int, from, to Seq) []Seq {
 // release puts the in-flight slot at position i back, reporting whether it
 // was in flight.
 func (x *index) release(i int) bool {
-	if x.slots[i].state != slotInFlight {
+	s := x.at(i)
+	if s.state != slotInFlight {
 		return false
 	}
-	x.slots[i].state = slotReady
+	s.state = slotReady
 	x.inFlight--
 	x.ready++
 	x.readyHint = min(x.readyHint, i)
@@ -116,7 +137,7 @@ func (x *index) release(i int) bool {
 // releaseAll puts every in-flight slot back and returns how many there were.
 func (x *index) releaseAll() int {
 	n := 0
-	for i := x.head; i < len(x.slots) && x.inFlight > 0; i++ {
+	for i := x.head; i < x.n && x.inFlight > 0; i++ {
 		if x.release(i) {
 			n++
 		}
@@ -126,46 +147,53 @@ func (x *index) releaseAll() int {
 
 // oldest returns the position of the first live slot, or -1.
 func (x *index) oldest() int {
-	for i := x.head; i < len(x.slots); i++ {
-		if x.slots[i].state != slotGone {
+	for i := x.head; i < x.n; i++ {
+		if x.at(i).state != slotGone {
 			return i
 		}
 	}
 	return -1
 }
 
-// compact drops gone slots from the front, and rebuilds the slice when gone
-// slots in the middle (acks out of order) outnumber the live ones.
+// compact drops gone slots from the front, a chunk at a time, and rebuilds
+// the chunks when gone slots in the middle (acks out of order) outnumber
+// the live ones.
 func (x *index) compact() {
-	for x.head < len(x.slots) && x.slots[x.head].state == slotGone {
+	for x.head < x.n && x.at(x.head).state == slotGone {
 		x.head++
 	}
 	x.readyHint = max(x.readyHint, x.head)
-	if x.head == len(x.slots) {
-		x.slots, x.head, x.readyHint = x.slots[:0], 0, 0
+	if x.head == x.n {
+		*x = index{live: x.live, ready: x.ready, inFlight: x.inFlight, bytes: x.bytes}
 		return
 	}
-	stored := len(x.slots) - x.head
-	if x.head < 1024 && stored-x.live < 1024 {
+	if drop := x.head / chunkSlots; drop > 0 {
+		clear(x.chunks[:drop])
+		x.chunks = x.chunks[drop:]
+		shift := drop * chunkSlots
+		x.n, x.head, x.readyHint = x.n-shift, x.head-shift, x.readyHint-shift
+	}
+	stored := x.n - x.head
+	if stored-x.live < 1024 || stored-x.live <= x.live {
 		return
 	}
-	if x.head*2 < len(x.slots) && stored-x.live <= x.live {
-		return
-	}
-	kept := make([]slot, 0, x.live+x.live/4)
+	old := *x
+	*x = index{}
 	hint := -1
-	for i := x.head; i < len(x.slots); i++ {
-		s := x.slots[i]
+	for i := old.head; i < old.n; i++ {
+		s := old.at(i)
 		if s.state == slotGone {
 			continue
 		}
-		if hint < 0 && i >= x.readyHint {
-			hint = len(kept)
+		if hint < 0 && i >= old.readyHint {
+			hint = x.n
 		}
-		kept = append(kept, s)
+		x.push(*s)
+		x.at(x.n - 1).state = s.state
 	}
 	if hint < 0 {
-		hint = len(kept)
+		hint = x.n
 	}
-	x.slots, x.head, x.readyHint = kept, 0, hint
+	x.readyHint = hint
+	x.live, x.ready, x.inFlight, x.bytes = old.live, old.ready, old.inFlight, old.bytes
 }

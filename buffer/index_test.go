@@ -48,7 +48,7 @@ func TestIndexAgainstModel(t *testing.T) {
 		for op := range 8000 {
 			switch r := rng.IntN(100); {
 			case r < 35: // append
-				x.push(slot{seq: next, size: int64(rng.IntN(100))})
+				x.push(slot{seq: next, size: uint32(rng.IntN(100))})
 				model[next] = slotReady
 				next++
 			case r < 55: // Next
@@ -118,8 +118,8 @@ func TestIndexAgainstModel(t *testing.T) {
 				t.Fatalf("seed %d: find(%d) = %v, want %v", seed, q, found, live)
 			}
 		}
-		if len(x.slots)-x.head > 2*len(model)+2048 {
-			t.Errorf("seed %d: %d slots kept for %d live entries; compaction is not reclaiming", seed, len(x.slots)-x.head, len(model))
+		if x.n-x.head > 2*len(model)+2048 {
+			t.Errorf("seed %d: %d slots kept for %d live entries; compaction is not reclaiming", seed, x.n-x.head, len(model))
 		}
 	}
 }

@@ -14,9 +14,9 @@ const (
 	DefaultMaxBytes         = 256 << 20
 	DefaultMaxAge           = 7 * 24 * time.Hour
 	DefaultGCInterval       = time.Minute
-	DefaultMemTableSize     = 8 << 20
+	DefaultMemTableSize     = 4 << 20
 	DefaultValueLogFileSize = 32 << 20
-	DefaultBlockCacheSize   = 8 << 20
+	DefaultBlockCacheSize   = 0
 	DefaultGCDiscardRatio   = 0.5
 
 	// defaultBaseLevelSize is the engine's default size of level 1.
@@ -77,19 +77,21 @@ type Options struct {
 	Uptime Uptime
 
 	// Small-box tuning. The defaults suit a 1 GB RAM arm64 gateway; the
-	// storage engine's own defaults (64 MiB memtables, 1 GiB value-log files
-	// mapped twice, 256 MiB block cache) do not.
+	// storage engine's own defaults (five 64 MiB memtables, 1 GiB value-log
+	// files mapped twice, a 256 MiB block cache) do not. doc.go (Small-box
+	// tuning) gives what each costs, measured.
 
 	// MemTableSize is the size of the in-memory write table. Two exist at a
-	// time (one filling, one being flushed), each taking about this much RAM
-	// plus a same-sized log file on disk. A single write batch may hold at
-	// most 15% of it, so it also bounds one group commit; larger groups are
-	// split into several transactions and still synced once. The default
-	// value of MemTableSize is 8 MiB, or 1/64 of the store's filesystem
-	// when that is smaller (at least 1 MiB); it must be at least 1 MiB.
-	// Measured: 10 MB of heap per memtable at 8 MiB; flushing one into a
-	// table takes builders of several times its size (doc.go, Small-box
-	// tuning), and 2 MiB memtables lowered a backlog's peak only by 8%.
+	// time (one filling, one being flushed), each an arena of this size plus
+	// a same-sized log file on disk; the engine pools up to eight table
+	// builders, each kept as large as the largest memtable it flushed, so
+	// the size is paid some eight times over (live heap with a 300,000-entry
+	// backlog: 136 MB at 8 MiB, 71 MB at 4 MiB, 58 MB at 2 MiB, which
+	// appends 30% slower). A single write batch may hold at most 15% of it,
+	// so it also bounds one group commit; larger groups are split into
+	// several transactions and still synced once. The default value of
+	// MemTableSize is 4 MiB, or 1/64 of the store's filesystem when that is
+	// smaller (at least 1 MiB); it must be at least 1 MiB.
 	MemTableSize int64
 
 	// ValueLogFileSize is the size of one value-log file. Only payloads
@@ -98,23 +100,25 @@ type Options struct {
 	// give space back sooner. A payload may be at most half of it. The
 	// default value of ValueLogFileSize is 32 MiB, or 1/32 of the store's
 	// filesystem when that is smaller (at least 1 MiB); it must be between
-	// 1 MiB and 2 GiB.
+	// 1 MiB and 2 GiB. Its files are memory-mapped: they cost page cache,
+	// not anonymous memory.
 	ValueLogFileSize int64
 
-	// BlockCacheSize is the RAM cache for on-disk table blocks. The outbox
-	// reads each entry about once, so a cache helps little, and it filled
-	// too little to show in a heap profile of a 150,000-entry backlog. The
-	// default value of BlockCacheSize is 8 MiB. The engine's index cache is
-	// off: each table keeps its own index (block offsets and a Bloom
-	// filter, under 1 MB for that backlog).
+	// BlockCacheSize is the RAM cache for on-disk table blocks, or 0 for
+	// none. The tables are not compressed, so a block is read as a slice of
+	// the memory-mapped table file whether cached or not: a cache would hold
+	// no copy, only its own bookkeeping, and the outbox reads each entry
+	// about once. The default value of BlockCacheSize is 0 (no cache). The
+	// engine's index cache is off too: each table's index and Bloom filter
+	// are read in place from its mapped file.
 	BlockCacheSize int64
 
 	// InlineValueLimit is the payload size below which entries are kept in
 	// the LSM tree itself rather than the value log. Deleted LSM entries are
 	// reclaimed by ordinary compaction; see the package documentation for why
 	// this matters for a queue. The default value of InlineValueLimit is the
-	// smaller of 1 MiB and MemTableSize/8; it may not exceed either 1 MiB or
-	// 15% of MemTableSize.
+	// smaller of 1 MiB and MemTableSize/8 (512 KiB with the default
+	// memtables); it may not exceed either 1 MiB or 15% of MemTableSize.
 	InlineValueLimit int64
 
 	// GCDiscardRatio is the fraction of a value-log file that must be garbage
@@ -127,7 +131,7 @@ type Options struct {
 	// the storage engine: appends that would leave less are refused with
 	// ErrDiskFull and counted in Stats.Dropped[DropDiskFull] (see space.go
 	// for why and for the reserve file kept beside the store). The default
-	// is DefaultDiskReserve of the memtable and base level sizes: 26 MiB on
+	// is DefaultDiskReserve of the memtable and base level sizes: 18 MiB on
 	// a filesystem of 512 MiB or more, 3 MiB on one of 8 MiB.
 	DiskReserve int64
 
@@ -160,7 +164,7 @@ func (o Options) withDefaults() (Options, error) {
 	case o.ValueLogFileSize != 0 && (o.ValueLogFileSize < 1<<20 || o.ValueLogFileSize >= 2<<30):
 		return o, fmt.Errorf("buffer: ValueLogFileSize is %d; use 0 for the default or a size from 1 MiB to under 2 GiB", o.ValueLogFileSize)
 	case o.BlockCacheSize < 0:
-		return o, fmt.Errorf("buffer: BlockCacheSize is %d; use 0 for the default or a positive byte count", o.BlockCacheSize)
+		return o, fmt.Errorf("buffer: BlockCacheSize is %d; use 0 for no cache (the default) or a positive byte count", o.BlockCacheSize)
 	case o.InlineValueLimit < 0:
 		return o, fmt.Errorf("buffer: InlineValueLimit is %d; use 0 for the default or a positive byte count", o.InlineValueLimit)
 	case o.DiskReserve < 0:
@@ -191,9 +195,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.ValueLogFileSize == 0 {
 		o.ValueLogFileSize = DefaultValueLogFileSize
-	}
-	if o.BlockCacheSize == 0 {
-		o.BlockCacheSize = DefaultBlockCacheSize
 	}
 	if o.InlineValueLimit == 0 {
 		o.InlineValueLimit = min(maxInlineValueLimit, o.MemTableSize/8)

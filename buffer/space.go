@@ -178,8 +178,8 @@ func (o Options) fitToDisk(total int64) Options {
 // DefaultDiskReserve is the free space kept for the storage engine by
 // default: two memtables (the one filling and its flush) and the base level
 // (a compaction into it writes its output before deleting its input). With
-// the defaults (8 MiB memtables, a 10 MiB base level) the default value of
-// DiskReserve is 26 MiB; on an 8 MiB filesystem (1 MiB memtables and base
+// the defaults (4 MiB memtables, a 10 MiB base level) the default value of
+// DiskReserve is 18 MiB; on an 8 MiB filesystem (1 MiB memtables and base
 // level) it is 3 MiB.
 func DefaultDiskReserve(memTableSize, baseLevelSize int64) int64 {
 	return 2*memTableSize + baseLevelSize

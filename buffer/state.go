@@ -65,7 +65,7 @@ func (b *Buffer) saveState(sync bool) {
 	b.mu.Lock()
 	st := storeState{Next: uint64(b.next), Low: uint64(b.next)}
 	if i := b.idx.oldest(); i >= 0 {
-		st.Low = uint64(b.idx.slots[i].seq)
+		st.Low = uint64(b.idx.at(i).seq)
 	}
 	b.mu.Unlock()
 	if st == b.savedState && !sync {

@@ -193,13 +193,13 @@ func load(db *badger.DB, existed bool, o Options, log *slog.Logger) (r *recovere
 					bad = append(bad, seq)
 					return nil
 				}
-				s := slot{seq: seq, appended: sv.appended.UnixNano(), stamp: int64(sv.stamp), size: int64(len(sv.payload))}
+				s := slot{seq: seq, appended: sv.appended.UnixNano(), stamp: int64(sv.stamp), size: uint32(len(sv.payload))}
 				if sv.hasStamp {
 					floor = max(floor, sv.stamp)
 				} else {
 					// Version 1: stamped below once the age clock is known.
 					s.stamp = int64(wallAge(wall, sv.appended))
-					unstamped = append(unstamped, len(r.idx.slots))
+					unstamped = append(unstamped, r.idx.n)
 				}
 				r.idx.push(s)
 				return nil
@@ -234,7 +234,8 @@ func load(db *badger.DB, existed bool, o Options, log *slog.Logger) (r *recovere
 	r.clock = resume(o.Uptime, wall, cp, cpFound, floor)
 	now := r.clock.now()
 	for _, i := range unstamped {
-		r.idx.slots[i].stamp = int64(now) - r.idx.slots[i].stamp
+		s := r.idx.at(i)
+		s.stamp = int64(now) - s.stamp
 	}
 	if r.incarnation == "" {
 		// A store made before incarnations, or one that lost its id.
