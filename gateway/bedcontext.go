@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/drivers"
@@ -44,6 +45,10 @@ type bedContexts struct {
 	// until its record has a sequence number, and exclusively by split:
 	// a connection cannot split a record from the context it checked.
 	splitting sync.RWMutex
+	// splitAt is the latest split handed to the publisher, which takes it
+	// as its boundary a moment later (or not at all, when the connection
+	// was lost meanwhile: contexts are then stored again needlessly).
+	splitAt atomic.Uint64
 
 	mu   sync.Mutex
 	beds map[contextKey]*bedContext
@@ -97,11 +102,22 @@ func (c *bedContexts) serves(b *bedContext) bool {
 	case b.seq < oldest:
 		// Gone from the outbox: delivered, unless the outbox dropped it.
 		return dropped == b.dropped
-	case c.boundary != nil && b.seq < c.boundary():
+	case b.seq < c.latestSplit():
 		// Still stored, in the latest connection's backlog.
 		return false
 	}
 	return true
+}
+
+// latestSplit is where the latest connection splits the outbox: the
+// publisher's boundary, or the split handed to it that it has not taken
+// yet (a store that looks between the two must see the new one).
+func (c *bedContexts) latestSplit() buffer.Seq {
+	at := buffer.Seq(c.splitAt.Load())
+	if c.boundary != nil {
+		at = max(at, c.boundary())
+	}
+	return at
 }
 
 // split returns where a new connection splits the outbox (the publisher's
@@ -114,7 +130,9 @@ func (c *bedContexts) serves(b *bedContext) bool {
 func (c *bedContexts) split() buffer.Seq {
 	c.splitting.Lock()
 	defer c.splitting.Unlock()
-	return c.outbox.NextSeq()
+	at := c.outbox.NextSeq()
+	c.splitAt.Store(uint64(at))
+	return at
 }
 
 // errContextRefused is returned by store when the outbox refused the

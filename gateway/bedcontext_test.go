@@ -300,3 +300,21 @@ func TestSplitWaitsForAStoreInProgress(t *testing.T) {
 		t.Errorf("split at %d, the record stored as %d: split from its context (seq 1)", s, seq)
 	}
 }
+
+// TestStoreAfterSplitBeforeBoundary: a record stored after a connection
+// split the outbox but before the publisher took the split as its
+// boundary sees the split: its context, now in the backlog, is stored
+// again before it.
+func TestStoreAfterSplitBeforeBoundary(t *testing.T) {
+	spo2 := drivers.Value{MDC: 150456, Ref: "MDC_PULS_OXIM_SAT_O2", Value: drivers.Float(97), Unit: "%"}
+	rig := newContextRig(t, buffer.Options{})
+	t0 := time.Date(2026, 6, 11, 9, 0, 0, 0, time.UTC)
+	rig.store(oximetry("A1", t0, spo2)) // context 1, record 2
+	if got := rig.store(oximetry("A1", t0.Add(time.Second), spo2)); got != nil {
+		t.Fatal("a context stored again with nothing changed")
+	}
+	rig.contexts.split() // the publisher has not set its boundary yet
+	if got := rig.store(oximetry("A1", t0.Add(2*time.Second), spo2)); got == nil {
+		t.Error("no context stored after the split: the record would go out on the live lane before its context")
+	}
+}
