@@ -39,6 +39,10 @@ type index struct {
 	ready     int
 	inFlight  int
 	bytes     int64
+	// spare is an emptied chunk kept for the next push, so that an
+	// outbox emptied by nearly every acknowledgement (a connected
+	// gateway's) does not allocate a chunk for each entry.
+	spare []slot
 }
 
 // at returns the slot at position i, which must be below x.n.
@@ -48,7 +52,11 @@ func (x *index) at(i int) *slot { return &x.chunks[i/chunkSlots][i%chunkSlots] }
 func (x *index) push(s slot) {
 	s.state = slotReady
 	if x.n%chunkSlots == 0 {
-		x.chunks = append(x.chunks, make([]slot, 0, chunkSlots))
+		c := x.spare
+		if c == nil {
+			c = make([]slot, 0, chunkSlots)
+		}
+		x.chunks, x.spare = append(x.chunks, c), nil
 	}
 	last := len(x.chunks) - 1
 	x.chunks[last] = append(x.chunks[last], s)
@@ -164,10 +172,18 @@ func (x *index) compact() {
 	}
 	x.readyHint = max(x.readyHint, x.head)
 	if x.head == x.n {
-		*x = index{live: x.live, ready: x.ready, inFlight: x.inFlight, bytes: x.bytes}
+		spare := x.spare
+		if spare == nil && len(x.chunks) > 0 {
+			spare = x.chunks[0][:0]
+		}
+		clear(x.chunks)
+		*x = index{chunks: x.chunks[:0], live: x.live, ready: x.ready, inFlight: x.inFlight, bytes: x.bytes, spare: spare}
 		return
 	}
 	if drop := x.head / chunkSlots; drop > 0 {
+		if x.spare == nil {
+			x.spare = x.chunks[0][:0]
+		}
 		clear(x.chunks[:drop])
 		x.chunks = x.chunks[drop:]
 		shift := drop * chunkSlots
