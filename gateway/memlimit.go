@@ -20,9 +20,9 @@ import (
 const DefaultMemoryLimit = 112 << 20
 
 // LimitMemory sets the runtime's soft memory limit to DefaultMemoryLimit
-// unless GOMEMLIMIT is set, and returns the limit in force.
+// unless GOMEMLIMIT is set (not empty), and returns the limit in force.
 func LimitMemory() int64 {
-	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+	if os.Getenv("GOMEMLIMIT") != "" { // empty is unset, to the runtime too
 		return debug.SetMemoryLimit(-1)
 	}
 	debug.SetMemoryLimit(DefaultMemoryLimit)

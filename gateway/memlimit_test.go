@@ -15,12 +15,13 @@ func TestLimitMemory(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
 	for _, tc := range []struct {
 		name string
-		env  string // "" leaves GOMEMLIMIT unset
+		env  string // "" leaves GOMEMLIMIT unset; "empty" sets it empty
 		had  int64  // the limit in force before
 		want int64
 	}{
 		{"unset: the default", "", math.MaxInt64, gateway.DefaultMemoryLimit},
 		{"set: left alone", "300MiB", 300 << 20, 300 << 20},
+		{"set empty, which the runtime takes as unset: the default", "empty", math.MaxInt64, gateway.DefaultMemoryLimit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.env == "" {
@@ -30,6 +31,8 @@ func TestLimitMemory(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+			} else if tc.env == "empty" {
+				t.Setenv("GOMEMLIMIT", "")
 			} else {
 				t.Setenv("GOMEMLIMIT", tc.env)
 			}
