@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,10 +77,10 @@ func (in *rawInbox) inbox() *eprInbox {
 
 // parseHL7Filed reads an ORU^R01 as filedObs: OBX-21 the id, OBX-11 W as
 // entered-in-error, PID-3 the NHS number, MSH-7 (the gateway's receive
-// time) as issued, OBR-7 (the observation time) as read when more than a
-// second before it.
+// time) as issued, and as read unless the row is an episodic measurement
+// (episodicCodes), read at OBR-7 (the observation time).
 func parseHL7Filed(msg []byte) ([]filedObs, error) {
-	var issued, read time.Time
+	var issued, observed time.Time
 	var subject string
 	var out []filedObs
 	for _, seg := range strings.Split(string(msg), "\r") {
@@ -90,10 +91,15 @@ func parseHL7Filed(msg []byte) ([]filedObs, error) {
 			if err != nil {
 				return nil, err
 			}
-			issued, read = t, t
+			issued, observed = t, t
 		case f[0] == "OBR" && len(f) > 7:
-			if t, err := time.Parse("20060102150405.000-0700", f[7]); err == nil && t.Before(issued.Add(-time.Second)) {
-				read = t
+			t, err := time.Parse("20060102150405.000-0700", f[7])
+			if err != nil {
+				return nil, fmt.Errorf("OBR-7 %q: %w", f[7], err)
+			}
+			observed = issued
+			if t.Before(issued) {
+				observed = t
 			}
 		case f[0] == "PID" && len(f) > 3:
 			for _, rep := range strings.Split(f[3], "~") {
@@ -106,7 +112,11 @@ func parseHL7Filed(msg []byte) ([]filedObs, error) {
 			if f[11] == "W" {
 				status = "entered-in-error"
 			}
-			out = append(out, filedObs{ID: f[21], Status: status, Issued: issued, Read: read, Subject: subject, Code: strings.Split(f[3], "^")[0]})
+			code, read := strings.Split(f[3], "^")[0], issued
+			if episodicCodes[code] {
+				read = observed
+			}
+			out = append(out, filedObs{ID: f[21], Status: status, Issued: issued, Read: read, Subject: subject, Code: code})
 		}
 	}
 	return out, nil

@@ -105,15 +105,23 @@ func (f *eprFeed) patientAt(t time.Time) string {
 	return who
 }
 
+// episodicCodes are the codes of the episodic measurements the tests'
+// monitors send (the IntelliVue's cuff pressure: the LOINC panel and
+// components, the MDC codes in HL7 OBX-3), which the gateway binds to a
+// patient at the time the device measured them.
+var episodicCodes = map[string]bool{
+	"85354-9": true, "8480-6": true, "8462-4": true, "8478-0": true,
+	"150020": true, "150021": true, "150022": true, "150023": true,
+}
+
 // filedObs is one Observation as the EPR received it.
 type filedObs struct {
 	ID     string // identifier value
 	Status string
 	Issued time.Time // the gateway's receive time of the reading
 	// Read is the time the gateway binds the reading to a patient at
-	// (assoc.ReadingTime): Issued, or the device's time of a measurement
-	// it reported later (effectiveDateTime more than a second before
-	// Issued: an episodic value such as a cuff pressure).
+	// (assoc.ReadingTime): Issued, or for an episodic measurement (a cuff
+	// pressure: episodicCodes) the device's time of the measurement.
 	Read    time.Time
 	Subject string // NHS number, or "" for a Location subject
 	Code    string // first coding's code
@@ -220,8 +228,14 @@ func parseFiled(payload []byte) ([]filedObs, error) {
 			return nil, fmt.Errorf("observation %s: issued %q: %w", o.ID, issued, err)
 		}
 		o.Issued, o.Read = t, t
-		if eff, err := time.Parse(time.RFC3339Nano, r.Effective); err == nil && eff.Before(t.Add(-time.Second)) {
-			o.Read = eff
+		if episodicCodes[o.Code] {
+			eff, err := time.Parse(time.RFC3339Nano, r.Effective)
+			if err != nil {
+				return nil, fmt.Errorf("observation %s: effectiveDateTime %q: %w", o.ID, r.Effective, err)
+			}
+			if eff.Before(t) {
+				o.Read = eff
+			}
 		}
 		out = append(out, o)
 	}
