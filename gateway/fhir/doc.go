@@ -64,10 +64,11 @@
 //
 // Every entry is a conditional create: request POST <type> with ifNoneExist
 // "identifier=<system>|<value>" (percent-encoded) matching the identifier
-// the resource carries, so a re-delivery never files twice; an
-// Observation's is "identifier=urn:uuid:<id>", without the system: the
-// UUID is unique in any system, and a token search without a system
-// matches it in every one (FHIR R4 search, token). A resource the
+// the resource carries, so a re-delivery never files twice. An
+// Observation's keeps the system too although its urn:uuid is unique by
+// itself: without it the search would also match a copy of the
+// identifier under another system, and a correction's conditional update
+// matching two resources fails. A resource the
 // receiver has already created is not changed by a later context (a
 // DeviceMetric's unit, a Device's location stay as first created): a
 // different device has a different identifier and is created anew. PUT
@@ -80,12 +81,11 @@
 // structs, in a fixed key order.
 //
 // A Masimo reading's Bundle (SpO2, pulse rate, perfusion index, from a
-// real Radical-7 line) is 3127 bytes on the wire without a patient, 3530
-// with one (1131 and 1305 stored, S2-compressed); it was 3305 and 3708
-// (1205 and 1373) with MDC displays, the identifier system in every
-// conditional create and ".000" on whole-second times, and 6733 and 7061
+// real Radical-7 line) is 3201 bytes on the wire without a patient, 3604
+// with one (1147 and 1320 stored, S2-compressed); it was 3305 and 3708
+// (1205 and 1373) with MDC displays and issued always sent, and 6733 and 7061
 // (2058 and 2245) when it carried the Location, the Device and three
-// DeviceMetrics itself. Its context Bundle is 3227 bytes, sent once per
+// DeviceMetrics itself. Its context Bundle is 3229 bytes, sent once per
 // bed and start (TestMasimoReadingBytes in package gateway).
 // TestMasimoReadingSize holds the recordtest reading to its budget and
 // logs the bytes by element: without a patient code (LOINC, SNOMED CT,
@@ -97,7 +97,7 @@
 // codes, subject, effective time, quantity, device reference): even
 // without the vital signs' code.text, issued, unit names, the second SpO2
 // LOINC code and Observation.identifier's system, TestMasimoReadingSize's
-// reading without a patient would take 2850 bytes (3188 as encoded).
+// reading without a patient would take 2917 bytes (3258 as encoded).
 //
 // # Observation
 //
@@ -137,8 +137,8 @@
 //     claim.
 //   - effectiveDateTime: the device time with its offset, or ReceivedAt when
 //     the device sends no time; issued: ReceivedAt, left out when it equals
-//     effectiveDateTime. RFC 3339 with milliseconds, trailing zeros (and a
-//     whole second's ".000") left out, as Bundle.timestamp.
+//     effectiveDateTime. RFC 3339 with three digits of milliseconds, as
+//     Bundle.timestamp (fixed width: times of one zone sort as text).
 //   - valueQuantity {value, unit (UCUM display name), system
 //     http://unitsofmeasure.org, code the UCUM unit}, or dataAbsentReason
 //     (http://terminology.hl7.org/CodeSystem/data-absent-reason) from the
@@ -208,7 +208,8 @@
 // [Encoder.EncodeCorrection] strikes out a reading filed for the wrong
 // subject: one transaction Bundle with each Observation as it was filed but
 // status entered-in-error (a conditional update on its identifier,
-// PUT Observation?identifier=urn:uuid:<id>, no UK Core profile claim) and the reading filed again for the right subject
+// PUT Observation?identifier=urn:ietf:rfc:3986|urn:uuid:<id>, no UK Core
+// profile claim) and the reading filed again for the right subject
 // under new identifiers, or, with nobody to file it for, the strike-out
 // alone; a NEWS2 score is struck out the same way.
 //

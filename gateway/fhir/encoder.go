@@ -38,10 +38,12 @@ const (
 	TagUnassociated      = "unassociated"
 )
 
-// timeLayout is RFC 3339 with the zone offset ("Z" for UTC) and the
-// milliseconds without trailing zeros (none for a whole second, as device
-// clocks give), valid as a FHIR dateTime and instant.
-const timeLayout = "2006-01-02T15:04:05.999Z07:00"
+// timeLayout is RFC 3339 with the zone offset ("Z" for UTC) and always
+// three digits of milliseconds, valid as a FHIR dateTime and instant. The
+// fixed width keeps times of one zone in order when compared as text, as
+// integration engines do (trailing zeros dropped would put "…:00Z" after
+// "…:00.5Z").
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // Options configure an Encoder. The zero value is valid.
 type Options struct {

@@ -78,14 +78,13 @@ func entryURL(ns uuid.UUID, kind, key string) string {
 }
 
 // ifNoneExist returns the search query that matches an identifier, for a
-// conditional create, update or reference: "identifier=<system>|<value>",
-// or "identifier=<value>" for an ObservationIdentifierSystem identifier,
-// whose urn:uuid value is globally unique by itself, so that the system
-// adds nothing to the match but bytes.
+// conditional create, update or reference: "identifier=<system>|<value>".
+// The system stays even for an Observation's urn:uuid value, unique by
+// itself: without it the query also matches a copy of the identifier
+// under another system that an EPR's integration engine may have made,
+// and a conditional update matching two resources fails (412), leaving a
+// wrong filing standing.
 func ifNoneExist(id identifier) string {
-	if id.System == ObservationIdentifierSystem {
-		return "identifier=" + escape(id.Value)
-	}
 	return "identifier=" + escape(id.System) + "|" + escape(id.Value)
 }
 

@@ -177,12 +177,12 @@ func TestEncodeNEWS2Fields(t *testing.T) {
 	if r.NEWS2.Total != 6 || r.NEWS2.Band != "medium" {
 		t.Fatalf("fixture scored %d %s, want 6 medium", r.NEWS2.Total, r.NEWS2.Band)
 	}
-	if got := get(entries[1], "request.ifNoneExist"); got != "identifier=urn:uuid:"+r.NEWS2.ID {
+	if got := get(entries[1], "request.ifNoneExist"); got != "identifier=urn:ietf:rfc:3986|urn:uuid:"+r.NEWS2.ID {
 		t.Errorf("ifNoneExist = %v", got)
 	}
 	charted, _ := get(obs, "note.1.text").(string)
-	for _, s := range []string{"resp-rate 22 scores 2 at 2026-06-11T09:15:00+01:00", "air-or-oxygen oxygen scores 2 (entry epr-air-0042) at 2026-06-11T09:14:00+01:00",
-		"consciousness A scores 0 (entry epr-acvpu-0042)", "systolic-bp 118 scores 0 at 2026-06-11T09:11:00+01:00", "temperature 38.4 scores 1", "SpO2 scale 1"} {
+	for _, s := range []string{"resp-rate 22 scores 2 at 2026-06-11T09:15:00.000+01:00", "air-or-oxygen oxygen scores 2 (entry epr-air-0042) at 2026-06-11T09:14:00.000+01:00",
+		"consciousness A scores 0 (entry epr-acvpu-0042)", "systolic-bp 118 scores 0 at 2026-06-11T09:11:00.000+01:00", "temperature 38.4 scores 1", "SpO2 scale 1"} {
 		if !strings.Contains(charted, s) {
 			t.Errorf("charted note %q lacks %q", charted, s)
 		}

@@ -51,7 +51,7 @@ func TestBloodPressurePanel(t *testing.T) {
 		"valueQuantity":            nil,
 		"dataAbsentReason":         nil,
 		"subject.identifier.value": recordtest.NHSNumber,
-		"effectiveDateTime":        "2026-06-11T09:15:00+01:00",
+		"effectiveDateTime":        "2026-06-11T09:15:00.000+01:00",
 		"device.reference":         "DeviceMetric?identifier=urn:bedgate:device:welchallyn:serial:metric|CX-100/150020",
 		"note":                     nil,
 	} {

@@ -39,8 +39,8 @@ func TestMasimoReadingSize(t *testing.T) {
 		record record.Record
 		budget int // bytes on the wire
 	}{
-		{"no patient: Location subject", noPatient, 3188},
-		{"NHS number: Patient subject, core and UK Core profiles", recordtest.MasimoReading(), 3546},
+		{"no patient: Location subject", noPatient, 3258},
+		{"NHS number: Patient subject, core and UK Core profiles", recordtest.MasimoReading(), 3616},
 	}
 	e, err := New(Options{Incarnation: "0123456789ab"})
 	if err != nil {
