@@ -29,7 +29,7 @@ import (
 //     device key, a metric not in it, another unit): the hash of the
 //     content differs;
 //   - it lies in the backlog of the publisher's latest connection, which
-//     readings stored since may overtake (publish.Publisher.Boundary);
+//     readings stored since may overtake (split);
 //   - the outbox dropped entries (full or expired) and it is no longer
 //     stored: it may have been one of them.
 //
@@ -38,16 +38,14 @@ import (
 type bedContexts struct {
 	enc    record.ContextEncoder
 	outbox *buffer.Buffer
-	// boundary is the publisher's split of the outbox; nil until the
-	// publisher exists (no connection yet: no split).
-	boundary func() buffer.Seq
-	// splitting is held shared by store, from its look at the boundary
+	// splitting is held shared by store, from its look at the split
 	// until its record has a sequence number, and exclusively by split:
 	// a connection cannot split a record from the context it checked.
 	splitting sync.RWMutex
-	// splitAt is the latest split handed to the publisher, which takes it
-	// as its boundary a moment later (or not at all, when the connection
-	// was lost meanwhile: contexts are then stored again needlessly).
+	// splitAt is the latest split handed to the publisher as its
+	// connection's boundary (0: no connection yet). A connection lost
+	// before the publisher took it only makes contexts be stored again
+	// needlessly.
 	splitAt atomic.Uint64
 
 	mu   sync.Mutex
@@ -102,22 +100,11 @@ func (c *bedContexts) serves(b *bedContext) bool {
 	case b.seq < oldest:
 		// Gone from the outbox: delivered, unless the outbox dropped it.
 		return dropped == b.dropped
-	case b.seq < c.latestSplit():
+	case b.seq < buffer.Seq(c.splitAt.Load()):
 		// Still stored, in the latest connection's backlog.
 		return false
 	}
 	return true
-}
-
-// latestSplit is where the latest connection splits the outbox: the
-// publisher's boundary, or the split handed to it that it has not taken
-// yet (a store that looks between the two must see the new one).
-func (c *bedContexts) latestSplit() buffer.Seq {
-	at := buffer.Seq(c.splitAt.Load())
-	if c.boundary != nil {
-		at = max(at, c.boundary())
-	}
-	return at
 }
 
 // split returns where a new connection splits the outbox (the publisher's

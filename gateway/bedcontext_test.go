@@ -20,7 +20,6 @@ type contextRig struct {
 	t        *testing.T
 	outbox   *buffer.Buffer
 	contexts *bedContexts
-	boundary buffer.Seq
 	stored   []record.Record // by seq-1
 }
 
@@ -36,9 +35,7 @@ func newContextRig(t *testing.T, opts buffer.Options) *contextRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rig := &contextRig{t: t, outbox: outbox, contexts: newBedContexts(enc, outbox)}
-	rig.contexts.boundary = func() buffer.Seq { return rig.boundary }
-	return rig
+	return &contextRig{t: t, outbox: outbox, contexts: newBedContexts(enc, outbox)}
 }
 
 func (r *contextRig) append(ctx context.Context, rec record.Record) (buffer.Seq, error) {
@@ -142,11 +139,11 @@ func TestBedContexts(t *testing.T) {
 		{name: "the first device again (a station naming two devices): its context still serves",
 			record: oximetry("A1", t0.Add(4500*time.Millisecond), spo2, pr)},
 		{name: "a connection came up with the context in its backlog: again",
-			before: func() { rig.boundary = buffer.Seq(len(rig.stored) + 1) },
+			before: func() { rig.contexts.split() },
 			record: oximetry("B2", t0.Add(5*time.Second), spo2), want: true, wantSerial: "B2", wantMetrics: []uint32{150456}},
 		{name: "the context in the new connection's lane: none", record: oximetry("B2", t0.Add(6*time.Second), spo2)},
 		{name: "delivered, then another connection: none",
-			before: func() { rig.ack(); rig.boundary = buffer.Seq(len(rig.stored) + 1) },
+			before: func() { rig.ack(); rig.contexts.split() },
 			record: oximetry("B2", t0.Add(7*time.Second), spo2)},
 	}
 	for _, tt := range tests {

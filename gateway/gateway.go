@@ -131,9 +131,6 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	bd.pub.Store(pub)
-	if pipe.contexts != nil {
-		pipe.contexts.boundary = pub.Boundary
-	}
 	if st := outbox.Stats(); st.RecoveredFrom != "" {
 		log.Error("the outbox was unreadable and was moved aside; the gateway continues with a fresh one holding what could be salvaged",
 			"moved_to", st.RecoveredFrom, "recovered", st.Salvage.Recovered, "unreadable", st.Salvage.Unreadable,

@@ -83,12 +83,14 @@ type Options struct {
 	// PUBACK, on the goroutine that removes acknowledged entries: it must
 	// not block (a metrics histogram).
 	OnAck func(latency time.Duration)
-	// Split, when set, returns where a new connection splits the outbox
-	// (see Boundary); it is called once per connection, before anything is
-	// sent on it. The default is the outbox's NextSeq. A writer that checks
-	// the boundary before its entry gets a sequence number supplies one
-	// that waits for such writes in progress, so that none is split from
-	// what it checked.
+	// Split, when set, returns where a new connection splits the outbox:
+	// entries below it are that connection's backlog, which entries from it
+	// on may overtake (see the package documentation). It is called once
+	// per connection, before anything is sent on it. The default is the
+	// outbox's NextSeq. A writer whose later entries must not reach the
+	// broker before an earlier one supplies its own, to learn each split
+	// and to hold it off while such a write is between its look at the
+	// split and its sequence number.
 	Split func() buffer.Seq
 }
 
@@ -524,18 +526,6 @@ func (p *Publisher) RefreshStatus() {
 	}
 	defer p.sending.Done()
 	c.Publish(p.opts.StatusTopic, 1, true, p.opts.Status(true))
-}
-
-// Boundary returns the outbox sequence number at which the latest
-// connection split the outbox (0 before the first): entries below it are
-// that connection's backlog, which entries from it on may overtake (see
-// the package documentation). A writer whose later entries must not reach
-// the broker before an earlier one stores the earlier one again when it
-// lies below the boundary. Safe for concurrent use.
-func (p *Publisher) Boundary() buffer.Seq {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.boundary
 }
 
 // Broker returns the URL of the node the current connection is to, or ""
