@@ -137,7 +137,7 @@ func TestFleetFailover(t *testing.T) {
 		stopProcess(t, g.sim, 5*time.Second)
 	}
 	clusterEPR.waitComplete(gws, 2*time.Second, 45*time.Second)
-	mosqEPR.waitQuiet(2*time.Second, 30*time.Second)
+	mosqEPR.waitComplete([]*fleetGateway{mosqGW}, 2*time.Second, 30*time.Second)
 	for _, g := range all {
 		g.stop(t)
 	}
@@ -543,20 +543,6 @@ func (e *fleetEPR) firstElsewhere(gw, node string, at time.Time) time.Time {
 		}
 	}
 	return first
-}
-
-// waitQuiet waits until nothing has arrived for quiet, at most within.
-func (e *fleetEPR) waitQuiet(quiet, within time.Duration) {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		e.mu.Lock()
-		last := e.last
-		e.mu.Unlock()
-		if time.Since(last) >= quiet {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // waitComplete waits until every gateway's sequence numbers have arrived
