@@ -111,14 +111,17 @@ func escape(s string) string {
 
 // escapePart is escape that also encodes ":" and "/", for one part of a
 // structured name such as a URN segment or a Location path.
-func escapePart(s string) string {
-	return strings.NewReplacer(":", "%3A", "/", "%2F").Replace(escape(s))
-}
+func escapePart(s string) string { return partEscaper.Replace(escape(s)) }
 
 // pathPart percent-encodes "%" and "/" so that names can be joined with "/".
-func pathPart(s string) string {
-	return strings.NewReplacer("%", "%25", "/", "%2F").Replace(s)
-}
+func pathPart(s string) string { return pathEscaper.Replace(s) }
+
+// The replacers are built once: building one costs more than using it, and
+// the encoder calls them several times for every reading.
+var (
+	partEscaper = strings.NewReplacer(":", "%3A", "/", "%2F")
+	pathEscaper = strings.NewReplacer("%", "%25", "/", "%2F")
+)
 
 func isUnreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||

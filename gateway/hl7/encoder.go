@@ -433,9 +433,10 @@ func effectiveTime(r record.Record) time.Time {
 }
 
 // pathPart percent-encodes "%" and "/" so that names can be joined with "/".
-func pathPart(s string) string {
-	return strings.NewReplacer("%", "%25", "/", "%2F").Replace(s)
-}
+func pathPart(s string) string { return pathEscaper.Replace(s) }
+
+// pathEscaper is built once: building a replacer costs more than using it.
+var pathEscaper = strings.NewReplacer("%", "%25", "/", "%2F")
 
 // checkRecord reports every way r breaks the record contract.
 func checkRecord(r record.Record) error {
