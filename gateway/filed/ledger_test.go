@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/bedgate/bedgate/gateway/record"
 )
@@ -237,4 +238,52 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("reopened with %d entries, had %d", got, n)
 		}
 	})
+}
+
+// TestLedgerPruneKeepsSubjects: the slots name their subjects through a
+// table rebuilt at every prune; after prunes every item still names the
+// patient its entry was filed for, and the table keeps only those named.
+func TestLedgerPruneKeepsSubjects(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{t: t0}
+	l, err := Open(dir, Options{Now: clk.now, Window: time.Hour, MaxEntries: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	patients := []*record.Patient{nil}
+	for i := range 200 {
+		// A new patient every 10 entries: the early ones are pruned.
+		patients = append(patients, &record.Patient{NHSNumber: fmt.Sprintf("P%03d", i)})
+	}
+	for i := range 200 {
+		clk.set(t0.Add(time.Duration(i) * time.Millisecond))
+		if err := l.Add(entry("bed1", i, patients[i/10])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items := l.Since(time.Time{})
+	if len(items) < 30 {
+		t.Fatalf("%d items left", len(items))
+	}
+	named := map[record.Patient]bool{}
+	for _, it := range items {
+		e, err := l.Read(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := e.Subject()
+		if ok != it.HasSubject || got != it.Subject {
+			t.Errorf("item at %v names %v %v, its entry %v %v", it.At, it.Subject, it.HasSubject, got, ok)
+		}
+		if ok {
+			named[got] = true
+		}
+	}
+	if len(l.patients) != len(named) {
+		t.Errorf("%d patients kept for %d named by the items", len(l.patients), len(named))
+	}
+	if size := unsafe.Sizeof(slot{}); size != 32 {
+		t.Errorf("a slot is %d bytes; the package documents 32", size)
+	}
 }
