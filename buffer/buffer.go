@@ -151,8 +151,9 @@ func Open(dir string, opts Options) (*Buffer, error) {
 	if dir == "" {
 		return nil, errors.New("buffer: empty store directory")
 	}
+	var cacheFor time.Duration // the system's statfs: its readings serve a while
 	if opts.statfs == nil {
-		opts.statfs = systemStatfs
+		opts.statfs, cacheFor = systemStatfs, freeCacheFor
 	}
 	if opts.statfs != nil {
 		if _, total, err := statfsOf(opts.statfs, dir); err == nil {
@@ -166,7 +167,7 @@ func Open(dir string, opts Options) (*Buffer, error) {
 	o.Logger = o.Logger.With("component", "buffer")
 	log := o.Logger
 	sp := &space{dir: dir, ballast: filepath.Clean(dir) + ".reserve", statfs: o.statfs,
-		reserve: o.DiskReserve, ballastSize: o.DiskReserve}
+		reserve: o.DiskReserve, ballastSize: o.DiskReserve, cacheFor: cacheFor}
 	if free := sp.free(); free >= 0 && free < sp.reserve && sp.releaseBallast() {
 		log.Warn("buffer: disk nearly full at open; released the reserve file so the store can open and drain",
 			"free", free, "reserve", sp.reserve, "released", sp.ballastSize)

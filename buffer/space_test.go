@@ -153,3 +153,38 @@ func waitFree(t *testing.T, b *Buffer, want int64, within time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestFreeSpaceReadingsServeOnlyWithPlentyOfRoom: with plenty of room a
+// reading of free space serves for cacheFor; near the reserve, and after
+// the reserve file changed, every look reads the filesystem.
+func TestFreeSpaceReadingsServeOnlyWithPlentyOfRoom(t *testing.T) {
+	const reserve = 1 << 20
+	cases := []struct {
+		name      string
+		free      int64
+		forget    bool
+		wantReads int
+	}{
+		{"plenty of room", 64 * plentyOfRoom * reserve, false, 1},
+		{"near the reserve", 4 * reserve, false, 3},
+		{"reserve file changed", 64 * plentyOfRoom * reserve, true, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			reads := 0
+			s := &space{dir: t.TempDir(), reserve: reserve, ballastSize: reserve, cacheFor: time.Hour,
+				statfs: func(string) (int64, int64, error) { reads++; return tc.free, 1 << 40, nil }}
+			for range 3 {
+				if got := s.free(); got != tc.free {
+					t.Fatalf("free = %d, want %d", got, tc.free)
+				}
+				if tc.forget {
+					s.forget()
+				}
+			}
+			if reads != tc.wantReads {
+				t.Errorf("%d statfs calls for 3 looks, want %d", reads, tc.wantReads)
+			}
+		})
+	}
+}

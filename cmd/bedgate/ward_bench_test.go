@@ -42,10 +42,14 @@ import (
 // line has a distinct device time (ASCII 1 prints whole seconds); the
 // gateway's clock-offset check is widened for it.
 
-const (
-	wardWindow = 8 * time.Second  // the measured window under load
-	wardIdle   = 12 * time.Second // the measured window without data
-)
+const wardIdle = 12 * time.Second // the measured window without data
+
+// window is the measured window under load: long enough for about 2,000
+// lines (a process's CPU time is read in 10 ms ticks, and the bare
+// pass-through spends about 0.1 ms a line), from 8 s to 30 s.
+func (l wardLoad) window() time.Duration {
+	return min(max(2000*time.Second/time.Duration(l.beds*l.hz), 8*time.Second), 30*time.Second)
+}
 
 // wardLoad is a number of beds and the lines a second each monitor sends.
 type wardLoad struct{ beds, hz int }
@@ -304,7 +308,7 @@ func runWard(b *testing.B, load wardLoad, command wardCommand) wardResult {
 	}
 	windowFrom = lines()
 	before := processCPU(b, cmd.Process.Pid)
-	time.Sleep(wardWindow)
+	time.Sleep(load.window())
 	cpu := processCPU(b, cmd.Process.Pid) - before
 	windowTo = lines()
 	close(stop)
