@@ -19,12 +19,38 @@ import (
 // DefaultMemoryLimit is 112 MiB.
 const DefaultMemoryLimit = 112 << 20
 
+// DefaultGCPercent is the collector's target `bedgate run` sets
+// (SetGCPercent) unless GOGC is in its environment, which then wins: the
+// heap may grow to 1.5 times what is live between collections instead of
+// twice. Measured with BenchmarkWard at 64 beds × 50 Hz, GOGC 100 / 50 / 25
+// in one session: peak RSS 115 / 83 / 77 MB, CPU per 1,000 readings 288 /
+// 311 / 329 ms. The default value of DefaultGCPercent is 50.
+const DefaultGCPercent = 50
+
+// MemorySettings are the runtime's memory settings in force.
+type MemorySettings struct {
+	Limit     int64 // the soft memory limit, bytes
+	GCPercent int   // the collector's target; negative: off
+}
+
 // LimitMemory sets the runtime's soft memory limit to DefaultMemoryLimit
-// unless GOMEMLIMIT is set (not empty), and returns the limit in force.
-func LimitMemory() int64 {
-	if os.Getenv("GOMEMLIMIT") != "" { // empty is unset, to the runtime too
-		return debug.SetMemoryLimit(-1)
+// unless GOMEMLIMIT is set, and the collector's target to DefaultGCPercent
+// unless GOGC is set (an empty variable is unset, to the runtime too), and
+// returns the settings in force.
+func LimitMemory() MemorySettings {
+	var s MemorySettings
+	if os.Getenv("GOMEMLIMIT") != "" {
+		s.Limit = debug.SetMemoryLimit(-1)
+	} else {
+		debug.SetMemoryLimit(DefaultMemoryLimit)
+		s.Limit = DefaultMemoryLimit
 	}
-	debug.SetMemoryLimit(DefaultMemoryLimit)
-	return DefaultMemoryLimit
+	if os.Getenv("GOGC") != "" {
+		s.GCPercent = debug.SetGCPercent(-1)
+		debug.SetGCPercent(s.GCPercent)
+	} else {
+		debug.SetGCPercent(DefaultGCPercent)
+		s.GCPercent = DefaultGCPercent
+	}
+	return s
 }

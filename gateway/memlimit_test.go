@@ -9,40 +9,58 @@ import (
 	"github.com/bedgate/bedgate/gateway"
 )
 
-// TestLimitMemory: without GOMEMLIMIT the runtime's limit becomes
-// DefaultMemoryLimit; with it, the limit the runtime took from it stays.
+// TestLimitMemory: without GOMEMLIMIT (or GOGC) the runtime's limit (or
+// collector target) becomes the default; with it, what the runtime took
+// from it stays. An empty variable counts as unset, as the runtime reads it.
 func TestLimitMemory(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	const unset, empty = "", "empty"
+	setenv := func(t *testing.T, name, value string) {
+		switch value {
+		case unset:
+			if v, ok := os.LookupEnv(name); ok {
+				t.Setenv(name, v) // restored after the test
+				if err := os.Unsetenv(name); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case empty:
+			t.Setenv(name, "")
+		default:
+			t.Setenv(name, value)
+		}
+	}
 	for _, tc := range []struct {
-		name string
-		env  string // "" leaves GOMEMLIMIT unset; "empty" sets it empty
-		had  int64  // the limit in force before
-		want int64
+		name          string
+		memEnv, gcEnv string
+		hadMem        int64 // the settings in force before, as the
+		hadGC         int   // runtime read them at start
+		want          gateway.MemorySettings
 	}{
-		{"unset: the default", "", math.MaxInt64, gateway.DefaultMemoryLimit},
-		{"set: left alone", "300MiB", 300 << 20, 300 << 20},
-		{"set empty, which the runtime takes as unset: the default", "empty", math.MaxInt64, gateway.DefaultMemoryLimit},
+		{"unset: the defaults", unset, unset, math.MaxInt64, 100,
+			gateway.MemorySettings{Limit: gateway.DefaultMemoryLimit, GCPercent: gateway.DefaultGCPercent}},
+		{"set: left alone", "300MiB", "200", 300 << 20, 200, gateway.MemorySettings{Limit: 300 << 20, GCPercent: 200}},
+		{"GOGC off: left off", unset, "off", math.MaxInt64, -1,
+			gateway.MemorySettings{Limit: gateway.DefaultMemoryLimit, GCPercent: -1}},
+		{"set empty, which the runtime takes as unset: the defaults", empty, empty, math.MaxInt64, 100,
+			gateway.MemorySettings{Limit: gateway.DefaultMemoryLimit, GCPercent: gateway.DefaultGCPercent}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.env == "" {
-				if v, ok := os.LookupEnv("GOMEMLIMIT"); ok {
-					t.Setenv("GOMEMLIMIT", v) // restored after the test
-					if err := os.Unsetenv("GOMEMLIMIT"); err != nil {
-						t.Fatal(err)
-					}
-				}
-			} else if tc.env == "empty" {
-				t.Setenv("GOMEMLIMIT", "")
-			} else {
-				t.Setenv("GOMEMLIMIT", tc.env)
-			}
-			debug.SetMemoryLimit(tc.had) // as the runtime would have read it at start
+			setenv(t, "GOMEMLIMIT", tc.memEnv)
+			setenv(t, "GOGC", tc.gcEnv)
+			debug.SetMemoryLimit(tc.hadMem)
+			debug.SetGCPercent(tc.hadGC)
 			if got := gateway.LimitMemory(); got != tc.want {
-				t.Errorf("LimitMemory() = %d, want %d", got, tc.want)
+				t.Errorf("LimitMemory() = %+v, want %+v", got, tc.want)
 			}
-			if got := debug.SetMemoryLimit(-1); got != tc.want {
-				t.Errorf("runtime memory limit %d, want %d", got, tc.want)
+			if got := debug.SetMemoryLimit(-1); got != tc.want.Limit {
+				t.Errorf("runtime memory limit %d, want %d", got, tc.want.Limit)
 			}
+			if got := debug.SetGCPercent(-1); got != tc.want.GCPercent {
+				t.Errorf("runtime GC percent %d, want %d", got, tc.want.GCPercent)
+			}
+			debug.SetGCPercent(tc.want.GCPercent)
 		})
 	}
 }

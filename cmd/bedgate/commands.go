@@ -72,8 +72,8 @@ func runGateway(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	limit := gateway.LimitMemory()
-	log.Debug("memory limit", "bytes", limit)
+	mem := gateway.LimitMemory()
+	log.Debug("memory settings", "limit_bytes", mem.Limit, "gc_percent", mem.GCPercent)
 	return gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: log, Version: version,
 		OnStart: func(g *gateway.Gateway) { notifyService(ctx, g, log) }})
 }
