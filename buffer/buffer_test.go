@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -528,4 +529,62 @@ func TestAgeExpiryInBackground(t *testing.T) {
 	if s := b.Stats(); s.Entries != 0 || s.Bytes != 0 {
 		t.Fatalf("Stats after sweep = %+v", s)
 	}
+}
+
+// TestBeforeWriteRunsOncePerGroupOfAppends: BeforeWrite runs before each
+// group of appends is written (an append returns after it), once per
+// group, and not for deletions alone.
+func TestBeforeWriteRunsOncePerGroupOfAppends(t *testing.T) {
+	var calls, appendsReturned atomic.Int64
+	var early atomic.Bool // an append returned before a BeforeWrite covering it
+	b := open(t, t.TempDir(), Options{BeforeWrite: func() { calls.Add(1) }})
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			before := calls.Load()
+			if _, err := b.Append(context.Background(), payloadFor(i)); err != nil {
+				t.Error(err)
+			}
+			if calls.Load() == before {
+				early.Store(true)
+			}
+			appendsReturned.Add(1)
+		})
+	}
+	wg.Wait()
+	if early.Load() {
+		t.Error("an append returned without a BeforeWrite after it was made")
+	}
+	st := b.Stats()
+	if got := uint64(calls.Load()); got != st.Syncs {
+		t.Errorf("BeforeWrite ran %d times for %d groups of appends", got, st.Syncs)
+	}
+	// Deletions alone: acknowledged entries are deleted by the committer
+	// without a BeforeWrite. The committer is one goroutine: once the
+	// deletions are taken, the next append's group comes after them.
+	es := next(t, b, 100)
+	called := calls.Load()
+	if err := b.Ack(seqsOf(es)...); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for pendingDeletes(b) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the acknowledged entries were not deleted within 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := b.Append(context.Background(), payloadFor(99)); err != nil {
+		t.Fatal(err)
+	}
+	if got := calls.Load() - called; got != 1 {
+		t.Errorf("BeforeWrite ran %d times for deletions and one append, want 1", got)
+	}
+}
+
+// pendingDeletes returns how many acknowledged entries wait to be deleted.
+func pendingDeletes(b *Buffer) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.deletes)
 }

@@ -123,6 +123,9 @@ func (b *Buffer) commit() (more bool) {
 		b.mu.Unlock()
 		return more
 	}
+	if len(group) > 0 && b.opts.BeforeWrite != nil {
+		b.opts.BeforeWrite()
+	}
 	start := time.Now()
 	moved, err := b.write(first, low, now, stamp, group, dels, quar)
 	elapsed := time.Since(start)

@@ -60,6 +60,13 @@ type Options struct {
 	// The default value of GCInterval is 1 minute.
 	GCInterval time.Duration
 
+	// BeforeWrite, when set, is called on the committer before each group
+	// of appends is written (not before deletions alone): a journal whose
+	// entries must be durable before the appends that follow them (the
+	// gateway's ledger of filings) syncs there, once per group instead of
+	// once per entry. It must not call the Buffer. The default is none.
+	BeforeWrite func()
+
 	// Logger receives the buffer's and the storage engine's log lines.
 	// Payloads are never logged. The default is slog.Default().
 	Logger *slog.Logger

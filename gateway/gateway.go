@@ -19,6 +19,7 @@ import (
 	"github.com/bedgate/bedgate/drivers/serialport"
 	"github.com/bedgate/bedgate/gateway/config"
 	"github.com/bedgate/bedgate/gateway/fhir"
+	"github.com/bedgate/bedgate/gateway/filed"
 	"github.com/bedgate/bedgate/gateway/hl7"
 	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/gateway/record"
@@ -73,11 +74,23 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("gateway: device time zone: %w", err)
 	}
 
+	// The ledger of filings is closed after the outbox, whose commits
+	// sync it (syncLedger).
+	ledger, err := filed.Open(filepath.Join(cfg.Gateway.DataDir, "filed"), filed.Options{Window: cfg.Association.CorrectionWindow, Now: now})
+	if err != nil {
+		return fmt.Errorf("gateway: ledger of filings: %w", err)
+	}
+	defer func() {
+		if err := ledger.Close(); err != nil {
+			log.Error("closing the ledger of filings failed", "err", err)
+		}
+	}()
 	outbox, err := buffer.Open(filepath.Join(cfg.Gateway.DataDir, "outbox"), buffer.Options{
-		MaxBytes: cfg.Buffer.MaxBytes,
-		MaxAge:   cfg.Buffer.MaxAge,
-		Logger:   log,
-		Now:      now,
+		MaxBytes:    cfg.Buffer.MaxBytes,
+		MaxAge:      cfg.Buffer.MaxAge,
+		Logger:      log,
+		Now:         now,
+		BeforeWrite: syncLedger(ledger, log),
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: open outbox: %w", err)
@@ -91,7 +104,7 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 
-	pipe, err := newPipeline(cfg, outbox, now, log)
+	pipe, err := newPipeline(cfg, outbox, ledger, now, log)
 	if err != nil {
 		return err
 	}

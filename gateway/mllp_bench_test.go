@@ -16,6 +16,7 @@ import (
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/drivers/masimo"
 	"github.com/bedgate/bedgate/gateway/config"
+	"github.com/bedgate/bedgate/gateway/filed"
 	"github.com/bedgate/bedgate/gateway/mllp"
 )
 
@@ -50,12 +51,19 @@ func benchPipeline(b *testing.B, log *slog.Logger) (*config.Config, *pipeline) {
 	cfg.Gateway.ID, cfg.Gateway.Site, cfg.Gateway.Ward = "gw", "s", "w"
 	cfg.Validation.MaxClockOffset = 1000 * time.Hour
 	cfg.Beds = []config.Bed{{Name: "bed1", Driver: config.HL7Driver, Source: "pv1:ICU^^BED1", Device: "bed1"}}
-	outbox, err := buffer.Open(filepath.Join(b.TempDir(), "outbox"), buffer.Options{MaxBytes: 1 << 30, MaxAge: time.Hour, Logger: log})
+	dir := b.TempDir()
+	ledger, err := filed.Open(filepath.Join(dir, "filed"), filed.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ledger.Close() })
+	outbox, err := buffer.Open(filepath.Join(dir, "outbox"), buffer.Options{MaxBytes: 1 << 30, MaxAge: time.Hour, Logger: log,
+		BeforeWrite: syncLedger(ledger, log)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { outbox.Close() })
-	pipe, err := newPipeline(&cfg, outbox, time.Now, log)
+	pipe, err := newPipeline(&cfg, outbox, ledger, time.Now, log)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func (p *pipeline) subscriptionError() string {
 }
 
 // newPipeline builds the pipeline of a gateway's configuration.
-func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time, log *slog.Logger) (*pipeline, error) {
+func newPipeline(cfg *config.Config, outbox *buffer.Buffer, ledger *filed.Ledger, now func() time.Time, log *slog.Logger) (*pipeline, error) {
 	format, err := NewEncoder(cfg.Gateway.Format, outbox.Incarnation())
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -183,10 +183,6 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, now func() time.Time
 	heldFile, err := holdfile.Open(filepath.Join(cfg.Gateway.DataDir, "held", "readings"))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: held readings: %w", err)
-	}
-	ledger, err := filed.Open(filepath.Join(cfg.Gateway.DataDir, "filed"), filed.Options{Window: cfg.Association.CorrectionWindow, Now: now})
-	if err != nil {
-		return nil, fmt.Errorf("gateway: ledger of filings: %w", err)
 	}
 	held := assoc.NewHeld(decider, assoc.DefaultMaxHeld, heldFile)
 	kept, err := heldFile.Entries()
@@ -682,7 +678,7 @@ func (p *pipeline) wakeHeld() {
 
 // close releases what the pipeline holds open.
 func (p *pipeline) close() error {
-	return errors.Join(p.heldFile.Close(), p.journal.Close(), p.filed.Close())
+	return errors.Join(p.heldFile.Close(), p.journal.Close())
 }
 
 // encoder encodes every kind of record: observations and NEWS2 scores in

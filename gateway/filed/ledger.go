@@ -292,6 +292,25 @@ func readFrame(r io.Reader) (data []byte, n int64, ok bool) {
 
 // Add records a filing; it returns once the entry is synced to disk.
 func (l *Ledger) Add(e Entry) error {
+	gen, err := l.add(e)
+	if err != nil {
+		return err
+	}
+	return l.sync(gen)
+}
+
+// Write records a filing without waiting for it to reach the disk: the
+// next Sync (or Add, or Replace) makes it durable. A writer whose filings
+// must be durable before something else is (the gateway: before the
+// outbox appends the filed reading) syncs before that, once for many
+// filings.
+func (l *Ledger) Write(e Entry) error {
+	_, err := l.add(e)
+	return err
+}
+
+// add writes a new filing and returns the write's generation.
+func (l *Ledger) add(e Entry) (uint64, error) {
 	switch {
 	case e.Origin != "":
 	case len(e.Record.Observations) > 0:
@@ -299,24 +318,37 @@ func (l *Ledger) Add(e Entry) error {
 	case e.Record.NEWS2 != nil:
 		e.Origin = e.Record.NEWS2.ID
 	}
-	_, err := l.write(e, nil)
-	return err
+	_, gen, err := l.write(e, nil)
+	return gen, err
+}
+
+// Sync makes every filing written so far durable.
+func (l *Ledger) Sync() error {
+	l.mu.Lock()
+	gen := l.written
+	l.mu.Unlock()
+	return l.sync(gen)
 }
 
 // Replace records e, a correction of the filing it indexes, in its place:
 // the item then stands for e. It returns once e is synced.
 func (l *Ledger) Replace(old Item, e Entry) error {
-	_, err := l.write(e, &old)
-	return err
+	_, gen, err := l.write(e, &old)
+	if err != nil {
+		return err
+	}
+	return l.sync(gen)
 }
 
-func (l *Ledger) write(e Entry, old *Item) (Item, error) {
+// write writes e, in old's place when old is set, and returns its item and
+// the write's generation; it does not sync.
+func (l *Ledger) write(e Entry, old *Item) (Item, uint64, error) {
 	data, err := json.Marshal(e)
 	if err != nil {
-		return Item{}, fmt.Errorf("filed: %w", err)
+		return Item{}, 0, fmt.Errorf("filed: %w", err)
 	}
 	if len(data) > maxFrame {
-		return Item{}, fmt.Errorf("filed: entry of %d bytes is over %d", len(data), maxFrame)
+		return Item{}, 0, fmt.Errorf("filed: entry of %d bytes is over %d", len(data), maxFrame)
 	}
 	frame := make([]byte, 8, 8+len(data))
 	binary.BigEndian.PutUint32(frame[:4], uint32(len(data)))
@@ -328,13 +360,13 @@ func (l *Ledger) write(e Entry, old *Item) (Item, error) {
 	s, err := l.current(now)
 	if err != nil {
 		l.mu.Unlock()
-		return Item{}, err
+		return Item{}, 0, err
 	}
 	if _, err := s.f.Write(frame); err != nil {
 		_ = s.f.Truncate(s.size)
 		_, _ = s.f.Seek(s.size, io.SeekStart)
 		l.mu.Unlock()
-		return Item{}, fmt.Errorf("filed: write: %w", err)
+		return Item{}, 0, fmt.Errorf("filed: write: %w", err)
 	}
 	sl := l.slot(e, s.id, s.size)
 	it := l.item(e.Record.Bed, sl)
@@ -345,7 +377,7 @@ func (l *Ledger) write(e Entry, old *Item) (Item, error) {
 	l.written++
 	gen := l.written
 	l.mu.Unlock()
-	return it, l.sync(gen)
+	return it, gen, nil
 }
 
 // put indexes sl for bed, in old's place when old is still indexed. l.mu
