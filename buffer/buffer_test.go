@@ -537,7 +537,15 @@ func TestAgeExpiryInBackground(t *testing.T) {
 func TestBeforeWriteRunsOncePerGroupOfAppends(t *testing.T) {
 	var calls, appendsReturned atomic.Int64
 	var early atomic.Bool // an append returned before a BeforeWrite covering it
-	b := open(t, t.TempDir(), Options{BeforeWrite: func() { calls.Add(1) }})
+	var late atomic.Bool  // a BeforeWrite ran after its group was written
+	var b *Buffer
+	b = open(t, t.TempDir(), Options{BeforeWrite: func() {
+		// The n-th call comes before the n-th group is written (and
+		// counted in Stats.Syncs).
+		if n := calls.Add(1); b.Stats().Syncs != uint64(n-1) {
+			late.Store(true)
+		}
+	}})
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Go(func() {
@@ -554,6 +562,9 @@ func TestBeforeWriteRunsOncePerGroupOfAppends(t *testing.T) {
 	wg.Wait()
 	if early.Load() {
 		t.Error("an append returned without a BeforeWrite after it was made")
+	}
+	if late.Load() {
+		t.Error("a BeforeWrite ran after its group was written")
 	}
 	st := b.Stats()
 	if got := uint64(calls.Load()); got != st.Syncs {

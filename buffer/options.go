@@ -64,7 +64,9 @@ type Options struct {
 	// of appends is written (not before deletions alone): a journal whose
 	// entries must be durable before the appends that follow them (the
 	// gateway's ledger of filings) syncs there, once per group instead of
-	// once per entry. It must not call the Buffer. The default is none.
+	// once per entry. Its time is not in Stats.LastSyncLatency. It must not
+	// append to or close the Buffer (the committer would wait for itself).
+	// The default is none.
 	BeforeWrite func()
 
 	// Logger receives the buffer's and the storage engine's log lines.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bedgate/bedgate/gateway/assoc"
@@ -61,19 +62,35 @@ func (p *pipeline) enter(e filed.Entry) bool {
 	return true
 }
 
-// syncLedger returns the outbox's BeforeWrite: it syncs the ledger of
-// filings before each group of appends is written, so that a filing is on
-// disk before the reading filed is (a reading in the outbox without its
-// filing could not be corrected). One sync a group, not one a filing: the
-// filings' own syncs were 7 % of the gateway's CPU at 64 beds × 50 Hz
-// (BenchmarkWard). A sync that fails is logged; the readings are stored
-// (what enter does when a filing cannot be written).
-func syncLedger(ledger *filed.Ledger, log *slog.Logger) func() {
-	return func() {
-		if err := ledger.Sync(); err != nil {
-			log.Error("the ledger of filings could not be synced; readings filed since may not be correctable after a power cut", "reason", "ledger", "err", err)
-		}
+// ledgerSync syncs the ledger of filings before the outbox writes each
+// group of appends (its beforeWrite is the outbox's BeforeWrite), so that a
+// filing is on disk before the reading filed is (a reading in the outbox
+// without its filing could not be corrected). One sync a group, not one a
+// filing: the filings' own syncs were 7 % of the gateway's CPU at 64 beds ×
+// 50 Hz (BenchmarkWard). A sync that fails is logged and the readings are
+// stored, as when a filing cannot be written (enter). The ledger is set
+// once opened, after the outbox, whose lock guards the data directory.
+type ledgerSync struct {
+	ledger atomic.Pointer[filed.Ledger]
+	log    *slog.Logger
+}
+
+func (s *ledgerSync) beforeWrite() {
+	l := s.ledger.Load()
+	if l == nil {
+		return // nothing filed yet
 	}
+	if err := l.Sync(); err != nil {
+		s.log.Error("the ledger of filings could not be synced; readings filed since may not be correctable after a power cut", "reason", "ledger", "err", err)
+	}
+}
+
+// close closes the ledger, if it was opened: after the outbox.
+func (s *ledgerSync) close() error {
+	if l := s.ledger.Load(); l != nil {
+		return l.Close()
+	}
+	return nil
 }
 
 // sameSubject reports whether decision d files a reading for the subject

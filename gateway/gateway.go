@@ -74,23 +74,16 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("gateway: device time zone: %w", err)
 	}
 
-	// The ledger of filings is closed after the outbox, whose commits
-	// sync it (syncLedger).
-	ledger, err := filed.Open(filepath.Join(cfg.Gateway.DataDir, "filed"), filed.Options{Window: cfg.Association.CorrectionWindow, Now: now})
-	if err != nil {
-		return fmt.Errorf("gateway: ledger of filings: %w", err)
-	}
-	defer func() {
-		if err := ledger.Close(); err != nil {
-			log.Error("closing the ledger of filings failed", "err", err)
-		}
-	}()
+	// The outbox is opened first: its lock keeps a second gateway off the
+	// data directory before anything in it is touched. Its commits sync
+	// the ledger of filings (ledgerSync), which is closed after it.
+	syncer := &ledgerSync{log: log}
 	outbox, err := buffer.Open(filepath.Join(cfg.Gateway.DataDir, "outbox"), buffer.Options{
 		MaxBytes:    cfg.Buffer.MaxBytes,
 		MaxAge:      cfg.Buffer.MaxAge,
 		Logger:      log,
 		Now:         now,
-		BeforeWrite: syncLedger(ledger, log),
+		BeforeWrite: syncer.beforeWrite,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: open outbox: %w", err)
@@ -102,7 +95,15 @@ func Run(ctx context.Context, opts Options) error {
 		if err := outbox.Close(); err != nil {
 			log.Error("closing the outbox failed; entries appended are already synced", "err", err)
 		}
+		if err := syncer.close(); err != nil {
+			log.Error("closing the ledger of filings failed", "err", err)
+		}
 	}()
+	ledger, err := filed.Open(filepath.Join(cfg.Gateway.DataDir, "filed"), filed.Options{Window: cfg.Association.CorrectionWindow, Now: now})
+	if err != nil {
+		return fmt.Errorf("gateway: ledger of filings: %w", err)
+	}
+	syncer.ledger.Store(ledger)
 
 	pipe, err := newPipeline(cfg, outbox, ledger, now, log)
 	if err != nil {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 )
 
 // DefaultMemoryLimit is the Go runtime's soft memory limit `bedgate run`
@@ -46,11 +47,21 @@ func LimitMemory() MemorySettings {
 		s.Limit = DefaultMemoryLimit
 	}
 	if os.Getenv("GOGC") != "" {
-		s.GCPercent = debug.SetGCPercent(-1)
-		debug.SetGCPercent(s.GCPercent)
+		s.GCPercent = gcPercent()
 	} else {
 		debug.SetGCPercent(DefaultGCPercent)
 		s.GCPercent = DefaultGCPercent
 	}
 	return s
+}
+
+// gcPercent returns the collector's target in force, read without
+// changing it.
+func gcPercent() int {
+	sample := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 100 // the runtime's default; the metric exists since Go 1.21
+	}
+	return int(sample[0].Value.Uint64())
 }

@@ -52,17 +52,18 @@ func benchPipeline(b *testing.B, log *slog.Logger) (*config.Config, *pipeline) {
 	cfg.Validation.MaxClockOffset = 1000 * time.Hour
 	cfg.Beds = []config.Bed{{Name: "bed1", Driver: config.HL7Driver, Source: "pv1:ICU^^BED1", Device: "bed1"}}
 	dir := b.TempDir()
+	syncer := &ledgerSync{log: log}
+	outbox, err := buffer.Open(filepath.Join(dir, "outbox"), buffer.Options{MaxBytes: 1 << 30, MaxAge: time.Hour, Logger: log,
+		BeforeWrite: syncer.beforeWrite})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { outbox.Close(); syncer.close() })
 	ledger, err := filed.Open(filepath.Join(dir, "filed"), filed.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { ledger.Close() })
-	outbox, err := buffer.Open(filepath.Join(dir, "outbox"), buffer.Options{MaxBytes: 1 << 30, MaxAge: time.Hour, Logger: log,
-		BeforeWrite: syncLedger(ledger, log)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { outbox.Close() })
+	syncer.ledger.Store(ledger)
 	pipe, err := newPipeline(&cfg, outbox, ledger, time.Now, log)
 	if err != nil {
 		b.Fatal(err)

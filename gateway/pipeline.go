@@ -633,11 +633,11 @@ func (p *pipeline) settleAll(ctx context.Context, settlers settlers, released []
 	}
 }
 
-// settlers run the work sent to them on a fixed set of goroutines, one per
-// bed so that every bed's readings released together are stored together,
-// which keep their grown stacks: a goroutine started for each bed at every
-// look (five a second) spent measurable CPU growing its stack through the
-// encoder (BenchmarkWard, 64 beds × 1 Hz).
+// settlers run the work sent to them on a fixed set of goroutines (one per
+// bed: every bed released at one look is settled at once), which keep the
+// stacks they grew: a goroutine started for each bed at every look (five a
+// second) spent measurable CPU growing its stack through the encoder
+// (BenchmarkWard, 64 beds × 1 Hz).
 type settlers chan func()
 
 func startSettlers(n int) settlers {

@@ -5,9 +5,12 @@
 // out as entered in error and filed again for the right one; [Refiled]
 // gives it new identifiers).
 //
-// The ledger is durable: [Ledger.Add] returns once the entry is synced
-// (appends that arrive during a sync share the next one), so that the
-// gateway has a reading in the ledger before it is in the outbox. It is
+// The ledger is durable: [Ledger.Add] and [Ledger.Replace] return once the
+// entry is synced (appends that arrive during a sync share the next one).
+// [Ledger.Write] only writes, and [Ledger.Sync] makes what was written
+// durable: the gateway writes each filing, and the outbox syncs the ledger
+// before it writes the appends that follow, once for a group of them, so
+// that a reading is in the ledger before it is in the outbox. It is
 // bounded: entries are kept
 // for Options.Window after they were filed (DefaultWindow, 24 hours) and at
 // most Options.MaxEntries of them (DefaultMaxEntries); older ones are
@@ -21,7 +24,7 @@
 // the data (JSON of an Entry). Replay stops at the first incomplete or
 // damaged frame of a segment (a write cut short by a crash) and cuts it off.
 //
-// In memory the ledger keeps only an index (bed, reading time, subject,
-// position): the records are read back from disk when a correction needs
-// them.
+// In memory the ledger keeps only an index, 32 bytes an entry (reading
+// time, interned subject, position; by bed): the records are read back
+// from disk when a correction needs them.
 package filed

@@ -140,6 +140,28 @@ const (
 // zeroTime stands for the zero time.Time in slot.at.
 const zeroTime = math.MinInt64
 
+// The times a slot holds as they are (Unix nanoseconds: 1678 to 2262);
+// those outside are held as the nearest (see nanos).
+var (
+	minSlotTime = time.Unix(0, zeroTime+1)
+	maxSlotTime = time.Unix(0, math.MaxInt64)
+)
+
+// nanos returns t as a slot holds it: Unix nanoseconds, clamped to the
+// range they cover (an admission event's year 2924, a typing error, still
+// compares after every real time), zeroTime for the zero time.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return zeroTime
+	case t.Before(minSlotTime):
+		return zeroTime + 1
+	case t.After(maxSlotTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
 // segment is one file of the ledger.
 type segment struct {
 	id          uint64
@@ -232,10 +254,7 @@ func (l *Ledger) replay(id uint64, name string, origins map[string]int) error {
 // slot returns the slot of entry e, written at off in segment seg. l.mu
 // held (or the ledger not yet shared).
 func (l *Ledger) slot(e Entry, seg uint64, off int64) slot {
-	sl := slot{at: zeroTime, off: off, seg: uint32(seg)}
-	if t := assoc.ReadingTime(e.Record); !t.IsZero() {
-		sl.at = t.UnixNano()
-	}
+	sl := slot{at: nanos(assoc.ReadingTime(e.Record)), off: off, seg: uint32(seg)}
 	if p, ok := e.Subject(); ok {
 		sl.subject = l.intern(p)
 	}
@@ -501,7 +520,7 @@ func (l *Ledger) Since(from time.Time) []Item {
 	if floor := l.opts.Now().Add(-l.opts.Window); from.Before(floor) {
 		from = floor
 	}
-	after := from.UnixNano()
+	after := nanos(from)
 	var out []Item
 	for bed, items := range l.items {
 		for _, sl := range items {

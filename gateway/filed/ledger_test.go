@@ -287,3 +287,30 @@ func TestLedgerPruneKeepsSubjects(t *testing.T) {
 		t.Errorf("a slot is %d bytes; the package documents 32", size)
 	}
 }
+
+// TestLedgerTimesBeyondNanoseconds: a slot holds a reading time as Unix
+// nanoseconds, which end in 2262; a later time (a typing error in an
+// admission event's year) still compares after every real time.
+func TestLedgerTimesBeyondNanoseconds(t *testing.T) {
+	clk := &clock{t: t0}
+	l, err := Open(t.TempDir(), Options{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	far := time.Date(2924, 12, 4, 10, 0, 0, 0, time.UTC)
+	today, future := entry("bed1", 1, nil), entry("bed1", 2, nil)
+	future.Record.ReceivedAt = far
+	for _, e := range []Entry{today, future} {
+		if err := l.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(l.Since(t0)); got != 2 {
+		t.Errorf("Since(today) returns %d filings, want both", got)
+	}
+	got := l.Since(far.Add(-time.Hour))
+	if len(got) != 1 || !got[0].At.After(t0) {
+		t.Errorf("Since(year 2924) returns %+v, want only the year-2924 filing", got)
+	}
+}
