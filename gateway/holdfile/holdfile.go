@@ -45,8 +45,8 @@ type Stats struct {
 // File is an open hold file. It is safe for concurrent use. It keeps in
 // memory where each live entry lies in the file, not its data: the
 // gateway holds up to 10,000 readings (assoc.DefaultMaxHeld, reached by a
-// ward of 64 beds × 50 Hz within a 5 s grace), about 15 MB of JSON that
-// would otherwise be a second copy of the records it holds.
+// ward of 64 beds × 50 Hz within a 5 s grace), 1 to 4 KB of JSON each
+// that would otherwise be a second copy of the records it holds.
 type File struct {
 	mu      sync.Mutex
 	path    string
