@@ -54,7 +54,7 @@ func (p *pipeline) enter(e filed.Entry) bool {
 		return false
 	}
 	// Written, not synced: the outbox syncs the ledger before it writes
-	// the appends that follow (syncLedger), once for a group of them.
+	// the appends that follow (ledgerSync), once for a group of them.
 	if err := p.filed.Write(e); err != nil {
 		p.log.Error("a record could not be entered in the ledger of filings; it cannot be corrected", "bed", e.Record.Bed, "reason", "ledger", "err", err)
 		return false
