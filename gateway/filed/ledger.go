@@ -309,13 +309,13 @@ func readFrame(r io.Reader) (data []byte, n int64, ok bool) {
 	return data, int64(len(hdr)) + int64(size), true
 }
 
-// Add records a filing; it returns once the entry is synced to disk.
+// Add records a filing; it returns once the entry is synced to disk
+// (Write, then Sync).
 func (l *Ledger) Add(e Entry) error {
-	gen, err := l.add(e)
-	if err != nil {
+	if err := l.Write(e); err != nil {
 		return err
 	}
-	return l.sync(gen)
+	return l.Sync()
 }
 
 // Write records a filing without waiting for it to reach the disk: the
@@ -324,12 +324,6 @@ func (l *Ledger) Add(e Entry) error {
 // outbox appends the filed reading) syncs before that, once for many
 // filings.
 func (l *Ledger) Write(e Entry) error {
-	_, err := l.add(e)
-	return err
-}
-
-// add writes a new filing and returns the write's generation.
-func (l *Ledger) add(e Entry) (uint64, error) {
 	switch {
 	case e.Origin != "":
 	case len(e.Record.Observations) > 0:
@@ -337,8 +331,8 @@ func (l *Ledger) add(e Entry) (uint64, error) {
 	case e.Record.NEWS2 != nil:
 		e.Origin = e.Record.NEWS2.ID
 	}
-	_, gen, err := l.write(e, nil)
-	return gen, err
+	_, _, err := l.write(e, nil)
+	return err
 }
 
 // Sync makes every filing written so far durable.
