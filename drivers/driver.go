@@ -49,8 +49,22 @@ type Stats struct {
 
 // ErrLinkLost reports that the transport under a session failed (the port
 // went away, a read returned an I/O error, or the device fell silent past
-// the protocol's limit). The supervisor reopens the port and starts again.
+// the protocol's limit: then the error matches ErrSilent too). The
+// supervisor reopens the port and starts again, or, for a silent device,
+// starts again on the open port.
 var ErrLinkLost = errors.New("drivers: link lost")
+
+// ErrSilent reports that the device sent nothing for longer than its
+// protocol allows; it matches ErrLinkLost too. The port may well be sound (a
+// monitor switched off, a cable pulled at the monitor's end): the
+// supervisor keeps it open and runs a new session on it ([Link]), so that
+// the first bytes the device sends again are read.
+var ErrSilent error = silentError{}
+
+type silentError struct{}
+
+func (silentError) Error() string        { return "drivers: device silent" }
+func (silentError) Is(target error) bool { return target == ErrLinkLost }
 
 // Options are common to every driver's sessions and decoders. The zero
 // value is valid.

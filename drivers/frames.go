@@ -60,13 +60,16 @@ type Frames struct {
 	done   chan struct{}
 	once   sync.Once
 	buf    []byte
-	failed error // the read error that ended the reader, once seen
+	unread []byte // bytes a Read of the link left, handled first
+	failed error  // the read error that ended the reader, once seen
 }
 
 // Start starts reading r in a goroutine of its own and returns the running
 // loop. The caller owns r: closing it is what ends a Read that is still
-// blocked when Close is called. Start panics if Split is nil or MaxFrame
-// or Silence is not positive (a programming error).
+// blocked when Close is called. When r is a [*Link], the loop takes the
+// link's bytes instead (bytes a Read of the link left first) and starts no
+// reader: the link outlives the loop. Start panics if Split is nil or
+// MaxFrame or Silence is not positive (a programming error).
 func (l FrameLoop) Start(r io.Reader) *Frames {
 	if l.Split == nil || l.MaxFrame <= 0 || l.Silence <= 0 {
 		panic("drivers: FrameLoop needs Split, MaxFrame and Silence")
@@ -74,23 +77,35 @@ func (l FrameLoop) Start(r io.Reader) *Frames {
 	if l.ReadSize <= 0 {
 		l.ReadSize = DefaultReadSize
 	}
-	f := &Frames{loop: l, chunks: make(chan Chunk), done: make(chan struct{}),
-		buf: make([]byte, 0, l.MaxFrame+l.ReadSize)}
+	f := &Frames{loop: l, done: make(chan struct{}), buf: make([]byte, 0, l.MaxFrame+l.ReadSize)}
+	if link, ok := r.(*Link); ok {
+		f.chunks = link.chunks
+		f.unread, link.rest = link.rest, nil
+		return f
+	}
+	f.chunks = make(chan Chunk)
 	go ReadChunks(r, l.ReadSize, f.chunks, f.done)
 	return f
 }
 
 // Close stops the reader goroutine (it ends as soon as a pending Read
-// returns). It is safe to call more than once.
+// returns); a loop started on a [*Link] leaves the link reading. It is
+// safe to call more than once.
 func (f *Frames) Close() { f.once.Do(func() { close(f.done) }) }
 
 // Run reads and handles frames until ctx ends (it then returns ctx.Err()
 // at once, even while a Read is blocked), the link fails, or a handler
-// fails. A read error, end of input, or no bytes for Silence give an error
-// matching ErrLinkLost.
+// fails. A read error or end of input gives an error matching ErrLinkLost;
+// no bytes for Silence, one matching ErrSilent (and so ErrLinkLost).
 func (f *Frames) Run(ctx context.Context, h Handler) error {
 	if f.failed != nil {
 		return f.failed
+	}
+	if data := f.unread; len(data) > 0 {
+		f.unread = nil
+		if err := f.feed(ctx, data, h.Frame); err != nil {
+			return err
+		}
 	}
 	silence := time.NewTimer(f.loop.Silence)
 	defer silence.Stop()
@@ -99,7 +114,7 @@ func (f *Frames) Run(ctx context.Context, h Handler) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-silence.C:
-			return fmt.Errorf("%s: no data for %v: %w", f.loop.Name, f.loop.Silence, ErrLinkLost)
+			return fmt.Errorf("%s: no data for %v: %w", f.loop.Name, f.loop.Silence, ErrSilent)
 		case <-h.Tick:
 			if err := h.OnTick(ctx); err != nil {
 				return err

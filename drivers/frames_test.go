@@ -56,7 +56,7 @@ func TestFramesRunEnds(t *testing.T) {
 	}{
 		{"silence", "", func(<-chan time.Time) drivers.Handler {
 			return drivers.Handler{Frame: func(context.Context, []byte) error { return nil }}
-		}, drivers.ErrLinkLost},
+		}, drivers.ErrSilent},
 		{"handler error", "x\n", func(<-chan time.Time) drivers.Handler {
 			return drivers.Handler{Frame: func(context.Context, []byte) error { return errStop }}
 		}, errStop},
@@ -83,6 +83,10 @@ func TestFramesRunEnds(t *testing.T) {
 				t.Fatal("Run returned nil")
 			case tt.want != nil && !errors.Is(err, tt.want):
 				t.Errorf("Run = %v, want %v", err, tt.want)
+			case errors.Is(err, drivers.ErrSilent) != (tt.want == drivers.ErrSilent):
+				t.Errorf("Run = %v: matches ErrSilent %v, want %v", err, !(tt.want == drivers.ErrSilent), tt.want == drivers.ErrSilent)
+			case errors.Is(err, drivers.ErrSilent) && !errors.Is(err, drivers.ErrLinkLost):
+				t.Errorf("Run = %v: silent, but does not match ErrLinkLost", err)
 			case tt.want == nil && !strings.Contains(err.Error(), "MaxFrame"):
 				t.Errorf("Run = %v, want the splitter named as holding too much", err)
 			}

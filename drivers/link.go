@@ -2,6 +2,7 @@ package drivers
 
 import (
 	"io"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,12 @@ type Chunk struct {
 // or until done is closed, and reads again, so it neither sends empty
 // chunks nor spins. ReadChunks panics if size is not positive.
 func ReadChunks(r io.Reader, size int, out chan<- Chunk, done <-chan struct{}) {
+	readChunks(r, size, out, done)
+}
+
+// readChunks is ReadChunks; it returns the Read error it sent, or nil when
+// done was closed.
+func readChunks(r io.Reader, size int, out chan<- Chunk, done <-chan struct{}) error {
 	if size <= 0 {
 		panic("drivers: ReadChunks: buffer size must be positive")
 	}
@@ -40,22 +47,92 @@ func ReadChunks(r io.Reader, size int, out chan<- Chunk, done <-chan struct{}) {
 			select {
 			case out <- Chunk{Data: append([]byte(nil), buf[:n]...)}:
 			case <-done:
-				return
+				return nil
 			}
 		}
 		if err != nil {
 			select {
 			case out <- Chunk{Err: err}:
+				return err
 			case <-done:
+				return nil
 			}
-			return
 		}
 		if n == 0 {
 			select {
 			case <-time.After(idleReadPause):
 			case <-done:
-				return
+				return nil
 			}
 		}
 	}
 }
+
+// Link reads one open port for the sessions run on it one after another.
+// A session's frame loop started on a Link ([FrameLoop.Start]) takes the
+// Link's bytes instead of starting a reader of its own, so the bytes a
+// device sends between two sessions wait for the next one: no reader left
+// behind by the last session takes them. This is how a supervisor keeps
+// the port of a device that fell silent ([ErrSilent]) open, with nothing
+// polled, and reads the device's first bytes when it is switched on again.
+//
+// Writes go straight to the port. Read serves readers other than a frame
+// loop; a Link is read by one reader at a time.
+type Link struct {
+	rw     io.ReadWriter
+	chunks chan Chunk
+	done   chan struct{}
+	once   sync.Once
+	rest   []byte // what the last Read left of its chunk
+}
+
+// NewLink starts reading rw in a goroutine of its own, size bytes at a
+// time. The caller owns rw: closing it ends a Read still blocked when
+// Close is called. NewLink panics if size is not positive.
+func NewLink(rw io.ReadWriter, size int) *Link {
+	if size <= 0 {
+		panic("drivers: NewLink: buffer size must be positive")
+	}
+	l := &Link{rw: rw, chunks: make(chan Chunk), done: make(chan struct{})}
+	go l.read(size)
+	return l
+}
+
+// read runs ReadChunks and, once a Read has failed, gives that error to
+// every later reader of the link, until Close.
+func (l *Link) read(size int) {
+	err := readChunks(l.rw, size, l.chunks, l.done)
+	if err == nil {
+		return
+	}
+	for {
+		select {
+		case l.chunks <- Chunk{Err: err}:
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// Read reads the bytes of the link's next chunk, or what is left of the
+// last one, blocking until there are some. Once a Read of the port has
+// failed, Read returns that error, and so does every Read after it.
+func (l *Link) Read(p []byte) (int, error) {
+	if len(l.rest) == 0 {
+		c := <-l.chunks
+		if c.Err != nil {
+			return 0, c.Err
+		}
+		l.rest = c.Data
+	}
+	n := copy(p, l.rest)
+	l.rest = l.rest[n:]
+	return n, nil
+}
+
+// Write writes p to the port.
+func (l *Link) Write(p []byte) (int, error) { return l.rw.Write(p) }
+
+// Close stops the reader goroutine; it ends as soon as a pending Read of
+// the port returns. It is safe to call more than once.
+func (l *Link) Close() { l.once.Do(func() { close(l.done) }) }

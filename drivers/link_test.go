@@ -1,8 +1,11 @@
 package drivers_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -157,5 +160,111 @@ func TestReadChunksBadSize(t *testing.T) {
 			}()
 			drivers.ReadChunks(strings.NewReader("x"), size, make(chan drivers.Chunk, 1), make(chan struct{}))
 		}()
+	}
+}
+
+// TestLinkKeepsBytesBetweenSessions: a link outlives the frame loops run
+// on it one after another. What the device sends while no loop runs (after
+// one ended in silence, before the next starts) is read by the next loop,
+// with the bytes of a chunk a Read of the link left; nothing is taken by a
+// reader the last loop left behind.
+func TestLinkKeepsBytesBetweenSessions(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pr.Close()
+	link := drivers.NewLink(struct {
+		io.Reader
+		io.Writer
+	}{pr, io.Discard}, 64)
+	defer link.Close()
+
+	collect := func(loop *drivers.Frames, want int) ([]string, error) {
+		var got []string
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		err := loop.Run(ctx, drivers.Handler{Frame: func(_ context.Context, f []byte) error {
+			got = append(got, string(f))
+			if len(got) == want {
+				cancel()
+			}
+			return nil
+		}})
+		return got, err
+	}
+
+	go pw.Write([]byte("one\n"))
+	first := lineLoop(50 * time.Millisecond).Start(link)
+	got, err := collect(first, 2)
+	first.Close()
+	if !errors.Is(err, drivers.ErrSilent) || !slices.Equal(got, []string{"one"}) {
+		t.Fatalf("first session: frames %q, %v; want [one] and silence", got, err)
+	}
+
+	// Between sessions the device sends again (the write returns once
+	// the link has read it), with no loop running.
+	if _, err := pw.Write([]byte("two\nthree\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2)
+	if n, err := link.Read(buf); err != nil || string(buf[:n]) != "tw" {
+		t.Fatalf("Read = %q, %v; want the first 2 bytes of the next chunk", buf[:n], err)
+	}
+	second := lineLoop(5 * time.Second).Start(link)
+	defer second.Close()
+	if got, err := collect(second, 2); !errors.Is(err, context.Canceled) || !slices.Equal(got, []string{"o", "three"}) {
+		t.Fatalf("second session: frames %q, %v; want [o three] (the rest of the chunk Read took 2 bytes of)", got, err)
+	}
+}
+
+// TestLinkReadErrorIsSticky: once a Read of the port fails, every session
+// run on the link after that sees the same error at once.
+func TestLinkReadErrorIsSticky(t *testing.T) {
+	broken := errors.New("port unplugged")
+	link := drivers.NewLink(struct {
+		io.Reader
+		io.Writer
+	}{&scriptedReader{steps: []step{{data: "a\n", err: broken}}}, io.Discard}, 16)
+	defer link.Close()
+	for i := range 3 {
+		loop := lineLoop(time.Minute).Start(link)
+		err := loop.Run(t.Context(), drivers.Handler{Frame: func(context.Context, []byte) error { return nil }})
+		loop.Close()
+		if !errors.Is(err, broken) || !errors.Is(err, drivers.ErrLinkLost) || errors.Is(err, drivers.ErrSilent) {
+			t.Errorf("session %d: Run = %v, want the read error as a lost link", i, err)
+		}
+	}
+	if _, err := link.Read(make([]byte, 4)); !errors.Is(err, broken) {
+		t.Errorf("Read after the failure = %v, want %v", err, broken)
+	}
+}
+
+// TestLinkCloseEndsItsReader: Close ends the link's reader: one holding a
+// chunk nobody takes reads the port no more, and writes still reach the
+// port.
+func TestLinkCloseEndsItsReader(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pr.Close()
+	var written bytes.Buffer
+	link := drivers.NewLink(struct {
+		io.Reader
+		io.Writer
+	}{pr, &written}, 16)
+	if _, err := pw.Write([]byte("unread\n")); err != nil { // returns once the link has read it
+		t.Fatal(err)
+	}
+	link.Close()
+	link.Close() // twice is fine
+	more := make(chan struct{})
+	go func() {
+		pw.Write([]byte("more\n"))
+		close(more)
+	}()
+	select {
+	case <-more:
+		t.Fatal("the port was read after the link was closed")
+	case <-time.After(50 * time.Millisecond):
+		// Still pending: nothing reads the port.
+	}
+	if _, err := link.Write([]byte("x")); err != nil || written.String() != "x" {
+		t.Errorf("Write after Close = %v, port got %q; want x written", err, written.String())
 	}
 }

@@ -459,7 +459,8 @@ type statusSink interface {
 
 // supervisor keeps one bed's device link up: it opens the port (retrying
 // with backoff), runs the driver session, and starts again when the link is
-// lost, publishing each change of state.
+// lost, publishing each change of state. A device that falls silent keeps
+// its port: a new session waits on it for the device's next bytes.
 type supervisor struct {
 	bedLink
 	port   string
@@ -468,7 +469,8 @@ type supervisor struct {
 	pipe   *bedPipeline
 	dopts  drivers.Options
 
-	// captureDir, when set, receives a capture file per port session.
+	// captureDir, when set, receives a capture file each time the port is
+	// opened.
 	captureDir string
 }
 
@@ -531,7 +533,7 @@ func (s *supervisor) run(ctx context.Context) {
 		}
 		s.track.opened(port.Node())
 		s.setState(stats.Listening, "", 0)
-		delivered, err := s.session(ctx, port)
+		delivered, err := s.serve(ctx, port)
 		port.Close()
 		if delivered {
 			backoff.Reset()
@@ -550,9 +552,15 @@ func (s *supervisor) run(ctx context.Context) {
 	}
 }
 
-// session runs one driver session on an open port; delivered reports
-// whether any reading arrived.
-func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delivered bool, err error) {
+// serve runs driver sessions on an open port until the link fails or ctx
+// ends; delivered reports whether any reading arrived. A session that ends
+// because the device fell silent is followed at once by another on the
+// same port, which waits for the device's next bytes: the port is not
+// closed and reopened on a timer (nothing polls a silent port), and what a
+// monitor switched on again sends first is read. A silent device's
+// session ends once per silence limit (10 s for Masimo), so this does not
+// spin.
+func (s *supervisor) serve(ctx context.Context, port *serialport.Port) (delivered bool, err error) {
 	var rw io.ReadWriter = port
 	if s.captureDir != "" {
 		f, err := s.openCapture(port)
@@ -563,7 +571,27 @@ func (s *supervisor) session(ctx context.Context, port *serialport.Port) (delive
 			rw = f.tee
 		}
 	}
-	sess, err := s.driver.NewSession(rw, s.dopts)
+	link := drivers.NewLink(rw, drivers.DefaultReadSize)
+	defer link.Close()
+	for {
+		got, err := s.session(ctx, link)
+		delivered = delivered || got
+		if ctx.Err() != nil || !errors.Is(err, drivers.ErrSilent) {
+			return delivered, err
+		}
+		if got {
+			s.log.Warn("device fell silent; waiting for it on the open port", "err", err)
+		} else {
+			s.log.Debug("device still silent", "err", err)
+		}
+		s.setState(stats.Disconnected, plainReason(err), 0)
+	}
+}
+
+// session runs one driver session on link; delivered reports whether any
+// reading arrived.
+func (s *supervisor) session(ctx context.Context, link *drivers.Link) (delivered bool, err error) {
+	sess, err := s.driver.NewSession(link, s.dopts)
 	if err != nil {
 		return false, fmt.Errorf("start %s session: %w", s.driver.Name, err)
 	}

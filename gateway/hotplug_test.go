@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 
 	"github.com/bedgate/bedgate/drivers"
 	drvall "github.com/bedgate/bedgate/drivers/all"
+	"github.com/bedgate/bedgate/drivers/masimo"
 	"github.com/bedgate/bedgate/gateway"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/config"
@@ -167,6 +171,44 @@ func (b *plugValues) readings(t *testing.T) []drivers.Reading {
 		rs = append(rs, r)
 	}
 	return rs
+}
+
+// waitEveryReadingOnce waits until the observations of every reading in
+// meant (its SpO2 and pulse rate, always forwarded) have reached the EPR,
+// then checks that each arrived exactly once. note describes the readings
+// in failures.
+func (w *plugWatcher) waitEveryReadingOnce(t *testing.T, gatewayID string, meant []drivers.Reading, note string) {
+	t.Helper()
+	var ids []string
+	idReading := map[string]int{}
+	for i, r := range meant {
+		for _, v := range r.Values {
+			if v.MDC != 150456 && v.MDC != 149530 { // SpO2 and pulse rate: always forwarded
+				continue
+			}
+			id := gateway.ObservationID(gatewayID, "masimo:"+r.Device.Serial, gateway.CodeKey(v.MDC, v.Label), r.DeviceTime)
+			ids = append(ids, id)
+			idReading[id] = i
+		}
+	}
+	w.waitFor(t, "observation of every reading at the EPR", 10*time.Second, func(w *plugWatcher) bool {
+		for _, id := range ids {
+			if w.obs[id] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, id := range ids {
+		if n := w.obs[id]; n != 1 {
+			t.Errorf("reading %d (of %d; %s): observation %s arrived %d times, want once", idReading[id], len(meant), note, id, n)
+		}
+	}
+	if len(w.errs) > 0 {
+		t.Errorf("unreadable messages: %q", w.errs)
+	}
 }
 
 // play runs the monitor on p until stopped.
@@ -341,35 +383,119 @@ func TestHotPlug(t *testing.T) {
 	if beforeUnplug < 5 || len(meant) <= beforeUnplug {
 		t.Fatalf("the plugMonitor sent %d readings before the unplug and %d in all; want several on each side", beforeUnplug, len(meant))
 	}
-	var ids []string
-	idReading := map[string]int{}
-	for i, r := range meant {
-		for _, v := range r.Values {
-			if v.MDC != 150456 && v.MDC != 149530 { // SpO2 and pulse rate: always forwarded
-				continue
-			}
-			id := gateway.ObservationID(cfg.Gateway.ID, "masimo:"+r.Device.Serial, gateway.CodeKey(v.MDC, v.Label), r.DeviceTime)
-			ids = append(ids, id)
-			idReading[id] = i
-		}
-	}
-	w.waitFor(t, "observation of every reading at the EPR", 10*time.Second, func(w *plugWatcher) bool {
-		for _, id := range ids {
-			if w.obs[id] == 0 {
-				return false
-			}
-		}
-		return true
-	})
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, id := range ids {
-		if n := w.obs[id]; n != 1 {
-			t.Errorf("reading %d (of %d; %d before the unplug): observation %s arrived %d times, want once", idReading[id], len(meant), beforeUnplug, id, n)
-		}
-	}
-	if len(w.errs) > 0 {
-		t.Errorf("unreadable messages: %q", w.errs)
-	}
+	w.waitEveryReadingOnce(t, cfg.Gateway.ID, meant, fmt.Sprintf("%d before the unplug", beforeUnplug))
 	t.Logf("%d readings (%d before the unplug) all reached the EPR; device states %v", len(meant), beforeUnplug, w.states())
+}
+
+// TestSilentMonitorKeepsItsPort: a monitor that falls silent (switched off,
+// its cable still in the adapter) is shown disconnected, with the reason,
+// once; its port stays open, with a new session waiting on it after each
+// silence limit (300 ms here, 10 s by default) and nothing polled. When it
+// sends again the device topic goes from disconnected straight back to
+// connected, with no reopening in between, and every reading it sent
+// reaches the EPR once, its first line after the silence included.
+func TestSilentMonitorKeepsItsPort(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	cfg, _, link := masimoBedOnLink(t, "silent-gw", broker.URL())
+	quick := masimo.Driver()
+	var sessions atomic.Int64
+	quick.NewSession = func(rw io.ReadWriter, opts drivers.Options) (drivers.Session, error) {
+		sessions.Add(1)
+		return masimo.NewSession(rw, masimo.Options{Options: opts, Silence: 300 * time.Millisecond})
+	}
+	var reg drivers.Registry
+	if err := reg.Register(quick); err != nil {
+		t.Fatal(err)
+	}
+	w := watchPlug(t, broker.URL(), "bedgate/v1/s1/w1/bed1/device")
+	port, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	defer port.Close()
+	if err := port.Link(link); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &logWatch{}
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: &reg, Logger: slog.New(logs)})
+	}()
+	defer func() {
+		cancel()
+		select {
+		case err := <-runErr:
+			if err != nil {
+				t.Errorf("gateway.Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("gateway.Run did not return within 10s of cancel")
+		}
+	}()
+
+	clockStart := time.Now()
+	values := &plugValues{}
+	dev, err := simmasimo.New(simulators.Options{
+		Serial: "0000093113", Period: 50 * time.Millisecond, Values: values, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return clockStart.Add(20 * time.Since(clockStart)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &plugMonitor{dev: dev, values: values}
+	w.waitFor(t, "listening", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "listening"); return i >= 0 })
+	m.play(port)
+	w.waitFor(t, "connected", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "connected"); return i >= 0 })
+	values.waitFor(t, 3, 10*time.Second)
+
+	// Switched off: silent past the limit, three times over.
+	m.stop()
+	drain, stopDrain := context.WithTimeout(ctx, 2*time.Second)
+	if err := port.Drain(drain); err != nil {
+		t.Fatalf("the gateway did not read what the monitor sent: %v", err)
+	}
+	stopDrain()
+	before := len(values.readings(t))
+	w.mu.Lock()
+	mark := len(w.events)
+	w.mu.Unlock()
+	var disc plugEvent
+	w.waitFor(t, "disconnected", 5*time.Second, func(w *plugWatcher) bool {
+		var i int
+		disc, i = w.stateAfter(mark, "disconnected")
+		return i >= 0
+	})
+	if !strings.Contains(disc.status.Reason, "no data for 300ms") {
+		t.Errorf("disconnected for %q, want the silence named", disc.status.Reason)
+	}
+	silentFrom := sessions.Load()
+	waitUntil(t, "two more silent sessions on the open port", 5*time.Second, func() bool { return sessions.Load() >= silentFrom+2 })
+	if n := logs.count("device fell silent"); n != 1 {
+		t.Errorf("%q logged %d times, want once for the whole silence", "device fell silent", n)
+	}
+
+	// Switched on again.
+	m.play(port)
+	w.waitFor(t, "connected after the silence", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(mark, "connected"); return i >= 0 })
+	values.waitFor(t, before+3, 10*time.Second)
+	m.stop()
+	drain, stopDrain = context.WithTimeout(ctx, 2*time.Second)
+	if err := port.Drain(drain); err != nil {
+		t.Fatalf("the gateway did not read what the monitor sent after the silence: %v", err)
+	}
+	stopDrain()
+	w.mu.Lock()
+	for _, e := range w.events[mark:] {
+		if st := e.status.State; st != "disconnected" && st != "connected" {
+			t.Errorf("device state %q during the silence (states after it began: %v); want the port kept open", st, w.states()[mark:])
+			break
+		}
+	}
+	w.mu.Unlock()
+	if n := logs.count("device link ended; reopening"); n != 0 {
+		t.Errorf("the port was reopened %d times for a silent monitor", n)
+	}
+	w.waitEveryReadingOnce(t, cfg.Gateway.ID, values.readings(t), fmt.Sprintf("%d before the silence", before))
 }

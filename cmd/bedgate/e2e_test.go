@@ -57,6 +57,9 @@ func TestMain(m *testing.M) {
 	if broker := os.Getenv(passthroughEnv); broker != "" {
 		os.Exit(passthrough(broker, os.Args[1:]))
 	}
+	if dir := os.Getenv(idleOutboxEnv); dir != "" {
+		os.Exit(idleOutbox(dir))
+	}
 	code := m.Run()
 	if buildOnce.dir != "" {
 		os.RemoveAll(buildOnce.dir)

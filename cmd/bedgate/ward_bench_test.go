@@ -17,6 +17,7 @@ import (
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
 	"go.bug.st/serial"
 
+	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/epr"
 	"github.com/bedgate/bedgate/simulators/pty"
@@ -36,7 +37,10 @@ import (
 //   - rss-MB: the process's peak resident memory;
 //   - idle-%/bed (1 Hz loads): CPU per bed, as a percentage of one core,
 //     while every monitor is silent (over 12 s, so it includes a silence
-//     timeout).
+//     timeout); beside it outbox-idle-%, the floor under any gateway: a
+//     process holding nothing but an idle outbox (Badger with the buffer's
+//     options: its two compactors wake every 50 ms), as a percentage of
+//     one core, measured at the same time.
 //
 // A monitor's clock advances one second per line, so that at any rate every
 // line has a distinct device time (ASCII 1 prints whole seconds); the
@@ -71,9 +75,16 @@ func BenchmarkWard(b *testing.B) {
 	for _, load := range []wardLoad{{8, 1}, {64, 1}, {8, 20}, {64, 50}} {
 		b.Run(load.String(), func(b *testing.B) {
 			var gw, bare wardResult
+			var floor float64
 			for range b.N {
 				bare = runWard(b, load, passthroughCommand)
+				if load.hz == 1 {
+					floor = idleOutboxCPU(b)
+				}
 				gw = runWard(b, load, gatewayCommand(bedgateBin))
+			}
+			if load.hz == 1 {
+				b.ReportMetric(floor, "outbox-idle-%")
 			}
 			report := func(name string, r wardResult) {
 				if load.hz == 1 {
@@ -134,6 +145,46 @@ func passthroughCommand(b *testing.B, broker string, ports []string) (*exec.Cmd,
 // passthroughEnv, when set to a broker URL, makes the test binary the bare
 // pass-through of the ward benchmark (see TestMain).
 const passthroughEnv = "BEDGATE_WARD_PASSTHROUGH"
+
+// idleOutboxEnv, when set to a directory, makes the test binary a process
+// that opens an outbox there and does nothing else (see TestMain).
+const idleOutboxEnv = "BEDGATE_WARD_IDLE_OUTBOX"
+
+// idleOutbox opens an outbox in dir and waits to be killed.
+func idleOutbox(dir string) int {
+	out, err := buffer.Open(dir, buffer.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "idle outbox:", err)
+		return 1
+	}
+	defer out.Close()
+	select {}
+}
+
+// idleOutboxCPU runs an idle outbox process and returns its CPU, as a
+// percentage of one core, over wardIdle after a start-up pause.
+func idleOutboxCPU(b *testing.B) float64 {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), idleOutboxEnv+"="+b.TempDir())
+	stderr := &syncWriter{w: &bytes.Buffer{}}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	time.Sleep(2 * time.Second) // the start-up, as for the gateway's idle window
+	before := processCPU(b, cmd.Process.Pid)
+	t0 := time.Now()
+	time.Sleep(wardIdle)
+	pct := 100 * float64(processCPU(b, cmd.Process.Pid)-before) / float64(time.Since(t0))
+	if text := stderr.text(); strings.Contains(text, "idle outbox:") {
+		b.Fatal(text)
+	}
+	return pct
+}
 
 // passthrough reads lines from each port and publishes each with paho at
 // QoS 1 on pass/<bed>, as a do-it-yourself flow would: no parsing, no

@@ -159,7 +159,9 @@ const (
 	Listening DeviceState = "listening"
 	// Connected: readings are arriving.
 	Connected DeviceState = "connected"
-	// Disconnected: the link was lost (or the gateway stops); reopened.
+	// Disconnected: the link was lost (or the gateway stops): the port
+	// failed and is reopened, or the device fell silent and its port
+	// stays open for its next bytes.
 	Disconnected DeviceState = "disconnected"
 )
 
