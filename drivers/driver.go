@@ -197,7 +197,9 @@ type Driver struct {
 	// with this driver. Zero means three periods, and at least 3 s.
 	ProbeWait time.Duration
 	// NewSession starts the host side of the protocol over rw. The session
-	// never opens or closes the port itself.
+	// never opens or closes the port itself. rw may be a [*Link] that
+	// sessions share one after another: the session passes it as it is to
+	// [FrameLoop.Start].
 	NewSession func(rw io.ReadWriter, opts Options) (Session, error)
 	// Decode reads a capture of the bytes the device sent and emits every
 	// reading in it; it returns the statistics of the decode. It returns

@@ -53,7 +53,8 @@ type Handler struct {
 // Frames is a frame loop running over one link: its reader goroutine and
 // the bytes of an unfinished frame. Run may be called again after it
 // returns (a session's closing dialog after its context ended); the
-// unfinished frame carries over. Close ends the reader goroutine.
+// unfinished frame carries over. Close ends the reader goroutine (a Link's
+// goes on reading for the next loop).
 type Frames struct {
 	loop   FrameLoop
 	chunks chan Chunk

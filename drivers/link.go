@@ -1,6 +1,7 @@
 package drivers
 
 import (
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -73,11 +74,14 @@ func readChunks(r io.Reader, size int, out chan<- Chunk, done <-chan struct{}) e
 // Link's bytes instead of starting a reader of its own, so the bytes a
 // device sends between two sessions wait for the next one: no reader left
 // behind by the last session takes them. This is how a supervisor keeps
-// the port of a device that fell silent ([ErrSilent]) open, with nothing
-// polled, and reads the device's first bytes when it is switched on again.
+// the port of a device that fell silent ([ErrSilent]) open and reads the
+// device's first bytes when it is switched on again.
 //
 // Writes go straight to the port. Read serves readers other than a frame
-// loop; a Link is read by one reader at a time.
+// loop; a Link is read by one reader at a time. A session must hand the
+// Link itself to [FrameLoop.Start], not a wrapper of it: a loop started on a
+// wrapper reads through Read with a reader of its own, which outlives the
+// session and takes the next session's bytes.
 type Link struct {
 	rw     io.ReadWriter
 	chunks chan Chunk
@@ -114,12 +118,21 @@ func (l *Link) read(size int) {
 	}
 }
 
+// errLinkClosed is what Read returns after Close.
+var errLinkClosed = fmt.Errorf("drivers: link closed: %w", ErrLinkLost)
+
 // Read reads the bytes of the link's next chunk, or what is left of the
-// last one, blocking until there are some. Once a Read of the port has
-// failed, Read returns that error, and so does every Read after it.
+// last one, blocking until there are some or Close is called. Once a Read
+// of the port has failed, Read returns that error, and so does every Read
+// after it.
 func (l *Link) Read(p []byte) (int, error) {
 	if len(l.rest) == 0 {
-		c := <-l.chunks
+		var c Chunk
+		select {
+		case c = <-l.chunks:
+		case <-l.done:
+			return 0, errLinkClosed
+		}
 		if c.Err != nil {
 			return 0, c.Err
 		}

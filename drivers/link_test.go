@@ -191,7 +191,9 @@ func TestLinkKeepsBytesBetweenSessions(t *testing.T) {
 		return got, err
 	}
 
-	go pw.Write([]byte("one\n"))
+	if _, err := pw.Write([]byte("one\n")); err != nil { // returns once the link has read it
+		t.Fatal(err)
+	}
 	first := lineLoop(50 * time.Millisecond).Start(link)
 	got, err := collect(first, 2)
 	first.Close()
@@ -237,9 +239,9 @@ func TestLinkReadErrorIsSticky(t *testing.T) {
 	}
 }
 
-// TestLinkCloseEndsItsReader: Close ends the link's reader: one holding a
-// chunk nobody takes reads the port no more, and writes still reach the
-// port.
+// TestLinkCloseEndsItsReader: Close ends the link's reader: once the Read
+// of the port pending at Close returns, the port is read no more, a Read of
+// the link returns, and writes still reach the port.
 func TestLinkCloseEndsItsReader(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pr.Close()
@@ -248,11 +250,18 @@ func TestLinkCloseEndsItsReader(t *testing.T) {
 		io.Reader
 		io.Writer
 	}{pr, &written}, 16)
-	if _, err := pw.Write([]byte("unread\n")); err != nil { // returns once the link has read it
+	if _, err := pw.Write([]byte("taken\n")); err != nil { // returns once the link has read it
 		t.Fatal(err)
 	}
+	if n, err := link.Read(make([]byte, 16)); err != nil || n != 6 {
+		t.Fatalf("Read = %d, %v; want the 6 bytes written", n, err)
+	}
+	// The link's reader is back in a Read of the port.
 	link.Close()
-	link.Close() // twice is fine
+	link.Close()                                          // twice is fine
+	if _, err := pw.Write([]byte("last\n")); err != nil { // the Read pending at Close takes it
+		t.Fatal(err)
+	}
 	more := make(chan struct{})
 	go func() {
 		pw.Write([]byte("more\n"))
@@ -260,9 +269,12 @@ func TestLinkCloseEndsItsReader(t *testing.T) {
 	}()
 	select {
 	case <-more:
-		t.Fatal("the port was read after the link was closed")
+		t.Fatal("the port was read again after the link was closed")
 	case <-time.After(50 * time.Millisecond):
 		// Still pending: nothing reads the port.
+	}
+	if _, err := link.Read(make([]byte, 16)); !errors.Is(err, drivers.ErrLinkLost) {
+		t.Errorf("Read after Close = %v, want an error matching ErrLinkLost", err)
 	}
 	if _, err := link.Write([]byte("x")); err != nil || written.String() != "x" {
 		t.Errorf("Write after Close = %v, port got %q; want x written", err, written.String())

@@ -557,9 +557,9 @@ func (s *supervisor) run(ctx context.Context) {
 // because the device fell silent is followed at once by another on the
 // same port, which waits for the device's next bytes: the port is not
 // closed and reopened on a timer (nothing polls a silent port), and what a
-// monitor switched on again sends first is read. A silent device's
-// session ends once per silence limit (10 s for Masimo), so this does not
-// spin.
+// monitor switched on again sends first is read (a monitor with a dialog,
+// such as IntelliVue, is asked again by each new session). A silent
+// device's session ends once per silence limit (10 s for Masimo).
 func (s *supervisor) serve(ctx context.Context, port *serialport.Port) (delivered bool, err error) {
 	var rw io.ReadWriter = port
 	if s.captureDir != "" {
@@ -574,9 +574,10 @@ func (s *supervisor) serve(ctx context.Context, port *serialport.Port) (delivere
 	link := drivers.NewLink(rw, drivers.DefaultReadSize)
 	defer link.Close()
 	for {
+		began := time.Now()
 		got, err := s.session(ctx, link)
 		delivered = delivered || got
-		if ctx.Err() != nil || !errors.Is(err, drivers.ErrSilent) {
+		if ctx.Err() != nil || !errors.Is(err, drivers.ErrSilent) || time.Since(began) < minSilence {
 			return delivered, err
 		}
 		if got {
@@ -587,6 +588,11 @@ func (s *supervisor) serve(ctx context.Context, port *serialport.Port) (delivere
 		s.setState(stats.Disconnected, plainReason(err), 0)
 	}
 }
+
+// minSilence is the shortest silent session serve takes for a silence; a
+// session that reports silence sooner is treated as a failed link (the port
+// is closed and reopened with backoff), so that nothing spins.
+const minSilence = 100 * time.Millisecond
 
 // session runs one driver session on link; delivered reports whether any
 // reading arrived.

@@ -39,8 +39,9 @@ import (
 //     while every monitor is silent (over 12 s, so it includes a silence
 //     timeout); beside it outbox-idle-%, the floor under any gateway: a
 //     process holding nothing but an idle outbox (Badger with the buffer's
-//     options: its two compactors wake every 50 ms), as a percentage of
-//     one core, measured at the same time.
+//     options: its two compactors wake every 50 ms), for the whole process
+//     (not per bed), as a percentage of one core, measured for as long
+//     just before the gateway runs.
 //
 // A monitor's clock advances one second per line, so that at any rate every
 // line has a distinct device time (ASCII 1 prints whole seconds); the

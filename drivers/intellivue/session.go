@@ -183,9 +183,12 @@ type run struct {
 // per complete poll reply until ctx ends, the link fails or sink fails.
 // When ctx ends it sends a release request, waits up to ReleaseTimeout for
 // the release result, and returns ctx.Err(). A read or write error, end of
-// input, no bytes for Silence, an abort or a release from the monitor give
-// an error matching drivers.ErrLinkLost; the supervisor reopens the port
-// and starts a new session (re-association with backoff is its job). A
+// input, an abort or a release from the monitor give an error matching
+// drivers.ErrLinkLost: the supervisor reopens the port and starts a new
+// session (re-association with backoff is its job). No bytes for Silence
+// gives one matching drivers.ErrSilent: the supervisor starts a new session
+// on the open port, which sends a new association request (one every
+// Silence while the monitor stays silent). A
 // refused association gives a *RefusedError matching ErrRefused.
 func (s *Session) Run(ctx context.Context, sink drivers.Sink) error {
 	if !s.phase.CompareAndSwap(int32(PhaseIdle), int32(PhaseAssociating)) {
@@ -270,6 +273,13 @@ func (r *run) message(ctx context.Context, msg Message, poll *time.Ticker) error
 		}
 		return nil
 	case *Result:
+		if s.Phase() != PhasePolling {
+			// A reply to a poll of an earlier session on the same open
+			// port (the supervisor keeps a silent monitor's port), or out
+			// of place: no readings before this association's MDS.
+			reject(&s.count, s.opts.Options, &ProtocolError{State: s.Phase().String(), Reason: "poll result before the monitor is identified"})
+			return nil
+		}
 		rs, err := r.st.mon.handle(m)
 		if err != nil {
 			reject(&s.count, s.opts.Options, err)

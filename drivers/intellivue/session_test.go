@@ -25,6 +25,7 @@ type fakeMonitor struct {
 
 	refuse        bool                     // refuse the association
 	noMDS         bool                     // associate, then fall silent
+	staleResult   bool                     // answer a poll of an earlier session first
 	abortAfter    int                      // send an abort after this many polls (0: never)
 	ignoreRelease bool                     // do not answer the release request
 	minPoll       RelativeTime             // the minimum poll period it announces (0: 80 ticks)
@@ -102,6 +103,11 @@ func (m *fakeMonitor) serve() {
 			if m.refuse {
 				m.send(AppendAssociationRefuse(nil, 3))
 				continue
+			}
+			if m.staleResult {
+				// The reply to the last poll of a session that went
+				// silent, arriving in the next one on the same port.
+				m.reply(99, NumericsPollRequest(7, RelativeTimeOf(time.Second)), 1)
 			}
 			m.send(AppendAssociationResult(nil, NewUserInfo(true, PollProfile{Revision: PollProfileRevision0,
 				MinPollPeriod: max(m.minPoll, 80), MaxMTURx: 996, MaxMTUTx: 996, MaxBWTx: 0xFFFFFFFF, Options: PollOptDynamic,
@@ -318,7 +324,7 @@ func TestSessionFailures(t *testing.T) {
 				t.Errorf("error %v, want a RefusedError with reason 3", err)
 			}
 		}},
-		{"silent after association", &fakeMonitor{noMDS: true}, 150 * time.Millisecond, drivers.ErrLinkLost, nil},
+		{"silent after association", &fakeMonitor{noMDS: true}, 150 * time.Millisecond, drivers.ErrSilent, nil},
 		{"aborted", &fakeMonitor{abortAfter: 2}, time.Second, drivers.ErrLinkLost, func(t *testing.T, err error) {
 			if !strings.Contains(err.Error(), "aborted") {
 				t.Errorf("error %v does not say aborted", err)
@@ -346,6 +352,28 @@ func TestSessionFailures(t *testing.T) {
 				tt.check(t, err)
 			}
 		})
+	}
+}
+
+// TestSessionIgnoresAnEarlierSessionsResult: a new session on a port kept
+// open (after a silence) may first read the reply to a poll the last
+// session sent; it is counted as bad and gives no reading, since the
+// monitor is not yet identified in this association.
+func TestSessionIgnoresAnEarlierSessionsResult(t *testing.T) {
+	conn := startFakeMonitor(t, &fakeMonitor{staleResult: true, noMDS: true})
+	opts := testOptions(&logBuffer{}, time.Now())
+	opts.Silence = 300 * time.Millisecond
+	s, err := NewSession(conn, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var readings int
+	err = s.Run(t.Context(), drivers.SinkFunc(func(context.Context, drivers.Reading) error { readings++; return nil }))
+	if !errors.Is(err, drivers.ErrSilent) {
+		t.Fatalf("Run = %v, want silence", err)
+	}
+	if st := s.Stats(); readings != 0 || st.Bad == 0 {
+		t.Errorf("%d readings, stats %+v; want none, the stale result counted bad", readings, st)
 	}
 }
 
