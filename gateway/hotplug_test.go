@@ -211,6 +211,43 @@ func (w *plugWatcher) waitEveryReadingOnce(t *testing.T, gatewayID string, meant
 	}
 }
 
+// newPlugMonitor makes a simulated Masimo monitor with serial whose clock
+// runs 20 times faster: a reading every 50 ms.
+func newPlugMonitor(t *testing.T, serial string) *plugMonitor {
+	t.Helper()
+	clockStart := time.Now()
+	values := &plugValues{}
+	dev, err := simmasimo.New(simulators.Options{
+		Serial: serial, Period: 50 * time.Millisecond, Values: values, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return clockStart.Add(20 * time.Since(clockStart)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &plugMonitor{dev: dev, values: values}
+}
+
+// runPlugGateway runs the gateway on cfg with the drivers of reg, logging
+// to log; stop cancels it and checks that it returns, without error,
+// within 10 s.
+func runPlugGateway(t *testing.T, cfg *config.Config, reg *drivers.Registry, log *slog.Logger) (ctx context.Context, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: log}) }()
+	return ctx, func() {
+		cancel()
+		select {
+		case err := <-runErr:
+			if err != nil {
+				t.Errorf("gateway.Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("gateway.Run did not return within 10s of cancel")
+		}
+	}
+}
+
 // play runs the monitor on p until stopped.
 func (m *plugMonitor) play(p *pty.PTY) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -277,34 +314,11 @@ func TestHotPlug(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: slog.New(slog.DiscardHandler)})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-runErr:
-			if err != nil {
-				t.Errorf("gateway.Run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("gateway.Run did not return within 10s of cancel")
-		}
-	}()
+	ctx, stop := runPlugGateway(t, cfg, reg, slog.New(slog.DiscardHandler))
+	defer stop()
 
-	// The monitor's clock runs 20 times faster: a reading every 50 ms.
-	clockStart := time.Now()
-	values := &plugValues{}
-	dev, err := simmasimo.New(simulators.Options{
-		Serial: "0000093112", Period: 50 * time.Millisecond, Values: values, Logger: slog.New(slog.DiscardHandler),
-		Now: func() time.Time { return clockStart.Add(20 * time.Since(clockStart)) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &plugMonitor{dev: dev, values: values}
+	m := newPlugMonitor(t, "0000093112")
+	values := m.values
 
 	// Plugged in: the gateway opens the port, then readings flow.
 	w.waitFor(t, "listening", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "listening"); return i >= 0 })
@@ -384,6 +398,8 @@ func TestHotPlug(t *testing.T) {
 		t.Fatalf("the plugMonitor sent %d readings before the unplug and %d in all; want several on each side", beforeUnplug, len(meant))
 	}
 	w.waitEveryReadingOnce(t, cfg.Gateway.ID, meant, fmt.Sprintf("%d before the unplug", beforeUnplug))
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	t.Logf("%d readings (%d before the unplug) all reached the EPR; device states %v", len(meant), beforeUnplug, w.states())
 }
 
@@ -417,34 +433,12 @@ func TestSilentMonitorKeepsItsPort(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
 	logs := &logWatch{}
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: &reg, Logger: slog.New(logs)})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-runErr:
-			if err != nil {
-				t.Errorf("gateway.Run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("gateway.Run did not return within 10s of cancel")
-		}
-	}()
+	ctx, stop := runPlugGateway(t, cfg, &reg, slog.New(logs))
+	defer stop()
 
-	clockStart := time.Now()
-	values := &plugValues{}
-	dev, err := simmasimo.New(simulators.Options{
-		Serial: "0000093113", Period: 50 * time.Millisecond, Values: values, Logger: slog.New(slog.DiscardHandler),
-		Now: func() time.Time { return clockStart.Add(20 * time.Since(clockStart)) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &plugMonitor{dev: dev, values: values}
+	m := newPlugMonitor(t, "0000093113")
+	values := m.values
 	w.waitFor(t, "listening", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "listening"); return i >= 0 })
 	m.play(port)
 	w.waitFor(t, "connected", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "connected"); return i >= 0 })
