@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +16,7 @@ import (
 	"github.com/bedgate/bedgate/gateway/epr"
 	"github.com/bedgate/bedgate/simulators"
 	simmasimo "github.com/bedgate/bedgate/simulators/masimo"
-	"github.com/bedgate/bedgate/simulators/pty"
+	"github.com/bedgate/bedgate/simulators/simtest"
 )
 
 // contextInbox is an EPR on one bed's observation topic that files the
@@ -140,51 +139,26 @@ func TestContextBundles(t *testing.T) {
 	cfg.MQTT.BacklogRate = 20
 	cfg.Association.Grace, cfg.Association.MaxWait = time.Second, time.Second
 	in := subscribeContexts(t, broker.URL(), "bedgate/v1/s1/w1/bed1/obs")
-	port, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	defer port.Close()
+	port := simtest.OpenPTY(t)
 	if err := port.Link(link); err != nil {
 		t.Fatal(err)
 	}
 
 	start := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: slog.New(slog.DiscardHandler)})
-		}()
-		return func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("gateway.Run: %v", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("gateway.Run did not return within 10s of cancel")
-			}
-		}
+		_, stop = startGateway(t, gateway.Options{Config: cfg, Drivers: reg})
+		return stop
 	}
 	// monitor plays a Masimo with the given serial on the port, its clock
 	// 20 times faster (a reading every 50 ms), until stopped.
-	clockStart := time.Now()
+	clock := simtest.FastClock(20)
 	monitor := func(serial string, values io.Writer) (stop func()) {
 		dev, err := simmasimo.New(simulators.Options{
-			Serial: serial, Period: 50 * time.Millisecond, Values: values, Logger: slog.New(slog.DiscardHandler),
-			Now: func() time.Time { return clockStart.Add(20 * time.Since(clockStart)) },
+			Serial: serial, Period: 50 * time.Millisecond, Values: values, Logger: slog.New(slog.DiscardHandler), Now: clock,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			dev.Run(ctx, port)
-		}()
-		return func() { cancel(); <-done }
+		return simtest.RunDevice(t, dev, port)
 	}
 
 	stopGateway := start()

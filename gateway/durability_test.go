@@ -113,21 +113,42 @@ func runGatewayLogging(t *testing.T, ctx context.Context, cfg *config.Config, h 
 	return runGatewayWith(t, ctx, gateway.Options{Config: cfg, Logger: slog.New(h)})
 }
 
-// runGatewayWith runs the gateway with opts, the shipped drivers and, unless
-// opts has one, a logger that discards.
+// runGatewayWith runs the gateway with opts and, unless opts has them, the
+// shipped drivers and a logger that discards.
 func runGatewayWith(t *testing.T, ctx context.Context, opts gateway.Options) <-chan error {
 	t.Helper()
-	reg, err := all.Registry()
-	if err != nil {
-		t.Fatal(err)
+	if opts.Drivers == nil {
+		reg, err := all.Registry()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Drivers = reg
 	}
-	opts.Drivers = reg
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(testLog(io.Discard), nil))
 	}
 	done := make(chan error, 1)
 	go func() { done <- gateway.Run(ctx, opts) }()
 	return done
+}
+
+// startGateway runs the gateway as runGatewayWith does until stop, which
+// cancels it and checks that it returns, without error, within 10 s.
+func startGateway(t *testing.T, opts gateway.Options) (ctx context.Context, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := runGatewayWith(t, ctx, opts)
+	return ctx, func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("gateway.Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("gateway.Run did not return within 10s of cancel")
+		}
+	}
 }
 
 // endOutage checks that the gateway still runs, restarts the broker and

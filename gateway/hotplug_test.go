@@ -27,6 +27,7 @@ import (
 	"github.com/bedgate/bedgate/simulators"
 	simmasimo "github.com/bedgate/bedgate/simulators/masimo"
 	"github.com/bedgate/bedgate/simulators/pty"
+	"github.com/bedgate/bedgate/simulators/simtest"
 )
 
 // plugEvent is a device status message and when the subscriber got it.
@@ -215,11 +216,10 @@ func (w *plugWatcher) waitEveryReadingOnce(t *testing.T, gatewayID string, meant
 // runs 20 times faster: a reading every 50 ms.
 func newPlugMonitor(t *testing.T, serial string) *plugMonitor {
 	t.Helper()
-	clockStart := time.Now()
 	values := &plugValues{}
 	dev, err := simmasimo.New(simulators.Options{
 		Serial: serial, Period: 50 * time.Millisecond, Values: values, Logger: slog.New(slog.DiscardHandler),
-		Now: func() time.Time { return clockStart.Add(20 * time.Since(clockStart)) },
+		Now: simtest.FastClock(20),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -227,36 +227,21 @@ func newPlugMonitor(t *testing.T, serial string) *plugMonitor {
 	return &plugMonitor{dev: dev, values: values}
 }
 
-// runPlugGateway runs the gateway on cfg with the drivers of reg, logging
-// to log; stop cancels it and checks that it returns, without error,
-// within 10 s.
-func runPlugGateway(t *testing.T, cfg *config.Config, reg *drivers.Registry, log *slog.Logger) (ctx context.Context, stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	runErr := make(chan error, 1)
-	go func() { runErr <- gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: log}) }()
-	return ctx, func() {
-		cancel()
-		select {
-		case err := <-runErr:
-			if err != nil {
-				t.Errorf("gateway.Run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("gateway.Run did not return within 10s of cancel")
-		}
-	}
+// play runs the monitor on p until stopped.
+func (m *plugMonitor) play(t *testing.T, p *pty.PTY) {
+	m.stop = simtest.RunDevice(t, m.dev, p)
 }
 
-// play runs the monitor on p until stopped.
-func (m *plugMonitor) play(p *pty.PTY) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		m.dev.Run(ctx, p)
-	}()
-	m.stop = func() { cancel(); <-done }
+// stopAndDrain stops the monitor and waits until the gateway has read what
+// it sent on p; when names the moment in a failure.
+func (m *plugMonitor) stopAndDrain(t *testing.T, ctx context.Context, p *pty.PTY, when string) {
+	t.Helper()
+	m.stop()
+	drain, stopDrain := context.WithTimeout(ctx, 2*time.Second)
+	defer stopDrain()
+	if err := p.Drain(drain); err != nil {
+		t.Fatalf("the gateway did not read what the monitor sent %s: %v", when, err)
+	}
 }
 
 // masimoBedOnLink loads the configuration of gateway id with one masimo
@@ -305,16 +290,12 @@ func TestHotPlug(t *testing.T) {
 	cfg, reg, link := masimoBedOnLink(t, "hotplug-gw", broker.URL())
 	w := watchPlug(t, broker.URL(), "bedgate/v1/s1/w1/bed1/device")
 
-	first, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	defer first.Close()
+	first := simtest.OpenPTY(t)
 	if err := first.Link(link); err != nil {
 		t.Fatal(err)
 	}
 
-	ctx, stop := runPlugGateway(t, cfg, reg, slog.New(slog.DiscardHandler))
+	ctx, stop := startGateway(t, gateway.Options{Config: cfg, Drivers: reg})
 	defer stop()
 
 	m := newPlugMonitor(t, "0000093112")
@@ -322,24 +303,15 @@ func TestHotPlug(t *testing.T) {
 
 	// Plugged in: the gateway opens the port, then readings flow.
 	w.waitFor(t, "listening", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "listening"); return i >= 0 })
-	m.play(first)
+	m.play(t, first)
 	w.waitFor(t, "connected", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "connected"); return i >= 0 })
 	values.waitFor(t, 5, 10*time.Second)
 
 	// Unplug: the monitor stops, the gateway reads what it sent, the
 	// terminal goes away.
-	m.stop()
-	drain, stopDrain := context.WithTimeout(ctx, 2*time.Second)
-	if err := first.Drain(drain); err != nil {
-		t.Fatalf("the gateway did not read what the plugMonitor sent: %v", err)
-	}
-	stopDrain()
+	m.stopAndDrain(t, ctx, first, "before the unplug")
 	beforeUnplug := len(values.readings(t))
-	second, err := pty.Open() // opened first, so that it gets another number
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer second.Close()
+	second := simtest.OpenPTY(t) // opened first, so that it gets another number
 	w.mu.Lock()
 	mark := len(w.events)
 	w.mu.Unlock()
@@ -376,7 +348,7 @@ func TestHotPlug(t *testing.T) {
 	mark = len(w.events)
 	w.mu.Unlock()
 	w.waitFor(t, "listening after the replug", 10*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(mark, "listening"); return i >= 0 })
-	m.play(second)
+	m.play(t, second)
 	var conn plugEvent
 	w.waitFor(t, "connected after the replug", 5*time.Second, func(w *plugWatcher) bool {
 		var i int
@@ -385,12 +357,7 @@ func TestHotPlug(t *testing.T) {
 	})
 	t.Logf("connected again %v after the link was repointed to %s", conn.at.Sub(replugged).Round(time.Millisecond), second.Path())
 	values.waitFor(t, beforeUnplug+3, 10*time.Second)
-	m.stop()
-	drain, stopDrain = context.WithTimeout(ctx, 2*time.Second)
-	if err := second.Drain(drain); err != nil {
-		t.Fatalf("the gateway did not read what the plugMonitor sent after the replug: %v", err)
-	}
-	stopDrain()
+	m.stopAndDrain(t, ctx, second, "after the replug")
 
 	// Every reading arrives exactly once, those before the unplug included.
 	meant := values.readings(t)
@@ -424,23 +391,19 @@ func TestSilentMonitorKeepsItsPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := watchPlug(t, broker.URL(), "bedgate/v1/s1/w1/bed1/device")
-	port, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	defer port.Close()
+	port := simtest.OpenPTY(t)
 	if err := port.Link(link); err != nil {
 		t.Fatal(err)
 	}
 
 	logs := &logWatch{}
-	ctx, stop := runPlugGateway(t, cfg, &reg, slog.New(logs))
+	ctx, stop := startGateway(t, gateway.Options{Config: cfg, Drivers: &reg, Logger: slog.New(logs)})
 	defer stop()
 
 	m := newPlugMonitor(t, "0000093113")
 	values := m.values
 	w.waitFor(t, "listening", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "listening"); return i >= 0 })
-	m.play(port)
+	m.play(t, port)
 	w.waitFor(t, "connected", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "connected"); return i >= 0 })
 	values.waitFor(t, 3, 10*time.Second)
 
@@ -448,12 +411,7 @@ func TestSilentMonitorKeepsItsPort(t *testing.T) {
 	w.mu.Lock()
 	mark := len(w.events)
 	w.mu.Unlock()
-	m.stop()
-	drain, stopDrain := context.WithTimeout(ctx, 2*time.Second)
-	if err := port.Drain(drain); err != nil {
-		t.Fatalf("the gateway did not read what the monitor sent: %v", err)
-	}
-	stopDrain()
+	m.stopAndDrain(t, ctx, port, "before the silence")
 	before := len(values.readings(t))
 	var disc plugEvent
 	w.waitFor(t, "disconnected", 5*time.Second, func(w *plugWatcher) bool {
@@ -468,15 +426,10 @@ func TestSilentMonitorKeepsItsPort(t *testing.T) {
 	waitUntil(t, "two more silent sessions on the open port", 5*time.Second, func() bool { return sessions.Load() >= silentFrom+2 })
 
 	// Switched on again.
-	m.play(port)
+	m.play(t, port)
 	w.waitFor(t, "connected after the silence", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(mark, "connected"); return i >= 0 })
 	values.waitFor(t, before+3, 10*time.Second)
-	m.stop()
-	drain, stopDrain = context.WithTimeout(ctx, 2*time.Second)
-	if err := port.Drain(drain); err != nil {
-		t.Fatalf("the gateway did not read what the monitor sent after the silence: %v", err)
-	}
-	stopDrain()
+	m.stopAndDrain(t, ctx, port, "after the silence")
 	w.mu.Lock()
 	for _, e := range w.events[mark:] {
 		if st := e.status.State; st != "disconnected" && st != "connected" {
