@@ -179,17 +179,29 @@ func (r *received) count() int {
 // failure message; it is killed when the test ends.
 func startProcess(t *testing.T, name string, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	var out bytes.Buffer
 	cmd := exec.Command(name, args...)
-	cmd.Stderr = &syncWriter{w: &out}
+	stderr, _ := startCommand(t, cmd)
+	return cmd, stderr.w
+}
+
+// startCommand starts cmd with its standard error kept; stop kills it and
+// waits for it, at the latest when the test or benchmark ends.
+func startCommand(tb testing.TB, cmd *exec.Cmd) (stderr *syncWriter, stop func()) {
+	tb.Helper()
+	stderr = &syncWriter{w: &bytes.Buffer{}}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+		tb.Fatalf("start %s: %v", cmd.Path, err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return cmd, &out
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+	}
+	tb.Cleanup(stop)
+	return stderr, stop
 }
 
 type syncWriter struct {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -163,28 +162,28 @@ func idleOutbox(dir string) int {
 }
 
 // idleOutboxCPU runs an idle outbox process and returns its CPU, as a
-// percentage of one core, over wardIdle after a start-up pause.
+// percentage of one core, as idleCPU measures it.
 func idleOutboxCPU(b *testing.B) float64 {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), idleOutboxEnv+"="+b.TempDir())
-	stderr := &syncWriter{w: &bytes.Buffer{}}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	time.Sleep(2 * time.Second) // the start-up, as for the gateway's idle window
-	before := processCPU(b, cmd.Process.Pid)
-	t0 := time.Now()
-	time.Sleep(wardIdle)
-	pct := 100 * float64(processCPU(b, cmd.Process.Pid)-before) / float64(time.Since(t0))
+	stderr, stop := startCommand(b, cmd)
+	defer stop()
+	pct := idleCPU(b, cmd.Process.Pid)
 	if text := stderr.text(); strings.Contains(text, "idle outbox:") {
 		b.Fatal(text)
 	}
 	return pct
+}
+
+// idleCPU returns process pid's CPU, as a percentage of one core, over
+// wardIdle, after 2 s for its start-up (opening its ports or its outbox,
+// connecting to the broker) to be over.
+func idleCPU(b *testing.B, pid int) float64 {
+	time.Sleep(2 * time.Second)
+	before := processCPU(b, pid)
+	t0 := time.Now()
+	time.Sleep(wardIdle)
+	return 100 * float64(processCPU(b, pid)-before) / float64(time.Since(t0))
 }
 
 // passthrough reads lines from each port and publishes each with paho at
@@ -292,24 +291,12 @@ func runWard(b *testing.B, load wardLoad, command wardCommand) wardResult {
 		b.Fatalf("subscribe: %v", tok.Error())
 	}
 
-	stderr := &syncWriter{w: &bytes.Buffer{}}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
+	stderr, kill := startCommand(b, cmd)
+	defer kill()
 	var res wardResult
 	if load.hz == 1 {
-		// Silent monitors: the start-up is over once the process has
-		// subscribed or opened its ports; measure a silence timeout's worth.
-		time.Sleep(2 * time.Second)
-		before := processCPU(b, cmd.Process.Pid)
-		t0 := time.Now()
-		time.Sleep(wardIdle)
-		res.idlePct = 100 * float64(processCPU(b, cmd.Process.Pid)-before) / float64(time.Since(t0)) / float64(load.beds)
+		// Silent monitors: a silence timeout's worth (wardIdle).
+		res.idlePct = idleCPU(b, cmd.Process.Pid) / float64(load.beds)
 	}
 
 	// Load: every monitor writes a line each 1/hz s.
