@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 )
 
@@ -50,27 +49,27 @@ type Handler struct {
 	OnTick func(ctx context.Context) error
 }
 
-// Frames is a frame loop running over one link: its reader goroutine and
+// Frames is a frame loop running over one link: the [Link] it reads and
 // the bytes of an unfinished frame. Run may be called again after it
 // returns (a session's closing dialog after its context ended); the
-// unfinished frame carries over. Close ends the reader goroutine (a Link's
-// goes on reading for the next loop).
+// unfinished frame carries over. Close ends the link's reader goroutine
+// when the loop started it.
 type Frames struct {
 	loop   FrameLoop
-	chunks chan Chunk
-	done   chan struct{}
-	once   sync.Once
+	link   *Link
+	owned  bool // the loop started link and closes it
 	buf    []byte
 	unread []byte // bytes a Read of the link left, handled first
 	failed error  // the read error that ended the reader, once seen
 }
 
-// Start starts reading r in a goroutine of its own and returns the running
-// loop. The caller owns r: closing it is what ends a Read that is still
-// blocked when Close is called. When r is a [*Link], the loop takes the
-// link's bytes instead (bytes a Read of the link left first) and starts no
-// reader: the link outlives the loop. Start panics if Split is nil or
-// MaxFrame or Silence is not positive (a programming error).
+// Start starts reading r in a goroutine of its own (a [Link] of the loop's
+// own) and returns the running loop. The caller owns r: closing it is what
+// ends a Read that is still blocked when Close is called. When r is a
+// [*Link], the loop takes the link's bytes instead (bytes a Read of the
+// link left first) and starts no reader: the link outlives the loop. Start
+// panics if Split is nil or MaxFrame or Silence is not positive (a
+// programming error).
 func (l FrameLoop) Start(r io.Reader) *Frames {
 	if l.Split == nil || l.MaxFrame <= 0 || l.Silence <= 0 {
 		panic("drivers: FrameLoop needs Split, MaxFrame and Silence")
@@ -78,21 +77,23 @@ func (l FrameLoop) Start(r io.Reader) *Frames {
 	if l.ReadSize <= 0 {
 		l.ReadSize = DefaultReadSize
 	}
-	f := &Frames{loop: l, done: make(chan struct{}), buf: make([]byte, 0, l.MaxFrame+l.ReadSize)}
-	if link, ok := r.(*Link); ok {
-		f.chunks = link.chunks
-		f.unread, link.rest = link.rest, nil
-		return f
+	link, shared := r.(*Link)
+	if !shared {
+		link = newLink(r, nil, l.ReadSize)
 	}
-	f.chunks = make(chan Chunk)
-	go ReadChunks(r, l.ReadSize, f.chunks, f.done)
+	f := &Frames{loop: l, link: link, owned: !shared, buf: make([]byte, 0, l.MaxFrame+l.ReadSize)}
+	f.unread, link.rest = link.rest, nil
 	return f
 }
 
 // Close stops the reader goroutine (it ends as soon as a pending Read
 // returns); a loop started on a [*Link] leaves the link reading. It is
 // safe to call more than once.
-func (f *Frames) Close() { f.once.Do(func() { close(f.done) }) }
+func (f *Frames) Close() {
+	if f.owned {
+		f.link.Close()
+	}
+}
 
 // Run reads and handles frames until ctx ends (it then returns ctx.Err()
 // at once, even while a Read is blocked), the link fails, or a handler
@@ -120,7 +121,7 @@ func (f *Frames) Run(ctx context.Context, h Handler) error {
 			if err := h.OnTick(ctx); err != nil {
 				return err
 			}
-		case c := <-f.chunks:
+		case c := <-f.link.chunks:
 			if c.Err != nil {
 				f.failed = fmt.Errorf("%s: read: %w: %w", f.loop.Name, ErrLinkLost, c.Err)
 				return f.failed

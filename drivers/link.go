@@ -83,7 +83,8 @@ func readChunks(r io.Reader, size int, out chan<- Chunk, done <-chan struct{}) e
 // wrapper reads through Read with a reader of its own, which outlives the
 // session and takes the next session's bytes.
 type Link struct {
-	rw     io.ReadWriter
+	r      io.Reader
+	w      io.Writer // nil for a frame loop's own link, never written
 	chunks chan Chunk
 	done   chan struct{}
 	once   sync.Once
@@ -93,11 +94,14 @@ type Link struct {
 // NewLink starts reading rw in a goroutine of its own, size bytes at a
 // time. The caller owns rw: closing it ends a Read still blocked when
 // Close is called. NewLink panics if size is not positive.
-func NewLink(rw io.ReadWriter, size int) *Link {
+func NewLink(rw io.ReadWriter, size int) *Link { return newLink(rw, rw, size) }
+
+// newLink is NewLink reading r and writing w.
+func newLink(r io.Reader, w io.Writer, size int) *Link {
 	if size <= 0 {
 		panic("drivers: NewLink: buffer size must be positive")
 	}
-	l := &Link{rw: rw, chunks: make(chan Chunk), done: make(chan struct{})}
+	l := &Link{r: r, w: w, chunks: make(chan Chunk), done: make(chan struct{})}
 	go l.read(size)
 	return l
 }
@@ -105,7 +109,7 @@ func NewLink(rw io.ReadWriter, size int) *Link {
 // read runs ReadChunks and, once a Read has failed, gives that error to
 // every later reader of the link, until Close.
 func (l *Link) read(size int) {
-	err := readChunks(l.rw, size, l.chunks, l.done)
+	err := readChunks(l.r, size, l.chunks, l.done)
 	if err == nil {
 		return
 	}
@@ -144,7 +148,7 @@ func (l *Link) Read(p []byte) (int, error) {
 }
 
 // Write writes p to the port.
-func (l *Link) Write(p []byte) (int, error) { return l.rw.Write(p) }
+func (l *Link) Write(p []byte) (int, error) { return l.w.Write(p) }
 
 // Close stops the reader goroutine; it ends as soon as a pending Read of
 // the port returns. It is safe to call more than once.
