@@ -603,10 +603,10 @@ func (p *pipeline) settleAll(ctx context.Context, settlers settlers, released []
 	byBed := map[string][]assoc.Released{}
 	var beds []string
 	for _, rel := range released {
-		if _, ok := byBed[rel.Record.Bed]; !ok {
-			beds = append(beds, rel.Record.Bed)
+		if _, ok := byBed[rel.Bed]; !ok {
+			beds = append(beds, rel.Bed)
 		}
-		byBed[rel.Record.Bed] = append(byBed[rel.Record.Bed], rel)
+		byBed[rel.Bed] = append(byBed[rel.Bed], rel)
 	}
 	var mu sync.Mutex
 	var unsettled []assoc.Released
@@ -655,11 +655,22 @@ func startSettlers(n int) settlers {
 // stop ends the settlers once the work sent to them is done.
 func (s settlers) stop() { close(s) }
 
-// settle carries out a held record's decision and then removes it from
-// disk. A crash in between stores it again at the next start: the same
-// observation identifiers, so the EPR files it once.
+// settle reads a held record back from disk, carries out its decision and
+// then removes it from disk. A crash in between stores it again at the
+// next start: the same observation identifiers, so the EPR files it once.
+// A record that no longer decodes is lost: counted and logged, not
+// returned as an error (held again, it could never be stored).
 func (p *pipeline) settle(ctx context.Context, rel assoc.Released) error {
-	if err := p.route(ctx, rel.Record, rel.Decision); err != nil {
+	rec, err := p.held.Load(rel)
+	if errors.Is(err, assoc.ErrUndecodable) {
+		p.lost.Add(1)
+		p.log.Error("a held reading is lost: it no longer decodes", "bed", rel.Bed, "reason", "held-undecodable", "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.route(ctx, rec, rel.Decision); err != nil {
 		return err
 	}
 	if err := p.held.Done(rel); err != nil {

@@ -1,11 +1,15 @@
 package assoc
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/bedgate/bedgate/gateway/holdfile"
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
@@ -35,7 +39,7 @@ func TestHeldRelease(t *testing.T) {
 	// the one at +0 is not (the window starts at the admit instant).
 	apply(t, r, []step{{bed: "1", event: Admit, p: pA, at: 1}})
 	out := h.Release(minute(6))
-	if len(out) != 1 || out[0].Record.ReceivedAt != minute(2) || out[0].Decision.Action != Forward || *out[0].Decision.Patient != pA {
+	if len(out) != 1 || load(t, h, out[0]).ReceivedAt != minute(2) || out[0].Decision.Action != Forward || *out[0].Decision.Patient != pA {
 		t.Fatalf("Release after admit = %+v; want the +2 reading forwarded with the patient", out)
 	}
 	if h.Len() != 3 {
@@ -48,7 +52,7 @@ func TestHeldRelease(t *testing.T) {
 		t.Fatalf("released %d at +11, want 2", len(out))
 	}
 	for i, want := range []time.Time{minute(0), minute(1)} {
-		if out[i].Record.ReceivedAt != want || out[i].Decision.Action != ForwardUnassociated || out[i].Decision.Reason != ReasonHoldExpired {
+		if load(t, h, out[i]).ReceivedAt != want || out[i].Decision.Action != ForwardUnassociated || out[i].Decision.Reason != ReasonHoldExpired {
 			t.Fatalf("release %d = %+v, want %v expired and forwarded flagged", i, out[i], want.Sub(t0))
 		}
 	}
@@ -79,7 +83,7 @@ func TestHeldFull(t *testing.T) {
 	h.Add(reading("1", 0), minute(0))
 	h.Add(reading("1", 1), minute(1))
 	out, full, _ := h.Add(reading("1", 2), minute(2))
-	if !full || out.Record.ReceivedAt != minute(0) || out.Decision.Action != ForwardUnassociated || out.Decision.Reason != ReasonHoldFull {
+	if !full || load(t, h, out).ReceivedAt != minute(0) || out.Decision.Action != ForwardUnassociated || out.Decision.Reason != ReasonHoldFull {
 		t.Fatalf("Add to a full queue = %+v, %v; want the oldest pushed out", out, full)
 	}
 	if h.Len() != 2 {
@@ -88,7 +92,7 @@ func TestHeldFull(t *testing.T) {
 	// A pushed-out record that can be associated is forwarded with its patient.
 	apply(t, r, []step{{event: Admit, p: pB, at: 0}})
 	out, full, _ = h.Add(reading("1", 3), minute(3))
-	if !full || out.Record.ReceivedAt != minute(1) || out.Decision.Action != Forward || *out.Decision.Patient != pB {
+	if !full || load(t, h, out).ReceivedAt != minute(1) || out.Decision.Action != Forward || *out.Decision.Patient != pB {
 		t.Fatalf("Add = %+v, %v; want the +1 reading forwarded with its patient", out, full)
 	}
 }
@@ -126,5 +130,129 @@ func TestHeldConcurrent(t *testing.T) {
 	released += len(h.Release(minute(100)))
 	if released+h.Len() != 400 {
 		t.Fatalf("released %d + held %d, want 400 in all", released, h.Len())
+	}
+}
+
+// load reads a released record back, failing the test on an error.
+func load(t *testing.T, h *Held, r Released) record.Record {
+	t.Helper()
+	rec, err := h.Load(r)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return rec
+}
+
+// TestHeldOnDisk: with a Store the queue keeps only what deciding takes;
+// a released record is read back from the hold file whole, an undecodable
+// one is removed and lost, one the file cannot read is held again.
+func TestHeldOnDisk(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "held")
+	f, err := holdfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := NewRegister(Options{Beds: []string{"1"}, Now: clock})
+	d := Decider{Lookup: r, Policy: PolicyHold, HoldFor: 10 * time.Minute}
+	h := NewHeld(d, 2, f)
+
+	full := reading("1", 0)
+	spo2 := 97.0
+	full.Observations = []record.Observation{{ID: "o1", MDC: 150456, Ref: "MDC_PULS_OXIM_SAT_O2", Value: &spo2, Unit: "%", Questionable: true, Reason: "low perfusion"}}
+	full.Episodic, full.DeviceTime, full.ClockOffset = true, minute(-2), time.Minute // read at -3m
+	if _, pushed, err := h.Add(full, minute(0)); err != nil || pushed {
+		t.Fatalf("Add = %v, %v", pushed, err)
+	}
+	if hr := h.recs[0]; hr.rec != nil || !hr.at.Equal(minute(-3)) || hr.bed != "1" {
+		t.Fatalf("held entry = %+v; want bed 1 at -3m and no record in memory", hr)
+	}
+	apply(t, r, []step{{bed: "1", event: Admit, p: pA, at: -5}})
+	out := h.Release(minute(1))
+	if len(out) != 1 || out[0].Bed != "1" || !out[0].At.Equal(minute(-3)) || out[0].Decision.Action != Forward {
+		t.Fatalf("Release = %+v; want the reading forwarded", out)
+	}
+	got := load(t, h, out[0])
+	if normalize(t, got) != normalize(t, full) || got.Observations[0].Value == nil || *got.Observations[0].Value != spo2 {
+		t.Fatalf("read back %+v\nwant %+v", got, full)
+	}
+	if err := h.Done(out[0]); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.Stats(); st.Live != 0 {
+		t.Fatalf("after Done the file holds %d entries", st.Live)
+	}
+
+	// An entry whose data is not a record: lost, and removed.
+	key, err := f.Add([]byte("not json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Restore(key, []byte("not json")); !errors.Is(err, ErrUndecodable) {
+		t.Fatalf("Restore of bad data = %v, want ErrUndecodable", err)
+	}
+	if st := f.Stats(); st.Live != 0 {
+		t.Fatalf("an undecodable entry stayed in the file (%d live)", st.Live)
+	}
+	// The same found when a released record is loaded.
+	if key, err = f.Add([]byte("{")); err != nil {
+		t.Fatal(err)
+	}
+	bad := heldRecord{bed: "1", at: minute(0), key: key}.released(Decision{Action: Forward})
+	if _, err := h.Load(bad); !errors.Is(err, ErrUndecodable) {
+		t.Fatalf("Load of bad data = %v, want ErrUndecodable", err)
+	}
+	if st := f.Stats(); st.Live != 0 {
+		t.Fatalf("an undecodable entry stayed in the file (%d live)", st.Live)
+	}
+
+	// A record the file no longer has cannot be loaded; returned, it is
+	// decided again.
+	if _, _, err := h.Add(reading("1", 2), minute(2)); err != nil {
+		t.Fatal(err)
+	}
+	out = h.Release(minute(3))
+	if len(out) != 1 {
+		t.Fatalf("released %d, want 1", len(out))
+	}
+	if err := f.Done(out[0].held.key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Load(out[0]); err == nil || errors.Is(err, ErrUndecodable) || !errors.Is(err, holdfile.ErrNotLive) {
+		t.Fatalf("Load of a vanished entry = %v; want a read error, not ErrUndecodable", err)
+	}
+	h.Return(out[0])
+	if again := h.Release(minute(3)); len(again) != 1 || !again[0].At.Equal(minute(2)) {
+		t.Fatalf("after Return, Release = %+v", again)
+	}
+}
+
+// normalize is a record as JSON sees it (times lose their monotonic
+// reading and keep their instant).
+func normalize(t *testing.T, rec record.Record) string {
+	t.Helper()
+	b, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestHeldFullOnDisk: the record pushed out of a full queue is read back
+// from the file.
+func TestHeldFullOnDisk(t *testing.T) {
+	f, err := holdfile.Open(filepath.Join(t.TempDir(), "held"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := NewHeld(Decider{Lookup: NewRegister(Options{Now: clock}), Policy: PolicyHold}, 1, f)
+	h.Add(reading("1", 0), minute(0))
+	out, full, err := h.Add(reading("1", 1), minute(1))
+	if err != nil || !full || out.Decision.Reason != ReasonHoldFull {
+		t.Fatalf("Add to a full queue = %+v, %v, %v", out, full, err)
+	}
+	if got := load(t, h, out); !got.ReceivedAt.Equal(minute(0)) || got.Bed != "1" {
+		t.Fatalf("pushed out %+v; want the +0 reading", got)
 	}
 }

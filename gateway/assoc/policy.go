@@ -188,8 +188,12 @@ func ReadingTime(rec record.Record) time.Time {
 // whose ReadingTime is HoldFor or more before now is no longer held but
 // forwarded flagged or quarantined as AfterHold says.
 func (d Decider) Decide(rec record.Record, now time.Time) Decision {
-	at := ReadingTime(rec)
-	if d.Feed != nil && !d.Feed.Known(rec.Bed, at, now) {
+	return d.decide(rec.Bed, ReadingTime(rec), now)
+}
+
+// decide is Decide for a reading of bed at its ReadingTime at.
+func (d Decider) decide(bed string, at time.Time, now time.Time) Decision {
+	if d.Feed != nil && !d.Feed.Known(bed, at, now) {
 		if now.Sub(at) < d.maxWait() {
 			return Decision{Action: Hold, Reason: ReasonFeedPending}
 		}
@@ -201,7 +205,7 @@ func (d Decider) Decide(rec record.Record, now time.Time) Decision {
 		}
 		return Decision{Action: ForwardUnassociated, Reason: ReasonFeedUnavailable}
 	}
-	return d.known(rec.Bed, at, now.Sub(at) < d.holdFor())
+	return d.known(bed, at, now.Sub(at) < d.holdFor())
 }
 
 // known decides a reading whose feed is known: its patient, else the

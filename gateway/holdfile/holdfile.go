@@ -16,8 +16,13 @@ import (
 // MaxEntryLen is the largest entry Add accepts.
 const MaxEntryLen = 1 << 20
 
-// ErrTooLarge is returned by Add for an entry over MaxEntryLen bytes.
-var ErrTooLarge = errors.New("holdfile: entry too large")
+var (
+	// ErrTooLarge is returned by Add for an entry over MaxEntryLen bytes.
+	ErrTooLarge = errors.New("holdfile: entry too large")
+	// ErrNotLive is returned by Read for a key that names no live entry
+	// (never added, or done).
+	ErrNotLive = errors.New("holdfile: no live entry")
+)
 
 const (
 	opAdd  = 1
@@ -43,10 +48,10 @@ type Stats struct {
 }
 
 // File is an open hold file. It is safe for concurrent use. It keeps in
-// memory where each live entry lies in the file, not its data: the
-// gateway holds up to 10,000 readings (assoc.DefaultMaxHeld, reached by a
-// ward of 64 beds × 50 Hz within a 5 s grace), 1 to 4 KB of JSON each
-// that would otherwise be a second copy of the records it holds.
+// memory where each live entry lies in the file, not its data, which Read
+// reads back: the gateway holds up to 10,000 readings
+// (assoc.DefaultMaxHeld, reached by a ward of 64 beds × 50 Hz within a 5 s
+// grace), 1 to 4 KB of JSON each, and keeps them nowhere else.
 type File struct {
 	mu      sync.Mutex
 	path    string
@@ -201,6 +206,18 @@ func (h *File) Entries() ([]Entry, error) {
 		out = append(out, Entry{Key: k, Data: data})
 	}
 	return out, nil
+}
+
+// Read returns the data of the live entry with key, read back from the
+// file.
+func (h *File) Read(key uint64) ([]byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	at, ok := h.live[key]
+	if !ok {
+		return nil, fmt.Errorf("%w: key %d", ErrNotLive, key)
+	}
+	return h.readLocked(at)
 }
 
 // readLocked reads the data at an entry's span (a positioned read: the

@@ -2,6 +2,7 @@ package holdfile
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -72,6 +73,24 @@ func TestReopen(t *testing.T) {
 	h.Close()
 }
 
+// TestRead: Read returns a live entry's data, and ErrNotLive for a key
+// done or never added.
+func TestRead(t *testing.T) {
+	h := open(t, filepath.Join(t.TempDir(), "held"))
+	defer h.Close()
+	a, _ := h.Add([]byte("a"))
+	b, _ := h.Add([]byte("bb"))
+	if data, err := h.Read(b); err != nil || string(data) != "bb" {
+		t.Fatalf("Read(b) = %q, %v", data, err)
+	}
+	h.Done(a)
+	for _, k := range []uint64{a, b + 1} {
+		if data, err := h.Read(k); !errors.Is(err, ErrNotLive) {
+			t.Errorf("Read(%d) = %q, %v; want ErrNotLive", k, data, err)
+		}
+	}
+}
+
 // TestDamagedTail: a frame cut short by a crash (or garbage after it) is
 // cut off at Open; the entries before it are kept and later adds follow
 // them.
@@ -115,6 +134,9 @@ func TestCompaction(t *testing.T) {
 	}
 	if st := h.Stats(); st.Bytes > compactAt+int64(len(big))*2 {
 		t.Fatalf("file of %d bytes with one small live entry: not compacted", st.Bytes)
+	}
+	if data, err := h.Read(first); err != nil || string(data) != "long-lived" {
+		t.Fatalf("Read after compaction = %q, %v; want the entry", data, err)
 	}
 	// Entries are read back from the file: from the rewritten one, also
 	// for an entry added after the rewrite.
