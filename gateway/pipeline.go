@@ -345,7 +345,6 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 		if err != nil {
 			return fmt.Errorf("gateway: %w", err)
 		}
-		p.wakeHeld()
 		if pushed {
 			// The held queue was full: the oldest record leaves it now.
 			return p.settle(ctx, out)
@@ -579,6 +578,7 @@ func (p *pipeline) releaseHeld(ctx context.Context, beds int) {
 			}
 			return
 		case <-p.wake:
+		case <-p.held.NotEmpty():
 		case <-time.After(wait):
 		}
 	}

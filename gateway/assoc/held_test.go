@@ -256,3 +256,35 @@ func TestHeldFullOnDisk(t *testing.T) {
 		t.Fatalf("pushed out %+v; want the +0 reading", got)
 	}
 }
+
+// TestHeldNotEmpty: an Add to an empty queue signals, one to a queue
+// already holding records does not.
+func TestHeldNotEmpty(t *testing.T) {
+	h := NewHeld(Decider{Lookup: NewRegister(Options{Now: clock}), Policy: PolicyHold, HoldFor: time.Minute}, 0, nil)
+	signalled := func() bool {
+		select {
+		case <-h.NotEmpty():
+			return true
+		default:
+			return false
+		}
+	}
+	if signalled() {
+		t.Fatal("signalled before any Add")
+	}
+	h.Add(reading("1", 0), minute(0))
+	if !signalled() {
+		t.Fatal("the first Add did not signal")
+	}
+	h.Add(reading("1", 1), minute(1))
+	if signalled() {
+		t.Fatal("an Add to a queue holding a record signalled")
+	}
+	if out := h.Release(minute(5)); len(out) != 2 || h.Len() != 0 {
+		t.Fatalf("released %d, %d left; want both, none", len(out), h.Len())
+	}
+	h.Add(reading("1", 6), minute(6))
+	if !signalled() {
+		t.Fatal("an Add to the emptied queue did not signal")
+	}
+}
