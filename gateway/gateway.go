@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bedgate/bedgate/buffer"
@@ -563,7 +564,7 @@ func (s *supervisor) run(ctx context.Context) {
 func (s *supervisor) serve(ctx context.Context, port *serialport.Port) (delivered bool, err error) {
 	var rw io.ReadWriter = port
 	if s.captureDir != "" {
-		f, err := s.openCapture(port)
+		f, err := s.openCapture(port, port.Node())
 		if err != nil {
 			s.log.Warn("cannot record a capture of the port; reading on without one", "err", err)
 		} else {
@@ -617,17 +618,25 @@ func (s *supervisor) session(ctx context.Context, link *drivers.Link) (delivered
 	return connected, sess.Run(ctx, sink)
 }
 
-// captureFile is one port session's capture.
+// captureFile is the capture of one opening of a port.
 type captureFile struct {
-	f   *os.File
-	tee io.ReadWriter
+	f      *os.File
+	tee    io.ReadWriter
+	closed atomic.Bool
 }
 
-func (c *captureFile) Close() error { return c.f.Close() }
+// Close ends the capture. The port is still open then (its reader may be
+// recording a last chunk): a write failing after Close is no failure to
+// report.
+func (c *captureFile) Close() error {
+	c.closed.Store(true)
+	return c.f.Close()
+}
 
-// openCapture starts a capture file for a port session: every byte read
-// from the port is recorded while it goes on to the driver.
-func (s *supervisor) openCapture(port *serialport.Port) (*captureFile, error) {
+// openCapture starts a capture file for an opening of the port (rw, on
+// device node node): every byte read from it is recorded while it goes on
+// to the driver.
+func (s *supervisor) openCapture(rw io.ReadWriter, node string) (*captureFile, error) {
 	if err := os.MkdirAll(s.captureDir, 0o750); err != nil {
 		return nil, err
 	}
@@ -638,13 +647,17 @@ func (s *supervisor) openCapture(port *serialport.Port) (*captureFile, error) {
 		return nil, err
 	}
 	line := s.line
-	w, err := capture.NewWriter(f, capture.Header{Start: now, Port: s.port, Node: port.Node(), Driver: s.driver.Name, Line: &line}, s.now)
+	w, err := capture.NewWriter(f, capture.Header{Start: now, Port: s.port, Node: node, Driver: s.driver.Name, Line: &line}, s.now)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	s.log.Info("recording a capture of the port", "file", name)
-	return &captureFile{f: f, tee: capture.Tee(port, w, func(err error) {
-		s.log.Warn("capture stopped; the device is still read", "file", name, "err", err)
-	})}, nil
+	c := &captureFile{f: f}
+	c.tee = capture.Tee(rw, w, func(err error) {
+		if !c.closed.Load() {
+			s.log.Warn("capture stopped; the device is still read", "file", name, "err", err)
+		}
+	})
+	return c, nil
 }
