@@ -185,12 +185,14 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, ledger *filed.Ledger
 		return nil, fmt.Errorf("gateway: held readings: %w", err)
 	}
 	held := assoc.NewHeld(decider, assoc.DefaultMaxHeld, heldFile)
-	kept, err := heldFile.Entries()
-	if err != nil {
-		return nil, fmt.Errorf("gateway: held readings: %w", err)
-	}
-	for _, e := range kept {
-		if err := held.Restore(e.Key, e.Data); err != nil {
+	// One at a time: the queue keeps what deciding takes, not the
+	// readings (up to 10,000 of 1 to 4 KB).
+	for _, key := range heldFile.Keys() {
+		data, err := heldFile.Read(key)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: held readings: %w", err)
+		}
+		if err := held.Restore(key, data); err != nil {
 			log.Error("a held reading could not be read back; removed", "err", err)
 		}
 	}
