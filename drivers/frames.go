@@ -33,7 +33,9 @@ type FrameLoop struct {
 	// Silence is how long the device may send nothing before Run returns
 	// an error matching ErrLinkLost. Required.
 	Silence time.Duration
-	// ReadSize is the most bytes read at once. Zero means DefaultReadSize.
+	// ReadSize is the most bytes read at once from a reader that is not a
+	// Link; a Link reads in the size it was made with. Zero means
+	// DefaultReadSize.
 	ReadSize int
 }
 
