@@ -217,6 +217,7 @@ type bedTracker struct {
 	mu      sync.Mutex
 	bed     stats.Bed // without Vitals, Trend, Quarantined, Admitted
 	session drivers.Session
+	ended   drivers.Stats // the bed's sessions before session, summed
 	vitals  map[string]stats.Vital
 	trend   [stats.TrendPoints]stats.TrendPoint
 	points  int // points in trend, at most TrendPoints
@@ -259,11 +260,33 @@ func (t *bedTracker) opened(node string) {
 	t.bed.Node = node
 }
 
-// startSession records the session whose counters the snapshot shows.
+// startSession records the bed's new driver session. The snapshot shows
+// the counters of every session of the bed summed: a silent device's
+// session ends once per silence limit, and its bad lines would otherwise
+// vanish from the status page with it.
 func (t *bedTracker) startSession(s drivers.Session) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.session != nil {
+		t.ended = addStats(t.ended, t.session.Stats())
+	}
 	t.session = s
+}
+
+// addStats sums two sessions' counters; the later one's last error wins
+// when it has one.
+func addStats(earlier, later drivers.Stats) drivers.Stats {
+	sum := drivers.Stats{
+		Readings:  earlier.Readings + later.Readings,
+		Frames:    earlier.Frames + later.Frames,
+		Bad:       earlier.Bad + later.Bad,
+		Skipped:   earlier.Skipped + later.Skipped,
+		LastError: later.LastError,
+	}
+	if sum.LastError == "" {
+		sum.LastError = earlier.LastError
+	}
+	return sum
 }
 
 // reading records a reading the driver delivered: its device, arrival
@@ -337,8 +360,9 @@ func (t *bedTracker) snapshot() stats.Bed {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.bed
+	b.DriverStats = t.ended
 	if t.session != nil {
-		b.DriverStats = t.session.Stats()
+		b.DriverStats = addStats(t.ended, t.session.Stats())
 	}
 	for _, k := range vitalOrder {
 		if v, ok := t.vitals[k]; ok {

@@ -188,7 +188,8 @@ type Bed struct {
 	// port-missing, port-error or disconnected.
 	RetryIn Duration `json:"retry_in,omitzero"`
 
-	// DriverStats are the counters of the latest driver session.
+	// DriverStats are the driver's counters for the bed since the gateway
+	// started, every session's summed (LastError: the latest one).
 	DriverStats drivers.Stats `json:"driver_stats"`
 	// Readings counts readings the driver delivered for this bed.
 	Readings int64 `json:"readings"`
