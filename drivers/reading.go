@@ -1,6 +1,8 @@
 package drivers
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -111,16 +113,36 @@ func (s Status) String() string {
 	return b.String()
 }
 
-// MarshalText encodes the status as its String form.
-func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// knownStatus is every flag statusNames names.
+const knownStatus = Status(1<<len(statusNames) - 1)
 
-// UnmarshalText parses the String form.
+// MarshalText encodes the status as its String form, except that bits no
+// flag names are written as one hexadecimal number ("questionable|0x400")
+// instead of "unknown", so that UnmarshalText gives back the same status.
+func (s Status) MarshalText() ([]byte, error) {
+	rest := s &^ knownStatus
+	if rest == 0 {
+		return []byte(s.String()), nil
+	}
+	var text []byte
+	if known := s & knownStatus; known != 0 {
+		text = append([]byte(known.String()), '|')
+	}
+	return fmt.Appendf(text, "%#x", uint32(rest)), nil
+}
+
+// UnmarshalText parses what MarshalText writes: the String form, with
+// bits no flag names as one hexadecimal number.
 func (s *Status) UnmarshalText(text []byte) error {
 	*s = 0
 	if string(text) == "ok" || len(text) == 0 {
 		return nil
 	}
 	for _, part := range strings.Split(string(text), "|") {
+		if rest, ok := unknownBits(part); ok {
+			*s |= rest
+			continue
+		}
 		found := false
 		for i, name := range statusNames {
 			if part == name {
@@ -133,6 +155,19 @@ func (s *Status) UnmarshalText(text []byte) error {
 		}
 	}
 	return nil
+}
+
+// unknownBits parses a hexadecimal part of a status's text: bits that no
+// flag names, and none that one does.
+func unknownBits(part string) (Status, bool) {
+	if !strings.HasPrefix(part, "0x") {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(part[2:], 16, 32)
+	if err != nil || n == 0 || Status(n)&knownStatus != 0 {
+		return 0, false
+	}
+	return Status(n), true
 }
 
 // StatusError reports a status name that is not one of the known flags.

@@ -89,6 +89,25 @@ func TestStatusTextRoundTrip(t *testing.T) {
 	}
 }
 
+// TestStatusUnknownBitsRoundTrip: bits no flag names survive MarshalText
+// and UnmarshalText (a held reading is stored as JSON and read back), while
+// String still calls them "unknown".
+func TestStatusUnknownBitsRoundTrip(t *testing.T) {
+	for _, s := range []drivers.Status{1 << 8, 1 << 31, drivers.Questionable | 1<<12 | 1<<20} {
+		text, err := s.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got drivers.Status
+		if err := got.UnmarshalText(text); err != nil || got != s {
+			t.Errorf("Status(%#x): MarshalText %q, UnmarshalText = %#x, %v", uint32(s), text, uint32(got), err)
+		}
+		if !strings.Contains(s.String(), "unknown") {
+			t.Errorf("Status(%#x).String() = %q, want it to say unknown", uint32(s), s.String())
+		}
+	}
+}
+
 func TestStatusUnmarshalText(t *testing.T) {
 	tests := []struct {
 		text    string
@@ -107,6 +126,11 @@ func TestStatusUnmarshalText(t *testing.T) {
 		{text: "questionable|", wantErr: true, badFlag: ""},            // an empty part is not a flag
 		{text: "ok|demo", wantErr: true, badFlag: "ok"},                // "ok" only stands alone
 		{text: "unknown", wantErr: true, badFlag: "unknown"},           // String's name for unknown bits is not a flag
+		{text: "0x400", want: drivers.Status(0x400)},                   // bits no flag names, as MarshalText writes them
+		{text: "demo|0x300", want: drivers.Demo | drivers.Status(0x300)},
+		{text: "0x1", wantErr: true, badFlag: "0x1"}, // a named flag is written by name
+		{text: "0x0", wantErr: true, badFlag: "0x0"},
+		{text: "0xzz", wantErr: true, badFlag: "0xzz"},
 	}
 	for _, tt := range tests {
 		var s drivers.Status
