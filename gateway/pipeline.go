@@ -75,9 +75,10 @@ type pipeline struct {
 	scored chan record.Record
 
 	// lost counts records that no device session waited for (held
-	// readings released, NEWS2 scores) and that could not be stored, and
-	// readings not stored because their context was refused for want of
-	// space: never silent, reported on the status topic.
+	// readings released, NEWS2 scores) and that could not be stored, held
+	// readings that could not be read back from disk, and readings not
+	// stored because their context was refused for want of space: never
+	// silent, reported on the status topic.
 	lost atomic.Int64
 	// tally counts stored records and quarantined values for the snapshot.
 	tally tally
@@ -187,13 +188,15 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, ledger *filed.Ledger
 	held := assoc.NewHeld(decider, assoc.DefaultMaxHeld, heldFile)
 	// One at a time: the queue keeps what deciding takes, not the
 	// readings (up to 10,000 of 1 to 4 KB).
+	var undecodable int64
 	for _, key := range heldFile.Keys() {
 		data, err := heldFile.Read(key)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: held readings: %w", err)
 		}
 		if err := held.Restore(key, data); err != nil {
-			log.Error("a held reading could not be read back; removed", "err", err)
+			undecodable++
+			log.Error("a held reading could not be read back; removed", "reason", "held-unreadable", "err", err)
 		}
 	}
 	if st := heldFile.Stats(); st.Live > 0 || st.Damaged > 0 {
@@ -242,6 +245,7 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, ledger *filed.Ledger
 			return nil, fmt.Errorf("gateway: NEWS2: %w", err)
 		}
 	}
+	pipe.lost.Add(undecodable)
 	return pipe, nil
 }
 
@@ -349,7 +353,13 @@ func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decisio
 		}
 		if pushed {
 			// The held queue was full: the oldest record leaves it now.
-			return p.settle(ctx, out)
+			// rec is held whatever becomes of it: a failure is not
+			// rec's (the device session goes on), and the record is
+			// held again, at the front, for the next look.
+			if err := p.settle(ctx, out); err != nil {
+				p.held.Return(out)
+				p.log.Error("a reading pushed out of the full hold could not be stored; it stays held", "bed", out.Bed, "reason", "store-held", "err", err)
+			}
 		}
 		return nil
 	case assoc.Quarantine:
@@ -660,16 +670,24 @@ func (s settlers) stop() { close(s) }
 // settle reads a held record back from disk, carries out its decision and
 // then removes it from disk. A crash in between stores it again at the
 // next start: the same observation identifiers, so the EPR files it once.
-// A record that no longer decodes is lost: counted and logged, not
-// returned as an error (held again, it could never be stored).
+// A record that can never be read back (damaged on disk, or no longer
+// decoding) is lost: counted, logged and removed, not returned as an error
+// (held again, it would block its bed's later records for good). Any other
+// error is the caller's to hold the record again.
 func (p *pipeline) settle(ctx context.Context, rel assoc.Released) error {
 	rec, err := p.held.Load(rel)
-	if errors.Is(err, assoc.ErrUndecodable) {
+	switch {
+	case err == nil:
+	case errors.Is(err, assoc.ErrUndecodable), errors.Is(err, holdfile.ErrDamaged), errors.Is(err, holdfile.ErrNotLive):
+		// Read again it would fail again: lost, counted, and removed
+		// from disk (an undecodable one is already).
 		p.lost.Add(1)
-		p.log.Error("a held reading is lost: it no longer decodes", "bed", rel.Bed, "reason", "held-undecodable", "err", err)
+		p.log.Error("a held reading is lost: it cannot be read back from disk", "bed", rel.Bed, "reason", "held-unreadable", "err", err)
+		if err := p.held.Done(rel); err != nil {
+			p.log.Warn("a lost held reading stays on disk", "err", err)
+		}
 		return nil
-	}
-	if err != nil {
+	default:
 		return err
 	}
 	if err := p.route(ctx, rec, rel.Decision); err != nil {

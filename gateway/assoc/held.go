@@ -189,8 +189,10 @@ func (h *Held) Release(now time.Time) []Released {
 
 // Load returns a released record, read back from the Store. An error
 // matching ErrUndecodable means the record is lost (removed from the
-// Store); any other, that the Store could not read it: Return it to be
-// tried again.
+// Store); any other is the Store's read error, wrapped: whether reading
+// again can help is the Store's to say (a hold file's ErrNotLive and
+// ErrDamaged say it cannot), and a record to be tried again is passed to
+// Return.
 func (h *Held) Load(r Released) (record.Record, error) {
 	if r.held.rec != nil {
 		return *r.held.rec, nil

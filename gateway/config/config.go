@@ -755,7 +755,7 @@ func (c *Config) ranges() []bound {
 		durationIn("validation.max_measurement_age", c.Validation.MaxMeasurementAge, time.Minute, 24*time.Hour,
 			"a monitor shows its last blood pressure until the next, at least every few minutes while measuring; one more than a day old is not a current observation to forward"),
 		durationIn("association.hold_for", c.Association.HoldFor, time.Second, 24*time.Hour,
-			"held readings are kept in memory only (lost if the gateway stops) and go out late by as long as they are held"),
+			"held readings wait on disk and go out late by as long as they are held"),
 	}
 	// 0 is unlimited.
 	if c.MQTT.BacklogRate != 0 {

@@ -43,7 +43,7 @@ func TestRanges(t *testing.T) {
 		{"max_bytes tiny", section("buffer:\n  max_bytes: 1000"), []string{"buffer.max_bytes", "1048576"}},
 		{"max_age of a year", section("buffer:\n  max_age: 8760h"), []string{"buffer.max_age", "720h0m0s", "30 days late"}},
 		{"max_age under a minute", section("buffer:\n  max_age: 30s"), []string{"buffer.max_age"}},
-		{"hold_for of centuries", section("association:\n  policy: hold\n  hold_for: 2562047h"), []string{"association.hold_for", "2562047h", "in memory"}},
+		{"hold_for of centuries", section("association:\n  policy: hold\n  hold_for: 2562047h"), []string{"association.hold_for", "2562047h", "go out late"}},
 		{"hold_for of an hour", section("association:\n  policy: hold\n  hold_for: 1h"), nil},
 		{"max_clock_offset of a week", section("validation:\n  max_clock_offset: 168h"), []string{"validation.max_clock_offset", "wrong, not drifting"}},
 		{"news2 windows per input", section("news2:\n  windows:\n    systolic_bp: 2h\n    spo2: 5m"), nil},

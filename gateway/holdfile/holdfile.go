@@ -22,6 +22,9 @@ var (
 	// ErrNotLive is returned by Read for a key that names no live entry
 	// (never added, or done).
 	ErrNotLive = errors.New("holdfile: no live entry")
+	// ErrDamaged is returned by Read (and Entries) when an entry's frame
+	// read back from the file no longer matches its checksum.
+	ErrDamaged = errors.New("holdfile: entry damaged on disk")
 )
 
 const (
@@ -220,14 +223,19 @@ func (h *File) Read(key uint64) ([]byte, error) {
 	return h.readLocked(at)
 }
 
-// readLocked reads the data at an entry's span (a positioned read: the
-// file offset appends write at does not move).
+// readLocked reads an entry's whole frame back (a positioned read: the
+// file offset appends write at does not move), checks its checksum and
+// returns its data.
 func (h *File) readLocked(at span) ([]byte, error) {
-	data := make([]byte, at.n)
-	if _, err := h.f.ReadAt(data, at.off); err != nil {
+	b := make([]byte, header+at.n+4)
+	if _, err := h.f.ReadAt(b, at.off-header); err != nil {
 		return nil, fmt.Errorf("holdfile: read entry: %w", err)
 	}
-	return data, nil
+	body := b[:header+at.n]
+	if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(b[len(body):]) {
+		return nil, fmt.Errorf("%w: at offset %d", ErrDamaged, at.off-header)
+	}
+	return b[header:len(body):len(body)], nil
 }
 
 // Add stores data and returns its key once it is synced to disk. Adds

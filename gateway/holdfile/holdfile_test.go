@@ -89,6 +89,14 @@ func TestRead(t *testing.T) {
 			t.Errorf("Read(%d) = %q, %v; want ErrNotLive", k, data, err)
 		}
 	}
+	// A byte of b's data changed on disk under the open file.
+	at := h.live[b]
+	if _, err := h.f.WriteAt([]byte("X"), at.off); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := h.Read(b); !errors.Is(err, ErrDamaged) {
+		t.Errorf("Read of a damaged entry = %q, %v; want ErrDamaged", data, err)
+	}
 }
 
 // TestDamagedTail: a frame cut short by a crash (or garbage after it) is
