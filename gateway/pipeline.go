@@ -187,7 +187,7 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, ledger *filed.Ledger
 	}
 	held := assoc.NewHeld(decider, assoc.DefaultMaxHeld, heldFile)
 	// One at a time: the queue keeps what deciding takes, not the
-	// readings (up to 10,000 of 1 to 4 KB).
+	// readings (up to assoc.DefaultMaxHeld of 1 to 4 KB).
 	var undecodable int64
 	for _, key := range heldFile.Keys() {
 		data, err := heldFile.Read(key)

@@ -10,9 +10,14 @@ import (
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
-// DefaultMaxHeld is the default bound of a Held queue: about 45 minutes of
-// six beds each sending a reading a second.
-const DefaultMaxHeld = 10000
+// DefaultMaxHeld is the default bound of a Held queue: more than the
+// 16,000 readings a ward of 64 beds × 50 Hz sends within the default 5 s
+// association grace (with 10,000, each of them left the queue full after
+// about 3 s, before its patient could be known, and went out without one),
+// or about 90 minutes of six beds each sending a reading a second. With a
+// Store a held record costs 56 bytes of memory; on disk, its JSON (1 to
+// 4 KB). The default value of DefaultMaxHeld is 20,000.
+const DefaultMaxHeld = 20000
 
 // Store keeps held records on disk (*holdfile.File implements it): Add
 // returns once the data is synced; Read reads it back; Done removes it.
@@ -52,9 +57,9 @@ type heldRecord struct {
 // held records survive kill -9 and restarts (NewHeld restores them), and
 // it is kept there only: the queue holds what deciding it takes (56 bytes
 // a record), and Load reads the record back once decided. Measured with a
-// heap profile of BenchmarkWard at 64 beds × 50 Hz, where the queue is at
-// its bound of 10,000: the decoded records took about 13 MB of heap, the
-// entries under 1 MB. It is safe for concurrent use.
+// heap profile of BenchmarkWard at 64 beds × 50 Hz, with 10,000 records
+// held: the decoded records took about 13 MB of heap, the entries under
+// 1 MB. It is safe for concurrent use.
 type Held struct {
 	d     Decider
 	max   int

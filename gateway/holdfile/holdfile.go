@@ -52,9 +52,9 @@ type Stats struct {
 
 // File is an open hold file. It is safe for concurrent use. It keeps in
 // memory where each live entry lies in the file, not its data, which Read
-// reads back: the gateway holds up to 10,000 readings
-// (assoc.DefaultMaxHeld, reached by a ward of 64 beds × 50 Hz within a 5 s
-// grace), 1 to 4 KB of JSON each, and keeps them nowhere else.
+// reads back: the gateway holds up to 20,000 readings
+// (assoc.DefaultMaxHeld; a ward of 64 beds × 50 Hz holds 16,000 within a
+// 5 s grace), 1 to 4 KB of JSON each, and keeps them nowhere else.
 type File struct {
 	mu      sync.Mutex
 	path    string
