@@ -117,7 +117,7 @@ func TestDiskFullDuringOutage(t *testing.T) {
 	done := runGatewayWith(t, runCtx, gateway.Options{Config: cfg, Logger: slog.New(logs)})
 
 	waitUntil(t, "the outbox to refuse readings for space", 60*time.Second, func() bool {
-		return logs.saw("buffer: disk nearly full, refusing new entries")
+		return logs.Saw("buffer: disk nearly full, refusing new entries")
 	})
 	st := endOutage(t, broker, w, done, "disk-full")
 	stored := st.Outbox.NextSeq - 1

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,42 +173,9 @@ func endOutageWhen(t *testing.T, broker *brokertest.Broker, w *statusWatcher, do
 	return st
 }
 
-// logWatch is a slog.Handler that keeps the messages logged, so that a test
-// can wait for something only the log shows (the broker being down).
-type logWatch struct {
-	mu       sync.Mutex
-	messages []string
-}
-
-func (l *logWatch) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logWatch) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logWatch) WithGroup(string) slog.Handler            { return l }
-func (l *logWatch) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.messages = append(l.messages, r.Message)
-	return nil
-}
-
-// saw reports whether msg was logged.
-func (l *logWatch) saw(msg string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Contains(l.messages, msg)
-}
-
-// count returns how many messages containing s were logged.
-func (l *logWatch) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, m := range l.messages {
-		if strings.Contains(m, s) {
-			n++
-		}
-	}
-	return n
-}
+// logWatch keeps the messages logged (gateway.LogWatch, in an internal
+// test file so that the package's own tests use it too).
+type logWatch = gateway.LogWatch
 
 func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
@@ -247,7 +212,7 @@ func TestQuotaDuringOutage(t *testing.T) {
 	// until the outbox has dropped for its bound more than once, so the
 	// gateway has gone on past the first drop.
 	waitUntil(t, "the outbox to drop its oldest entries twice", 30*time.Second, func() bool {
-		return log.count("buffer: full, dropped oldest entries") >= 2
+		return log.Count("buffer: full, dropped oldest entries") >= 2
 	})
 	st := endOutage(t, broker, w, done, "full")
 	if st.Outbox.Bytes > 1<<20 {

@@ -214,6 +214,15 @@ func (w *plugWatcher) waitEveryReadingOnce(t *testing.T, gatewayID string, meant
 
 // newPlugMonitor makes a simulated Masimo monitor with serial whose clock
 // runs 20 times faster: a reading every 50 ms.
+// plugIn starts the monitor on port once the gateway listens on it, and
+// waits until the gateway reports the device connected.
+func (m *plugMonitor) plugIn(t *testing.T, w *plugWatcher, port *pty.PTY) {
+	t.Helper()
+	w.waitFor(t, "listening", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "listening"); return i >= 0 })
+	m.play(t, port)
+	w.waitFor(t, "connected", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "connected"); return i >= 0 })
+}
+
 func newPlugMonitor(t *testing.T, serial string) *plugMonitor {
 	t.Helper()
 	values := &plugValues{}
@@ -302,9 +311,7 @@ func TestHotPlug(t *testing.T) {
 	values := m.values
 
 	// Plugged in: the gateway opens the port, then readings flow.
-	w.waitFor(t, "listening", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "listening"); return i >= 0 })
-	m.play(t, first)
-	w.waitFor(t, "connected", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "connected"); return i >= 0 })
+	m.plugIn(t, w, first)
 	values.waitFor(t, 5, 10*time.Second)
 
 	// Unplug: the monitor stops, the gateway reads what it sent, the
@@ -402,9 +409,7 @@ func TestSilentMonitorKeepsItsPort(t *testing.T) {
 
 	m := newPlugMonitor(t, "0000093113")
 	values := m.values
-	w.waitFor(t, "listening", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "listening"); return i >= 0 })
-	m.play(t, port)
-	w.waitFor(t, "connected", 5*time.Second, func(w *plugWatcher) bool { _, i := w.stateAfter(0, "connected"); return i >= 0 })
+	m.plugIn(t, w, port)
 	values.waitFor(t, 3, 10*time.Second)
 
 	// Switched off: silent past the limit, three times over.
@@ -438,7 +443,7 @@ func TestSilentMonitorKeepsItsPort(t *testing.T) {
 		}
 	}
 	w.mu.Unlock()
-	if n := logs.count("device link ended; reopening"); n != 0 {
+	if n := logs.Count("device link ended; reopening"); n != 0 {
 		t.Errorf("the port was reopened %d times for a silent monitor", n)
 	}
 	w.waitEveryReadingOnce(t, cfg.Gateway.ID, values.readings(t), fmt.Sprintf("%d before the silence", before))
