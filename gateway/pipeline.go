@@ -188,14 +188,10 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, ledger *filed.Ledger
 	held := assoc.NewHeld(decider, assoc.DefaultMaxHeld, heldFile)
 	// One at a time: the queue keeps what deciding takes, not the
 	// readings (up to assoc.DefaultMaxHeld of 1 to 4 KB).
-	var undecodable int64
+	var unreadable int64
 	for _, key := range heldFile.Keys() {
-		data, err := heldFile.Read(key)
-		if err != nil {
-			return nil, fmt.Errorf("gateway: held readings: %w", err)
-		}
-		if err := held.Restore(key, data); err != nil {
-			undecodable++
+		if err := held.Restore(key); err != nil {
+			unreadable++
 			log.Error("a held reading could not be read back; removed", "reason", "held-unreadable", "err", err)
 		}
 	}
@@ -245,7 +241,7 @@ func newPipeline(cfg *config.Config, outbox *buffer.Buffer, ledger *filed.Ledger
 			return nil, fmt.Errorf("gateway: NEWS2: %w", err)
 		}
 	}
-	pipe.lost.Add(undecodable)
+	pipe.lost.Add(unreadable)
 	return pipe, nil
 }
 
@@ -670,25 +666,15 @@ func (s settlers) stop() { close(s) }
 // settle reads a held record back from disk, carries out its decision and
 // then removes it from disk. A crash in between stores it again at the
 // next start: the same observation identifiers, so the EPR files it once.
-// A record that can never be read back (damaged on disk, or no longer
-// decoding) is lost: counted, logged and removed, not returned as an error
-// (held again, it would block its bed's later records for good). Any other
-// error is the caller's to hold the record again.
+// A record that cannot be read back (assoc.ErrUnreadable: Load removed it)
+// is lost: counted and logged, not returned as an error. An error storing
+// it is the caller's, to hold the record again.
 func (p *pipeline) settle(ctx context.Context, rel assoc.Released) error {
 	rec, err := p.held.Load(rel)
-	switch {
-	case err == nil:
-	case errors.Is(err, assoc.ErrUndecodable), errors.Is(err, holdfile.ErrDamaged), errors.Is(err, holdfile.ErrNotLive):
-		// Read again it would fail again: lost, counted, and removed
-		// from disk (an undecodable one is already).
+	if err != nil {
 		p.lost.Add(1)
 		p.log.Error("a held reading is lost: it cannot be read back from disk", "bed", rel.Bed, "reason", "held-unreadable", "err", err)
-		if err := p.held.Done(rel); err != nil {
-			p.log.Warn("a lost held reading stays on disk", "err", err)
-		}
 		return nil
-	default:
-		return err
 	}
 	if err := p.route(ctx, rec, rel.Decision); err != nil {
 		return err

@@ -27,10 +27,12 @@ type Store interface {
 	Done(key uint64) error
 }
 
-// ErrUndecodable is returned by Load and Restore for a held record whose
-// stored data no longer decodes as a record: it is removed from the Store
-// and lost.
-var ErrUndecodable = errors.New("assoc: held record does not decode")
+// ErrUnreadable is returned by Load and Restore for a held record that
+// cannot be read back: the Store's Read failed (a hold file's entry gone or
+// damaged on disk), or its data no longer decodes as a record. The record
+// is removed from the Store and lost: read again it would fail again, and
+// held again it would stay ahead of its bed's later records for good.
+var ErrUnreadable = errors.New("assoc: held record cannot be read back")
 
 // Released is a record leaving a Held queue with what to do with it: its
 // bed and reading time, and the decision taken. Load reads the record
@@ -92,12 +94,15 @@ func NewHeld(d Decider, max int, store Store) *Held {
 // wake deciding again every held record).
 func (h *Held) NotEmpty() <-chan struct{} { return h.notEmpty }
 
-// Restore holds again a record the store kept under key (call it for each,
-// in the order they were added, before the first Add). Data that does not
-// decode is removed from the store and returned as an error matching
-// ErrUndecodable.
-func (h *Held) Restore(key uint64, data []byte) error {
-	rec, err := h.decode(key, data)
+// Restore holds again the record the Store keeps under key (call it for
+// each, in the order they were added, before the first Add). One that
+// cannot be read back is removed from the Store and returned as an error
+// matching ErrUnreadable.
+func (h *Held) Restore(key uint64) error {
+	if h.store == nil {
+		return errors.New("assoc: Restore of a queue without a Store")
+	}
+	rec, err := h.read(key)
 	if err != nil {
 		return err
 	}
@@ -116,15 +121,17 @@ func (h *Held) entry(rec record.Record, key uint64) heldRecord {
 	return hr
 }
 
-// decode decodes a record the Store keeps under key; one that does not
-// decode is removed from the Store.
-func (h *Held) decode(key uint64, data []byte) (record.Record, error) {
+// read reads back and decodes the record the Store keeps under key; one
+// that cannot be read back is removed from the Store.
+func (h *Held) read(key uint64) (record.Record, error) {
+	data, err := h.store.Read(key)
 	var rec record.Record
-	if err := json.Unmarshal(data, &rec); err != nil {
-		if h.store != nil {
-			_ = h.store.Done(key)
-		}
-		return record.Record{}, fmt.Errorf("%w: key %d: %w", ErrUndecodable, key, err)
+	if err == nil {
+		err = json.Unmarshal(data, &rec)
+	}
+	if err != nil {
+		_ = h.store.Done(key)
+		return record.Record{}, fmt.Errorf("%w: key %d: %w", ErrUnreadable, key, err)
 	}
 	return rec, nil
 }
@@ -192,21 +199,14 @@ func (h *Held) Release(now time.Time) []Released {
 	return out
 }
 
-// Load returns a released record, read back from the Store. An error
-// matching ErrUndecodable means the record is lost (removed from the
-// Store); any other is the Store's read error, wrapped: whether reading
-// again can help is the Store's to say (a hold file's ErrNotLive and
-// ErrDamaged say it cannot), and a record to be tried again is passed to
-// Return.
+// Load returns a released record, read back from the Store. Its only error
+// matches ErrUnreadable: the record is lost, and already removed from the
+// Store.
 func (h *Held) Load(r Released) (record.Record, error) {
 	if r.held.rec != nil {
 		return *r.held.rec, nil
 	}
-	data, err := h.store.Read(r.held.key)
-	if err != nil {
-		return record.Record{}, fmt.Errorf("assoc: read held record: %w", err)
-	}
-	return h.decode(r.held.key, data)
+	return h.read(r.held.key)
 }
 
 // Done removes a released record from the Store: its decision is carried

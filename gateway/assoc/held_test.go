@@ -191,26 +191,26 @@ func TestHeldOnDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Restore(key, []byte("not json")); !errors.Is(err, ErrUndecodable) {
-		t.Fatalf("Restore of bad data = %v, want ErrUndecodable", err)
+	if err := h.Restore(key); !errors.Is(err, ErrUnreadable) {
+		t.Fatalf("Restore of bad data = %v, want ErrUnreadable", err)
 	}
-	if st := f.Stats(); st.Live != 0 {
-		t.Fatalf("an undecodable entry stayed in the file (%d live)", st.Live)
+	if st := f.Stats(); st.Live != 0 || h.Len() != 0 {
+		t.Fatalf("an undecodable entry stayed (%d in the file, %d held)", st.Live, h.Len())
 	}
 	// The same found when a released record is loaded.
 	if key, err = f.Add([]byte("{")); err != nil {
 		t.Fatal(err)
 	}
 	bad := heldRecord{bed: "1", at: minute(0), key: key}.released(Decision{Action: Forward})
-	if _, err := h.Load(bad); !errors.Is(err, ErrUndecodable) {
-		t.Fatalf("Load of bad data = %v, want ErrUndecodable", err)
+	if _, err := h.Load(bad); !errors.Is(err, ErrUnreadable) {
+		t.Fatalf("Load of bad data = %v, want ErrUnreadable", err)
 	}
 	if st := f.Stats(); st.Live != 0 {
 		t.Fatalf("an undecodable entry stayed in the file (%d live)", st.Live)
 	}
 
-	// A record the file no longer has cannot be loaded; returned, it is
-	// decided again.
+	// A record the file can no longer read back is lost the same way,
+	// with the file's reason.
 	if _, _, err := h.Add(reading("1", 2), minute(2)); err != nil {
 		t.Fatal(err)
 	}
@@ -221,12 +221,8 @@ func TestHeldOnDisk(t *testing.T) {
 	if err := f.Done(out[0].held.key); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Load(out[0]); err == nil || errors.Is(err, ErrUndecodable) || !errors.Is(err, holdfile.ErrNotLive) {
-		t.Fatalf("Load of a vanished entry = %v; want a read error, not ErrUndecodable", err)
-	}
-	h.Return(out[0])
-	if again := h.Release(minute(3)); len(again) != 1 || !again[0].At.Equal(minute(2)) {
-		t.Fatalf("after Return, Release = %+v", again)
+	if _, err := h.Load(out[0]); !errors.Is(err, ErrUnreadable) || !errors.Is(err, holdfile.ErrNotLive) {
+		t.Fatalf("Load of a vanished entry = %v; want ErrUnreadable, from holdfile.ErrNotLive", err)
 	}
 }
 
@@ -246,6 +242,15 @@ func TestHeldFullOnDisk(t *testing.T) {
 	}
 	if got := load(t, h, out); !got.ReceivedAt.Equal(minute(0)) || got.Bed != "1" {
 		t.Fatalf("pushed out %+v; want the +0 reading", got)
+	}
+	// Not stored, it is held again ahead of the rest, still on disk.
+	h.Return(out)
+	again := h.Release(minute(1 + 24*60))
+	if len(again) != 2 || !again[0].At.Equal(minute(0)) || !again[1].At.Equal(minute(1)) {
+		t.Fatalf("after Return, Release = %+v; want +0 then +1", again)
+	}
+	if got := load(t, h, again[0]); !got.ReceivedAt.Equal(minute(0)) {
+		t.Fatalf("returned record read back as %+v", got)
 	}
 }
 

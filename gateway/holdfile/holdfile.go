@@ -23,7 +23,8 @@ var (
 	// (never added, or done).
 	ErrNotLive = errors.New("holdfile: no live entry")
 	// ErrDamaged is returned by Read (and Entries) when an entry's frame
-	// read back from the file no longer matches its checksum.
+	// cannot be read back from the file as it was written (its checksum no
+	// longer matches, or the read fails).
 	ErrDamaged = errors.New("holdfile: entry damaged on disk")
 )
 
@@ -202,7 +203,7 @@ func (h *File) Entries() ([]Entry, error) {
 	defer h.mu.Unlock()
 	out := make([]Entry, 0, len(h.live))
 	for _, k := range h.keysLocked() {
-		data, err := h.readLocked(h.live[k])
+		data, err := h.readLocked(k, h.live[k])
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +213,7 @@ func (h *File) Entries() ([]Entry, error) {
 }
 
 // Read returns the data of the live entry with key, read back from the
-// file.
+// file and checked as Open checks every frame.
 func (h *File) Read(key uint64) ([]byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -220,22 +221,20 @@ func (h *File) Read(key uint64) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: key %d", ErrNotLive, key)
 	}
-	return h.readLocked(at)
+	return h.readLocked(key, at)
 }
 
-// readLocked reads an entry's whole frame back (a positioned read: the
-// file offset appends write at does not move), checks its checksum and
-// returns its data.
-func (h *File) readLocked(at span) ([]byte, error) {
-	b := make([]byte, header+at.n+4)
-	if _, err := h.f.ReadAt(b, at.off-header); err != nil {
-		return nil, fmt.Errorf("holdfile: read entry: %w", err)
+// readLocked reads the frame of the entry with key back (positioned reads:
+// the file offset appends write at does not move) and returns its data. A
+// frame that no longer reads as that entry's (its checksum, key or length
+// changed, or the read failed) is ErrDamaged.
+func (h *File) readLocked(key uint64, at span) ([]byte, error) {
+	start := at.off - header
+	op, got, data, _, ok := readFrame(io.NewSectionReader(h.f, start, int64(header+at.n+4)))
+	if !ok || op != opAdd || got != key || len(data) != at.n {
+		return nil, fmt.Errorf("%w: key %d at offset %d", ErrDamaged, key, start)
 	}
-	body := b[:header+at.n]
-	if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(b[len(body):]) {
-		return nil, fmt.Errorf("%w: at offset %d", ErrDamaged, at.off-header)
-	}
-	return b[header:len(body):len(body)], nil
+	return data, nil
 }
 
 // Add stores data and returns its key once it is synced to disk. Adds
@@ -359,7 +358,7 @@ func (h *File) rewrite() error {
 	moved := make(map[uint64]span, len(h.live))
 	var readErr error
 	for _, k := range h.keysLocked() {
-		data, err := h.readLocked(h.live[k])
+		data, err := h.readLocked(k, h.live[k])
 		if err != nil {
 			readErr = err
 			break
