@@ -176,14 +176,33 @@ func idleOutboxCPU(b *testing.B) float64 {
 }
 
 // idleCPU returns process pid's CPU, as a percentage of one core, over
-// wardIdle, after 2 s for its start-up (opening its ports or its outbox,
-// connecting to the broker) to be over.
+// wardIdle, once its start-up (opening its ports or its outbox, connecting
+// to the broker) is over.
 func idleCPU(b *testing.B, pid int) float64 {
-	time.Sleep(2 * time.Second)
+	waitStartedUp(b, pid)
 	before := processCPU(b, pid)
 	t0 := time.Now()
 	time.Sleep(wardIdle)
 	return 100 * float64(processCPU(b, pid)-before) / float64(time.Since(t0))
+}
+
+// waitStartedUp waits until process pid has used at most one clock tick
+// (10 ms) of CPU in half a second (2 % of a core: an idle gateway of 64
+// beds uses about 1 %), and fails b if that has not happened within 20 s.
+func waitStartedUp(b *testing.B, pid int) {
+	deadline := time.Now().Add(20 * time.Second)
+	last := processCPU(b, pid)
+	for {
+		time.Sleep(500 * time.Millisecond) // the window CPU is compared over
+		now := processCPU(b, pid)
+		if now-last <= 10*time.Millisecond {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("process %d still busy starting after 20 s (%v of CPU in the last half second)", pid, now-last)
+		}
+		last = now
+	}
 }
 
 // passthrough reads lines from each port and publishes each with paho at
