@@ -122,7 +122,9 @@ func TestFleetFailover(t *testing.T) {
 	restarted := time.Now()
 	kills[0].back = restarted
 	nodes[0].start(t)
-	nodes[0].waitHealthy(t, 30*time.Second)
+	if !nodes[0].waitHealthy(t, 30*time.Second) {
+		t.Fatalf("%s exited after its restart:\n%s", nodes[0].name, nodes[0].log.text())
+	}
 	t.Logf("%s restarted; JetStream current again %v later", nodes[0].name, time.Since(restarted).Round(time.Millisecond))
 	time.Sleep(*fleetPhase)
 	// n2, not n3: the EPR subscribes through n3. Which gateways n2 carries
@@ -204,10 +206,39 @@ func (n *natsNode) url() string { return "tcp://127.0.0.1:" + strconv.Itoa(n.mqt
 
 // startCluster writes the configuration of a cluster of size nodes
 // (JetStream, MQTT with streams replicated on every node, loopback ports)
-// and starts it: every node healthy and accepting MQTT clients.
+// and starts it: every node healthy and accepting MQTT clients. A node
+// that exits while starting (a port freePort found free taken by another
+// test's process before the node bound it) makes the cluster start again
+// on new ports, at most three times.
 func startCluster(t *testing.T, bin, dir string, size int) []*natsNode {
 	t.Helper()
-	nodes := make([]*natsNode, size)
+	for attempt := 1; ; attempt++ {
+		nodes, exited := tryCluster(t, bin, filepath.Join(dir, fmt.Sprint("try", attempt)), size)
+		if exited == nil {
+			for _, n := range nodes {
+				n.waitMQTT(t, 30*time.Second)
+			}
+			return nodes
+		}
+		for _, n := range nodes {
+			n.cmd.Process.Kill()
+			<-n.exited
+		}
+		if attempt == 3 {
+			t.Fatalf("%s exited while starting, three times:\n%s", exited.name, exited.log.text())
+		}
+		t.Logf("%s exited while starting; the cluster starts again on new ports", exited.name)
+	}
+}
+
+// tryCluster starts a cluster in dir and waits until every node is
+// healthy; exited is a node that exited meanwhile (nil when none did).
+func tryCluster(t *testing.T, bin, dir string, size int) (nodes []*natsNode, exited *natsNode) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	nodes = make([]*natsNode, size)
 	clusterPorts := make([]int, size)
 	for i := range nodes {
 		nodes[i] = &natsNode{name: fmt.Sprintf("n%d", i+1), bin: bin, mqttPort: freePort(t), httpPort: freePort(t)}
@@ -232,12 +263,11 @@ mqtt { listen: 127.0.0.1:%d, stream_replicas: %d, ack_wait: "5s" }
 		n.start(t)
 	}
 	for _, n := range nodes {
-		n.waitHealthy(t, 30*time.Second)
+		if !n.waitHealthy(t, 30*time.Second) {
+			return nodes, n
+		}
 	}
-	for _, n := range nodes {
-		n.waitMQTT(t, 30*time.Second)
-	}
-	return nodes
+	return nodes, nil
 }
 
 // start starts the node's process (again, after kill).
@@ -267,18 +297,28 @@ func (n *natsNode) kill(t *testing.T) time.Time {
 }
 
 // waitHealthy waits until the node's /healthz says it is up with JetStream
-// current.
-func (n *natsNode) waitHealthy(t *testing.T, within time.Duration) {
+// current, and reports it; false when the node's process exited first.
+func (n *natsNode) waitHealthy(t *testing.T, within time.Duration) bool {
 	t.Helper()
 	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", n.httpPort)
+	gone := false
 	waitFor(t, n.name+" healthy", within, func() bool {
-		resp, err := http.Get(url)
+		select {
+		case <-n.exited:
+			gone = true
+			return true
+		default:
+		}
+		// A deadline on each request: whatever holds the port may accept
+		// and never answer.
+		resp, err := (&http.Client{Timeout: 2 * time.Second}).Get(url)
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, n.log.text)
+	return !gone
 }
 
 // waitMQTT waits until the node accepts an MQTT client (the first one
