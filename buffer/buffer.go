@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -89,7 +90,14 @@ type Stats struct {
 // Buffer is a durable, ordered outbox of opaque payloads. All methods are
 // safe for concurrent use.
 type Buffer struct {
+	// db is the storage engine, nil while it is closed for idleness
+	// (idle.go). Only the committer opens and closes it, under dbMu, which
+	// readers on other goroutines hold for reading.
 	db            *badger.DB
+	dbMu          sync.RWMutex
+	dir           string
+	lock          *os.File  // the directory's lock (lockDir), or nil
+	idle          idleState // committer only
 	opts          Options
 	log           *slog.Logger
 	recoveredFrom string
@@ -198,6 +206,9 @@ func Open(dir string, opts Options) (*Buffer, error) {
 	}
 	b := &Buffer{
 		db:            r.db,
+		dir:           dir,
+		lock:          r.lock,
+		idle:          idleState{since: time.Now()},
 		opts:          o,
 		log:           log,
 		recoveredFrom: aside,
@@ -383,6 +394,13 @@ func (b *Buffer) take(ctx context.Context, n int, from, to Seq) ([]Entry, error)
 func (b *Buffer) read(seqs []Seq) ([]Entry, error) {
 	entries := make([]Entry, 0, len(seqs))
 	var bad []Seq
+	b.dbMu.RLock()
+	defer b.dbMu.RUnlock()
+	if b.db == nil {
+		// Not reached: the engine is closed only while nothing is
+		// stored, and entries are stored only once it is open again.
+		return nil, errors.New("buffer: read entries: the store is closed while idle")
+	}
 	err := b.db.View(func(txn *badger.Txn) error {
 		// One iterator walks the keys in order (seqs are ascending): far
 		// cheaper than a point lookup through every level per entry.
@@ -554,10 +572,16 @@ func (b *Buffer) Close() error {
 	<-b.finished
 	b.readers.Wait()
 	b.saveState(true)
-	if err := b.db.Close(); err != nil {
-		return fmt.Errorf("buffer: close store: %w", err)
+	var err error
+	if b.db != nil {
+		if cerr := b.db.Close(); cerr != nil {
+			err = fmt.Errorf("buffer: close store: %w", cerr)
+		}
 	}
-	return nil
+	if b.lock != nil {
+		b.lock.Close()
+	}
+	return err
 }
 
 // signal tells the committer that work is waiting.

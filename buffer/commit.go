@@ -29,6 +29,16 @@ func (b *Buffer) run() {
 		window.Stop()
 	}
 	for {
+		b.closeIfIdle()
+		if b.db == nil { // closed while idle; only this goroutine sets it
+			if !b.waitClosed() {
+				return
+			}
+			if b.db != nil && b.commit() {
+				b.signal()
+			}
+			continue
+		}
 		select {
 		case <-b.done:
 			b.commitQueued()
@@ -129,6 +139,9 @@ func (b *Buffer) commit() (more bool) {
 	start := time.Now()
 	moved, err := b.write(first, low, now, stamp, group, dels, quar)
 	elapsed := time.Since(start)
+	if len(group) > 0 || len(dels) > 0 || len(quar) > 0 {
+		b.idle.since = time.Now() // a checkpoint alone is not activity
+	}
 
 	b.mu.Lock()
 	b.writing = 0

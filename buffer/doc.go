@@ -120,6 +120,28 @@
 // first parses every table the manifest lists with Badger's own table
 // reader, under a recover, and treats a failure as an unreadable store.
 //
+// # Idle
+//
+// The engine costs CPU while open even with nothing to do: its two
+// compactors wake every 50 ms (an idle store alone used 0.58 to 1.08 % of a
+// core on the 2-core development box, more than everything else in a
+// gateway of 64 silent beds). So once the store is empty (every entry acked
+// or dropped, nothing pending) and nothing has been written for
+// Options.CloseIdleAfter, the committer closes the engine, and opens it
+// again for the next append (idle.go). The Buffer holds the directory's
+// lock throughout (the engine's own lock is skipped for it), so no other
+// process opens the store in between. Reopening checks the store is the
+// one it closed (format marker, incarnation, next sequence number, no
+// entries); one that is not refuses the appends with the reason. Measured
+// (BenchmarkWard, 64 beds × 1 Hz, idle window once the engine has closed):
+// an idle outbox 0 % of a core (one 10 ms tick in 12 s at most), a gateway
+// of 64 silent beds 0.0013 % a bed (0.08 % in all; 0.67 to 1.08 % before).
+// A close and reopen costs about 40 ms of CPU (most of it zeroing the new
+// memtable's arena and building a level-0 table from the one replayed) and
+// adds 8 to 36 ms to the append that reopens; a source sending every 5 to
+// 10 s pays more than the engine left open would, one sending less often
+// pays less.
+//
 // # Key layout
 //
 //	'e' + Seq (8 bytes, big-endian)   an entry; key order is sequence order

@@ -18,6 +18,7 @@ const (
 	DefaultValueLogFileSize = 32 << 20
 	DefaultBlockCacheSize   = 0
 	DefaultGCDiscardRatio   = 0.5
+	DefaultCloseIdleAfter   = 5 * time.Second
 
 	// defaultBaseLevelSize is the engine's default size of level 1.
 	defaultBaseLevelSize = 10 << 20
@@ -84,6 +85,17 @@ type Options struct {
 	// CLOCK_BOOTTIME with the kernel's boot id; elsewhere, the process's
 	// monotonic clock.
 	Uptime Uptime
+
+	// CloseIdleAfter is how long the store must be empty (every entry
+	// acked or dropped) and unwritten before the storage engine is closed
+	// until the next Append, which opens it again; the Buffer keeps the
+	// directory locked meanwhile. The engine costs 0.6 to 1 % of a core
+	// while open, idle or not; a close and reopen costs about 40 ms of CPU
+	// and adds 8 to 36 ms to the Append that reopens (see the package
+	// documentation, Idle). The default value of CloseIdleAfter is 5 s; a
+	// negative value keeps the engine open. On systems without flock the
+	// engine always stays open.
+	CloseIdleAfter time.Duration
 
 	// Small-box tuning. The defaults suit a 1 GB RAM arm64 gateway; the
 	// storage engine's own defaults (five 64 MiB memtables, 1 GiB value-log
@@ -214,6 +226,9 @@ func (o Options) withDefaults() (Options, error) {
 	o = o.fitToDisk(0)
 	if o.GCDiscardRatio == 0 {
 		o.GCDiscardRatio = DefaultGCDiscardRatio
+	}
+	if o.CloseIdleAfter == 0 {
+		o.CloseIdleAfter = DefaultCloseIdleAfter
 	}
 	if limit := min(maxInlineValueLimit, o.MemTableSize*15/100-1); o.InlineValueLimit > limit {
 		return o, fmt.Errorf("buffer: InlineValueLimit %d exceeds %d for MemTableSize %d; lower InlineValueLimit or raise MemTableSize",

@@ -31,7 +31,10 @@ func corrupt(format string, args ...any) error {
 
 // recovered is the state rebuilt from disk at Open.
 type recovered struct {
-	db          *badger.DB
+	db *badger.DB
+	// lock is the store directory's lock (lockDir), or nil where the
+	// engine keeps its own.
+	lock        *os.File
 	idx         index
 	next        Seq
 	quarantined int64
@@ -41,11 +44,17 @@ type recovered struct {
 
 // openStore opens the store in dir and rebuilds the in-memory index. A new
 // store is seeded with what a salvage found, if anything.
-func openStore(dir string, o Options, log *slog.Logger, seed *salvaged) (*recovered, error) {
-	if err := prepareDir(dir); err != nil {
+func openStore(dir string, o Options, log *slog.Logger, seed *salvaged) (r *recovered, err error) {
+	lock, err := prepareDir(dir)
+	if err != nil {
 		return nil, err
 	}
-	bo := o.badgerOptions(dir)
+	defer func() {
+		if err != nil && lock != nil {
+			lock.Close()
+		}
+	}()
+	bo := o.badgerOptions(dir).WithBypassLockGuard(lock != nil)
 	_, statErr := os.Stat(filepath.Join(dir, badger.ManifestFilename))
 	existed := statErr == nil
 	if !existed && hasStoreFiles(dir) {
@@ -69,7 +78,7 @@ func openStore(dir string, o Options, log *slog.Logger, seed *salvaged) (*recove
 		}
 		existed = true
 	}
-	r, err := load(db, existed, o, log)
+	r, err = load(db, existed, o, log)
 	if err != nil {
 		closeQuietly(db)
 		var ce *corruptError
@@ -86,27 +95,34 @@ func openStore(dir string, o Options, log *slog.Logger, seed *salvaged) (*recove
 		return nil, corrupt("%d entries beyond the store's last sequence number are in tables its manifest does not list", newer)
 	}
 	_ = os.RemoveAll(filepath.Join(dir, unlistedDir))
+	r.lock = lock
 	return r, nil
 }
 
-// prepareDir creates dir if needed and checks the conditions that moving the
-// directory aside would not cure, so that a failure of the engine to open
-// afterwards can be treated as corruption.
-func prepareDir(dir string) error {
+// prepareDir creates dir if needed, takes its lock (lockDir) and checks the
+// conditions that moving the directory aside would not cure, so that a
+// failure of the engine to open afterwards can be treated as corruption.
+// The caller closes the lock it returns.
+func prepareDir(dir string) (lock *os.File, err error) {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return fmt.Errorf("buffer: create store directory: %w", err)
+			return nil, fmt.Errorf("buffer: create store directory: %w", err)
 		}
 	case err != nil:
-		return fmt.Errorf("buffer: store directory: %w", err)
+		return nil, fmt.Errorf("buffer: store directory: %w", err)
 	case !fi.IsDir():
-		return corrupt("%s is not a directory", dir)
+		return nil, corrupt("%s is not a directory", dir)
 	}
-	if err := checkNotLocked(dir); err != nil {
-		return err
+	if lock, err = lockDir(dir); err != nil {
+		return nil, err
 	}
+	defer func() {
+		if err != nil && lock != nil {
+			lock.Close()
+		}
+	}()
 	probe := filepath.Join(dir, ".write-probe")
 	err = os.WriteFile(probe, []byte("ok"), 0o600)
 	if errors.Is(err, syscall.ENOSPC) {
@@ -114,12 +130,12 @@ func prepareDir(dir string) error {
 		err = nil
 	}
 	if err != nil {
-		return fmt.Errorf("buffer: store directory is not writable: %w", err)
+		return nil, fmt.Errorf("buffer: store directory is not writable: %w", err)
 	}
 	if err := os.Remove(probe); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("buffer: store directory: %w", err)
+		return nil, fmt.Errorf("buffer: store directory: %w", err)
 	}
-	return nil
+	return lock, nil
 }
 
 // openBadger opens the engine, turning a panic into an error.

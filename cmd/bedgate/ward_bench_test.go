@@ -36,11 +36,11 @@ import (
 //   - rss-MB: the process's peak resident memory;
 //   - idle-%/bed (1 Hz loads): CPU per bed, as a percentage of one core,
 //     while every monitor is silent (over 12 s, so it includes a silence
-//     timeout); beside it outbox-idle-%, the floor under any gateway: a
-//     process holding nothing but an idle outbox (Badger with the buffer's
-//     options: its two compactors wake every 50 ms), for the whole process
-//     (not per bed), as a percentage of one core, measured for as long
-//     just before the gateway runs.
+//     timeout), from when the outbox has closed its storage engine for
+//     idleness (buffer.Options.CloseIdleAfter); beside it outbox-idle-%: a
+//     process holding nothing but an idle outbox (the buffer's options),
+//     for the whole process (not per bed), as a percentage of one core,
+//     measured the same way just before the gateway runs.
 //
 // A monitor's clock advances one second per line, so that at any rate every
 // line has a distinct device time (ASCII 1 prints whole seconds); the
@@ -166,9 +166,10 @@ func idleOutbox(dir string) int {
 func idleOutboxCPU(b *testing.B) float64 {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), idleOutboxEnv+"="+b.TempDir())
+	started := time.Now()
 	stderr, stop := startCommand(b, cmd)
 	defer stop()
-	pct := idleCPU(b, cmd.Process.Pid)
+	pct := idleCPU(b, cmd.Process.Pid, started)
 	if text := stderr.text(); strings.Contains(text, "idle outbox:") {
 		b.Fatal(text)
 	}
@@ -177,9 +178,12 @@ func idleOutboxCPU(b *testing.B) float64 {
 
 // idleCPU returns process pid's CPU, as a percentage of one core, over
 // wardIdle, once its start-up (opening its ports or its outbox, connecting
-// to the broker) is over.
-func idleCPU(b *testing.B, pid int) float64 {
+// to the broker) is over and an outbox it opened at started, with nothing
+// written since, has closed its storage engine (buffer.CloseIdleAfter,
+// looked at every 200 ms): the steady state of a gateway without data.
+func idleCPU(b *testing.B, pid int, started time.Time) float64 {
 	waitStartedUp(b, pid)
+	time.Sleep(time.Until(started.Add(buffer.DefaultCloseIdleAfter + 500*time.Millisecond)))
 	before := processCPU(b, pid)
 	t0 := time.Now()
 	time.Sleep(wardIdle)
@@ -310,12 +314,13 @@ func runWard(b *testing.B, load wardLoad, command wardCommand) wardResult {
 		b.Fatalf("subscribe: %v", tok.Error())
 	}
 
+	started := time.Now()
 	stderr, kill := startCommand(b, cmd)
 	defer kill()
 	var res wardResult
 	if load.hz == 1 {
 		// Silent monitors: a silence timeout's worth (wardIdle).
-		res.idlePct = idleCPU(b, cmd.Process.Pid) / float64(load.beds)
+		res.idlePct = idleCPU(b, cmd.Process.Pid, started) / float64(load.beds)
 	}
 
 	// Load: every monitor writes a line each 1/hz s.
