@@ -3,7 +3,9 @@ package gateway
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -147,7 +149,42 @@ func (b Bed) observe(r drivers.Reading, reported time.Time) record.Record {
 		}
 		rec.Observations = append(rec.Observations, o)
 	}
+	validText(&rec)
 	return rec
+}
+
+// validText makes the text a device sent valid UTF-8 in rec (its model,
+// serial and device key, status word, values' references, labels and
+// units, the names of what it does not measure), each invalid byte
+// replaced by U+FFFD as JSON does. A held reading is kept as JSON and read
+// back: without this a label with an invalid byte would reach the encoders
+// changed when held and unchanged when not, and an HL7 code made from it
+// would differ between the two. Identifiers are made before, from the
+// bytes as sent, so they do not change.
+func validText(rec *record.Record) {
+	for _, s := range []*string{&rec.Device.Driver, &rec.Device.Model, &rec.Device.Serial, &rec.DeviceKey, &rec.DeviceStatus} {
+		*s = validUTF8(*s)
+	}
+	for i := range rec.Unmeasured {
+		rec.Unmeasured[i] = validUTF8(rec.Unmeasured[i])
+	}
+	for i := range rec.Observations {
+		o := &rec.Observations[i]
+		o.Ref, o.Label, o.Unit = validUTF8(o.Ref), validUTF8(o.Label), validUTF8(o.Unit)
+	}
+}
+
+// validUTF8 returns s with each byte that is not part of valid UTF-8
+// replaced by U+FFFD.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s { // an invalid byte is utf8.RuneError, one byte wide
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // uniqueCode is the value's CodeKey, made unique within its reading: a

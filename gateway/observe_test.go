@@ -1,11 +1,16 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/gateway/hl7"
+	"github.com/bedgate/bedgate/gateway/record"
 )
 
 func TestObservationIDStable(t *testing.T) {
@@ -161,5 +166,64 @@ func TestObserveRepeatedCodesGetDistinctIDs(t *testing.T) {
 	}
 	if err := rec.Check(); err != nil {
 		t.Errorf("record with repeated codes does not meet the record contract: %v", err)
+	}
+}
+
+// TestObserveInvalidUTF8: the text a device sent is valid UTF-8 in its
+// record, each invalid byte U+FFFD, so a record kept as JSON while held
+// reads back equal and encodes to the same HL7 message as one sent at
+// once; identifiers are still made from the bytes as sent.
+func TestObserveInvalidUTF8(t *testing.T) {
+	bed := Bed{Gateway: "gw1", Site: "s", Ward: "w", Name: "b", Device: "d"}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	rec := bed.Observe(drivers.Reading{
+		Device:       drivers.DeviceID{Driver: "masimo", Model: "Rad\xfe7", Serial: "SN\xff1"},
+		DeviceTime:   at,
+		ReceivedAt:   at.Add(time.Second),
+		DeviceStatus: "EXC=\xff",
+		Values: []drivers.Value{
+			{MDC: 150456, Ref: "MDC_PULS_OXIM_SAT_O2", Label: "Sp\xffO2", Value: drivers.Float(97), Unit: "%"},
+			{Label: "PVI\xff\xfe", Value: drivers.Float(12), Unit: "%\xc3"},
+			{Label: "SPOC\xff", Status: drivers.Unavailable},
+		},
+	})
+	if got, want := rec.Observations[1].Label, "PVI\ufffd\ufffd"; got != want {
+		t.Errorf("label %q, want %q", got, want)
+	}
+	if got, want := rec.Device.Serial, "SN\ufffd1"; got != want {
+		t.Errorf("serial %q, want %q", got, want)
+	}
+	if len(rec.Unmeasured) != 1 || rec.Unmeasured[0] != "SPOC\ufffd" {
+		t.Errorf("unmeasured %q, want [SPOC\ufffd]", rec.Unmeasured)
+	}
+	if got, want := rec.Observations[1].ID, ObservationID("gw1", "masimo:SN\xff1", "label:PVI\xff\xfe", at); got != want {
+		t.Errorf("id %s, want %s (made from the bytes as sent)", got, want)
+	}
+
+	data, err := json.Marshal(rec) // as the hold keeps it
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back record.Record
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, rec) {
+		t.Fatalf("held and read back:\n%+v\nwant\n%+v", back, rec)
+	}
+	enc, err := hl7.New(hl7.Options{Incarnation: "0123456789ab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := enc.Encode(rec, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := enc.Encode(back, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(now, held) {
+		t.Errorf("HL7 of the reading sent at once:\n%q\nheld:\n%q", now, held)
 	}
 }
