@@ -18,7 +18,7 @@ const (
 	DefaultValueLogFileSize = 32 << 20
 	DefaultBlockCacheSize   = 0
 	DefaultGCDiscardRatio   = 0.5
-	DefaultCloseIdleAfter   = 5 * time.Second
+	DefaultCloseIdleAfter   = 30 * time.Second
 
 	// defaultBaseLevelSize is the engine's default size of level 1.
 	defaultBaseLevelSize = 10 << 20
@@ -92,7 +92,7 @@ type Options struct {
 	// directory locked meanwhile. The engine costs 0.6 to 1 % of a core
 	// while open, idle or not; a close and reopen costs about 40 ms of CPU
 	// and adds 8 to 36 ms to the Append that reopens (see the package
-	// documentation, Idle). The default value of CloseIdleAfter is 5 s; a
+	// documentation, Idle). The default value of CloseIdleAfter is 30 s; a
 	// negative value keeps the engine open. On systems without flock the
 	// engine always stays open.
 	CloseIdleAfter time.Duration
