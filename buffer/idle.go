@@ -3,14 +3,16 @@ package buffer
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
 // Closing the engine while the store is idle (the package documentation,
 // Idle, says why). While it is closed the committer waits for an append or
-// Close alone: an empty store has nothing to read, expire, delete or
-// collect, so none of its tickers is waited on (and the runtime keeps a
-// ticker nobody waits on out of its timer heap).
+// Close, and looks at free space once a sweep interval: an empty store has
+// nothing to read, expire, delete or collect, so its other tickers are not
+// waited on (and the runtime keeps a ticker nobody waits on out of its
+// timer heap).
 
 // idleState is the committer's record of activity.
 type idleState struct {
@@ -18,17 +20,19 @@ type idleState struct {
 }
 
 // closeIfIdle closes the engine when the store has been empty and unwritten
-// for Options.CloseIdleAfter. The committer calls it between its rounds.
+// for Options.CloseIdleAfter and the disk is not low (the engine may need
+// to write to give space back, and closing flushes its memtable). The
+// committer calls it between its rounds.
 func (b *Buffer) closeIfIdle() {
 	if b.db == nil || b.lock == nil || b.opts.CloseIdleAfter < 0 || time.Since(b.idle.since) < b.opts.CloseIdleAfter {
 		return
 	}
+	if !b.empty() || b.space.low(b.checkSpace()) {
+		return
+	}
 	b.dbMu.Lock()
 	defer b.dbMu.Unlock()
-	b.mu.Lock()
-	empty := b.emptyLocked()
-	b.mu.Unlock()
-	if !empty {
+	if !b.empty() {
 		return
 	}
 	// Holding dbMu, no Next reads; with nothing stored none can start one
@@ -42,31 +46,41 @@ func (b *Buffer) closeIfIdle() {
 	b.log.Debug("buffer: store closed while idle", "idle_for", time.Since(b.idle.since).Round(time.Second))
 }
 
-// emptyLocked reports whether nothing is stored or waiting to be written
-// (a compaction to give space back on a nearly full disk included).
-func (b *Buffer) emptyLocked() bool {
+// empty reports whether nothing is stored or waiting to be written (a
+// compaction to give space back on a nearly full disk included).
+func (b *Buffer) empty() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return b.idx.live == 0 && len(b.queue) == 0 && b.writing == 0 && len(b.deletes) == 0 &&
 		len(b.unreadable) == 0 && !(b.disk.freed > 0 && b.space.low(b.disk.free))
 }
 
-// waitClosed waits, with the engine closed, for an append or Close. It
-// opens the engine again when appends are queued (failing them, with the
-// reason, when it cannot) and reports false when the committer should exit:
-// Close was called and nothing is queued.
+// waitClosed waits, with the engine closed, for an append or Close,
+// reading free space as often as the sweep would (Stats.DiskFree stays
+// current, and the reserve file is released when something else fills the
+// disk). It opens the engine again when appends are queued (refusing them,
+// with the reason, when it cannot) and reports false when the committer
+// should exit: Close was called and nothing is queued.
 func (b *Buffer) waitClosed() bool {
+	look := time.NewTicker(sweepInterval(b.opts.MaxAge))
+	defer look.Stop()
 	closing := false
-	select {
-	case <-b.wake:
-	case <-b.done:
-		closing = true
+	for waiting := true; waiting; {
+		select {
+		case <-b.wake:
+			waiting = false
+		case <-b.done:
+			closing, waiting = true, false
+		case <-look.C:
+			b.checkSpace()
+		}
 	}
 	for b.queued() {
 		err := b.reopen()
 		if err == nil {
 			return true
 		}
-		b.log.Error("buffer: the idle store could not be opened again; appends refused", "err", err)
-		b.refuseBuilt(fmt.Errorf("buffer: append: %w", err))
+		b.refuseBuilt(err)
 		if !closing || !b.queued() {
 			return true // closed still: the next append tries again
 		}
@@ -86,13 +100,28 @@ func (b *Buffer) queued() bool {
 // the Buffer closed.
 var errStoreChanged = errors.New("the store changed while it was closed for idleness")
 
-// reopen opens the engine closed by closeIfIdle and checks that the store
-// is as it was left.
+// reopen opens the engine closed by closeIfIdle, once the disk has room
+// for it (its memtables are written through memory maps: with no block
+// left the process would die of SIGBUS) and the directory is still the one
+// the Buffer locked, and checks that the store is as it was left. A disk
+// too full to open it is an error matching ErrDiskFull.
 func (b *Buffer) reopen() error {
-	bo := b.opts.badgerOptions(b.dir).WithBypassLockGuard(true)
-	db, err := openBadger(bo)
+	if free := b.checkSpace(); free >= 0 && free < b.space.reserve {
+		return fmt.Errorf("%w: %d bytes free, %d kept in reserve", ErrDiskFull, free, b.space.reserve)
+	}
+	locked, err := b.lock.Stat()
 	if err != nil {
-		return fmt.Errorf("reopen store: %w", err)
+		return fmt.Errorf("buffer: reopen store: %w", err)
+	}
+	if fi, err := os.Stat(b.dir); err != nil || !os.SameFile(fi, locked) {
+		return fmt.Errorf("buffer: reopen store: %w: %s is no longer the directory locked at Open", errStoreChanged, b.dir)
+	}
+	db, err := openBadger(b.opts.badgerOptions(b.dir).WithBypassLockGuard(true))
+	if isNoSpace(err) {
+		return fmt.Errorf("%w: reopen store: %w", ErrDiskFull, err)
+	}
+	if err != nil {
+		return fmt.Errorf("buffer: reopen store: %w", err)
 	}
 	r, err := load(db, true, b.opts, b.log)
 	if err == nil {
@@ -110,7 +139,7 @@ func (b *Buffer) reopen() error {
 	}
 	if err != nil {
 		closeQuietly(db)
-		return fmt.Errorf("reopen store: %w", err)
+		return fmt.Errorf("buffer: reopen store: %w", err)
 	}
 	b.dbMu.Lock()
 	b.db = db
@@ -121,7 +150,9 @@ func (b *Buffer) reopen() error {
 }
 
 // refuseBuilt answers the queued appends whose callers are done building
-// with err; they leave the queue and use no sequence number.
+// with err (one whose build failed, with its own error); they leave the
+// queue and use no sequence number. Refusals for disk space are counted
+// and logged as at a commit; any other is logged as an error.
 func (b *Buffer) refuseBuilt(err error) {
 	b.mu.Lock()
 	var refused []*appendRequest
@@ -135,8 +166,30 @@ func (b *Buffer) refuseBuilt(err error) {
 	}
 	clear(b.queue[len(kept):])
 	b.queue = kept
+	full := errors.Is(err, ErrDiskFull)
+	if n := uint64(len(refused)) - uint64(failedBuilds(refused)); full && n > 0 {
+		b.countRefusedLocked(n, b.disk.free)
+	}
 	b.mu.Unlock()
+	if !full {
+		b.log.Error("buffer: the idle store could not be opened again; appends refused", "count", len(refused), "err", err)
+		err = fmt.Errorf("buffer: append: %w", err)
+	}
 	for _, req := range refused {
+		if req.err != nil {
+			req.result <- appendResult{err: req.err}
+			continue
+		}
 		req.result <- appendResult{err: err}
 	}
+}
+
+// failedBuilds counts the requests whose build failed.
+func failedBuilds(reqs []*appendRequest) (n int) {
+	for _, req := range reqs {
+		if req.err != nil {
+			n++
+		}
+	}
+	return n
 }

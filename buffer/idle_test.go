@@ -5,13 +5,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/bedgate/bedgate/buffer/tmpfstest"
 	"github.com/dgraph-io/badger/v4"
 )
+
+// appendWithin appends payload, failing the test if it takes 10 s.
+func appendWithin(t *testing.T, b *Buffer, payload []byte) Seq {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	seq, err := b.Append(ctx, payload)
+	if err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	return seq
+}
 
 // engineOpen reports whether b's storage engine is open.
 func engineOpen(b *Buffer) bool {
@@ -57,7 +73,11 @@ func TestCloseIdle(t *testing.T) {
 	defer b.Close()
 	for round := range 3 {
 		from := 1 + 3*round
-		wantSeqs(t, fmt.Sprintf("round %d Append", round), appendN(t, b, from, 3), seqRange(Seq(from), Seq(from+2)))
+		var seqs []Seq
+		for i := range 3 {
+			seqs = append(seqs, appendWithin(t, b, payloadFor(from+i)))
+		}
+		wantSeqs(t, fmt.Sprintf("round %d Append", round), seqs, seqRange(Seq(from), Seq(from+2)))
 		if round == 2 {
 			break // the last three stay stored
 		}
@@ -100,20 +120,14 @@ func TestCloseIdleNotWhileStored(t *testing.T) {
 	}
 	for _, c := range cases {
 		c.set()
-		b.mu.Lock()
-		got := b.emptyLocked()
-		b.mu.Unlock()
-		if got != c.want {
+		if got := b.empty(); got != c.want {
 			t.Errorf("%s: empty %v, want %v", c.name, got, c.want)
 		}
 	}
 	b.signal() // the deletions are written at the next round
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		b.mu.Lock()
-		empty := b.emptyLocked()
-		b.mu.Unlock()
-		if empty {
+		if b.empty() {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -127,56 +141,185 @@ func TestCloseIdleNotWhileStored(t *testing.T) {
 }
 
 // TestCloseIdleStoreChanged: a store changed behind the Buffer while its
-// engine was closed (here, entries written into it directly) is not
-// numbered again: the append fails with the reason, and works again once
-// the store is as the Buffer left it.
+// engine was closed is not numbered again: the append fails with the
+// reason, uses no number, and the engine stays closed. Each check alone.
 func TestCloseIdleStoreChanged(t *testing.T) {
-	dir := t.TempDir()
-	b := open(t, dir, Options{CloseIdleAfter: 10 * time.Millisecond})
-	appendN(t, b, 1, 1)
-	ackAll(t, b)
-	waitEngine(t, b, false)
-
-	// Another writer, bypassing the lock the Buffer holds.
 	o, _ := Options{Logger: quietLogger()}.withDefaults()
-	db, err := badger.Open(o.badgerOptions(dir).WithBypassLockGuard(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	put := func(key []byte, value []byte) {
+	// change writes into the store with the engine, bypassing the lock
+	// the Buffer holds, as another writer would.
+	change := func(t *testing.T, dir string, key, value []byte) {
 		t.Helper()
+		db, err := badger.Open(o.badgerOptions(dir).WithBypassLockGuard(true))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := db.Update(func(txn *badger.Txn) error { return txn.Set(key, value) }); err != nil {
 			t.Fatal(err)
 		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	put(seqKey(entryPrefix, 2), encodeValue(time.Now(), 0, []byte("not the buffer's")))
-	if err := db.Close(); err != nil {
+	cases := []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		want   string
+	}{
+		{"an entry written", func(t *testing.T, dir string) {
+			change(t, dir, seqKey(entryPrefix, 2), encodeValue(time.Now(), 0, []byte("not the buffer's")))
+		}, "next sequence number 3, was 2"},
+		{"the high-water mark moved", func(t *testing.T, dir string) {
+			change(t, dir, metaNextKey, be64(9))
+		}, "next sequence number 9, was 2"},
+		{"another incarnation", func(t *testing.T, dir string) {
+			change(t, dir, metaIncarnationKey, []byte("aaaaaaaaaaaa"))
+		}, "incarnation aaaaaaaaaaaa"},
+		{"the directory replaced", func(t *testing.T, dir string) {
+			if err := os.Rename(dir, dir+".old"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(dir, 0o750); err != nil {
+				t.Fatal(err)
+			}
+		}, "no longer the directory locked at Open"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "outbox")
+			b := open(t, dir, Options{CloseIdleAfter: 10 * time.Millisecond})
+			appendWithin(t, b, payloadFor(1))
+			ackAll(t, b)
+			waitEngine(t, b, false)
+			c.change(t, dir)
+
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := b.Append(ctx, payloadFor(2))
+			if !errors.Is(err, errStoreChanged) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Append to a store changed while closed: %v, want %v saying %q", err, errStoreChanged, c.want)
+			}
+			if engineOpen(b) {
+				t.Fatal("the engine is open on a store that changed")
+			}
+			if st := b.Stats(); st.Appended != 1 || st.NextSeq != 2 {
+				t.Errorf("after the refused append: appended %d, next %d; want 1 and 2", st.Appended, st.NextSeq)
+			}
+		})
+	}
+}
+
+// TestCloseIdleDiskFull: an idle store whose disk something else fills
+// neither closes its engine (closing flushes the memtable, and the engine
+// may have to write to give space back) nor, once closed, reopens it on a
+// disk without room for it (the engine writes its memtables through memory
+// maps: the process would die of SIGBUS); the appends are refused for disk
+// space, counted, and accepted again once there is room, the sequence
+// continuing.
+func TestCloseIdleDiskFull(t *testing.T) {
+	mnt := tmpfstest.Mount(t, "16m")
+	dir := filepath.Join(mnt, "outbox")
+	filler := filepath.Join(mnt, "filler")
+	const idle = 300 * time.Millisecond
+	b := open(t, dir, Options{CloseIdleAfter: idle})
+
+	// Filled, before CloseIdleAfter has passed, by something else: the
+	// engine stays open through the committer's rounds past it.
+	tmpfstest.Fill(t, filler)
+	for end := time.Now().Add(10 * idle); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if !engineOpen(b) {
+			t.Fatal("the engine was closed on a full disk")
+		}
+	}
+	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
+	appendWithin(t, b, payloadFor(1))
+	ackAll(t, b)
+	waitEngine(t, b, false)
 
-	_, err = b.Append(context.Background(), payloadFor(2))
-	if !errors.Is(err, errStoreChanged) {
-		t.Fatalf("Append to a store changed while closed: %v, want %v", err, errStoreChanged)
+	// Filled while closed, the reserve file gone already (released
+	// earlier, or never made): no reopen, the append refused for space.
+	if err := os.Remove(dir + ".reserve"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	tmpfstest.Fill(t, filler)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := b.Append(ctx, payloadFor(2)); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("Append with the engine closed on a full disk: %v, want %v", err, ErrDiskFull)
+	} else {
+
 	}
 	if engineOpen(b) {
-		t.Fatal("the engine is open on a store that changed")
+		t.Fatal("the engine was opened on a full disk")
 	}
-	if st := b.Stats(); st.Appended != 1 || st.NextSeq != 2 {
-		t.Errorf("after the refused append: appended %d, next %d; want 1 and 2", st.Appended, st.NextSeq)
+	if st := b.Stats(); st.Dropped[DropDiskFull] != 1 || st.DiskFree >= st.DiskReserve {
+		t.Errorf("refused for space %d times, disk free %d (reserve %d); want 1 and below the reserve",
+			st.Dropped[DropDiskFull], st.DiskFree, st.DiskReserve)
 	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if seq := appendWithin(t, b, payloadFor(3)); seq != 2 {
+		t.Errorf("the first append with room again got %d, want 2", seq)
+	}
+}
 
-	db, err = badger.Open(o.badgerOptions(dir).WithBypassLockGuard(true))
+// TestHighWaterMarkBehindEntries: a store whose high-water mark lags its
+// entries (a group split over two transactions lost the second to a power
+// cut) is corrected at Open, so the numbers are not given again once those
+// entries are acked and the store opened again.
+func TestHighWaterMarkBehindEntries(t *testing.T) {
+	dir := t.TempDir()
+	b := open(t, dir, Options{CloseIdleAfter: -1})
+	appendN(t, b, 1, 5)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := Options{Logger: quietLogger()}.withDefaults()
+	db, err := badger.Open(o.badgerOptions(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Delete(seqKey(entryPrefix, 2)) }); err != nil {
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(metaNextKey, be64(3)) }); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if seq, err := b.Append(context.Background(), payloadFor(2)); err != nil || seq != 2 {
-		t.Fatalf("Append once the store is as it was: %d, %v; want 2", seq, err)
+
+	b = open(t, dir, Options{CloseIdleAfter: -1})
+	if got := b.NextSeq(); got != 6 {
+		t.Fatalf("NextSeq with the mark behind: %d, want 6", got)
+	}
+	ackAll(t, b)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = open(t, dir, Options{CloseIdleAfter: -1})
+	if got := b.NextSeq(); got != 6 {
+		t.Errorf("NextSeq once every entry was acked: %d, want 6 (numbers 3 to 5 given again)", got)
+	}
+}
+
+// TestOpenUnwritableReleasesLock: an Open refused for an unwritable
+// directory does not keep the directory's lock: a second Open gives the
+// same reason, not a store in use.
+func TestOpenUnwritableReleasesLock(t *testing.T) {
+	mnt := tmpfstest.Mount(t, "8m")
+	dir := filepath.Join(mnt, "outbox")
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-o", "remount,ro", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot remount read-only: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("mount", "-o", "remount,rw", mnt).Run() })
+	for i := range 2 {
+		_, err := Open(dir, Options{Logger: quietLogger()})
+		if err == nil || !strings.Contains(err.Error(), "not writable") {
+			t.Fatalf("Open %d of a read-only store: %v, want it not writable", i+1, err)
+		}
 	}
 }
 
@@ -196,9 +339,11 @@ func TestCloseIdleConcurrent(t *testing.T) {
 				for i := range each {
 					payload := fmt.Appendf(nil, "r%d-w%d-%d", round, w, i)
 					build := func(Seq) ([]byte, error) { return payload, nil }
-					if _, err := b.AppendFunc(context.Background(), build); err != nil {
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					if _, err := b.AppendFunc(ctx, build); err != nil {
 						t.Errorf("AppendFunc: %v", err)
 					}
+					cancel()
 				}
 			})
 		}

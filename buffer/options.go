@@ -89,7 +89,7 @@ type Options struct {
 	// CloseIdleAfter is how long the store must be empty (every entry
 	// acked or dropped) and unwritten before the storage engine is closed
 	// until the next Append, which opens it again; the Buffer keeps the
-	// directory locked meanwhile. The engine costs 0.6 to 1 % of a core
+	// directory locked meanwhile. The engine costs 0.6 to 1.25 % of a core
 	// while open, idle or not; a close and reopen costs about 40 ms of CPU
 	// and adds 8 to 36 ms to the Append that reopens (see the package
 	// documentation, Idle). The default value of CloseIdleAfter is 30 s; a

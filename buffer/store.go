@@ -103,7 +103,7 @@ func openStore(dir string, o Options, log *slog.Logger, seed *salvaged) (r *reco
 // conditions that moving the directory aside would not cure, so that a
 // failure of the engine to open afterwards can be treated as corruption.
 // The caller closes the lock it returns.
-func prepareDir(dir string) (lock *os.File, err error) {
+func prepareDir(dir string) (_ *os.File, err error) {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -115,7 +115,8 @@ func prepareDir(dir string) (lock *os.File, err error) {
 	case !fi.IsDir():
 		return nil, corrupt("%s is not a directory", dir)
 	}
-	if lock, err = lockDir(dir); err != nil {
+	lock, err := lockDir(dir)
+	if err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -247,6 +248,16 @@ func load(db *badger.DB, existed bool, o Options, log *slog.Logger) (r *recovere
 		log.Warn("buffer: entries quarantined at open", "count", len(bad), "malformed_keys_removed", len(badKeys))
 	}
 	r.next = max(metaNext, lastSeq+1, 1)
+	if lastSeq > 0 && metaNext <= lastSeq {
+		// The high-water mark lags the entries (a group split over two
+		// transactions lost its second to a power cut): write it, or the
+		// numbers would be given again once these entries are acked and
+		// the store is opened again.
+		if err := setMeta(db, metaNextKey, be64(uint64(r.next))); err != nil {
+			return nil, err
+		}
+		log.Warn("buffer: sequence high-water mark was behind the stored entries; corrected", "was", uint64(metaNext), "next", uint64(r.next))
+	}
 	r.clock = resume(o.Uptime, wall, cp, cpFound, floor)
 	now := r.clock.now()
 	for _, i := range unstamped {
