@@ -177,17 +177,34 @@ func Open(dir string, opts Options) (*Buffer, error) {
 	log := o.Logger
 	sp := &space{dir: dir, ballast: filepath.Clean(dir) + ".reserve", statfs: o.statfs,
 		reserve: o.DiskReserve, ballastSize: o.DiskReserve, cacheFor: cacheFor}
-	if free := sp.free(); free >= 0 && free < sp.reserve && sp.releaseBallast() {
-		log.Warn("buffer: disk nearly full at open; released the reserve file so the store can open and drain",
-			"free", free, "reserve", sp.reserve, "released", sp.ballastSize)
+	// The directory's lock is taken first and held from here on (across
+	// moving an unreadable store aside and salvaging it, until the fresh
+	// one is locked), so a second opener touches nothing, the reserve file
+	// included.
+	var r *recovered
+	lock, err := prepareDir(dir)
+	var ce *corruptError
+	if err != nil && !errors.As(err, &ce) {
+		return nil, err
 	}
-	r, err := openStore(dir, o, log, nil)
+	defer func() {
+		if lock != nil && (r == nil || r.lock != lock) {
+			lock.Close() // not handed to a Buffer
+		}
+	}()
+	if err == nil {
+		if free := sp.free(); free >= 0 && free < sp.reserve && sp.releaseBallast() {
+			log.Warn("buffer: disk nearly full at open; released the reserve file so the store can open and drain",
+				"free", free, "reserve", sp.reserve, "released", sp.ballastSize)
+		}
+		r, err = openStore(dir, o, log, nil, lock)
+	}
 	if isNoSpace(err) {
 		return nil, fmt.Errorf("buffer: the disk is full; free space on the filesystem of %s: %w", dir, err)
 	}
 	var aside string
 	var report SalvageReport
-	if ce := (*corruptError)(nil); errors.As(err, &ce) {
+	if errors.As(err, &ce) {
 		aside, err = moveAside(dir, o.Now())
 		if err != nil {
 			return nil, fmt.Errorf("%w; %w", ce, err)
@@ -197,7 +214,15 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		log.Error("buffer: store unreadable, moved aside and salvaged into a fresh store", "dir", dir, "moved_to", aside,
 			"err", ce.err, "recovered", report.Recovered, "unreadable", report.Unreadable, "missing", report.Missing,
 			"problems", strings.Join(report.Problems, "; "))
-		r, err = openStore(dir, o, log, sv)
+		fresh, ferr := prepareDir(dir)
+		if lock != nil {
+			lock.Close() // the moved store's
+		}
+		lock, err = fresh, ferr
+		if err != nil {
+			return nil, fmt.Errorf("buffer: open fresh store after moving the unreadable one aside: %w", err)
+		}
+		r, err = openStore(dir, o, log, sv, lock)
 		if err != nil {
 			return nil, fmt.Errorf("buffer: open fresh store after moving the unreadable one aside: %w", err)
 		}

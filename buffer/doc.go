@@ -96,7 +96,11 @@
 //
 // # Recovery
 //
-// Open never panics and never asks for files to be deleted by hand.
+// Open never panics and never asks for files to be deleted by hand. It
+// takes the directory's lock before anything else (before releasing the
+// reserve file, or moving a store aside, which keeps its lock until the
+// fresh store is locked), so a second opener of a store in use changes
+// nothing.
 //   - A directory that exists but cannot be used (the engine refuses to
 //     open it or panics, a table file is malformed or missing, it has table
 //     files but no MANIFEST, it belongs to another program, or it was a

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +187,25 @@ func TestFreeSpaceReadingsServeOnlyWithPlentyOfRoom(t *testing.T) {
 				t.Errorf("%d statfs calls for 3 looks, want %d", reads, tc.wantReads)
 			}
 		})
+	}
+}
+
+// TestSecondOpenKeepsReserveFile: a second Open of a store in use, on a
+// disk something else filled, is refused before it touches anything: the
+// running Buffer's reserve file stays.
+func TestSecondOpenKeepsReserveFile(t *testing.T) {
+	mnt := tmpfstest.Mount(t, "16m")
+	dir := filepath.Join(mnt, "outbox")
+	b := open(t, dir, Options{CloseIdleAfter: -1})
+	appendWithin(t, b, payloadFor(1))
+	if _, err := os.Stat(dir + ".reserve"); err != nil {
+		t.Fatalf("no reserve file after the first commit: %v", err)
+	}
+	tmpfstest.Fill(t, filepath.Join(mnt, "filler"))
+	if _, err := Open(dir, Options{Logger: quietLogger()}); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second Open: %v, want the store in use", err)
+	}
+	if _, err := os.Stat(dir + ".reserve"); err != nil {
+		t.Errorf("the second Open removed the running store's reserve file: %v", err)
 	}
 }

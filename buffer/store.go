@@ -42,18 +42,11 @@ type recovered struct {
 	clock       *ageClock
 }
 
-// openStore opens the store in dir and rebuilds the in-memory index. A new
-// store is seeded with what a salvage found, if anything.
-func openStore(dir string, o Options, log *slog.Logger, seed *salvaged) (r *recovered, err error) {
-	lock, err := prepareDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil && lock != nil {
-			lock.Close()
-		}
-	}()
+// openStore opens the store in dir, which prepareDir made ready and
+// locked (lock; nil where the engine keeps its own lock), and rebuilds the
+// in-memory index. A new store is seeded with what a salvage found, if
+// anything. The caller keeps the lock; the store returned holds it.
+func openStore(dir string, o Options, log *slog.Logger, seed *salvaged, lock *os.File) (*recovered, error) {
 	bo := o.badgerOptions(dir).WithBypassLockGuard(lock != nil)
 	_, statErr := os.Stat(filepath.Join(dir, badger.ManifestFilename))
 	existed := statErr == nil
@@ -78,7 +71,7 @@ func openStore(dir string, o Options, log *slog.Logger, seed *salvaged) (r *reco
 		}
 		existed = true
 	}
-	r, err = load(db, existed, o, log)
+	r, err := load(db, existed, o, log)
 	if err != nil {
 		closeQuietly(db)
 		var ce *corruptError
