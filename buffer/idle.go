@@ -111,17 +111,17 @@ func (b *Buffer) reopen() error {
 	}
 	locked, err := b.lock.Stat()
 	if err != nil {
-		return fmt.Errorf("buffer: reopen store: %w", err)
+		return fmt.Errorf("reopen store: %w", err)
 	}
 	if fi, err := os.Stat(b.dir); err != nil || !os.SameFile(fi, locked) {
-		return fmt.Errorf("buffer: reopen store: %w: %s is no longer the directory locked at Open", errStoreChanged, b.dir)
+		return fmt.Errorf("reopen store: %w: %s is no longer the directory locked at Open", errStoreChanged, b.dir)
 	}
 	db, err := openBadger(b.opts.badgerOptions(b.dir).WithBypassLockGuard(true))
 	if isNoSpace(err) {
 		return fmt.Errorf("%w: reopen store: %w", ErrDiskFull, err)
 	}
 	if err != nil {
-		return fmt.Errorf("buffer: reopen store: %w", err)
+		return fmt.Errorf("reopen store: %w", err)
 	}
 	r, err := load(db, true, b.opts, b.log)
 	if err == nil {
@@ -139,7 +139,7 @@ func (b *Buffer) reopen() error {
 	}
 	if err != nil {
 		closeQuietly(db)
-		return fmt.Errorf("buffer: reopen store: %w", err)
+		return fmt.Errorf("reopen store: %w", err)
 	}
 	b.dbMu.Lock()
 	b.db = db
