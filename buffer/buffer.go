@@ -197,9 +197,11 @@ func Open(dir string, opts Options) (*Buffer, error) {
 			log.Warn("buffer: disk nearly full at open; released the reserve file so the store can open and drain",
 				"free", free, "reserve", sp.reserve, "released", sp.ballastSize)
 		}
-		r, err = openStore(dir, o, log, nil, lock)
+		if err = roomToOpen(sp, o, dir); err == nil {
+			r, err = openStore(dir, o, log, nil, lock)
+		}
 	}
-	if isNoSpace(err) {
+	if isNoSpace(err) && !errors.Is(err, ErrDiskFull) {
 		return nil, fmt.Errorf("buffer: the disk is full; free space on the filesystem of %s: %w", dir, err)
 	}
 	var aside string
@@ -209,11 +211,8 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w; %w", ce, err)
 		}
-		sv := salvageStore(aside)
-		report = sv.report(aside)
-		log.Error("buffer: store unreadable, moved aside and salvaged into a fresh store", "dir", dir, "moved_to", aside,
-			"err", ce.err, "recovered", report.Recovered, "unreadable", report.Unreadable, "missing", report.Missing,
-			"problems", strings.Join(report.Problems, "; "))
+		// The fresh directory is locked before the salvage, which may
+		// take a while: a second opener meanwhile is refused.
 		fresh, ferr := prepareDir(dir)
 		if lock != nil {
 			lock.Close() // the moved store's
@@ -222,7 +221,14 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("buffer: open fresh store after moving the unreadable one aside: %w", err)
 		}
-		r, err = openStore(dir, o, log, sv, lock)
+		sv := salvageStore(aside)
+		report = sv.report(aside)
+		log.Error("buffer: store unreadable, moved aside and salvaged into a fresh store", "dir", dir, "moved_to", aside,
+			"err", ce.err, "recovered", report.Recovered, "unreadable", report.Unreadable, "missing", report.Missing,
+			"problems", strings.Join(report.Problems, "; "))
+		if err = roomToOpen(sp, o, dir); err == nil {
+			r, err = openStore(dir, o, log, sv, lock)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("buffer: open fresh store after moving the unreadable one aside: %w", err)
 		}

@@ -142,6 +142,11 @@ func (b *Buffer) commit() (more bool) {
 	if len(group) > 0 || len(dels) > 0 || len(quar) > 0 {
 		b.idle.since = time.Now() // a checkpoint alone is not activity
 	}
+	if err != nil {
+		b.idle.writeFailed = true
+	} else if len(group) > 0 {
+		b.idle.writeFailed = false
+	}
 
 	b.mu.Lock()
 	b.writing = 0

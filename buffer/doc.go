@@ -137,7 +137,11 @@
 // process opens the store in between; a directory no longer the one locked
 // (renamed or replaced meanwhile) is not opened. Reopening checks the
 // store is the one it closed (format marker, incarnation, next sequence
-// number, no entries); one that is not refuses the appends with the reason.
+// number, no entries); one that is not refuses the appends with the reason,
+// logged once, until the next Open (any other failure to reopen is tried
+// again after 10 s). After a failed write the engine stays open until a
+// write succeeds (the failed one may have left entries beyond the
+// committer's numbers, which a reopen would take for a changed store).
 // The space guard goes on: the engine is not closed while free space is
 // low (it may have to compact to give space back, and closing flushes its
 // memtable), while closed free space is read once a sweep interval
@@ -275,8 +279,9 @@
 // (buffer/buffertest) yet. Quarantined entries are kept for inspection and
 // never removed by the buffer. Entries in flight at Close are not
 // remembered as such. A store whose filesystem was filled to the last block
-// while its reserve file did not exist cannot be opened (Open returns an
-// error saying the disk is full; the store is not moved). A salvage holds
+// while its reserve file did not exist cannot be opened: Open returns an
+// error matching ErrDiskFull saying so when less than a memtable (or a
+// quarter of the reserve) is free, and the store is not moved. A salvage holds
 // the readable entries in memory and does not check the disk has room for
 // them.
 package buffer

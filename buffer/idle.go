@@ -17,14 +17,28 @@ import (
 // idleState is the committer's record of activity.
 type idleState struct {
 	since time.Time // the last write, or Open
+	// writeFailed is set by a failed write and cleared by one storing
+	// entries: a failed write may have left entries or a high-water mark
+	// beyond the committer's numbers, which a reopen would take for a
+	// changed store, so the engine is not closed meanwhile.
+	writeFailed bool
+	// failed is why the last reopen failed (disk space aside), at
+	// failedAt: appends are refused with it, without another attempt,
+	// for reopenRetry, and for good when the store changed.
+	failed   error
+	failedAt time.Time
 }
+
+// reopenRetry is how long appends are refused after a failed reopen before
+// it is tried again (each attempt opens the engine: about 10 to 40 ms).
+const reopenRetry = 10 * time.Second
 
 // closeIfIdle closes the engine when the store has been empty and unwritten
 // for Options.CloseIdleAfter and the disk is not low (the engine may need
 // to write to give space back, and closing flushes its memtable). The
 // committer calls it between its rounds.
 func (b *Buffer) closeIfIdle() {
-	if b.db == nil || b.lock == nil || b.opts.CloseIdleAfter < 0 || time.Since(b.idle.since) < b.opts.CloseIdleAfter {
+	if b.db == nil || b.lock == nil || b.opts.CloseIdleAfter < 0 || b.idle.writeFailed || time.Since(b.idle.since) < b.opts.CloseIdleAfter {
 		return
 	}
 	if !b.empty() || b.space.low(b.checkSpace()) {
@@ -76,7 +90,7 @@ func (b *Buffer) waitClosed() bool {
 		}
 	}
 	for b.queued() {
-		err := b.reopen()
+		err := b.reopenOrRecall()
 		if err == nil {
 			return true
 		}
@@ -87,6 +101,21 @@ func (b *Buffer) waitClosed() bool {
 		<-b.wake // Close waits for appends still being built
 	}
 	return !closing
+}
+
+// reopenOrRecall reopens the engine, or returns why the last attempt failed
+// while that still stands (see idleState.failed). A new failure is logged.
+func (b *Buffer) reopenOrRecall() error {
+	if f := b.idle.failed; f != nil && (errors.Is(f, errStoreChanged) || time.Since(b.idle.failedAt) < reopenRetry) {
+		return f
+	}
+	err := b.reopen()
+	b.idle.failed = nil
+	if err != nil && !errors.Is(err, ErrDiskFull) {
+		b.idle.failed, b.idle.failedAt = err, time.Now()
+		b.log.Error("buffer: the idle store could not be opened again; appends refused", "err", err)
+	}
+	return err
 }
 
 // queued reports whether appends are queued.
@@ -152,7 +181,7 @@ func (b *Buffer) reopen() error {
 // refuseBuilt answers the queued appends whose callers are done building
 // with err (one whose build failed, with its own error); they leave the
 // queue and use no sequence number. Refusals for disk space are counted
-// and logged as at a commit; any other is logged as an error.
+// and logged as at a commit.
 func (b *Buffer) refuseBuilt(err error) {
 	b.mu.Lock()
 	var refused []*appendRequest
@@ -172,7 +201,6 @@ func (b *Buffer) refuseBuilt(err error) {
 	}
 	b.mu.Unlock()
 	if !full {
-		b.log.Error("buffer: the idle store could not be opened again; appends refused", "count", len(refused), "err", err)
 		err = fmt.Errorf("buffer: append: %w", err)
 	}
 	for _, req := range refused {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,7 +187,8 @@ func TestCloseIdleStoreChanged(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "outbox")
-			b := open(t, dir, Options{CloseIdleAfter: 10 * time.Millisecond})
+			rec := &recorder{}
+			b := open(t, dir, Options{CloseIdleAfter: 10 * time.Millisecond, Logger: slog.New(rec)})
 			appendWithin(t, b, payloadFor(1))
 			ackAll(t, b)
 			waitEngine(t, b, false)
@@ -204,6 +206,18 @@ func TestCloseIdleStoreChanged(t *testing.T) {
 			if st := b.Stats(); st.Appended != 1 || st.NextSeq != 2 {
 				t.Errorf("after the refused append: appended %d, next %d; want 1 and 2", st.Appended, st.NextSeq)
 			}
+			// Refused again without another attempt (one error logged),
+			// an append whose own build failed with its own error.
+			if _, err := b.Append(ctx, payloadFor(3)); !errors.Is(err, errStoreChanged) {
+				t.Errorf("second Append: %v, want %v", err, errStoreChanged)
+			}
+			errBuild := errors.New("no payload")
+			if _, err := b.AppendFunc(ctx, func(Seq) ([]byte, error) { return nil, errBuild }); !errors.Is(err, errBuild) {
+				t.Errorf("AppendFunc whose build failed: %v, want its own error", err)
+			}
+			if n := rec.count(slog.LevelError, "buffer: the idle store could not be opened again; appends refused"); n != 1 {
+				t.Errorf("the failed reopen logged %d times for three appends, want once", n)
+			}
 		})
 	}
 }
@@ -220,7 +234,7 @@ func TestCloseIdleDiskFull(t *testing.T) {
 	dir := filepath.Join(mnt, "outbox")
 	filler := filepath.Join(mnt, "filler")
 	const idle = 300 * time.Millisecond
-	b := open(t, dir, Options{CloseIdleAfter: idle})
+	b := open(t, dir, Options{CloseIdleAfter: idle, MaxAge: 4 * time.Second}) // a sweep a second
 
 	// Filled, before CloseIdleAfter has passed, by something else: the
 	// engine stays open through the committer's rounds past it.
@@ -243,12 +257,16 @@ func TestCloseIdleDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmpfstest.Fill(t, filler)
+	// Free space is still read while closed (a sweep interval: 1 s here).
+	for deadline := time.Now().Add(10 * time.Second); b.Stats().DiskFree >= b.Stats().DiskReserve; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("disk free %d 10 s after the disk was filled, with the engine closed", b.Stats().DiskFree)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := b.Append(ctx, payloadFor(2)); !errors.Is(err, ErrDiskFull) {
 		t.Fatalf("Append with the engine closed on a full disk: %v, want %v", err, ErrDiskFull)
-	} else {
-
 	}
 	if engineOpen(b) {
 		t.Fatal("the engine was opened on a full disk")

@@ -253,6 +253,26 @@ const (
 	reclaimEvery = time.Second
 )
 
+// roomToOpen returns an error matching ErrDiskFull when the filesystem of
+// dir has too little free to open the engine (openNeeds): it would touch
+// pages of its memory-mapped memtable log with no block to give them, and
+// the process would die of SIGBUS.
+func roomToOpen(s *space, o Options, dir string) error {
+	need := openNeeds(s, o)
+	if free := s.free(); free >= 0 && free < need {
+		return fmt.Errorf("buffer: the disk is full (%d bytes free, the storage engine needs %d to open); free space on the filesystem of %s: %w",
+			free, need, dir, ErrDiskFull)
+	}
+	return nil
+}
+
+// openNeeds is the free space the engine is opened with: a memtable, and
+// at least what writing deletions takes (deletable), so that a store
+// opened on a nearly full disk can still drain.
+func openNeeds(s *space, o Options) int64 {
+	return max(o.MemTableSize, s.reserve/4)
+}
+
 // deletable reports whether there is room to write deletions: a quarter of
 // the reserve.
 func (s *space) deletable(free int64) bool {

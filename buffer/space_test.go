@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bedgate/bedgate/buffer/tmpfstest"
+	"github.com/dgraph-io/badger/v4"
 )
 
 // fillUntilRefused appends 2000-byte payloads until the disk guard has
@@ -208,4 +209,76 @@ func TestSecondOpenKeepsReserveFile(t *testing.T) {
 	if _, err := os.Stat(dir + ".reserve"); err != nil {
 		t.Errorf("the second Open removed the running store's reserve file: %v", err)
 	}
+}
+
+// TestOpenFullDiskWithoutReserveFile: a store whose disk was filled to the
+// last block while its reserve file did not exist is not opened (the
+// engine would touch its memory-mapped log with no block for it and the
+// process die of SIGBUS): Open says the disk is full, and opens it once
+// there is room, every entry kept.
+func TestOpenFullDiskWithoutReserveFile(t *testing.T) {
+	mnt := tmpfstest.Mount(t, "16m")
+	dir := filepath.Join(mnt, "outbox")
+	b := open(t, dir, Options{CloseIdleAfter: -1})
+	appendWithin(t, b, payloadFor(1))
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(dir + ".reserve"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	filler := filepath.Join(mnt, "filler")
+	tmpfstest.Fill(t, filler)
+	_, err := Open(dir, Options{Logger: quietLogger()})
+	if !errors.Is(err, ErrDiskFull) || !strings.Contains(err.Error(), "the disk is full") {
+		t.Fatalf("Open on a full disk: %v, want %v saying the disk is full", err, ErrDiskFull)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	b = open(t, dir, Options{})
+	wantSeqs(t, "kept", seqsOf(drain(t, b)), []Seq{1})
+}
+
+// TestSalvageLeavesNoLock: an Open that moves an unreadable store aside and
+// salvages it keeps one lock, the fresh store's, and Close releases it.
+func TestSalvageLeavesNoLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	b := open(t, dir, Options{CloseIdleAfter: -1})
+	appendN(t, b, 1, 3)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rawUpdate(t, dir, func(txn *badger.Txn) error { return txn.Set(metaFormatKey, []byte("not ours")) })
+	before := openFiles(t)
+	b, err := Open(dir, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aside := b.Stats().RecoveredFrom
+	if aside == "" {
+		t.Fatal("the unreadable store was not salvaged")
+	}
+	fds, _ := os.ReadDir("/proc/self/fd")
+	for _, fd := range fds {
+		if target, _ := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); target == aside {
+			t.Errorf("descriptor %s still holds the moved store %s (its lock)", fd.Name(), aside)
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := openFiles(t); after != before {
+		t.Errorf("open files %d before the salvaging Open, %d after its Close", before, after)
+	}
+}
+
+// openFiles counts this process's open file descriptors.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count open files here: %v", err)
+	}
+	return len(fds)
 }

@@ -105,11 +105,12 @@ func BenchmarkWard(b *testing.B) {
 }
 
 // wardCommand starts the process under test reading ports and publishing
-// to broker; obsTopic is the topic filter of what it publishes.
-type wardCommand func(b *testing.B, broker string, ports []string) (cmd *exec.Cmd, obsTopic string)
+// to broker; obsTopic is the topic filter of what it publishes, outbox the
+// directory of its outbox (empty when it has none).
+type wardCommand func(b *testing.B, broker string, ports []string) (cmd *exec.Cmd, obsTopic, outbox string)
 
 func gatewayCommand(bin string) wardCommand {
-	return func(b *testing.B, broker string, ports []string) (*exec.Cmd, string) {
+	return func(b *testing.B, broker string, ports []string) (*exec.Cmd, string, string) {
 		dir := b.TempDir()
 		var beds strings.Builder
 		for i, p := range ports {
@@ -132,14 +133,14 @@ beds:
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 			b.Fatal(err)
 		}
-		return exec.Command(bin, "run", "--config", path), "bedgate/v1/bench/w/+/obs"
+		return exec.Command(bin, "run", "--config", path), "bedgate/v1/bench/w/+/obs", filepath.Join(dir, "data", "outbox")
 	}
 }
 
-func passthroughCommand(b *testing.B, broker string, ports []string) (*exec.Cmd, string) {
+func passthroughCommand(b *testing.B, broker string, ports []string) (*exec.Cmd, string, string) {
 	cmd := exec.Command(os.Args[0], ports...)
 	cmd.Env = append(os.Environ(), passthroughEnv+"="+broker)
-	return cmd, "pass/+"
+	return cmd, "pass/+", ""
 }
 
 // passthroughEnv, when set to a broker URL, makes the test binary the bare
@@ -164,12 +165,12 @@ func idleOutbox(dir string) int {
 // idleOutboxCPU runs an idle outbox process and returns its CPU, as a
 // percentage of one core, as idleCPU measures it.
 func idleOutboxCPU(b *testing.B) float64 {
+	dir := b.TempDir()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), idleOutboxEnv+"="+b.TempDir())
-	started := time.Now()
+	cmd.Env = append(os.Environ(), idleOutboxEnv+"="+dir)
 	stderr, stop := startCommand(b, cmd)
 	defer stop()
-	pct := idleCPU(b, cmd.Process.Pid, started)
+	pct := idleCPU(b, cmd.Process.Pid, dir)
 	if text := stderr.text(); strings.Contains(text, "idle outbox:") {
 		b.Fatal(text)
 	}
@@ -178,16 +179,40 @@ func idleOutboxCPU(b *testing.B) float64 {
 
 // idleCPU returns process pid's CPU, as a percentage of one core, over
 // wardIdle, once its start-up (opening its ports or its outbox, connecting
-// to the broker) is over and an outbox it opened at started, with nothing
-// written since, has closed its storage engine (buffer.CloseIdleAfter,
-// looked at every 200 ms): the steady state of a gateway without data.
-func idleCPU(b *testing.B, pid int, started time.Time) float64 {
+// to the broker) is over and its outbox, if it has one (the directory
+// outbox), has closed its storage engine for idleness
+// (buffer.Options.CloseIdleAfter): the steady state of a gateway without
+// data.
+func idleCPU(b *testing.B, pid int, outbox string) float64 {
 	waitStartedUp(b, pid)
-	time.Sleep(time.Until(started.Add(buffer.DefaultCloseIdleAfter + 500*time.Millisecond)))
+	if outbox != "" {
+		waitEngineClosed(b, outbox)
+	}
 	before := processCPU(b, pid)
 	t0 := time.Now()
 	time.Sleep(wardIdle)
 	return 100 * float64(processCPU(b, pid)-before) / float64(time.Since(t0))
+}
+
+// waitEngineClosed waits until the outbox in dir exists (its MANIFEST)
+// and has closed its storage engine, which keeps its memtable's log (a
+// *.mem file) only while open, and fails b if that has not happened within 15 s of
+// buffer.DefaultCloseIdleAfter.
+func waitEngineClosed(b *testing.B, dir string) {
+	deadline := time.Now().Add(buffer.DefaultCloseIdleAfter + 15*time.Second)
+	for {
+		logs, err := filepath.Glob(filepath.Join(dir, "*.mem"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil && len(logs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("the outbox in %s still has its engine open (%v) after %v", dir, logs, buffer.DefaultCloseIdleAfter+15*time.Second)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // waitStartedUp waits until process pid has used at most one clock tick
@@ -281,7 +306,7 @@ func runWard(b *testing.B, load wardLoad, command wardCommand) wardResult {
 	}
 	log := &wardLog{start: time.Now().UTC().Truncate(time.Second), written: map[[2]int]time.Time{},
 		arrived: map[[2]int]time.Duration{}, beds: map[int]bool{}}
-	cmd, topic := command(b, broker.URL(), ports)
+	cmd, topic, outbox := command(b, broker.URL(), ports)
 	sub := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(broker.URL()).SetClientID("ward-epr"))
 	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		b.Fatalf("subscriber: %v", tok.Error())
@@ -314,13 +339,12 @@ func runWard(b *testing.B, load wardLoad, command wardCommand) wardResult {
 		b.Fatalf("subscribe: %v", tok.Error())
 	}
 
-	started := time.Now()
 	stderr, kill := startCommand(b, cmd)
 	defer kill()
 	var res wardResult
 	if load.hz == 1 {
 		// Silent monitors: a silence timeout's worth (wardIdle).
-		res.idlePct = idleCPU(b, cmd.Process.Pid, started) / float64(load.beds)
+		res.idlePct = idleCPU(b, cmd.Process.Pid, outbox) / float64(load.beds)
 	}
 
 	// Load: every monitor writes a line each 1/hz s.
