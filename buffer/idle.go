@@ -129,11 +129,14 @@ func (b *Buffer) queued() bool {
 // the Buffer closed.
 var errStoreChanged = errors.New("the store changed while it was closed for idleness")
 
-// reopen opens the engine closed by closeIfIdle, once the disk has room
-// for it (its memtables are written through memory maps: with no block
-// left the process would die of SIGBUS) and the directory is still the one
-// the Buffer locked, and checks that the store is as it was left. A disk
-// too full to open it is an error matching ErrDiskFull.
+// reopen opens the engine closed by closeIfIdle, once the disk has the
+// reserve free (its memtables are written through memory maps: with no
+// block left the process would die of SIGBUS; Open asks less, roomToOpen,
+// because a store it opens may hold a backlog to drain, while this one is
+// empty and the append that reopens it would be refused below the reserve
+// anyway) and the directory is still the one the Buffer locked, and checks
+// that the store is as it was left. A disk too full is an error matching
+// ErrDiskFull.
 func (b *Buffer) reopen() error {
 	if free := b.checkSpace(); free >= 0 && free < b.space.reserve {
 		return fmt.Errorf("%w: %d bytes free, %d kept in reserve", ErrDiskFull, free, b.space.reserve)

@@ -237,7 +237,10 @@ func TestCloseIdleDiskFull(t *testing.T) {
 	b := open(t, dir, Options{CloseIdleAfter: idle, MaxAge: 4 * time.Second}) // a sweep a second
 
 	// Filled, before CloseIdleAfter has passed, by something else: the
-	// engine stays open through the committer's rounds past it.
+	// engine stays open through the committer's rounds past it (an
+	// absence, so watched for a while: ten times CloseIdleAfter, some
+	// fifteen rounds). That the committer does look is shown below: it
+	// closes the engine once the filler is gone.
 	tmpfstest.Fill(t, filler)
 	for end := time.Now().Add(10 * idle); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 		if !engineOpen(b) {
