@@ -139,7 +139,7 @@ var errStoreChanged = errors.New("the store changed while it was closed for idle
 // ErrDiskFull.
 func (b *Buffer) reopen() error {
 	if free := b.checkSpace(); free >= 0 && free < b.space.reserve {
-		return fmt.Errorf("%w: %d bytes free, %d kept in reserve", ErrDiskFull, free, b.space.reserve)
+		return b.space.fullError(free)
 	}
 	locked, err := b.lock.Stat()
 	if err != nil {
@@ -188,19 +188,23 @@ func (b *Buffer) reopen() error {
 func (b *Buffer) refuseBuilt(err error) {
 	b.mu.Lock()
 	var refused []*appendRequest
+	var built uint64 // refused that built their payload
 	kept := b.queue[:0]
 	for _, req := range b.queue {
-		if req.building {
+		switch {
+		case req.building:
 			kept = append(kept, req)
 			continue
+		case req.err == nil:
+			built++
 		}
 		refused = append(refused, req)
 	}
 	clear(b.queue[len(kept):])
 	b.queue = kept
 	full := errors.Is(err, ErrDiskFull)
-	if n := uint64(len(refused)) - uint64(failedBuilds(refused)); full && n > 0 {
-		b.countRefusedLocked(n, b.disk.free)
+	if full && built > 0 {
+		b.countRefusedLocked(built, b.disk.free)
 	}
 	b.mu.Unlock()
 	if !full {
@@ -213,14 +217,4 @@ func (b *Buffer) refuseBuilt(err error) {
 		}
 		req.result <- appendResult{err: err}
 	}
-}
-
-// failedBuilds counts the requests whose build failed.
-func failedBuilds(reqs []*appendRequest) (n int) {
-	for _, req := range reqs {
-		if req.err != nil {
-			n++
-		}
-	}
-	return n
 }

@@ -253,6 +253,11 @@ const (
 	reclaimEvery = time.Second
 )
 
+// fullError is the error of an append refused with free bytes free.
+func (s *space) fullError(free int64) error {
+	return fmt.Errorf("%w: %d bytes free, %d kept in reserve", ErrDiskFull, free, s.reserve)
+}
+
 // roomToOpen returns an error matching ErrDiskFull when the filesystem of
 // dir has too little free to open the engine (openNeeds): it would touch
 // pages of its memory-mapped memtable log with no block to give them, and
@@ -341,7 +346,7 @@ func (b *Buffer) Room(n int64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.countRefusedLocked(1, free)
-	return fmt.Errorf("%w: %d bytes free, %d kept in reserve", ErrDiskFull, free, b.space.reserve)
+	return b.space.fullError(free)
 }
 
 // HasRoom reports what Room reports, without counting a refusal: for a
@@ -357,7 +362,7 @@ func hasRoom(free, n, reserve int64) bool { return free < 0 || free-n >= reserve
 func (b *Buffer) refuseQueueLocked(free int64) {
 	n := uint64(len(b.queue))
 	for _, req := range b.queue {
-		req.result <- appendResult{err: fmt.Errorf("%w: %d bytes free, %d kept in reserve", ErrDiskFull, free, b.space.reserve)}
+		req.result <- appendResult{err: b.space.fullError(free)}
 	}
 	b.queue = nil
 	b.countRefusedLocked(n, free)
