@@ -2,7 +2,10 @@
 
 package serialport
 
-import "errors"
+import (
+	"errors"
+	"io"
+)
 
 // control does nothing where there is no termios: the operating system's
 // own open already refuses a second opener.
@@ -18,5 +21,8 @@ func (*control) setRTSCTS(on bool) error {
 	}
 	return nil
 }
+
+// stream is nil: Port reads and writes through go.bug.st/serial.
+func (*control) stream() io.ReadWriter { return nil }
 
 func (*control) close() error { return nil }

@@ -3,16 +3,28 @@
 package serialport
 
 import (
+	"io"
+	"os"
+
 	"golang.org/x/sys/unix"
 )
 
 // control is a second handle on the device, kept open beside
 // go.bug.st/serial's own, for what that package cannot do: an advisory
-// lock and exclusive mode that keep other openers out, and termios flags it
-// does not set. Line settings belong to the terminal, not to a handle, so
-// setting them here applies to the port.
+// lock and exclusive mode that keep other openers out, termios flags it
+// does not set, and reads and writes through the runtime's network poller.
+// Line settings belong to the terminal, not to a handle, so setting them
+// here applies to the port.
+//
+// The handle is non-blocking and held as an *os.File, which registers it
+// with the poller: a Read waiting for a silent device parks its goroutine
+// instead of a thread in select(2), as go.bug.st/serial's Read does. A
+// thread blocked in a system call keeps the runtime's monitor thread
+// polling (runtime.sysmon, every 20 µs to 10 ms until it hands the
+// thread's processor on), which at 64 ports each sending a line a second
+// was the largest single cost of reading them.
 type control struct {
-	fd int
+	f *os.File
 }
 
 // openControl opens node without waiting for carrier and locks it. A lock
@@ -28,15 +40,33 @@ func openControl(node string) (*control, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	return &control{fd: fd}, nil
+	// A non-blocking descriptor given to os.NewFile is added to the poller.
+	return &control{f: os.NewFile(uintptr(fd), node)}, nil
+}
+
+// ioctl runs fn on the descriptor without taking it out of non-blocking
+// mode (as File.Fd would).
+func (c *control) ioctl(fn func(fd int) error) error {
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }
 
 // exclusive puts the terminal in exclusive mode (TIOCEXCL): further opens
 // by unprivileged processes fail with EBUSY until it is closed.
 func (c *control) exclusive() error {
-	return unix.IoctlSetInt(c.fd, unix.TIOCEXCL, 0)
+	return c.ioctl(func(fd int) error { return unix.IoctlSetInt(fd, unix.TIOCEXCL, 0) })
 }
 
+// stream is what Port reads and writes: this handle.
+func (c *control) stream() io.ReadWriter { return c.f }
+
 func (c *control) close() error {
-	return unix.Close(c.fd)
+	return c.f.Close()
 }

@@ -46,6 +46,7 @@ type Port struct {
 	node string // the device node path resolved to
 	sp   serial.Port
 	ctl  *control
+	rw   io.ReadWriter // ctl's stream where it has one, else sp
 
 	closed atomic.Bool
 }
@@ -97,7 +98,10 @@ func Open(path string, line drivers.LineSettings, opts Options) (*Port, error) {
 		ctl.close()
 		return nil, classify(path, node, err)
 	}
-	p := &Port{path: path, node: node, sp: sp, ctl: ctl}
+	p := &Port{path: path, node: node, sp: sp, ctl: ctl, rw: sp}
+	if rw := ctl.stream(); rw != nil {
+		p.rw = rw
+	}
 	if err := p.configure(line); err != nil {
 		p.Close()
 		return nil, classify(path, node, err)
@@ -127,7 +131,9 @@ func resolveBinding(path string) (string, *OpenError) {
 
 // configure does what go.bug.st/serial does not: it keeps other openers out
 // and sets hardware flow control. Reads block without a timeout: a port
-// costs nothing while its device is silent.
+// costs nothing while its device is silent. (On Unix they go through the
+// control handle and the runtime's poller, and go.bug.st/serial's timeout
+// is set only for its own handle, which is then not read.)
 func (p *Port) configure(line drivers.LineSettings) error {
 	if err := p.ctl.exclusive(); err != nil {
 		return fmt.Errorf("take exclusive access: %w", err)
@@ -178,7 +184,7 @@ func (p *Port) Read(b []byte) (int, error) {
 		if p.closed.Load() {
 			return 0, p.closedError("read")
 		}
-		n, err := p.sp.Read(b)
+		n, err := p.rw.Read(b)
 		if n > 0 {
 			return n, nil
 		}
@@ -189,7 +195,8 @@ func (p *Port) Read(b []byte) (int, error) {
 			return 0, p.gone("read", err)
 		}
 		// (0, nil) is a timeout in go.bug.st/serial; with none set it does
-		// not happen, but it is never passed on.
+		// not happen, but it is never passed on. (A zero-length read from
+		// the control handle is io.EOF, a hang-up.)
 	}
 }
 
@@ -199,7 +206,7 @@ func (p *Port) Write(b []byte) (int, error) {
 	if p.closed.Load() {
 		return 0, p.closedError("write")
 	}
-	n, err := p.sp.Write(b)
+	n, err := p.rw.Write(b)
 	if err != nil {
 		if p.closed.Load() {
 			return n, p.closedError("write")
@@ -231,9 +238,9 @@ func (p *Port) closedError(op string) error {
 
 func (p *Port) gone(op string, err error) *GoneError {
 	var pe *serial.PortError
-	if errors.As(err, &pe) && pe.Code() == serial.PortClosed {
+	if errors.As(err, &pe) && pe.Code() == serial.PortClosed || errors.Is(err, io.EOF) {
 		// go.bug.st/serial reports a zero-length read (a hung-up line) as
-		// "port closed" although nobody closed it.
+		// "port closed" although nobody closed it; os.File as io.EOF.
 		err = errHangup
 	}
 	return &GoneError{Op: op, Path: p.path, Node: p.node, Err: err}
