@@ -2,6 +2,7 @@ package holdfile
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -224,14 +225,16 @@ func (h *File) Read(key uint64) ([]byte, error) {
 	return h.readLocked(key, at)
 }
 
-// readLocked reads the frame of the entry with key back (positioned reads:
-// the file offset appends write at does not move) and returns its data. A
-// frame that no longer reads as that entry's (its checksum, key or length
-// changed, or the read failed) is ErrDamaged.
+// readLocked reads the frame of the entry with key back (one positioned
+// read: the file offset appends write at does not move) and returns its
+// data. A frame that no longer reads as that entry's (its checksum, key or
+// length changed, or the read failed) is ErrDamaged.
 func (h *File) readLocked(key uint64, at span) ([]byte, error) {
 	start := at.off - header
-	op, got, data, _, ok := readFrame(io.NewSectionReader(h.f, start, int64(header+at.n+4)))
-	if !ok || op != opAdd || got != key || len(data) != at.n {
+	b := make([]byte, header+at.n+4)
+	_, err := h.f.ReadAt(b, start)
+	op, got, data, _, ok := readFrame(bytes.NewReader(b))
+	if err != nil || !ok || op != opAdd || got != key || len(data) != at.n {
 		return nil, fmt.Errorf("%w: key %d at offset %d", ErrDamaged, key, start)
 	}
 	return data, nil
