@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,6 +134,59 @@ func TestReadBlocksUntilData(t *testing.T) {
 	r := waitRead(t, ch, 2*time.Second)
 	if r.err != nil || string(r.data) != "x" {
 		t.Fatalf("Read = (%q, %v), want (\"x\", nil)", r.data, r.err)
+	}
+}
+
+// TestSilentPortsParkInThePoller checks that a Read waiting on a silent
+// port waits in the runtime's network poller (goroutine state "IO wait"),
+// not in a system call on a thread of its own ("syscall", as go.bug.st/serial's
+// select(2) did): a thread in a system call keeps runtime.sysmon polling,
+// which at 64 ports was the largest single cost of reading them.
+func TestSilentPortsParkInThePoller(t *testing.T) {
+	const ports = 16
+	var masters []*os.File
+	var reads []<-chan readResult
+	for range ports {
+		master, slave := newPTY(t)
+		p := openPort(t, slave.Name(), Options{})
+		masters = append(masters, master)
+		reads = append(reads, readAsync(p))
+	}
+	// states counts the goroutines in Port.Read by their state.
+	states := func() map[string]int {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		n := map[string]int{}
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if !strings.Contains(g, "serialport.(*Port).Read(") {
+				continue
+			}
+			head, _, _ := strings.Cut(g, "\n")
+			// "goroutine 7 [IO wait]:" or "goroutine 7 [syscall, 2 minutes]:"
+			_, state, _ := strings.Cut(head, "[")
+			state, _, _ = strings.Cut(state, "]")
+			state, _, _ = strings.Cut(state, ",")
+			n[state]++
+		}
+		return n
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for got := states(); got["IO wait"] != ports; got = states() {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines in Port.Read by state: %v; want all %d in \"IO wait\"", got, ports)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// And each still reads what its device sends.
+	for i, m := range masters {
+		if _, err := m.Write([]byte{byte('a' + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, ch := range reads {
+		if r := waitRead(t, ch, 2*time.Second); r.err != nil || string(r.data) != string(rune('a'+i)) {
+			t.Errorf("port %d: Read = (%q, %v), want (%q, nil)", i, r.data, r.err, string(rune('a'+i)))
+		}
 	}
 }
 
