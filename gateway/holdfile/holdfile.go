@@ -69,12 +69,14 @@ type File struct {
 
 	// Adds share syncs (group commit): writes counts the frames written,
 	// synced those a sync has covered, and failed those a failed sync
-	// covered, with its error. syncMu runs one sync at a time.
-	syncMu  sync.Mutex
+	// covered, with its error. syncing, while a sync runs, is closed when
+	// it ends.
 	writes  uint64
 	synced  uint64
 	failed  uint64
 	syncErr error
+	syncing chan struct{}
+	sync    func(*os.File) error // (*os.File).Sync; tests fail it
 }
 
 // span is where an entry's data lies in the file.
@@ -92,7 +94,7 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("holdfile: %w", err)
 	}
-	h := &File{path: path, f: f, live: make(map[uint64]span), next: 1}
+	h := &File{path: path, f: f, live: make(map[uint64]span), next: 1, sync: (*os.File).Sync}
 	good, err := h.replay()
 	if err != nil {
 		f.Close()
@@ -268,35 +270,46 @@ func (h *File) Add(data []byte) (uint64, error) {
 
 // syncThrough returns once the first n frames written are synced: by a
 // sync that started after they were written, its own or another Add's.
-// Every Add a failed sync covered fails with its error.
+// Every Add a failed sync covered fails with its error. One sync runs at a
+// time; the Adds waiting for it are all woken when it ends (a mutex held
+// across the sync woke them one after another, each waking the next).
 func (h *File) syncThrough(n uint64) error {
-	h.syncMu.Lock()
-	defer h.syncMu.Unlock()
-	h.mu.Lock()
-	if n <= h.failed {
-		err := h.syncErr
-		h.mu.Unlock()
-		return err
-	}
-	if n <= h.synced {
-		h.mu.Unlock()
-		return nil
-	}
-	f, upto := h.f, h.writes
-	h.mu.Unlock()
-	err := f.Sync()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	switch {
-	case n <= h.synced:
-		// The file was compacted meanwhile (rewrite syncs what it keeps).
+	for {
+		switch {
+		case n <= h.failed:
+			return h.syncErr
+		case n <= h.synced:
+			return nil
+		case h.syncing != nil:
+			// It may have started before frame n was written: look again
+			// when it ends.
+			done := h.syncing
+			h.mu.Unlock()
+			<-done
+			h.mu.Lock()
+			continue
+		}
+		done := make(chan struct{})
+		f, upto := h.f, h.writes
+		h.syncing = done
+		h.mu.Unlock()
+		err := h.sync(f)
+		h.mu.Lock()
+		h.syncing = nil
+		close(done)
+		switch {
+		case n <= h.synced:
+			// The file was compacted meanwhile (rewrite syncs what it keeps).
+			return nil
+		case err != nil:
+			h.failed, h.syncErr = upto, err
+			return err
+		}
+		h.synced = upto
 		return nil
-	case err != nil:
-		h.failed, h.syncErr = upto, err
-		return err
 	}
-	h.synced = upto
-	return nil
 }
 
 // Done removes the entry with key. It is not synced on its own (the next
