@@ -3,8 +3,10 @@
 package serialport
 
 import (
+	"errors"
 	"io"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,7 +26,8 @@ import (
 // thread's processor on), which at 64 ports each sending a line a second
 // was the largest single cost of reading them.
 type control struct {
-	f *os.File
+	f      *os.File
+	polled bool // the poller took the handle: reads and writes go through it
 }
 
 // openControl opens node without waiting for carrier and locks it. A lock
@@ -41,11 +44,17 @@ func openControl(node string) (*control, error) {
 		return nil, err
 	}
 	// A non-blocking descriptor given to os.NewFile is added to the poller.
-	return &control{f: os.NewFile(uintptr(fd), node)}, nil
+	// Where the poller refuses it (kqueue refuses some terminals on macOS),
+	// the File is left non-blocking and unpolled, and a read of a silent
+	// port would fail with EAGAIN: the port is then read through
+	// go.bug.st/serial's handle instead. A File without the poller has no
+	// deadlines, which is how that is told.
+	f := os.NewFile(uintptr(fd), node)
+	polled := !errors.Is(f.SetReadDeadline(time.Time{}), os.ErrNoDeadline)
+	return &control{f: f, polled: polled}, nil
 }
 
-// ioctl runs fn on the descriptor without taking it out of non-blocking
-// mode (as File.Fd would).
+// ioctl runs fn on the descriptor, through SyscallConn: the File keeps it.
 func (c *control) ioctl(fn func(fd int) error) error {
 	rc, err := c.f.SyscallConn()
 	if err != nil {
@@ -64,8 +73,14 @@ func (c *control) exclusive() error {
 	return c.ioctl(func(fd int) error { return unix.IoctlSetInt(fd, unix.TIOCEXCL, 0) })
 }
 
-// stream is what Port reads and writes: this handle.
-func (c *control) stream() io.ReadWriter { return c.f }
+// stream is what Port reads and writes: this handle when the poller took
+// it, else nil (go.bug.st/serial's).
+func (c *control) stream() io.ReadWriter {
+	if !c.polled {
+		return nil
+	}
+	return c.f
+}
 
 func (c *control) close() error {
 	return c.f.Close()

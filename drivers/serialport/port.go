@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -242,6 +243,10 @@ func (p *Port) gone(op string, err error) *GoneError {
 		// go.bug.st/serial reports a zero-length read (a hung-up line) as
 		// "port closed" although nobody closed it; os.File as io.EOF.
 		err = errHangup
+	}
+	var path *fs.PathError
+	if errors.As(err, &path) {
+		err = path.Err // the control handle's errors name the node, as GoneError does
 	}
 	return &GoneError{Op: op, Path: p.path, Node: p.node, Err: err}
 }

@@ -236,12 +236,35 @@ func TestMasterClosedIsGone(t *testing.T) {
 	if !errors.As(r.err, &gone) || gone.Op != "read" || gone.Node != slave.Name() {
 		t.Errorf("Read error %#v is not a *GoneError for read of %s", r.err, slave.Name())
 	}
+	if n := strings.Count(r.err.Error(), slave.Name()); n != 1 {
+		t.Errorf("Read error %q names the node %d times, want once", r.err, n)
+	}
 	// Later reads and writes fail the same way, never (0, nil).
 	if n, err := p.Read(make([]byte, 8)); n != 0 || !errors.Is(err, ErrGone) {
 		t.Errorf("second Read = %d, %v, want ErrGone", n, err)
 	}
 	if _, err := p.Write([]byte("x")); !errors.Is(err, drivers.ErrLinkLost) {
 		t.Errorf("Write after master closed: %v, want ErrLinkLost", err)
+	}
+}
+
+// TestHangupIsGone: a USB serial adapter unplugged is a hang-up of its
+// terminal (the kernel's tty_vhangup), which TIOCVHANGUP does to a
+// pseudo-terminal: a Read parked in the poller wakes with ErrGone.
+func TestHangupIsGone(t *testing.T) {
+	_, slave := newPTY(t)
+	p := openPort(t, slave.Name(), Options{})
+	ch := readAsync(p)
+	readBlocks(t, ch)
+	if err := unix.IoctlSetInt(int(slave.Fd()), unix.TIOCVHANGUP, 0); err != nil {
+		t.Skipf("TIOCVHANGUP: %v (needs CAP_SYS_ADMIN)", err)
+	}
+	r := waitRead(t, ch, 2*time.Second)
+	if !errors.Is(r.err, ErrGone) || !errors.Is(r.err, drivers.ErrLinkLost) {
+		t.Errorf("Read after hang-up: %v, want ErrGone and ErrLinkLost", r.err)
+	}
+	if _, err := p.Write([]byte("x")); !errors.Is(err, ErrGone) {
+		t.Errorf("Write after hang-up: %v, want ErrGone", err)
 	}
 }
 

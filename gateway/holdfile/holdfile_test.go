@@ -239,79 +239,91 @@ func TestConcurrentAdds(t *testing.T) {
 	}
 }
 
-// TestGroupCommit: Adds that wait while a sync runs share the next one, and
-// a failed sync fails exactly the Adds it covered.
+// TestGroupCommit: Adds written while a sync runs wait for the next one,
+// which they share, whether the running one succeeds or fails; a failed
+// sync fails exactly the Adds it covered.
 func TestGroupCommit(t *testing.T) {
-	h := open(t, filepath.Join(t.TempDir(), "held"))
-	defer h.Close()
 	errDisk := errors.New("injected sync failure")
-	release := make(chan struct{})
-	var mu sync.Mutex
-	syncs := 0
-	h.sync = func(f *os.File) error {
-		mu.Lock()
-		syncs++
-		first := syncs == 1
-		mu.Unlock()
-		if first {
-			<-release
-			return errDisk
-		}
-		return f.Sync()
-	}
-	// waitFor polls cond under the file's lock until it holds.
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-			h.mu.Lock()
-			ok := cond()
-			h.mu.Unlock()
-			if ok {
-				return
+	for _, tc := range []struct {
+		name     string
+		firstErr error // what the first sync returns
+	}{
+		{"first sync succeeds", nil},
+		{"first sync fails", errDisk},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := open(t, filepath.Join(t.TempDir(), "held"))
+			defer h.Close()
+			release := make(chan struct{})
+			var mu sync.Mutex
+			syncs := 0
+			h.sync = func(f *os.File) error {
+				mu.Lock()
+				syncs++
+				first := syncs == 1
+				mu.Unlock()
+				if first {
+					<-release
+					if tc.firstErr != nil {
+						return tc.firstErr
+					}
+				}
+				return f.Sync()
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
+			// waitFor polls cond under the file's lock until it holds.
+			waitFor := func(what string, cond func() bool) {
+				t.Helper()
+				for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+					h.mu.Lock()
+					ok := cond()
+					h.mu.Unlock()
+					if ok {
+						return
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("timed out waiting for %s", what)
+					}
+				}
 			}
-		}
-	}
 
-	first := make(chan error, 1)
-	go func() {
-		_, err := h.Add([]byte("first"))
-		first <- err
-	}()
-	waitFor("the first sync to start", func() bool { return h.syncing != nil })
+			first := make(chan error, 1)
+			go func() {
+				_, err := h.Add([]byte("first"))
+				first <- err
+			}()
+			waitFor("the first sync to start", func() bool { return h.syncing != nil })
 
-	const later = 7
-	type result struct {
-		key uint64
-		err error
-	}
-	results := make(chan result, later)
-	for i := range later {
-		go func() {
-			k, err := h.Add(fmt.Appendf(nil, "later %d", i))
-			results <- result{k, err}
-		}()
-	}
-	waitFor("every frame to be written", func() bool { return h.writes == 1+later })
-	close(release)
+			const later = 7
+			results := make(chan error, later)
+			for i := range later {
+				go func() {
+					_, err := h.Add(fmt.Appendf(nil, "later %d", i))
+					results <- err
+				}()
+			}
+			waitFor("every frame to be written", func() bool { return h.writes == 1+later })
+			close(release)
 
-	if err := <-first; !errors.Is(err, errDisk) {
-		t.Errorf("the Add the failed sync covered returned %v, want %v", err, errDisk)
-	}
-	for range later {
-		r := <-results
-		if r.err != nil {
-			t.Errorf("an Add written after the failed sync started returned %v", r.err)
-		}
-	}
-	mu.Lock()
-	if syncs != 2 {
-		t.Errorf("%d syncs, want 2: the failed one, and one shared by the %d Adds that waited", syncs, later)
-	}
-	mu.Unlock()
-	if got := h.Stats().Live; got != later {
-		t.Errorf("%d live entries, want %d (the failed Add's dropped)", got, later)
+			if err := <-first; !errors.Is(err, tc.firstErr) {
+				t.Errorf("the Add the first sync covered returned %v, want %v", err, tc.firstErr)
+			}
+			for range later {
+				if err := <-results; err != nil {
+					t.Errorf("an Add written during the first sync returned %v", err)
+				}
+			}
+			mu.Lock()
+			if syncs != 2 {
+				t.Errorf("%d syncs, want 2: the first, and one shared by the %d Adds written during it", syncs, later)
+			}
+			mu.Unlock()
+			want := later
+			if tc.firstErr == nil {
+				want++
+			}
+			if got := h.Stats().Live; got != want {
+				t.Errorf("%d live entries, want %d", got, want)
+			}
+		})
 	}
 }
