@@ -2,7 +2,6 @@ package holdfile
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -235,11 +234,13 @@ func (h *File) readLocked(key uint64, at span) ([]byte, error) {
 	start := at.off - header
 	b := make([]byte, header+at.n+4)
 	_, err := h.f.ReadAt(b, start)
-	op, got, data, _, ok := readFrame(bytes.NewReader(b))
-	if err != nil || !ok || op != opAdd || got != key || len(data) != at.n {
+	end := header + at.n
+	if err != nil || b[0] != opAdd || binary.BigEndian.Uint64(b[1:9]) != key ||
+		binary.BigEndian.Uint32(b[9:13]) != uint32(at.n) ||
+		crc32.Checksum(b[:end], crcTable) != binary.BigEndian.Uint32(b[end:]) {
 		return nil, fmt.Errorf("%w: key %d at offset %d", ErrDamaged, key, start)
 	}
-	return data, nil
+	return b[header:end:end], nil
 }
 
 // Add stores data and returns its key once it is synced to disk. Adds

@@ -90,13 +90,44 @@ func TestRead(t *testing.T) {
 			t.Errorf("Read(%d) = %q, %v; want ErrNotLive", k, data, err)
 		}
 	}
-	// A byte of b's data changed on disk under the open file.
-	at := h.live[b]
-	if _, err := h.f.WriteAt([]byte("X"), at.off); err != nil {
-		t.Fatal(err)
-	}
-	if data, err := h.Read(b); !errors.Is(err, ErrDamaged) {
-		t.Errorf("Read of a damaged entry = %q, %v; want ErrDamaged", data, err)
+}
+
+// TestReadDamaged: an entry whose frame changed on disk under the open file
+// (any field of it) or was cut off reads as ErrDamaged, never as other data.
+func TestReadDamaged(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		offset int64 // from the frame's start
+		b      []byte
+		cut    bool // the file truncated to the frame's start plus offset
+	}{
+		{name: "op", offset: 0, b: []byte{opDone}},
+		{name: "key", offset: 8, b: []byte{0xff}},
+		{name: "length", offset: 12, b: []byte{3}},
+		{name: "data", offset: header, b: []byte("X")},
+		{name: "checksum", offset: header + 2, b: []byte{0}},
+		{name: "cut short", offset: header + 1, cut: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := open(t, filepath.Join(t.TempDir(), "held"))
+			defer h.Close()
+			k, err := h.Add([]byte("bb"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := h.live[k].off - header
+			if tc.cut {
+				err = h.f.Truncate(start + tc.offset)
+			} else {
+				_, err = h.f.WriteAt(tc.b, start+tc.offset)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if data, err := h.Read(k); !errors.Is(err, ErrDamaged) {
+				t.Errorf("Read = %q, %v; want ErrDamaged", data, err)
+			}
+		})
 	}
 }
 
