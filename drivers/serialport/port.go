@@ -132,9 +132,9 @@ func resolveBinding(path string) (string, *OpenError) {
 
 // configure does what go.bug.st/serial does not: it keeps other openers out
 // and sets hardware flow control. Reads block without a timeout: a port
-// costs nothing while its device is silent. (On Unix they go through the
-// control handle and the runtime's poller, and go.bug.st/serial's timeout
-// is set only for its own handle, which is then not read.)
+// costs nothing while its device is silent. (Where the runtime's poller
+// took the control handle, reads go through it and go.bug.st/serial's
+// timeout is set for a handle that is not read.)
 func (p *Port) configure(line drivers.LineSettings) error {
 	if err := p.ctl.exclusive(); err != nil {
 		return fmt.Errorf("take exclusive access: %w", err)
