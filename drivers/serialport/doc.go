@@ -49,7 +49,7 @@
 // exclusive mode), because go.bug.st/serial's Read waits in select(2): a
 // thread per silent port, and the runtime's monitor polling while any waits
 // (at 64 ports sending a line a second each, the gateway fell from about
-// 75 threads to 11, and its CPU per reading by about 7 % in the median of
+// 70 threads to 11, and its CPU per reading by about 7 % in the median of
 // seven alternated runs of BenchmarkWard, cmd/bedgate, with the hold
 // file's change of the same day).
 package serialport
