@@ -5,7 +5,7 @@
 // Adds made together share one sync (group commit: a 64-bed ward at 50 Hz
 // adds 3,200 entries a second, more syncs than a disk does), and the Adds
 // waiting for a sync are all woken when it ends. BenchmarkAddBurst (64 beds
-// adding a 1.5 KB reading at once) measured 9.5-11.6 µs of CPU an Add,
+// adding a 1.5 KB reading at once) measured 9.6-11.6 µs of CPU an Add,
 // 1.5-2.3 times one goroutine writing the same frames and syncing once;
 // 15-21 µs (3.0-4.1 times) when the waiters took a mutex in turn, each
 // waking the next. Done removes an entry. Open replays the file.
