@@ -272,7 +272,7 @@ func TestConcurrentAdds(t *testing.T) {
 
 // TestGroupCommit: Adds written while a sync runs wait for the next one,
 // which they share, whether the running one succeeds or fails; a failed
-// sync fails exactly the Adds it covered.
+// sync fails exactly the Adds it covered; each waiting Add is woken once.
 func TestGroupCommit(t *testing.T) {
 	errDisk := errors.New("injected sync failure")
 	for _, tc := range []struct {
@@ -348,6 +348,11 @@ func TestGroupCommit(t *testing.T) {
 				t.Errorf("%d syncs, want 2: the first, and one shared by the %d Adds written during it", syncs, later)
 			}
 			mu.Unlock()
+			h.mu.Lock()
+			if h.wakes != later {
+				t.Errorf("waiting Adds were woken %d times, want %d: each once (one of them to run the second sync)", h.wakes, later)
+			}
+			h.mu.Unlock()
 			want := later
 			if tc.firstErr == nil {
 				want++
