@@ -138,3 +138,74 @@ func TestCloseWaitsForABuildingAppend(t *testing.T) {
 		t.Fatalf("after reopening: %d entries %v, want the one built while closing", len(es), es)
 	}
 }
+
+// TestQueueFunc: appends one goroutine queues without waiting are stored
+// in its order, each built with its Seq, and share syncs; a failed build
+// fails its own Wait and uses no number; a Wait whose ctx ends may be
+// called again for the outcome.
+func TestQueueFunc(t *testing.T) {
+	b := open(t, t.TempDir(), Options{})
+	errBuild := errors.New("encoder refused")
+	const n = 50
+	var pending []*Pending
+	for i := range n {
+		p, err := b.QueueFunc(context.Background(), func(s Seq) ([]byte, error) {
+			if i == 7 {
+				return nil, errBuild
+			}
+			return fmt.Appendf(nil, "%d seq=%d", i, s), nil
+		})
+		if err != nil {
+			t.Fatalf("QueueFunc %d: %v", i, err)
+		}
+		pending = append(pending, p)
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	want := Seq(1)
+	for i, p := range pending {
+		if i == 0 {
+			// Already answered or not, a Wait on an ended ctx leaves
+			// the outcome to the next Wait.
+			if _, err := p.Wait(ended); err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatalf("Wait with an ended ctx: %v", err)
+			}
+		}
+		seq, err := p.Wait(context.Background())
+		if i == 7 {
+			if !errors.Is(err, errBuild) || seq != 0 {
+				t.Fatalf("failed build: seq %d, %v; want 0 and the build's error", seq, err)
+			}
+			continue
+		}
+		if err != nil || seq != want {
+			t.Fatalf("append %d: seq %d, %v; want %d", i, seq, err, want)
+		}
+		if again, err := p.Wait(context.Background()); again != seq || err != nil {
+			t.Fatalf("a second Wait: seq %d, %v; want %d", again, err, seq)
+		}
+		want++
+	}
+	if st := b.Stats(); st.Syncs >= n-1 {
+		t.Errorf("%d syncs for %d queued appends: they did not share syncs", st.Syncs, n-1)
+	}
+	es := drain(t, b)
+	if len(es) != n-1 {
+		t.Fatalf("%d entries stored, want %d", len(es), n-1)
+	}
+	for k, e := range es {
+		i := k
+		if k >= 7 {
+			i++
+		}
+		if w := fmt.Sprintf("%d seq=%d", i, e.Seq); string(e.Payload) != w || e.Seq != Seq(k+1) {
+			t.Fatalf("entry %d: seq %d payload %q, want %q", k, e.Seq, e.Payload, w)
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.QueueFunc(context.Background(), func(Seq) ([]byte, error) { return nil, nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("QueueFunc after Close: %v, want ErrClosed", err)
+	}
+}
