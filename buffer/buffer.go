@@ -291,37 +291,14 @@ func (b *Buffer) Append(ctx context.Context, payload []byte) (Seq, error) {
 // committer calls build again with the right one: every stored payload is
 // built for exactly its Seq, and numbers stay gap-free.
 func (b *Buffer) AppendFunc(ctx context.Context, build func(Seq) ([]byte, error)) (Seq, error) {
-	p, err := b.QueueFunc(ctx, build)
-	if err != nil {
-		return 0, err
-	}
-	return p.Wait(ctx)
-}
-
-// Pending is an append QueueFunc queued; Wait gives its outcome. It is for
-// the goroutine that queued it.
-type Pending struct {
-	req  *appendRequest
-	res  appendResult
-	done bool
-}
-
-// QueueFunc is AppendFunc without the wait: it builds the payload, queues
-// it and returns; Wait on the Pending returns what AppendFunc would have.
-// Appends one goroutine queues are stored in the order it queued them, and
-// share syncs: a caller with many to store queues them all and then waits,
-// once in effect, instead of once for each. An error from QueueFunc means
-// nothing was queued (ctx ended, or the Buffer is closed); build's error is
-// Wait's.
-func (b *Buffer) QueueFunc(ctx context.Context, build func(Seq) ([]byte, error)) (*Pending, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return 0, err
 	}
 	req := &appendRequest{build: build, building: true, result: make(chan appendResult, 1)}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return nil, ErrClosed
+		return 0, ErrClosed
 	}
 	seq := b.next + b.writing + Seq(len(b.queue))
 	b.queue = append(b.queue, req)
@@ -331,22 +308,7 @@ func (b *Buffer) QueueFunc(ctx context.Context, build func(Seq) ([]byte, error))
 	req.payload, req.built, req.err, req.building = payload, seq, err, false
 	b.mu.Unlock()
 	b.signal()
-	return &Pending{req: req}, nil
-}
-
-// Wait returns the queued append's Seq once it is stored and synced, or
-// why it was not. If ctx ends first, Wait returns ctx.Err() but the
-// payload may still be stored and delivered; Wait may be called again.
-func (p *Pending) Wait(ctx context.Context) (Seq, error) {
-	if !p.done {
-		select {
-		case p.res = <-p.req.result:
-			p.done = true
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		}
-	}
-	return p.res.seq, p.res.err
+	return b.wait(ctx, req)
 }
 
 // buildFor builds req's payload for seq and checks its size.

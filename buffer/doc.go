@@ -36,9 +36,6 @@
 //     gives, so appenders encode in parallel and the committer only
 //     writes; when that number changes before the write (an append ahead
 //     of it failed, or a write failed) the committer builds it again.
-//     QueueFunc queues such an append without waiting for it: a caller
-//     with many payloads to store (the gateway's released readings) queues
-//     them all, in its order, and then waits once for the lot.
 //     Cancelling an Append's context abandons only the wait: a payload
 //     already queued may still be stored and delivered.
 //   - Order. Sequence numbers start at 1, have no gaps and only grow, for

@@ -175,16 +175,6 @@ func (c *bedContexts) ensure(ctx context.Context, rec record.Record, store func(
 	return nil
 }
 
-// serving reports whether rec can be stored without a context before it:
-// the context stored for its bed covers it and serves (the steady state of
-// store). It takes no lock on the split; the caller holds splitting.
-func (c *bedContexts) serving(rec record.Record) bool {
-	b := c.bed(rec)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return covers(b, rec, c.enc.Metrics(rec)) && c.serves(b)
-}
-
 // stillServes reports whether the context of rec's bed still serves after
 // rec was stored: false when it was overtaken meanwhile.
 func (c *bedContexts) stillServes(rec record.Record) bool {

@@ -227,7 +227,7 @@ func (p *pipeline) correct(ctx context.Context, e filed.Entry, d assoc.Decision)
 		err = p.storeCorrection(ctx, next.Topic, func(seq uint64) ([]byte, error) { return p.enc.Encode(next, seq) })
 	}
 	if err == nil && right == nil {
-		err = p.quarantineAll(ctx, p, next, "no-patient", d.Reason)
+		err = p.quarantineAll(ctx, next, "no-patient", d.Reason)
 	}
 	return filed.Entry{Origin: e.Origin, Quarantined: right == nil, Record: next}, err
 }

@@ -229,7 +229,7 @@ func Run(ctx context.Context, opts Options) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		pipe.releaseHeld(readCtx)
+		pipe.releaseHeld(readCtx, len(cfg.Beds))
 	}()
 	wg.Add(1)
 	go func() {

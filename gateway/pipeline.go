@@ -287,7 +287,7 @@ func (b *bedPipeline) Accept(ctx context.Context, r drivers.Reading, claim *Clai
 func (b *bedPipeline) accept(ctx context.Context, rec record.Record, claim *Claim) error {
 	accepted, rejected := b.checker.Check(rec)
 	if len(rejected) > 0 {
-		if err := b.p.quarantine(ctx, b.p, accepted, rejected); err != nil {
+		if err := b.p.quarantine(ctx, accepted, rejected); err != nil {
 			return err
 		}
 	}
@@ -299,10 +299,10 @@ func (b *bedPipeline) accept(ctx context.Context, rec record.Record, claim *Clai
 		// the reason, rather than failing the device's session on every
 		// reading.
 		b.p.log.Error("a reading breaks the record contract; quarantined", "bed", b.bed.Name, "reason", "unencodable", "err", err)
-		return b.p.quarantineAll(ctx, b.p, accepted, "unencodable", err.Error())
+		return b.p.quarantineAll(ctx, accepted, "unencodable", err.Error())
 	}
 	if claim != nil && claim.Problem != "" {
-		return b.p.quarantineAll(ctx, b.p, accepted, ReasonPatientMismatch, "the sender's patient identifier is unusable: "+claim.Problem)
+		return b.p.quarantineAll(ctx, accepted, ReasonPatientMismatch, "the sender's patient identifier is unusable: "+claim.Problem)
 	}
 	if b.cadence.chart(accepted, len(rejected) > 0) == "" {
 		b.p.tally.addNotCharted(b.bed.Name)
@@ -312,28 +312,12 @@ func (b *bedPipeline) accept(ctx context.Context, rec record.Record, claim *Clai
 	return b.p.route(ctx, accepted, b.p.decider.Decide(accepted, b.p.now()))
 }
 
-// route applies an association decision to a record, storing what it makes
-// and waiting for each. The record names its own bed: a held record may be
-// routed while another bed's reading is.
+// route applies an association decision to a record. The record names its
+// own bed: a held record may be routed while another bed's reading is.
 func (p *pipeline) route(ctx context.Context, rec record.Record, d assoc.Decision) error {
-	return p.routeTo(ctx, p, rec, d)
-}
-
-// A sink stores the records routing makes: the pipeline itself, which
-// waits for each to be durable, or a batch of released records (settle.go),
-// which waits once for them all.
-type sink interface {
-	// store stores a record; forward stores an observation record and
-	// then scores it (NEWS2).
-	store(ctx context.Context, rec record.Record) error
-	forward(ctx context.Context, rec record.Record) error
-}
-
-// routeTo is route storing into to.
-func (p *pipeline) routeTo(ctx context.Context, to sink, rec record.Record, d assoc.Decision) error {
 	d, mismatch := reconcile(rec.Claim, d)
 	if mismatch != "" {
-		return p.quarantineAll(ctx, to, rec, ReasonPatientMismatch, mismatch)
+		return p.quarantineAll(ctx, rec, ReasonPatientMismatch, mismatch)
 	}
 	// A reading whose sender named the patient is the sender's to
 	// correct: it stays out of the ledger of filings.
@@ -350,7 +334,7 @@ func (p *pipeline) routeTo(ctx context.Context, to sink, rec record.Record, d as
 		if !claimed {
 			p.file(rec, d)
 		}
-		return to.forward(ctx, rec)
+		return p.forward(ctx, rec)
 	case assoc.Hold:
 		// Held readings are kept on the outbox's filesystem: they must not
 		// eat into the reserve its engine needs (a full disk would crash
@@ -378,7 +362,7 @@ func (p *pipeline) routeTo(ctx context.Context, to sink, rec record.Record, d as
 		if !claimed {
 			p.file(rec, d)
 		}
-		return p.quarantineAll(ctx, to, rec, "no-patient", d.Reason)
+		return p.quarantineAll(ctx, rec, "no-patient", d.Reason)
 	default:
 		return fmt.Errorf("gateway: unknown association action %v", d.Action)
 	}
@@ -389,17 +373,17 @@ func (p *pipeline) routeTo(ctx context.Context, to sink, rec record.Record, d as
 const heldRoom = 16 << 10
 
 // quarantineAll quarantines every value of rec for one reason.
-func (p *pipeline) quarantineAll(ctx context.Context, to sink, rec record.Record, reason validate.Reason, text string) error {
+func (p *pipeline) quarantineAll(ctx context.Context, rec record.Record, reason validate.Reason, text string) error {
 	all := make([]validate.Rejection, len(rec.Observations))
 	for i, o := range rec.Observations {
 		all[i] = validate.Rejection{Observation: o, Reason: reason, Text: text}
 	}
-	return p.quarantine(ctx, to, rec, all)
+	return p.quarantine(ctx, rec, all)
 }
 
 // quarantine stores the rejected values as one record for the bed's
 // quarantine topic.
-func (p *pipeline) quarantine(ctx context.Context, to sink, header record.Record, rejected []validate.Rejection) error {
+func (p *pipeline) quarantine(ctx context.Context, header record.Record, rejected []validate.Rejection) error {
 	q := header
 	q.Kind = record.KindRejected
 	q.Topic = Bed{Site: header.Site, Ward: header.Ward, Name: header.Bed}.RejectedTopic()
@@ -413,7 +397,7 @@ func (p *pipeline) quarantine(ctx context.Context, to sink, header record.Record
 	// topic.
 	p.log.Info("values quarantined", "bed", header.Bed, "count", len(rejected), "reason", string(rejected[0].Reason))
 	p.tally.addQuarantined(header.Bed, rejected)
-	return to.store(ctx, q)
+	return p.store(ctx, q)
 }
 
 // forward stores an observation record, then the NEWS2 score it
@@ -422,12 +406,6 @@ func (p *pipeline) forward(ctx context.Context, rec record.Record) error {
 	if err := p.store(ctx, rec); err != nil {
 		return err
 	}
-	return p.score(ctx, rec)
-}
-
-// score stores the NEWS2 score a stored observation record completes, if
-// any.
-func (p *pipeline) score(ctx context.Context, rec record.Record) error {
 	if p.scores == nil {
 		return nil
 	}
@@ -521,23 +499,17 @@ func (p *pipeline) appendRecord(ctx context.Context, rec record.Record) (buffer.
 // append stores one message for topic, encoded with the sequence number it
 // is stored under.
 func (p *pipeline) append(ctx context.Context, topic string, encode func(seq uint64) ([]byte, error)) (buffer.Seq, error) {
-	seq, err := p.outbox.AppendFunc(ctx, message(topic, encode))
-	if err != nil {
-		return seq, fmt.Errorf("store record: %w", err)
-	}
-	return seq, nil
-}
-
-// message builds the outbox entry of one message for topic, encoded with
-// the sequence number it is stored under.
-func message(topic string, encode func(seq uint64) ([]byte, error)) func(buffer.Seq) ([]byte, error) {
-	return func(seq buffer.Seq) ([]byte, error) {
+	seq, err := p.outbox.AppendFunc(ctx, func(seq buffer.Seq) ([]byte, error) {
 		body, err := encode(uint64(seq))
 		if err != nil {
 			return nil, fmt.Errorf("encode record: %w", err)
 		}
 		return publish.Envelope(topic, body), nil
+	})
+	if err != nil {
+		return seq, fmt.Errorf("store record: %w", err)
 	}
+	return seq, nil
 }
 
 // stored counts a record the outbox took; err is the outbox's answer.
@@ -585,11 +557,13 @@ func (p *pipeline) remember(topic string, payload []byte) {
 // known complete up to their time, a patient covers them, or their wait
 // ends), until ctx ends. Records still held then stay on disk and are held
 // again at the next start.
-func (p *pipeline) releaseHeld(ctx context.Context) {
+func (p *pipeline) releaseHeld(ctx context.Context, beds int) {
+	settlers := startSettlers(max(1, beds))
+	defer settlers.stop()
 	for {
 		// On a full disk held readings wait on disk: stored now they
 		// would be refused, and lost.
-		p.settleAll(ctx, p.releasable())
+		p.settleAll(ctx, settlers, p.releasable())
 		wait := time.Minute
 		if p.held.Len() > 0 {
 			// Held readings become decidable as the watermark passes
@@ -625,6 +599,90 @@ func (p *pipeline) releasable() []assoc.Released {
 		return nil
 	}
 	return p.held.Release(p.now())
+}
+
+// settleAll carries out released records' decisions: each bed's in the
+// order they were held, the beds in parallel on the settlers, so that their
+// encoding runs on as many goroutines and their appends share the outbox's
+// syncs (one goroutine storing a 64-bed ward's readings one sync at a time
+// falls behind at 50 Hz). A bed's records that could not be stored are held
+// again, in order, and decided again at the next look.
+func (p *pipeline) settleAll(ctx context.Context, settlers settlers, released []assoc.Released) {
+	byBed := map[string][]assoc.Released{}
+	var beds []string
+	for _, rel := range released {
+		if _, ok := byBed[rel.Bed]; !ok {
+			beds = append(beds, rel.Bed)
+		}
+		byBed[rel.Bed] = append(byBed[rel.Bed], rel)
+	}
+	var mu sync.Mutex
+	var unsettled []assoc.Released
+	var wg sync.WaitGroup
+	for _, bed := range beds {
+		rels := byBed[bed]
+		wg.Add(1)
+		settlers <- func() {
+			defer wg.Done()
+			for i, rel := range rels {
+				if err := p.settle(ctx, rel); err != nil {
+					p.log.Error("a held reading could not be stored; it stays held", "bed", bed, "reason", "store-held", "err", err)
+					mu.Lock()
+					unsettled = append(unsettled, rels[i:]...)
+					mu.Unlock()
+					return
+				}
+			}
+		}
+	}
+	wg.Wait()
+	for _, rel := range slices.Backward(unsettled) {
+		p.held.Return(rel) // each to the front: in order again
+	}
+}
+
+// settlers run the work sent to them on a fixed set of goroutines (one per
+// bed: every bed released at one look is settled at once), which keep the
+// stacks they grew: a goroutine started for each bed at every look (five a
+// second) spent measurable CPU growing its stack through the encoder
+// (BenchmarkWard, 64 beds × 1 Hz).
+type settlers chan func()
+
+func startSettlers(n int) settlers {
+	s := make(settlers)
+	for range n {
+		go func() {
+			for f := range s {
+				f()
+			}
+		}()
+	}
+	return s
+}
+
+// stop ends the settlers once the work sent to them is done.
+func (s settlers) stop() { close(s) }
+
+// settle reads a held record back from disk, carries out its decision and
+// then removes it from disk. A crash in between stores it again at the
+// next start: the same observation identifiers, so the EPR files it once.
+// A record that cannot be read back (assoc.ErrUnreadable: Load removed it)
+// is lost: counted and logged, not returned as an error. An error storing
+// it is the caller's, to hold the record again.
+func (p *pipeline) settle(ctx context.Context, rel assoc.Released) error {
+	rec, err := p.held.Load(rel)
+	if err != nil {
+		p.lost.Add(1)
+		p.log.Error("a held reading is lost: it cannot be read back from disk", "bed", rel.Bed, "reason", "held-unreadable", "err", err)
+		return nil
+	}
+	if err := p.route(ctx, rec, rel.Decision); err != nil {
+		return err
+	}
+	if err := p.held.Done(rel); err != nil {
+		p.log.Warn("a stored held reading stays on disk; it may be stored twice after a restart", "err", err)
+	}
+	return nil
 }
 
 // wakeHeld asks the held-records loop to look again.
