@@ -565,10 +565,10 @@ func (p *pipeline) releaseHeld(ctx context.Context, beds int) {
 		// would be refused, and lost.
 		p.settleAll(ctx, settlers, p.releasable())
 		wait := time.Minute
-		if p.held.Len() > 0 {
+		if next, ok := p.held.Next(p.now()); ok {
 			// Held readings become decidable as the watermark passes
-			// their time: look again soon.
-			wait = 200 * time.Millisecond
+			// their time: look again then.
+			wait = lookAfter(next.Sub(p.now()))
 		}
 		if from, ok, due := p.rechecks.take(p.now()); ok {
 			if err := p.correctFiled(ctx, from); err != nil {
@@ -590,6 +590,25 @@ func (p *pipeline) releaseHeld(ctx context.Context, beds int) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// The held-records loop looks again when the earliest held reading may be
+// decided (assoc.Held.Next), but not sooner than minLook after its last
+// look, since each look decides every held reading again (16,000 at 64
+// beds × 50 Hz), nor later than maxLook: a reading held since, from a
+// device whose clock is behind the others', may be decidable sooner. At 64
+// beds × 1 Hz it looks about once a second, when a second's readings are
+// due, rather than five times, and releases them when due rather than up
+// to minLook later.
+const (
+	minLook = 200 * time.Millisecond
+	maxLook = time.Second
+)
+
+// lookAfter is how long the held-records loop waits when the earliest held
+// reading may be decided in untilNext (negative: already).
+func lookAfter(untilNext time.Duration) time.Duration {
+	return min(max(untilNext, minLook), maxLook)
 }
 
 // releasable returns the held records whose decision is due, none while

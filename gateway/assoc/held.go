@@ -226,14 +226,15 @@ func (h *Held) Return(r Released) {
 	h.recs = append([]heldRecord{r.held}, h.recs...)
 }
 
-// Next returns the earliest time a held record's hold expires, and false
-// when the queue is empty.
-func (h *Held) Next() (time.Time, bool) {
+// Next returns the earliest time at which a held record's decision may
+// change without an admission event (Decider.changes), and false when the
+// queue is empty: when to call Release again.
+func (h *Held) Next(now time.Time) (time.Time, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var next time.Time
 	for i, hr := range h.recs {
-		t := hr.at.Add(min(h.d.holdFor(), h.d.maxWait()))
+		t := h.d.changes(hr.at, now)
 		if i == 0 || t.Before(next) {
 			next = t
 		}

@@ -29,7 +29,7 @@ func TestHeldRelease(t *testing.T) {
 			t.Fatal("queue reported full")
 		}
 	}
-	if next, ok := h.Next(); !ok || !next.Equal(minute(10)) {
+	if next, ok := h.Next(minute(0)); !ok || !next.Equal(minute(10)) {
 		t.Fatalf("Next = %v, %v; want +10m", next, ok)
 	}
 	if out := h.Release(minute(5)); len(out) != 0 {
@@ -57,13 +57,13 @@ func TestHeldRelease(t *testing.T) {
 			t.Fatalf("release %d = %+v, want %v expired and forwarded flagged", i, out[i], want.Sub(t0))
 		}
 	}
-	if next, ok := h.Next(); !ok || !next.Equal(minute(18)) {
+	if next, ok := h.Next(minute(0)); !ok || !next.Equal(minute(18)) {
 		t.Fatalf("Next = %v, %v; want +18m", next, ok)
 	}
 	if out := h.Release(minute(18)); len(out) != 1 || out[0].Decision.Action != ForwardUnassociated {
 		t.Fatalf("final release = %+v", out)
 	}
-	if _, ok := h.Next(); ok || h.Len() != 0 {
+	if _, ok := h.Next(minute(0)); ok || h.Len() != 0 {
 		t.Fatalf("queue not empty: %d", h.Len())
 	}
 }
@@ -283,5 +283,35 @@ func TestHeldNotEmpty(t *testing.T) {
 	h.Add(reading("1", 6), minute(6))
 	if !signalled() {
 		t.Fatal("an Add to the emptied queue did not signal")
+	}
+}
+
+// TestHeldNextWithFeed: with an admission feed, a reading held for it may
+// be decided once the feed knows its time (its time plus the grace, and
+// not before the grace after the feed came up), long before its wait for
+// the feed ends; with the feed down, a grace from now.
+func TestHeldNextWithFeed(t *testing.T) {
+	r := NewRegister(Options{Beds: []string{"1"}, Now: clock})
+	feed := NewFeed(5*time.Second, r.Latest, []string{"1"})
+	d := Decider{Lookup: r, Feed: feed} // forward when nobody is in the bed
+	h := NewHeld(d, 0, nil)
+	feed.Up(minute(0), false)
+	for _, m := range []int{3, 1, 2} { // the earliest need not be the first held
+		if _, _, err := h.Add(reading("1", m), minute(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if next, ok := h.Next(minute(3)); !ok || !next.Equal(minute(1).Add(5*time.Second)) {
+		t.Fatalf("Next = %v, %v; want the +1 reading's time plus the grace", next, ok)
+	}
+	if out := h.Release(minute(1).Add(5*time.Second - time.Millisecond)); len(out) != 0 {
+		t.Fatalf("released before Next: %+v", out)
+	}
+	if out := h.Release(minute(1).Add(5 * time.Second)); len(out) != 1 || !out[0].At.Equal(minute(1)) {
+		t.Fatalf("released at Next: %+v; want the +1 reading", out)
+	}
+	feed.Down(minute(4))
+	if next, _ := h.Next(minute(4)); !next.Equal(minute(4).Add(5 * time.Second)) {
+		t.Fatalf("Next with the feed down = %v; want a grace from now", next)
 	}
 }

@@ -98,9 +98,12 @@ type Lookup interface {
 }
 
 // Watermark says whether the admission feed is known complete for a bed up
-// to a reading's time; *Feed implements it.
+// to a reading's time, and from when it may be; *Feed implements it.
 type Watermark interface {
 	Known(bed string, t, now time.Time) bool
+	// Next is the earliest time at which Known may change for a reading
+	// of time t not known at now.
+	Next(t, now time.Time) time.Time
 }
 
 // DefaultMaxWait is the default Decider.MaxWait: a broker restart or a
@@ -237,6 +240,20 @@ func (d Decider) Refile(rec record.Record, now time.Time) (Decision, bool) {
 		return Decision{}, false
 	}
 	return d.known(rec.Bed, at, false), true
+}
+
+// changes returns the earliest time at which decide's answer for a
+// reading of time at, held at now, may change without an admission event:
+// when the feed may know it (Feed.Next), when its wait for the feed ends
+// (MaxWait), or when its hold ends (HoldFor).
+func (d Decider) changes(at, now time.Time) time.Time {
+	t := at.Add(min(d.holdFor(), d.maxWait()))
+	if d.Feed != nil {
+		if known := d.Feed.Next(at, now); known.Before(t) {
+			t = known
+		}
+	}
+	return t
 }
 
 func (d Decider) holdFor() time.Duration {

@@ -134,6 +134,7 @@ func TestReadingTime(t *testing.T) {
 type unknownFeed struct{}
 
 func (unknownFeed) Known(string, time.Time, time.Time) bool { return false }
+func (unknownFeed) Next(_, now time.Time) time.Time         { return now.Add(time.Hour) }
 
 // TestRefile: the subject a filed reading has now, for a correction: the
 // patient, or the policy for nobody (a hold is not held again), and no
