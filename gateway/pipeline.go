@@ -593,22 +593,23 @@ func (p *pipeline) releaseHeld(ctx context.Context, beds int) {
 }
 
 // The held-records loop looks again when the earliest held reading may be
-// decided (assoc.Held.Next), but not sooner than minLook after its last
-// look, since each look decides every held reading again (16,000 at 64
-// beds × 50 Hz), nor later than maxLook: a reading held since, from a
-// device whose clock is behind the others', may be decidable sooner. At 64
-// beds × 1 Hz it looks about once a second, when a second's readings are
-// due, rather than five times, and releases them when due rather than up
-// to minLook later.
+// decided (assoc.Held.Next), and coalesce later, so that readings held
+// together (a ward's monitors read in the same instant) are released
+// together; but not sooner than minLook after its last look, since each
+// look decides every held reading again (16,000 at 64 beds × 50 Hz), nor
+// later than maxLook: a reading held since, from a device whose clock is
+// behind the others', may be decidable sooner. At 64 beds × 1 Hz it looks
+// about once a second rather than five times.
 const (
-	minLook = 200 * time.Millisecond
-	maxLook = time.Second
+	coalesce = 50 * time.Millisecond
+	minLook  = 200 * time.Millisecond
+	maxLook  = time.Second
 )
 
 // lookAfter is how long the held-records loop waits when the earliest held
 // reading may be decided in untilNext (negative: already).
 func lookAfter(untilNext time.Duration) time.Duration {
-	return min(max(untilNext, minLook), maxLook)
+	return min(max(untilNext+coalesce, minLook), maxLook)
 }
 
 // releasable returns the held records whose decision is due, none while

@@ -11,10 +11,10 @@ func TestLookAfter(t *testing.T) {
 	for _, tc := range []struct {
 		untilNext, want time.Duration
 	}{
-		{-time.Second, minLook},                          // already decidable: at the soonest
-		{50 * time.Millisecond, minLook},                 // not sooner than minLook
-		{700 * time.Millisecond, 700 * time.Millisecond}, // when it is due
-		{5 * time.Second, maxLook},                       // not later than maxLook
+		{-time.Second, minLook},                                   // already decidable: at the soonest
+		{50 * time.Millisecond, minLook},                          // not sooner than minLook
+		{700 * time.Millisecond, 700*time.Millisecond + coalesce}, // when it is due, and coalesce later
+		{5 * time.Second, maxLook},                                // not later than maxLook
 	} {
 		if got := lookAfter(tc.untilNext); got != tc.want {
 			t.Errorf("lookAfter(%v) = %v, want %v", tc.untilNext, got, tc.want)
