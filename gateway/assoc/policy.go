@@ -245,7 +245,10 @@ func (d Decider) Refile(rec record.Record, now time.Time) (Decision, bool) {
 // changes returns the earliest time at which decide's answer for a
 // reading of time at, held at now, may change without an admission event:
 // when the feed may know it (Feed.Next), when its wait for the feed ends
-// (MaxWait), or when its hold ends (HoldFor).
+// (MaxWait), or when its hold ends (HoldFor). For a reading the feed knows
+// already but that is still held (waiting for a patient under PolicyHold,
+// or in a hole of the feed) it is past: the caller looks again at its own
+// pace.
 func (d Decider) changes(at, now time.Time) time.Time {
 	t := at.Add(min(d.holdFor(), d.maxWait()))
 	if d.Feed != nil {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -338,9 +340,14 @@ func TestGroupCommit(t *testing.T) {
 			if err := <-first; !errors.Is(err, tc.firstErr) {
 				t.Errorf("the Add the first sync covered returned %v, want %v", err, tc.firstErr)
 			}
-			for range later {
-				if err := <-results; err != nil {
-					t.Errorf("an Add written during the first sync returned %v", err)
+			for i := range later {
+				select {
+				case err := <-results:
+					if err != nil {
+						t.Errorf("an Add written during the first sync returned %v", err)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%d of the %d Adds written during the first sync returned: the others wait for a sync nobody runs", i, later)
 				}
 			}
 			mu.Lock()
@@ -361,5 +368,104 @@ func TestGroupCommit(t *testing.T) {
 				t.Errorf("%d live entries, want %d", got, want)
 			}
 		})
+	}
+}
+
+// TestGroupCommitCompaction: Adds waiting for the next sync while a
+// compaction (which leaves only synced data) covers them all return, though
+// no further sync runs: none is left waiting for a sync nobody will run.
+func TestGroupCommitCompaction(t *testing.T) {
+	h := open(t, filepath.Join(t.TempDir(), "held"))
+	defer h.Close()
+	// Enough dead data that the next Done compacts the file.
+	var big []uint64
+	for range 5 {
+		k, err := h.Add(bytes.Repeat([]byte("x"), compactAt/3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		big = append(big, k)
+	}
+	for _, k := range big[:3] {
+		if err := h.Done(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := make(chan struct{})
+	var mu sync.Mutex
+	syncs := 0
+	h.sync = func(f *os.File) error {
+		mu.Lock()
+		syncs++
+		first := syncs == 1
+		mu.Unlock()
+		if first {
+			<-release
+		}
+		return f.Sync()
+	}
+	results := make(chan error, 4)
+	go func() {
+		_, err := h.Add([]byte("first"))
+		results <- err
+	}()
+	waitUntil(t, "the first sync to start", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.syncing != nil
+	})
+	const later = 3
+	for i := range later {
+		go func() {
+			_, err := h.Add(fmt.Appendf(nil, "later %d", i))
+			results <- err
+		}()
+	}
+	waitUntil(t, "the later Adds to wait for the next sync", func() bool { return waitingInSelect() == later })
+	if err := h.Done(big[3]); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.Stats(); st.Bytes >= compactAt {
+		t.Fatalf("the file was not compacted (%d bytes)", st.Bytes)
+	}
+	close(release)
+	for i := range 1 + later {
+		select {
+		case err := <-results:
+			if err != nil {
+				t.Errorf("Add: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d Adds returned: the others wait for a sync nobody runs", i, 1+later)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if syncs != 1 {
+		t.Errorf("%d syncs, want 1: the compaction covered the later Adds", syncs)
+	}
+}
+
+// waitingInSelect counts the goroutines waiting in syncThrough's select:
+// Adds waiting for the next sync.
+func waitingInSelect() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "[select") && strings.Contains(g, "holdfile.(*File).syncThrough") {
+			n++
+		}
+	}
+	return n
+}
+
+// waitUntil polls cond until it holds, failing the test after 5 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
