@@ -287,36 +287,10 @@ func TestGroupCommit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := open(t, filepath.Join(t.TempDir(), "held"))
 			defer h.Close()
-			release := make(chan struct{})
-			var mu sync.Mutex
-			syncs := 0
-			h.sync = func(f *os.File) error {
-				mu.Lock()
-				syncs++
-				first := syncs == 1
-				mu.Unlock()
-				if first {
-					<-release
-					if tc.firstErr != nil {
-						return tc.firstErr
-					}
-				}
-				return f.Sync()
-			}
-			// waitFor polls cond under the file's lock until it holds.
+			release, syncs := holdFirstSync(h, tc.firstErr)
 			waitFor := func(what string, cond func() bool) {
 				t.Helper()
-				for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-					h.mu.Lock()
-					ok := cond()
-					h.mu.Unlock()
-					if ok {
-						return
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("timed out waiting for %s", what)
-					}
-				}
+				waitUntil(t, what, underLock(h, cond))
 			}
 
 			first := make(chan error, 1)
@@ -350,11 +324,9 @@ func TestGroupCommit(t *testing.T) {
 					t.Fatalf("%d of the %d Adds written during the first sync returned: the others wait for a sync nobody runs", i, later)
 				}
 			}
-			mu.Lock()
-			if syncs != 2 {
-				t.Errorf("%d syncs, want 2: the first, and one shared by the %d Adds written during it", syncs, later)
+			if n := syncs(); n != 2 {
+				t.Errorf("%d syncs, want 2: the first, and one shared by the %d Adds written during it", n, later)
 			}
-			mu.Unlock()
 			h.mu.Lock()
 			if h.wakes != later {
 				t.Errorf("waiting Adds were woken %d times, want %d: each once (one of them to run the second sync)", h.wakes, later)
@@ -391,29 +363,13 @@ func TestGroupCommitCompaction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	release := make(chan struct{})
-	var mu sync.Mutex
-	syncs := 0
-	h.sync = func(f *os.File) error {
-		mu.Lock()
-		syncs++
-		first := syncs == 1
-		mu.Unlock()
-		if first {
-			<-release
-		}
-		return f.Sync()
-	}
+	release, syncs := holdFirstSync(h, nil)
 	results := make(chan error, 4)
 	go func() {
 		_, err := h.Add([]byte("first"))
 		results <- err
 	}()
-	waitUntil(t, "the first sync to start", func() bool {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return h.syncing != nil
-	})
+	waitUntil(t, "the first sync to start", underLock(h, func() bool { return h.syncing != nil }))
 	const later = 3
 	for i := range later {
 		go func() {
@@ -439,10 +395,8 @@ func TestGroupCommitCompaction(t *testing.T) {
 			t.Fatalf("%d of %d Adds returned: the others wait for a sync nobody runs", i, 1+later)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if syncs != 1 {
-		t.Errorf("%d syncs, want 1: the compaction covered the later Adds", syncs)
+	if n := syncs(); n != 1 {
+		t.Errorf("%d syncs, want 1: the compaction covered the later Adds", n)
 	}
 }
 
@@ -467,5 +421,40 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
+	}
+}
+
+// holdFirstSync makes h's first sync wait until release is closed and then
+// fail with err (nil: sync); syncs counts the syncs begun.
+func holdFirstSync(h *File, err error) (release chan struct{}, syncs func() int) {
+	release = make(chan struct{})
+	var mu sync.Mutex
+	n := 0
+	h.sync = func(f *os.File) error {
+		mu.Lock()
+		n++
+		first := n == 1
+		mu.Unlock()
+		if first {
+			<-release
+			if err != nil {
+				return err
+			}
+		}
+		return f.Sync()
+	}
+	return release, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
+}
+
+// underLock is cond evaluated with h's mutex held.
+func underLock(h *File, cond func() bool) func() bool {
+	return func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return cond()
 	}
 }
