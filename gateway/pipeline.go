@@ -565,10 +565,11 @@ func (p *pipeline) releaseHeld(ctx context.Context, beds int) {
 		// would be refused, and lost.
 		p.settleAll(ctx, settlers, p.releasable())
 		wait := time.Minute
-		if next, ok := p.held.Next(p.now()); ok {
+		now := p.now()
+		if next, ok := p.held.Next(now); ok {
 			// Held readings become decidable as the watermark passes
 			// their time: look again then.
-			wait = lookAfter(next.Sub(p.now()))
+			wait = lookAfter(next.Sub(now))
 		}
 		if from, ok, due := p.rechecks.take(p.now()); ok {
 			if err := p.correctFiled(ctx, from); err != nil {
