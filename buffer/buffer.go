@@ -94,7 +94,7 @@ type Buffer struct {
 	// (idle.go). The committer opens and closes it, under dbMu, which
 	// readers on other goroutines hold for reading; Close closes it once
 	// the committer has exited.
-	db            *badger.DB
+	db            *engine
 	dbMu          sync.RWMutex
 	dir           string
 	lock          *os.File  // the directory's lock (lockDir), or nil
@@ -111,15 +111,20 @@ type Buffer struct {
 	done     chan struct{} // closed by Close
 	finished chan struct{} // closed when the committer has exited
 
-	mu             sync.Mutex
-	closed         bool
-	readers        sync.WaitGroup // Next calls reading the store
-	idx            index
-	next           Seq
-	avail          chan struct{} // closed when entries become ready
-	queue          []*appendRequest
-	writing        Seq   // appends taken from the queue by the group being written
-	deletes        []Seq // acked or dropped, not yet deleted on disk
+	mu      sync.Mutex
+	closed  bool
+	readers sync.WaitGroup // Next calls reading the store
+	idx     index
+	next    Seq
+	avail   chan struct{} // closed when entries become ready
+	queue   []*appendRequest
+	writing Seq   // appends taken from the queue by the group being written
+	deletes []Seq // acked or dropped, not yet deleted on disk
+	// flush fires deleteFlush after deletions became pending; flushArmed
+	// says it is running. Ack arms it, the committer stops it once
+	// nothing is pending.
+	flush          *time.Timer
+	flushArmed     bool
 	unreadable     []Seq // unreadable, to move to the quarantine prefix
 	appended       uint64
 	acked          uint64
@@ -256,7 +261,9 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		next:          r.next,
 		avail:         make(chan struct{}),
 		quarantined:   r.quarantined,
+		flush:         time.NewTimer(time.Hour),
 	}
+	b.flush.Stop()
 	go b.run()
 	return b, nil
 }
@@ -503,6 +510,9 @@ func (b *Buffer) Ack(seqs ...Seq) error {
 	}
 	b.acked += uint64(n)
 	b.idx.compact()
+	if n > 0 {
+		b.armFlushLocked()
+	}
 	batch := len(b.deletes) >= deleteBatch
 	b.mu.Unlock()
 	if batch {
@@ -518,6 +528,16 @@ const (
 	deleteBatch = 256
 	deleteFlush = 200 * time.Millisecond
 )
+
+// armFlushLocked starts the flush timer unless it is running: the
+// committer is woken deleteFlush after deletions became pending, not every
+// deleteFlush whether any are or not.
+func (b *Buffer) armFlushLocked() {
+	if !b.flushArmed {
+		b.flush.Reset(deleteFlush)
+		b.flushArmed = true
+	}
+}
 
 // Release returns in-flight entries to the queue, for example after a
 // publish failed; Next hands them out again in sequence order, before any

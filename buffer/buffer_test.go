@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 func TestAppendNextAck(t *testing.T) {
@@ -598,4 +600,42 @@ func pendingDeletes(b *Buffer) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.deletes)
+}
+
+// TestAckedDeletionsReachDiskUnprompted acks entries and appends nothing
+// more: the deletions are written deleteFlush later, and then the flush
+// timer stops rather than waking the committer on and on.
+func TestAckedDeletionsReachDiskUnprompted(t *testing.T) {
+	b := open(t, t.TempDir(), Options{CloseIdleAfter: -1})
+	seqs := appendN(t, b, 1, 3)
+	if err := b.Ack(seqs...); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() int {
+		n := 0
+		err := b.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{entryPrefix}})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	armed := func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.flushArmed
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for stored() > 0 || armed() {
+		if time.Now().After(deadline) {
+			t.Fatalf("5 s after the ack: %d acked entries still in the engine, flush timer armed %v; want 0 and false", stored(), armed())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -19,8 +19,7 @@ func (b *Buffer) run() {
 	defer gc.Stop()
 	sweep := time.NewTicker(sweepInterval(b.opts.MaxAge))
 	defer sweep.Stop()
-	flush := time.NewTicker(deleteFlush)
-	defer flush.Stop()
+	defer b.flush.Stop()
 	state := time.NewTicker(stateEvery)
 	defer state.Stop()
 	var window *time.Timer
@@ -50,9 +49,10 @@ func (b *Buffer) run() {
 			b.saveState(false)
 			continue
 		case <-sweep.C:
-		case <-flush.C:
+		case <-b.flush.C:
 			b.mu.Lock()
-			pending := len(b.deletes) > 0 || (b.disk.freed > 0 && b.space.low(b.disk.free))
+			b.flushArmed = false
+			pending := b.flushPendingLocked()
 			b.mu.Unlock()
 			if !pending {
 				continue
@@ -67,10 +67,26 @@ func (b *Buffer) run() {
 				}
 			}
 		}
-		if b.commit() {
+		more := b.commit()
+		b.mu.Lock()
+		if b.flushPendingLocked() {
+			b.armFlushLocked()
+		} else if b.flushArmed {
+			b.flush.Stop()
+			b.flushArmed = false
+		}
+		b.mu.Unlock()
+		if more {
 			b.signal()
 		}
 	}
+}
+
+// flushPendingLocked reports whether the flush timer has work: deletions
+// not yet written, or deleted entries' space to give back on a disk
+// running low (reclaimIfLow).
+func (b *Buffer) flushPendingLocked() bool {
+	return len(b.deletes) > 0 || (b.disk.freed > 0 && b.space.low(b.disk.free))
 }
 
 // sweepInterval is how often the committer looks for expired entries when
@@ -256,12 +272,17 @@ func (req *appendRequest) ready(seq Seq) bool {
 func (b *Buffer) write(first, low Seq, now time.Time, stamp time.Duration, group []*appendRequest, dels, quar []Seq) (moved int, err error) {
 	txn := b.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
+	// What the transaction writes, for the compactor: the entries'
+	// payloads and a rough entryDiskOverhead per key, the metadata too.
+	written := int64(len(quar)+len(dels)+len(group)+3) * entryDiskOverhead
 	apply := func(f func(*badger.Txn) error) error {
 		err := f(txn)
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			if err := txn.Commit(); err != nil {
 				return err
 			}
+			b.db.wrote(written) // counted so far
+			written = 0
 			txn = b.db.NewTransaction(true)
 			err = f(txn)
 		}
@@ -288,6 +309,7 @@ func (b *Buffer) write(first, low Seq, now time.Time, stamp time.Duration, group
 		if err != nil {
 			return 0, err
 		}
+		written += int64(len(v)) + entryDiskOverhead
 		moved++
 	}
 	for _, s := range dels {
@@ -297,6 +319,7 @@ func (b *Buffer) write(first, low Seq, now time.Time, stamp time.Duration, group
 	}
 	for i, req := range group {
 		e := badger.NewEntry(seqKey(entryPrefix, first+Seq(i)), encodeValue(now, stamp, req.payload))
+		written += int64(len(e.Value))
 		if err := apply(func(t *badger.Txn) error { return t.SetEntry(e) }); err != nil {
 			return 0, err
 		}
@@ -319,6 +342,7 @@ func (b *Buffer) write(first, low Seq, now time.Time, stamp time.Duration, group
 	if err := txn.Commit(); err != nil {
 		return 0, err
 	}
+	b.db.wrote(written)
 	// Deletions alone are not synced: losing one to a power cut means a
 	// duplicate delivery, never a lost entry.
 	if len(group) > 0 && !b.opts.syncOnCommit {
@@ -412,6 +436,9 @@ func (b *Buffer) collectGarbage() {
 		break
 	}
 	if rewrote > 0 {
+		// Each rewrite moved a value-log file's live entries into the
+		// tables: let the compactor look.
+		b.db.wrote(b.db.every)
 		if err := b.db.Sync(); err != nil {
 			b.log.Warn("buffer: sync after value-log garbage collection failed", "err", err)
 		}

@@ -148,7 +148,7 @@ func (b *Buffer) reopen() error {
 	if fi, err := os.Stat(b.dir); err != nil || !os.SameFile(fi, locked) {
 		return fmt.Errorf("reopen store: %w: %s is no longer the directory locked at Open", errStoreChanged, b.dir)
 	}
-	db, err := openBadger(b.opts.badgerOptions(b.dir).WithBypassLockGuard(true))
+	db, err := openEngine(b.opts.badgerOptions(b.dir).WithBypassLockGuard(true))
 	if isNoSpace(err) {
 		return fmt.Errorf("%w: reopen store: %w", ErrDiskFull, err)
 	}

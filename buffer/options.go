@@ -253,7 +253,8 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
-		WithNumCompactors(2).
+		// The engine's compactors poll; compact.go compacts instead.
+		WithNumCompactors(0).
 		WithBaseTableSize(1 << 20).
 		WithBaseLevelSize(o.baseLevelSize).
 		WithValueLogFileSize(o.ValueLogFileSize).

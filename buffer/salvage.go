@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/badger/v4/table"
@@ -461,10 +460,13 @@ func (sv *salvaged) report(from string) SalvageReport {
 
 // store writes the salvaged entries and metadata into a fresh store, with
 // its format marker, and syncs it.
-func (sv *salvaged) store(db *badger.DB) error {
+func (sv *salvaged) store(db *engine) error {
 	wb := db.NewWriteBatch()
 	defer wb.Cancel()
-	set := func(k, v []byte) error { return wb.Set(k, v) }
+	set := func(k, v []byte) error {
+		db.wrote(int64(len(v)) + entryDiskOverhead)
+		return wb.Set(k, v)
+	}
 	if err := errors.Join(set(metaFormatKey, formatValue), set(metaNextKey, be64(uint64(sv.next)))); err != nil {
 		return err
 	}

@@ -420,6 +420,8 @@ func (b *Buffer) reclaimIfLow(free int64) {
 var reclaimKey = []byte("m/reclaim")
 
 func (b *Buffer) compactAll() error {
+	b.db.compacting.Lock()
+	defer b.db.compacting.Unlock()
 	if err := b.db.Update(func(txn *badger.Txn) error { return txn.Set(reclaimKey, nil) }); err != nil {
 		return err
 	}

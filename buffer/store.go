@@ -31,7 +31,7 @@ func corrupt(format string, args ...any) error {
 
 // recovered is the state rebuilt from disk at Open.
 type recovered struct {
-	db *badger.DB
+	db *engine
 	// lock is the store directory's lock (lockDir), or nil where the
 	// engine keeps its own.
 	lock        *os.File
@@ -57,7 +57,7 @@ func openStore(dir string, o Options, log *slog.Logger, seed *salvaged, lock *os
 	if err := checkTables(dir, bo); err != nil {
 		return nil, err
 	}
-	db, err := openBadger(bo)
+	db, err := openEngine(bo)
 	if isNoSpace(err) {
 		return nil, err
 	}
@@ -132,24 +132,9 @@ func prepareDir(dir string) (_ *os.File, err error) {
 	return lock, nil
 }
 
-// openBadger opens the engine, turning a panic into an error.
-func openBadger(bo badger.Options) (db *badger.DB, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			db, err = nil, fmt.Errorf("storage engine panicked: %v", p)
-		}
-	}()
-	return badger.Open(bo)
-}
-
-func closeQuietly(db *badger.DB) {
-	defer func() { _ = recover() }()
-	_ = db.Close()
-}
-
 // load checks the format marker and rebuilds the index, moving entries whose
 // value does not decode to the quarantine prefix.
-func load(db *badger.DB, existed bool, o Options, log *slog.Logger) (r *recovered, err error) {
+func load(db *engine, existed bool, o Options, log *slog.Logger) (r *recovered, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r, err = nil, corrupt("storage engine panicked while reading: %v", p)
@@ -283,7 +268,7 @@ func getMeta(txn *badger.Txn, key []byte) ([]byte, error) {
 }
 
 // setMeta writes one metadata key and syncs it.
-func setMeta(db *badger.DB, key, value []byte) error {
+func setMeta(db *engine, key, value []byte) error {
 	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(key, value) }); err != nil {
 		return err
 	}
@@ -293,7 +278,7 @@ func setMeta(db *badger.DB, key, value []byte) error {
 // checkFormat writes the format marker into a new store and refuses a store
 // written by something else, or one that existed (it has a manifest) but
 // lost its marker, which means the engine dropped data while recovering.
-func checkFormat(db *badger.DB, existed bool) error {
+func checkFormat(db *engine, existed bool) error {
 	var found []byte
 	empty := true
 	err := db.View(func(txn *badger.Txn) error {
@@ -328,7 +313,7 @@ func checkFormat(db *badger.DB, existed bool) error {
 
 // quarantine moves unreadable entries to the quarantine prefix and deletes
 // malformed keys, in one synced batch.
-func quarantine(db *badger.DB, seqs []Seq, malformed [][]byte) error {
+func quarantine(db *engine, seqs []Seq, malformed [][]byte) error {
 	wb := db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, k := range malformed {
@@ -349,6 +334,7 @@ func quarantine(db *badger.DB, seqs []Seq, malformed [][]byte) error {
 			if err != nil {
 				return err
 			}
+			db.wrote(int64(len(v)) + 2*entryDiskOverhead)
 			if err := wb.Set(seqKey(quarantinePrefix, s), v); err != nil {
 				return err
 			}
