@@ -134,7 +134,8 @@ type Buffer struct {
 	syncs          uint64
 	lastSync       time.Duration
 	lastCheckpoint time.Duration // age clock at the last persisted checkpoint
-	savedState     storeState    // committer only
+	savedState     storeState    // committer only, then Close
+	stateFile      *os.File      // committer only, then Close; nil until the first save
 	disk           diskState
 }
 
@@ -625,6 +626,9 @@ func (b *Buffer) Close() error {
 	<-b.finished
 	b.readers.Wait()
 	b.saveState(true)
+	if b.stateFile != nil {
+		_ = b.stateFile.Close()
+	}
 	var err error
 	if b.db != nil {
 		if cerr := b.db.Close(); cerr != nil {

@@ -1,6 +1,7 @@
 package buffer
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,13 +14,21 @@ import (
 // too (m/next, m/low), but in the same tables as the entries, so a table
 // zeroed or deleted can take them with it; salvage then reads them here to
 // count what it could not find, so that no loss goes uncounted. It is
-// written at most every stateEvery while they change (rename of a
-// temporary file, not synced) and at Close (synced): after a crash it may
-// be that old, so entries appended since may go uncounted; never a loss
-// counted that did not happen.
+// written at most every stateEvery while they change (not synced) and at
+// Close (synced): after a crash it may be that old, so entries appended
+// since may go uncounted; never a loss counted that did not happen.
+//
+// Each write overwrites the whole file in place, from a descriptor kept
+// open: stateSize bytes, the JSON padded with spaces. One pwrite replaces
+// the create, write, close and rename of a temporary file, which cost 2.5 %
+// of a 64-bed gateway's CPU at 1 Hz (perf). The record is far smaller than
+// a disk sector, so a crash leaves the old record or the new one; a file
+// that does not parse (a torn write on a device that tears sectors) is
+// read as no state file, which counts no loss that did not happen.
 const (
 	stateFile  = "bedgate-state"
 	stateEvery = time.Second
+	stateSize  = 64
 )
 
 type storeState struct {
@@ -36,27 +45,22 @@ func readState(dir string) (storeState, bool) {
 	return st, true
 }
 
-func writeState(dir string, st storeState, sync bool) error {
+// writeState overwrites the state file f with st, padded to stateSize.
+func writeState(f *os.File, st storeState, sync bool) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, stateFile)
-	f, err := os.OpenFile(path+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
+	rec := bytes.Repeat([]byte{' '}, stateSize)
+	copy(rec, b)
+	rec[stateSize-1] = '\n'
+	if _, err := f.WriteAt(rec, 0); err != nil {
 		return err
 	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil && sync {
-		err = f.Sync()
+	if sync {
+		return f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	return err
+	return nil
 }
 
 // saveState writes the state file if the range changed since the last
@@ -71,7 +75,15 @@ func (b *Buffer) saveState(sync bool) {
 	if st == b.savedState && !sync {
 		return
 	}
-	if err := writeState(b.space.dir, st, sync); err != nil {
+	if b.stateFile == nil {
+		f, err := os.OpenFile(filepath.Join(b.space.dir, stateFile), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			b.log.Warn("buffer: cannot open the state file", "err", err)
+			return
+		}
+		b.stateFile = f
+	}
+	if err := writeState(b.stateFile, st, sync); err != nil {
 		if !isNoSpace(err) {
 			b.log.Warn("buffer: cannot write the state file", "err", err)
 		}
