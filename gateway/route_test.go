@@ -47,9 +47,11 @@ func TestHeldRecordPushedOutKeepsItsBed(t *testing.T) {
 	}
 }
 
-// TestHeldReadingDamagedOnDiskIsLost: a held reading whose bytes changed
-// on disk is not forwarded with whatever they now say: it is counted lost
-// and removed, and the reading that pushed it out of the full hold is held.
+// TestHeldReadingDamagedOnDiskIsLost: a held reading on disk only (held
+// again after a restart: a queue keeps in memory only what it held
+// itself) whose bytes changed on disk is not forwarded with whatever they
+// now say: it is counted lost and removed, and the reading that pushed it
+// out of the full hold is held.
 func TestHeldReadingDamagedOnDiskIsLost(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "held")
 	file, err := holdfile.Open(path)
@@ -59,6 +61,12 @@ func TestHeldReadingDamagedOnDiskIsLost(t *testing.T) {
 	defer file.Close()
 	p, buf, route := newHoldOfOne(t, file)
 	route("a")
+	p.held = assoc.NewHeld(p.decider, 1, file) // as after a restart
+	for _, key := range file.Keys() {
+		if err := p.held.Restore(key); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// One byte of bed a's held record (after the 13-byte frame header).
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {

@@ -19,6 +19,21 @@ import (
 // 4 KB). The default value of DefaultMaxHeld is 20,000.
 const DefaultMaxHeld = 20000
 
+// A Held with a Store also keeps a record decoded in memory, so that Load
+// need not read and decode it again, when it is held while fewer than
+// heldMemoryRecords records are held and those kept take under heldMemory
+// bytes of JSON. A 64-bed ward at 1 Hz holds some 320 Masimo readings
+// (814 bytes of JSON each) within the association grace: all are kept. At
+// 50 Hz it holds some 16,000: none are, since keeping up to a mebibyte of
+// them raised the peak RSS by 5 MB (BenchmarkWard, 59–64 to 66–69 MB).
+// Reading back and decoding was 7 % of the gateway's CPU at 1 Hz (perf);
+// keeping them cut its CPU per 1,000 readings from 328 and 302 ms to 292
+// and 281 (two alternated pairs).
+const (
+	heldMemory        = 1 << 20
+	heldMemoryRecords = 512
+)
+
 // Store keeps held records on disk (*holdfile.File implements it): Add
 // returns once the data is synced; Read reads it back; Done removes it.
 type Store interface {
@@ -51,21 +66,30 @@ type heldRecord struct {
 	bed string
 	at  time.Time
 	key uint64
-	rec *record.Record // nil with a Store: the record is on disk only
+	// rec is the record: always without a Store; with one, while the
+	// queue's kept records take under its memory (size its JSON's length,
+	// counted in Held.kept), else nil: the record is on disk only.
+	rec  *record.Record
+	size int
 }
 
 // Held is the queue of records a Decider said to Hold. With a Store, every
 // record held is on disk before Add returns and stays there until Done, so
 // held records survive kill -9 and restarts (NewHeld restores them), and
-// it is kept there only: the queue holds what deciding it takes (56 bytes
-// a record), and Load reads the record back once decided. Measured with a
-// heap profile of BenchmarkWard at 64 beds × 50 Hz, with 10,000 records
-// held: the decoded records took about 13 MB of heap, the entries under
-// 1 MB. It is safe for concurrent use.
+// it is kept there: the queue holds what deciding it takes (64 bytes a
+// record), and Load reads the record back once decided, unless it is one
+// of those kept in memory too (heldMemoryRecords). Measured with a heap profile
+// of BenchmarkWard at 64 beds × 50 Hz, with 10,000 records held: the
+// decoded records would take about 13 MB of heap, the entries under 1 MB.
+// It is safe for concurrent use.
 type Held struct {
 	d     Decider
 	max   int
 	store Store
+	// memory and memoryRecords bound the records kept decoded
+	// (heldMemory, heldMemoryRecords); kept is what those in the queue
+	// take, in bytes of JSON.
+	memory, memoryRecords, kept int
 
 	// notEmpty receives when an Add finds the queue empty.
 	notEmpty chan struct{}
@@ -81,7 +105,7 @@ func NewHeld(d Decider, max int, store Store) *Held {
 	if max <= 0 {
 		max = DefaultMaxHeld
 	}
-	return &Held{d: d, max: max, store: store, notEmpty: make(chan struct{}, 1)}
+	return &Held{d: d, max: max, store: store, memory: heldMemory, memoryRecords: heldMemoryRecords, notEmpty: make(chan struct{}, 1)}
 }
 
 // NotEmpty returns a channel that receives when an Add finds the queue
@@ -108,16 +132,27 @@ func (h *Held) Restore(key uint64) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.recs = append(h.recs, h.entry(rec, key))
+	h.recs = append(h.recs, h.entry(rec, key, 0))
 	return nil
 }
 
-// entry is the queue's entry for rec, stored under key (with a Store).
-func (h *Held) entry(rec record.Record, key uint64) heldRecord {
+// entry is the queue's entry for rec, stored under key as size bytes of
+// JSON (with a Store; 0: do not keep it in memory). Call with h.mu held.
+func (h *Held) entry(rec record.Record, key uint64, size int) heldRecord {
 	hr := heldRecord{bed: rec.Bed, at: ReadingTime(rec), key: key}
-	if h.store == nil {
+	switch {
+	case h.store == nil:
 		hr.rec = &rec
+	case size > 0 && len(h.recs) < h.memoryRecords && h.kept+size <= h.memory:
+		hr.rec, hr.size = &rec, size
+		h.kept += size
 	}
+	return hr
+}
+
+// leave accounts for hr leaving the queue. Call with h.mu held.
+func (h *Held) leave(hr heldRecord) heldRecord {
+	h.kept -= hr.size
 	return hr
 }
 
@@ -142,6 +177,7 @@ func (h *Held) read(key uint64) (record.Record, error) {
 // decided now; pass it to Done once routed. An error means rec is not held.
 func (h *Held) Add(rec record.Record, now time.Time) (out Released, ok bool, err error) {
 	var key uint64
+	var size int
 	if h.store != nil {
 		data, err := json.Marshal(rec)
 		if err != nil {
@@ -150,11 +186,12 @@ func (h *Held) Add(rec record.Record, now time.Time) (out Released, ok bool, err
 		if key, err = h.store.Add(data); err != nil {
 			return Released{}, false, fmt.Errorf("assoc: hold: %w", err)
 		}
+		size = len(data)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.recs) >= h.max {
-		old := h.recs[0]
+		old := h.leave(h.recs[0])
 		h.recs[0] = heldRecord{}
 		h.recs = h.recs[1:]
 		dec := h.d.decide(old.bed, old.at, now)
@@ -169,7 +206,7 @@ func (h *Held) Add(rec record.Record, now time.Time) (out Released, ok bool, err
 		default:
 		}
 	}
-	h.recs = append(h.recs, h.entry(rec, key))
+	h.recs = append(h.recs, h.entry(rec, key, size))
 	return out, ok, nil
 }
 
@@ -192,16 +229,16 @@ func (h *Held) Release(now time.Time) []Released {
 			keep = append(keep, hr)
 			continue
 		}
-		out = append(out, hr.released(dec))
+		out = append(out, h.leave(hr).released(dec))
 	}
 	clear(h.recs[len(keep):])
 	h.recs = keep
 	return out
 }
 
-// Load returns a released record, read back from the Store. Its only error
-// matches ErrUnreadable: the record is lost, and already removed from the
-// Store.
+// Load returns a released record: the one kept in memory, or else read
+// back from the Store. Its only error matches ErrUnreadable: the record is
+// lost, and already removed from the Store.
 func (h *Held) Load(r Released) (record.Record, error) {
 	if r.held.rec != nil {
 		return *r.held.rec, nil
@@ -223,6 +260,7 @@ func (h *Held) Done(r Released) error {
 func (h *Held) Return(r Released) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.kept += r.held.size
 	h.recs = append([]heldRecord{r.held}, h.recs...)
 }
 

@@ -1,6 +1,7 @@
 package assoc
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -157,6 +158,7 @@ func TestHeldOnDisk(t *testing.T) {
 	r := NewRegister(Options{Beds: []string{"1"}, Now: clock})
 	d := Decider{Lookup: r, Policy: PolicyHold, HoldFor: 10 * time.Minute}
 	h := NewHeld(d, 2, f)
+	h.memory = 0 // every record read back from the file
 
 	full := reading("1", 0)
 	spo2 := 97.0
@@ -235,6 +237,7 @@ func TestHeldFullOnDisk(t *testing.T) {
 	}
 	defer f.Close()
 	h := NewHeld(Decider{Lookup: NewRegister(Options{Now: clock}), Policy: PolicyHold}, 1, f)
+	h.memory = 0
 	h.Add(reading("1", 0), minute(0))
 	out, full, err := h.Add(reading("1", 1), minute(1))
 	if err != nil || !full || out.Decision.Reason != ReasonHoldFull {
@@ -313,5 +316,92 @@ func TestHeldNextWithFeed(t *testing.T) {
 	feed.Down(minute(4))
 	if next, _ := h.Next(minute(4)); !next.Equal(minute(4).Add(5 * time.Second)) {
 		t.Fatalf("Next with the feed down = %v; want a grace from now", next)
+	}
+}
+
+// countingStore is a Store in memory that counts its Reads.
+type countingStore struct {
+	mu    sync.Mutex
+	data  map[uint64][]byte
+	next  uint64
+	reads int
+}
+
+func (c *countingStore) Add(data []byte) (uint64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.next++
+	c.data[c.next] = data
+	return c.next, nil
+}
+
+func (c *countingStore) Read(key uint64) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	d, ok := c.data[key]
+	if !ok {
+		return nil, errors.New("no such key")
+	}
+	return d, nil
+}
+
+func (c *countingStore) Done(key uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.data, key)
+	return nil
+}
+
+// TestHeldKeptInMemory: records held while the kept ones take under the
+// queue's memory are loaded without reading the Store, the rest are read
+// back; what is kept is given back as records leave and counted again
+// when one is returned.
+func TestHeldKeptInMemory(t *testing.T) {
+	st := &countingStore{data: map[uint64][]byte{}}
+	h := NewHeld(Decider{Lookup: NewRegister(Options{Now: clock}), Policy: PolicyHold}, 10, st)
+	one, err := json.Marshal(reading("1", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.memory = 2 * len(one) // room for two of the three
+	for i := range 3 {
+		if _, _, err := h.Add(reading("1", i), minute(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.kept != 2*len(one) {
+		t.Fatalf("kept %d bytes, want %d", h.kept, 2*len(one))
+	}
+	out := h.Release(minute(3 + 24*60)) // every hold has expired
+	if len(out) != 3 || h.kept != 0 {
+		t.Fatalf("released %d, %d bytes still kept; want 3 and 0", len(out), h.kept)
+	}
+	for i, r := range out {
+		got := load(t, h, r)
+		if want := reading("1", i); !reflect.DeepEqual(got, want) {
+			t.Fatalf("record %d loaded as %+v, want %+v", i, got, want)
+		}
+		if want := max(0, i-1); st.reads != want {
+			t.Fatalf("after loading record %d the store was read %d times, want %d", i, st.reads, want)
+		}
+	}
+	h.Return(out[0])
+	if h.kept != len(one) {
+		t.Fatalf("after returning a kept record %d bytes kept, want %d", h.kept, len(one))
+	}
+
+	// A long queue keeps none, whatever the room: only the first record,
+	// held while fewer than memoryRecords were, is kept.
+	h = NewHeld(Decider{Lookup: NewRegister(Options{Now: clock}), Policy: PolicyHold}, 10, st)
+	h.memoryRecords = 1
+	for i := range 3 {
+		if _, _, err := h.Add(reading("1", i), minute(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.kept != len(one) || h.recs[0].rec == nil || h.recs[1].rec != nil || h.recs[2].rec != nil {
+		t.Fatalf("kept %d bytes, records in memory %v %v %v; want only the first, %d bytes",
+			h.kept, h.recs[0].rec != nil, h.recs[1].rec != nil, h.recs[2].rec != nil, len(one))
 	}
 }
