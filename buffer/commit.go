@@ -281,8 +281,8 @@ func (b *Buffer) write(first, low Seq, now time.Time, stamp time.Duration, group
 			if err := txn.Commit(); err != nil {
 				return err
 			}
-			b.db.wrote(written) // counted so far
-			written = 0
+			// A transaction too big holds 15 % of a memtable.
+			b.db.wrote(b.opts.MemTableSize * 15 / 100)
 			txn = b.db.NewTransaction(true)
 			err = f(txn)
 		}

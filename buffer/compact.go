@@ -1,6 +1,7 @@
 package buffer
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -18,9 +19,21 @@ import (
 // writes have made it due instead: whoever writes counts the bytes
 // (engine.wrote), and every quarter memtable written the compactor
 // goroutine is woken to look at level 0. It compacts once level 0 holds
-// the engine's NumLevelZeroTables tables, well before the engine stalls
-// writes (at NumLevelZeroTablesStall), and otherwise goes back to sleep
+// the engine's NumLevelZeroTables tables, and otherwise goes back to sleep
 // without a timer.
+//
+// With no compactor of its own the engine must never stall: a stalled
+// flush blocks every write, so no more bytes are counted and the
+// compactor is never woken again, and an engine opened with a replayed
+// memtable to flush onto a stalled level 0 would block in Open for good.
+// Its stall (NumLevelZeroTablesStall) is therefore set to levelZeroStall,
+// beyond reach: 128 tables is 512 MiB of default memtables written while
+// every compaction failed, twice the outbox's default bound. A compaction
+// that fails is tried again at the next quarter memtable written; until
+// one succeeds level 0 grows, which slows reads, never writes.
+
+// levelZeroStall is the engine's NumLevelZeroTablesStall.
+const levelZeroStall = 128
 
 // engine is an open storage engine and the compactor that stands in for
 // its own. Close stops the compactor before closing the engine.
@@ -39,8 +52,10 @@ type engine struct {
 	stopOnce   sync.Once
 	stopped    chan struct{}
 	log        badger.Logger
-	// compactions counts the compactions run, for the tests.
+	// compactions counts the compactions run, for the tests; failing
+	// makes each fail, for the tests of what a failing one must not do.
 	compactions atomic.Int64
+	failing     atomic.Bool
 }
 
 // openEngine opens the engine with options bo and starts its compactor,
@@ -128,6 +143,9 @@ func (e *engine) compactIfDue() error {
 	defer e.compacting.Unlock()
 	if levels := e.Levels(); len(levels) == 0 || levels[0].NumTables < e.level0 {
 		return nil
+	}
+	if e.failing.Load() {
+		return errors.New("compaction failing (test)")
 	}
 	e.compactions.Add(1)
 	return e.Flatten(1)

@@ -252,7 +252,8 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
-		WithNumLevelZeroTablesStall(8).
+		// Beyond reach: compact.go bounds level 0 (see levelZeroStall).
+		WithNumLevelZeroTablesStall(levelZeroStall).
 		// The engine's compactors poll; compact.go compacts instead.
 		WithNumCompactors(0).
 		WithBaseTableSize(1 << 20).

@@ -3,6 +3,7 @@ package buffer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -50,6 +51,9 @@ func writeState(f *os.File, st storeState, sync bool) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
+	}
+	if len(b) >= stateSize {
+		return fmt.Errorf("state record of %d bytes does not fit the file's %d", len(b), stateSize)
 	}
 	rec := bytes.Repeat([]byte{' '}, stateSize)
 	copy(rec, b)

@@ -260,8 +260,17 @@ func (h *Held) Done(r Released) error {
 func (h *Held) Return(r Released) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.kept += r.held.size
-	h.recs = append([]heldRecord{r.held}, h.recs...)
+	hr := r.held
+	if hr.size > 0 {
+		// Kept again within the bounds, else on disk only: returns after
+		// Adds that were kept meanwhile must not add up beyond them.
+		if len(h.recs) < h.memoryRecords && h.kept+hr.size <= h.memory {
+			h.kept += hr.size
+		} else {
+			hr.rec, hr.size = nil, 0
+		}
+	}
+	h.recs = append([]heldRecord{hr}, h.recs...)
 }
 
 // Next returns the earliest time at which a held record's decision may

@@ -390,6 +390,34 @@ func TestHeldKeptInMemory(t *testing.T) {
 	if h.kept != len(one) {
 		t.Fatalf("after returning a kept record %d bytes kept, want %d", h.kept, len(one))
 	}
+	// Returned beyond the bound, a kept record is on disk only.
+	h.Return(out[1])
+	h.Return(out[2]) // was not kept
+	if _, _, err := h.Add(reading("1", 3), minute(3)); err != nil {
+		t.Fatal(err)
+	}
+	again := h.Release(minute(4 + 24*60))
+	if len(again) != 4 || h.kept != 0 {
+		t.Fatalf("released %d, %d bytes kept; want 4 and 0", len(again), h.kept)
+	}
+	// Two new readings fill the room while the four are being stored; the
+	// store fails and all four come back.
+	for i := 5; i < 7; i++ {
+		if _, _, err := h.Add(reading("1", i), minute(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := len(again) - 1; i >= 0; i-- {
+		h.Return(again[i])
+	}
+	if h.kept > h.memory {
+		t.Fatalf("after four returns %d bytes kept, more than the %d allowed", h.kept, h.memory)
+	}
+	for _, hr := range h.recs {
+		if (hr.rec == nil) != (hr.size == 0) {
+			t.Fatalf("held entry %+v: a record kept must be counted, one counted kept", hr)
+		}
+	}
 
 	// A long queue keeps none, whatever the room: only the first record,
 	// held while fewer than memoryRecords were, is kept.
