@@ -631,11 +631,7 @@ func TestAckedDeletionsReachDiskUnprompted(t *testing.T) {
 		defer b.mu.Unlock()
 		return b.flushArmed
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for stored() > 0 || armed() {
-		if time.Now().After(deadline) {
-			t.Fatalf("5 s after the ack: %d acked entries still in the engine, flush timer armed %v; want 0 and false", stored(), armed())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return stored() == 0 && !armed() }, func() string {
+		return fmt.Sprintf("20 s after the ack: %d acked entries still in the engine, flush timer armed %v; want 0 and false", stored(), armed())
+	})
 }

@@ -3,27 +3,18 @@ package buffer
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
 
-// TestCompactsWithoutEngineCompactors writes and acknowledges 32 memtables'
-// worth of entries through an engine that has no compactors of its own.
-// Without the compactor nothing would compact: level 0 would grow by a
-// table a memtable.
-func TestCompactsWithoutEngineCompactors(t *testing.T) {
-	const memtable = 1 << 20
-	b, err := Open(t.TempDir(), Options{MemTableSize: memtable, CloseIdleAfter: -1, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	if n := b.db.Opts().NumCompactors; n != 0 {
-		t.Fatalf("engine opened with %d compactors of its own, want 0", n)
-	}
+// writeAcked appends rounds × 256 payloads of 4 KiB (a mebibyte a round)
+// and acks each round, failing the test if an append takes 20 s. It
+// returns the payload bytes written.
+func writeAcked(t *testing.T, b *Buffer, rounds int) (written int64) {
+	t.Helper()
 	payload := bytes.Repeat([]byte{'x'}, 4<<10)
-	var written int64
-	for round := range 32 {
+	for round := range rounds {
 		var seqs []Seq
 		for range 256 {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -39,27 +30,48 @@ func TestCompactsWithoutEngineCompactors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return written
+}
+
+// waitUntil polls cond every 10 ms until it holds, failing the test with
+// what after 20 s.
+func waitUntil(t *testing.T, cond func() bool, what func() string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(what())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCompactsWithoutEngineCompactors writes and acknowledges 32 memtables'
+// worth of entries through an engine that has no compactors of its own.
+// Without the compactor nothing would compact: level 0 would grow by a
+// table a memtable.
+func TestCompactsWithoutEngineCompactors(t *testing.T) {
+	b := open(t, t.TempDir(), Options{MemTableSize: 1 << 20, CloseIdleAfter: -1})
+	if n := b.db.Opts().NumCompactors; n != 0 {
+		t.Fatalf("engine opened with %d compactors of its own, want 0", n)
+	}
+	written := writeAcked(t, b, 32)
 	if b.db.compactions.Load() == 0 {
 		t.Fatalf("no compaction after %d MiB written", written>>20)
 	}
-	// Wait for the compactor to catch up with the last flush.
-	deadline := time.Now().Add(20 * time.Second)
+	// The compactor catches up with the last flush.
 	var tables, size int64
-	for {
+	waitUntil(t, func() bool {
 		tables, size = 0, 0
 		for _, l := range b.db.Levels() {
 			tables += int64(l.NumTables)
 			size += l.Size
 		}
-		if l0 := b.db.Levels()[0].NumTables; l0 < b.db.level0 && size < written/4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %d MiB written and acknowledged, %d compactions: the tables hold %d tables, %d KiB, level 0 %d; want level 0 under %d and under a quarter of what was written",
-				written>>20, b.db.compactions.Load(), tables, size>>10, b.db.Levels()[0].NumTables, b.db.level0)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return b.db.Levels()[0].NumTables < b.db.level0 && size < written/4
+	}, func() string {
+		return fmt.Sprintf("after %d MiB written and acknowledged, %d compactions: the tables hold %d tables, %d KiB, level 0 %d; want level 0 under %d and under a quarter of what was written",
+			written>>20, b.db.compactions.Load(), tables, size>>10, b.db.Levels()[0].NumTables, b.db.level0)
+	})
 	t.Logf("%d MiB written and acknowledged: %d compactions; %d tables, %d KiB left", written>>20, b.db.compactions.Load(), tables, size>>10)
 }
 
@@ -68,45 +80,18 @@ func TestCompactsWithoutEngineCompactors(t *testing.T) {
 // (or killed) like that opens again; once compactions succeed level 0 is
 // compacted at the next writes.
 func TestFailingCompactionStallsNothing(t *testing.T) {
-	const memtable = 1 << 20
 	dir := t.TempDir()
-	o := Options{MemTableSize: memtable, CloseIdleAfter: -1, Logger: quietLogger()}
+	o := Options{MemTableSize: 1 << 20, CloseIdleAfter: -1, Logger: quietLogger()}
 	b, err := Open(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.db.failing.Store(true)
-	payload := bytes.Repeat([]byte{'x'}, 4<<10)
-	write := func(b *Buffer, rounds int) {
-		t.Helper()
-		for round := range rounds {
-			var seqs []Seq
-			for range 256 {
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				s, err := b.Append(ctx, payload)
-				cancel()
-				if err != nil {
-					t.Fatalf("round %d: Append: %v (level 0 holds %d tables)", round, err, b.db.Levels()[0].NumTables)
-				}
-				seqs = append(seqs, s)
-			}
-			if err := b.Ack(seqs...); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	write(b, 12) // 12 MiB: twelve memtables, past the default stall of 8
-	waitLevel0 := func(what string, ok func(n int) bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for n := b.db.Levels()[0].NumTables; !ok(n); n = b.db.Levels()[0].NumTables {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: level 0 holds %d tables", what, n)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	waitLevel0("compactions failing", func(n int) bool { return n > 8 })
+	writeAcked(t, b, 12) // twelve memtables, past the default stall of 8
+	level0 := func() int { return b.db.Levels()[0].NumTables }
+	waitUntil(t, func() bool { return level0() > 8 }, func() string {
+		return fmt.Sprintf("compactions failing: level 0 holds %d tables, want more than 8", level0())
+	})
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +111,8 @@ func TestFailingCompactionStallsNothing(t *testing.T) {
 		t.Fatal("Open of a store whose level 0 is past the engine's usual stall did not return in 20 s")
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	write(b, 1) // a quarter memtable wakes the compactor
-	waitLevel0("compactions succeeding again", func(n int) bool { return n < b.db.level0 })
+	writeAcked(t, b, 1) // a quarter memtable wakes the compactor
+	waitUntil(t, func() bool { return level0() < b.db.level0 }, func() string {
+		return fmt.Sprintf("compactions succeeding again: level 0 holds %d tables, want under %d", level0(), b.db.level0)
+	})
 }
