@@ -143,11 +143,21 @@ func (h *Held) entry(rec record.Record, key uint64, size int) heldRecord {
 	switch {
 	case h.store == nil:
 		hr.rec = &rec
-	case size > 0 && len(h.recs) < h.memoryRecords && h.kept+size <= h.memory:
+	case h.keep(size):
 		hr.rec, hr.size = &rec, size
-		h.kept += size
 	}
 	return hr
+}
+
+// keep reports whether a record of size bytes of JSON (0: none to keep)
+// fits the bounds on those kept in memory, and if so counts it. Call with
+// h.mu held.
+func (h *Held) keep(size int) bool {
+	if size == 0 || len(h.recs) >= h.memoryRecords || h.kept+size > h.memory {
+		return false
+	}
+	h.kept += size
+	return true
 }
 
 // leave accounts for hr leaving the queue. Call with h.mu held.
@@ -260,15 +270,11 @@ func (h *Held) Done(r Released) error {
 func (h *Held) Return(r Released) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// Kept again within the bounds, else on disk only: returns after Adds
+	// that were kept meanwhile must not add up beyond them.
 	hr := r.held
-	if hr.size > 0 {
-		// Kept again within the bounds, else on disk only: returns after
-		// Adds that were kept meanwhile must not add up beyond them.
-		if len(h.recs) < h.memoryRecords && h.kept+hr.size <= h.memory {
-			h.kept += hr.size
-		} else {
-			hr.rec, hr.size = nil, 0
-		}
+	if hr.size > 0 && !h.keep(hr.size) {
+		hr.rec, hr.size = nil, 0
 	}
 	h.recs = append([]heldRecord{hr}, h.recs...)
 }
