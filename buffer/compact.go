@@ -29,11 +29,16 @@ import (
 // Its stall (NumLevelZeroTablesStall) is therefore set to levelZeroStall,
 // beyond reach: 128 tables is 512 MiB of default memtables written while
 // every compaction failed, twice the outbox's default bound. A compaction
-// that fails is tried again at the next quarter memtable written; until
-// one succeeds level 0 grows, which slows reads, never writes.
+// that fails is tried again at the next quarter memtable written and
+// compactRetry later; until one succeeds level 0 grows, which slows reads,
+// never writes.
 
 // levelZeroStall is the engine's NumLevelZeroTablesStall.
 const levelZeroStall = 128
+
+// compactRetry is how long after a failed compaction the compactor tries
+// again unprompted.
+const compactRetry = 10 * time.Second
 
 // engine is an open storage engine and the compactor that stands in for
 // its own. Close stops the compactor before closing the engine.
@@ -109,21 +114,30 @@ func (e *engine) wake() {
 }
 
 // compactor runs the compactions writes have made due, until Close.
-// A failure is logged once a minute at most, with how many there were.
+// After a failure it tries again compactRetry later even if nothing more
+// is written (the cause, a full disk say, may clear while the store is
+// quiet); that timer runs only while compactions fail. A failure is
+// logged once a minute at most, with how many there were.
 func (e *engine) compactor() {
 	defer close(e.stopped)
 	var failed int
 	var warned time.Time
+	retry := time.NewTimer(compactRetry)
+	retry.Stop()
+	defer retry.Stop()
 	for {
 		select {
 		case <-e.stop:
 			return
 		case <-e.poke:
+		case <-retry.C:
 		}
 		err := e.compactIfDue()
 		if err == nil {
+			retry.Stop()
 			continue
 		}
+		retry.Reset(compactRetry)
 		if failed++; time.Since(warned) >= time.Minute {
 			e.log.Warningf("compaction failed (%d times since the last warning): %v; tried again after the next quarter memtable written", failed, err)
 			failed, warned = 0, time.Now()

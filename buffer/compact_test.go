@@ -78,7 +78,8 @@ func TestCompactsWithoutEngineCompactors(t *testing.T) {
 // TestFailingCompactionStallsNothing: while every compaction fails, level 0
 // grows past the engine's usual stall and appends go on; a store closed
 // (or killed) like that opens again; once compactions succeed level 0 is
-// compacted at the next writes.
+// compacted at the next writes, or compactRetry after a failure without
+// any.
 func TestFailingCompactionStallsNothing(t *testing.T) {
 	dir := t.TempDir()
 	o := Options{MemTableSize: 1 << 20, CloseIdleAfter: -1, Logger: quietLogger()}
@@ -114,5 +115,17 @@ func TestFailingCompactionStallsNothing(t *testing.T) {
 	writeAcked(t, b, 1) // a quarter memtable wakes the compactor
 	waitUntil(t, func() bool { return level0() < b.db.level0 }, func() string {
 		return fmt.Sprintf("compactions succeeding again: level 0 holds %d tables, want under %d", level0(), b.db.level0)
+	})
+
+	// Failing again, then the cause clears while nothing more is written:
+	// the compactor tries again by itself (compactRetry).
+	b.db.failing.Store(true)
+	writeAcked(t, b, 3)
+	waitUntil(t, func() bool { return level0() >= b.db.level0 }, func() string {
+		return fmt.Sprintf("compactions failing: level 0 holds %d tables, want %d or more", level0(), b.db.level0)
+	})
+	b.db.failing.Store(false)
+	waitUntil(t, func() bool { return level0() < b.db.level0 }, func() string {
+		return fmt.Sprintf("no writes since the failures ended: level 0 holds %d tables after 20 s, want under %d", level0(), b.db.level0)
 	})
 }
