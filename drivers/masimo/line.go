@@ -55,9 +55,12 @@ func ParseLine(line []byte, loc *time.Location) (drivers.Reading, error) {
 	r := drivers.Reading{Device: drivers.DeviceID{Driver: DriverName}, DeviceTime: t}
 	var (
 		status []string
-		seen   []string
+		seen   = make([]string, 0, 16) // on the stack for a usual line
 		exc    Exception
 		hasExc bool
+		// text is the line as a string, converted once: its words are
+		// slices of it.
+		text = string(line)
 	)
 	for off := len(timeLayout); off < len(line); {
 		if line[off] == ' ' {
@@ -68,7 +71,7 @@ func ParseLine(line []byte, loc *time.Location) (drivers.Reading, error) {
 		for end < len(line) && line[end] != ' ' {
 			end++
 		}
-		word := string(line[off:end])
+		word := text[off:end]
 		key, val, ok := strings.Cut(word, "=")
 		if !ok || !validKey(key) {
 			return drivers.Reading{}, &LineError{Offset: off, Reason: "field is not KEY=VALUE"}

@@ -1,5 +1,7 @@
 package mdc
 
+import "slices"
+
 // Codes: partition << 16 | term code. The partition of every code below
 // is 2 (SCADA) except where noted.
 const (
@@ -142,12 +144,14 @@ func Vitals() []Vital {
 
 // VitalOf returns the vital code measures and the code's NEWS2 precedence
 // (0 first), or false when code measures no vital in the table.
+// It is called for every value read, so it copies only the vital found.
 func VitalOf(code uint32) (v Vital, rank int, ok bool) {
-	for _, v := range Vitals() {
-		for i, c := range v.Codes {
-			if c == code {
-				return v, i, true
-			}
+	for i := range vitals {
+		if rank := slices.Index(vitals[i].Codes, code); rank >= 0 {
+			v := vitals[i]
+			v.Same = slices.Clone(v.Same)
+			v.Codes = slices.Clone(v.Codes)
+			return v, rank, true
 		}
 	}
 	return Vital{}, 0, false

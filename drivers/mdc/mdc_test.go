@@ -48,3 +48,21 @@ func TestTableIsConsistent(t *testing.T) {
 		t.Error("SpO2 plays a blood-pressure role")
 	}
 }
+
+// TestVitalOfCopiesOnlyItsVital: VitalOf is called for every value read,
+// so it copies the one vital it finds (its two slices), not the table; a
+// caller changing what it got changes nothing for the next.
+func TestVitalOfCopiesOnlyItsVital(t *testing.T) {
+	v, _, ok := mdc.VitalOf(mdc.PerfusionIndex)
+	if !ok || len(v.Same) == 0 {
+		t.Fatalf("VitalOf(PerfusionIndex) = %+v, %v; want the perfusion index with its same-scale units", v, ok)
+	}
+	v.Codes[0], v.Same[0] = 0, "changed"
+	again, rank, _ := mdc.VitalOf(mdc.PerfusionIndex)
+	if again.Codes[0] == 0 || again.Same[0] == "changed" || rank != 1 {
+		t.Errorf("after changing a result, VitalOf gives %+v (rank %d): the table was shared", again, rank)
+	}
+	if n := testing.AllocsPerRun(100, func() { mdc.VitalOf(mdc.SpO2) }); n > 2 {
+		t.Errorf("VitalOf allocates %v times a call, want at most 2 (its vital's slices)", n)
+	}
+}

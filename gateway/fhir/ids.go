@@ -94,11 +94,20 @@ func ifNoneExist(id identifier) string {
 // encoded). Used for names from configuration, where ":" only appears in
 // identifiers' systems and values.
 func escape(s string) string {
+	i := 0
+	for i < len(s) && keepsItself(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s // the usual case: nothing to encode, nothing allocated
+	}
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	b.Grow(i + 3*(len(s)-i))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		c := s[i]
-		if isUnreserved(c) || c == ':' || c == '/' || c == '@' {
+		if keepsItself(c) {
 			b.WriteByte(c)
 			continue
 		}
@@ -107,6 +116,11 @@ func escape(s string) string {
 		b.WriteByte(hex[c&15])
 	}
 	return b.String()
+}
+
+// keepsItself reports whether escape leaves c as it is.
+func keepsItself(c byte) bool {
+	return isUnreserved(c) || c == ':' || c == '/' || c == '@'
 }
 
 // escapePart is escape that also encodes ":" and "/", for one part of a
