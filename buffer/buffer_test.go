@@ -611,27 +611,57 @@ func TestAckedDeletionsReachDiskUnprompted(t *testing.T) {
 	if err := b.Ack(seqs...); err != nil {
 		t.Fatal(err)
 	}
-	stored := func() int {
-		n := 0
-		err := b.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{entryPrefix}})
-			defer it.Close()
-			for it.Rewind(); it.Valid(); it.Next() {
-				n++
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	armed := func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return b.flushArmed
-	}
-	waitUntil(t, func() bool { return stored() == 0 && !armed() }, func() string {
-		return fmt.Sprintf("20 s after the ack: %d acked entries still in the engine, flush timer armed %v; want 0 and false", stored(), armed())
+	waitUntil(t, func() bool { return storedEntries(t, b) == 0 && !flushTimerArmed(b) }, func() string {
+		return fmt.Sprintf("20 s after the ack: %d acked entries still in the engine, flush timer armed %v; want 0 and false",
+			storedEntries(t, b), flushTimerArmed(b))
 	})
+}
+
+// TestDeletionsRideWithTheNextGroup: deletions pending when entries are
+// appended are written with them, and the flush timer armed for them
+// stops, so that a steady ward's acks cost no write of their own.
+func TestDeletionsRideWithTheNextGroup(t *testing.T) {
+	b := open(t, t.TempDir(), Options{CloseIdleAfter: -1})
+	if err := b.Ack(appendN(t, b, 1, 3)...); err != nil {
+		t.Fatal(err)
+	}
+	if !flushTimerArmed(b) {
+		t.Fatal("an ack left deletions pending without arming the flush timer")
+	}
+	appendN(t, b, 4, 1)
+	if n := storedEntries(t, b); n != 1 {
+		t.Errorf("after the next append: %d entries in the engine, want 1 (the deletions written with it)", n)
+	}
+	// The committer stops the timer just after answering the append; well
+	// before the timer would have fired.
+	for deadline := time.Now().Add(deleteFlush / 2); flushTimerArmed(b); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the flush timer is still armed after the deletions were written with the next group")
+		}
+	}
+}
+
+// storedEntries counts the entries in b's engine.
+func storedEntries(t *testing.T, b *Buffer) int {
+	t.Helper()
+	n := 0
+	err := b.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{entryPrefix}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// flushTimerArmed reports whether b's deletion flush timer is running.
+func flushTimerArmed(b *Buffer) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.flushArmed
 }
