@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/sha1"
 	"math"
 	"strconv"
 	"strings"
@@ -24,9 +25,26 @@ var observationNamespace = uuid.MustParse("5f2b9a3e-1c47-4d8e-9b6a-2e0c7d1f4a90"
 // gateway id, the device key, the value's code (see CodeKey) and the
 // reading's time, so a reading delivered twice carries the same identifier
 // and the EPR files it once.
+//
+// It is called for every value read, so the name is hashed from a buffer on
+// the stack (RFC 9562 section 5.5: SHA-1 of the namespace and the name, the
+// version and variant bits set), which uuid.NewSHA1 would allocate.
 func ObservationID(gateway, deviceKey, code string, at time.Time) string {
-	name := gateway + "\x00" + deviceKey + "\x00" + code + "\x00" + at.UTC().Format(time.RFC3339Nano)
-	return uuid.NewSHA1(observationNamespace, []byte(name)).String()
+	var buf [160]byte
+	name := append(buf[:0], observationNamespace[:]...)
+	name = append(name, gateway...)
+	name = append(name, 0)
+	name = append(name, deviceKey...)
+	name = append(name, 0)
+	name = append(name, code...)
+	name = append(name, 0)
+	name = at.UTC().AppendFormat(name, time.RFC3339Nano)
+	sum := sha1.Sum(name)
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 0x50 // version 5
+	id[8] = id[8]&0x3f | 0x80 // the RFC 4122 variant
+	return id.String()
 }
 
 // CodeKey names a value within a reading: its MDC code in decimal, or, for

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/bedgate/bedgate/drivers"
 	"github.com/bedgate/bedgate/gateway/hl7"
@@ -32,6 +35,38 @@ func TestObservationIDStable(t *testing.T) {
 	}
 	if len(a) != 36 || a[14] != '5' {
 		t.Errorf("id %q is not a version 5 UUID", a)
+	}
+}
+
+// TestObservationIDUnchanged pins identifiers made by earlier versions
+// (an EPR files a reading delivered again once only if its identifiers
+// are the same) and holds ObservationID to uuid.NewSHA1 of the same name,
+// including names longer than its stack buffer, and to a bounded number of
+// allocations.
+func TestObservationIDUnchanged(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 123456789, time.FixedZone("BST", 3600))
+	for _, tt := range []struct{ gateway, key, code, want string }{
+		{"gw1", "masimo:123", "150456", "fbf9a04d-fb12-5e08-8c97-47ec69c9e918"},
+		{"ward-7-gw", "intellivue:ABC-123", CodeKey(0, "PVI"), "ef6cc5a1-9f68-5b19-94ec-8fc531799821"},
+	} {
+		when := at
+		if tt.gateway != "gw1" {
+			when = at.Add(-time.Hour)
+		}
+		if got := ObservationID(tt.gateway, tt.key, tt.code, when); got != tt.want {
+			t.Errorf("ObservationID(%q, %q, %q) = %s, want %s as before", tt.gateway, tt.key, tt.code, got, tt.want)
+		}
+	}
+	long := strings.Repeat("device-key-", 30)
+	for _, key := range []string{"", "nonin:502", "Bett 3 \u00e9\u00e8", long} {
+		name := "gw\x00" + key + "\x00150456\x00" + at.UTC().Format(time.RFC3339Nano)
+		want := uuid.NewSHA1(observationNamespace, []byte(name)).String()
+		if got := ObservationID("gw", key, "150456", at); got != want {
+			t.Errorf("key %q: %s, want uuid.NewSHA1's %s", key, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { ObservationID("gw1", "masimo:123", "150456", at) }); n > 1 {
+		t.Errorf("ObservationID allocates %v times, want 1 (its string)", n)
 	}
 }
 
