@@ -58,8 +58,10 @@ func ParseLine(line []byte, loc *time.Location) (drivers.Reading, error) {
 		seen   = make([]string, 0, 16) // on the stack for a usual line
 		exc    Exception
 		hasExc bool
-		// text is the line as a string, converted once: its words are
-		// slices of it.
+		// text is the line as a string, converted once (a copy: the
+		// caller's buffer is free to be reused): the words, and with them
+		// the reading's labels, serial number and status words, are slices
+		// of it, so a reading keeps its line (at most MaxLineLength bytes).
 		text = string(line)
 	)
 	for off := len(timeLayout); off < len(line); {
