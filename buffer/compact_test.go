@@ -33,19 +33,6 @@ func writeAcked(t *testing.T, b *Buffer, rounds int) (written int64) {
 	return written
 }
 
-// waitUntil polls cond every 10 ms until it holds, failing the test with
-// what after 20 s.
-func waitUntil(t *testing.T, cond func() bool, what func() string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal(what())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestCompactsWithoutEngineCompactors writes and acknowledges 32 memtables'
 // worth of entries through an engine that has no compactors of its own.
 // Without the compactor nothing would compact: level 0 would grow by a

@@ -171,3 +171,16 @@ func wantSeqs(t testing.TB, what string, got, want []Seq) {
 		t.Fatalf("%s: got seqs %v, want %v", what, got, want)
 	}
 }
+
+// waitUntil polls cond every 10 ms until it holds, failing the test with
+// what after 20 s.
+func waitUntil(t testing.TB, cond func() bool, what func() string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(what())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

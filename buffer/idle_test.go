@@ -37,16 +37,12 @@ func engineOpen(b *Buffer) bool {
 	return b.db != nil
 }
 
-// waitEngine waits up to 5 s for b's engine to be open (or closed).
+// waitEngine waits for b's engine to be open (or closed).
 func waitEngine(t *testing.T, b *Buffer, open bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for engineOpen(b) != open {
-		if time.Now().After(deadline) {
-			t.Fatalf("the storage engine is not %s after 5 s", map[bool]string{true: "open", false: "closed"}[open])
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return engineOpen(b) == open }, func() string {
+		return "the storage engine is not " + map[bool]string{true: "open", false: "closed"}[open] + " after 20 s"
+	})
 }
 
 // ackAll takes every ready entry and acks it, returning them.
