@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,15 +20,20 @@ import (
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/gateway/brokertest"
 	"github.com/bedgate/bedgate/gateway/epr"
+	"github.com/bedgate/bedgate/gateway/publish"
 	"github.com/bedgate/bedgate/simulators/pty"
 )
 
 // The ward benchmark: N Masimo monitors on pseudo-terminals sending R lines
 // a second, read by `bedgate run` (parsing, validation, FHIR, a synced
-// outbox, paho QoS 1) or by the bare pass-through a hospital could build
-// itself (read a line, publish it with paho QoS 1: no parsing, no storage),
-// each a process of its own publishing to a real mosquitto, one after the
-// other in the same run. It reports for both, and as ratios:
+// outbox, paho QoS 1), by the bare pass-through a hospital could build
+// itself (read a line, publish it with paho QoS 1: no parsing, no storage)
+// or by the durable pass-through (the bare one storing each line in the
+// gateway's synced outbox and publishing it from there: what durability
+// alone costs, the floor under the gateway's figures), each a process of
+// its own publishing to a real mosquitto, one after the other in the same
+// run. It reports for each, and as ratios (cpu-ratio and p99-ratio: the
+// gateway to the bare; durable-cpu-ratio: the durable to the bare):
 //
 //   - cpu-ms/1k: the process's CPU time (user and system) per 1000 lines
 //     written during the measured window;
@@ -74,10 +80,11 @@ func BenchmarkWard(b *testing.B) {
 	bedgateBin, _ := binaries(b)
 	for _, load := range []wardLoad{{8, 1}, {64, 1}, {8, 20}, {64, 50}} {
 		b.Run(load.String(), func(b *testing.B) {
-			var gw, bare wardResult
+			var gw, bare, durable wardResult
 			var floor float64
 			for range b.N {
 				bare = runWard(b, load, passthroughCommand)
+				durable = runWard(b, load, durableCommand)
 				if load.hz == 1 {
 					floor = idleOutboxCPU(b)
 				}
@@ -97,9 +104,12 @@ func BenchmarkWard(b *testing.B) {
 			}
 			report("gateway", gw)
 			report("bare", bare)
+			report("durable", durable)
 			b.ReportMetric(gw.cpuPer1k/bare.cpuPer1k, "cpu-ratio")
 			b.ReportMetric(float64(gw.p99)/float64(bare.p99), "p99-ratio")
-			b.Logf("%v: gateway delivered %d of %d lines, bare %d of %d", load, gw.delivered, gw.written, bare.delivered, bare.written)
+			b.ReportMetric(durable.cpuPer1k/bare.cpuPer1k, "durable-cpu-ratio")
+			b.Logf("%v: gateway delivered %d of %d lines, bare %d of %d, durable %d of %d", load,
+				gw.delivered, gw.written, bare.delivered, bare.written, durable.delivered, durable.written)
 		})
 	}
 }
@@ -143,9 +153,23 @@ func passthroughCommand(b *testing.B, broker string, ports []string) (*exec.Cmd,
 	return cmd, "pass/+", ""
 }
 
+// durableCommand starts the durable pass-through: the bare pass-through
+// with the gateway's outbox between the port and the broker.
+func durableCommand(b *testing.B, broker string, ports []string) (*exec.Cmd, string, string) {
+	dir := filepath.Join(b.TempDir(), "outbox")
+	cmd := exec.Command(os.Args[0], ports...)
+	cmd.Env = append(os.Environ(), passthroughEnv+"="+broker, durableEnv+"="+dir)
+	return cmd, "pass/+", dir
+}
+
 // passthroughEnv, when set to a broker URL, makes the test binary the bare
 // pass-through of the ward benchmark (see TestMain).
 const passthroughEnv = "BEDGATE_WARD_PASSTHROUGH"
+
+// durableEnv, when set with passthroughEnv to a directory, makes the
+// pass-through durable: it stores each line in an outbox there (synced)
+// and publishes it from the outbox (see passthrough).
+const durableEnv = "BEDGATE_WARD_DURABLE"
 
 // idleOutboxEnv, when set to a directory, makes the test binary a process
 // that opens an outbox there and does nothing else (see TestMain).
@@ -236,11 +260,16 @@ func waitStartedUp(b *testing.B, pid int) {
 
 // passthrough reads lines from each port and publishes each with paho at
 // QoS 1 on pass/<bed>, as a do-it-yourself flow would: no parsing, no
-// storage. It runs until killed.
+// storage. With durableEnv set it is the durable pass-through: each line
+// is appended to the gateway's outbox (buffer, synced before Append
+// returns, group commit) as the gateway stores a reading, and the
+// gateway's publisher (publish) sends it from there and removes it on its
+// PUBACK; still no parsing, no association, no FHIR, no ledger. It runs
+// until killed.
 func passthrough(broker string, ports []string) int {
-	c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(broker).SetClientID("ward-passthrough"))
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		fmt.Fprintln(os.Stderr, "passthrough: connect:", tok.Error())
+	send, err := passthroughSender(broker, os.Getenv(durableEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "passthrough:", err)
 		return 1
 	}
 	for i, path := range ports {
@@ -253,11 +282,48 @@ func passthrough(broker string, ports []string) int {
 		go func() {
 			sc := bufio.NewScanner(p)
 			for sc.Scan() {
-				c.Publish(topic, 1, false, sc.Text())
+				if err := send(topic, sc.Bytes()); err != nil {
+					fmt.Fprintln(os.Stderr, "passthrough:", err)
+					os.Exit(1)
+				}
 			}
 		}()
 	}
 	select {}
+}
+
+// passthroughSender returns how the pass-through sends a line: published
+// at once, or, with an outbox directory, appended to the outbox its
+// publisher sends from.
+func passthroughSender(broker, outboxDir string) (func(topic string, line []byte) error, error) {
+	if outboxDir == "" {
+		c := pahomqtt.NewClient(pahomqtt.NewClientOptions().AddBroker(broker).SetClientID("ward-passthrough"))
+		if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			return nil, fmt.Errorf("connect: %v", tok.Error())
+		}
+		return func(topic string, line []byte) error {
+			c.Publish(topic, 1, false, string(line))
+			return nil
+		}, nil
+	}
+	out, err := buffer.Open(outboxDir, buffer.Options{})
+	if err != nil {
+		return nil, err
+	}
+	pub, err := publish.New(out, publish.Options{Broker: broker, ClientID: "ward-durable", StatusTopic: "pass-status/durable"})
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := pub.Run(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "passthrough: publisher:", err)
+			os.Exit(1)
+		}
+	}()
+	return func(topic string, line []byte) error {
+		_, err := out.Append(context.Background(), publish.Envelope(topic, line))
+		return err
+	}, nil
 }
 
 func wardBed(i int) string { return fmt.Sprintf("b%02d", i) }
