@@ -73,7 +73,7 @@ func runGateway(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	mem := gateway.LimitMemory()
-	log.Debug("memory settings", "limit_bytes", mem.Limit, "gc_percent", mem.GCPercent)
+	log.Debug("memory settings", "limit_bytes", mem.Limit, "gc_percent", mem.GCPercent, "gc_headroom_bytes", mem.GCHeadroom)
 	return gateway.Run(ctx, gateway.Options{Config: cfg, Drivers: reg, Logger: log, Version: version,
 		OnStart: func(g *gateway.Gateway) { notifyService(ctx, g, log) }})
 }
