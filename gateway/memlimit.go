@@ -127,14 +127,23 @@ func armGCFloor() {
 	})
 }
 
+// runtimeHeapMinimum is the runtime's least heap goal at GOGC 100; it
+// scales with GOGC (defaultHeapMinimum in runtime/mgcpacer.go).
+const runtimeHeapMinimum = 4 << 20
+
 // floorPercent is the collector's target that lets a heap of live bytes
-// grow by headroom, and at least base. Before the first collection (live
-// 0) it is base.
+// grow by headroom, and at least base. It is never so high that the
+// runtime's least heap goal, which grows with the target, exceeds live
+// plus headroom: over a tiny live heap a target of thousands would let the
+// heap grow to hundreds of MiB. Before the first collection (live 0) it is
+// base.
 func floorPercent(base int, headroom, live uint64) int {
 	if live == 0 {
 		return base
 	}
-	return max(base, int((headroom*100+live-1)/live))
+	grow := (headroom*100 + live - 1) / live
+	most := (live + headroom) * 100 / runtimeHeapMinimum
+	return max(base, int(min(grow, most)))
 }
 
 // liveHeap is the heap the last collection left live, in bytes; 0 before

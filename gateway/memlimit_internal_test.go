@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -81,7 +82,11 @@ func TestFloorPercent(t *testing.T) {
 		{50, 12 << 20, 11 << 20, 110},
 		{50, 12 << 20, 24 << 20, 50}, // a large one by the base percentage
 		{50, 12 << 20, 200 << 20, 50},
-		{50, 10, 3, 334}, // rounded up: at least the headroom
+		{50, 12 << 20, 10<<20 + 1, 120}, // rounded up: at least the headroom
+		// A tiny live heap: the runtime's least goal (4 MiB × percent /
+		// 100) is held to live plus headroom, not 1200 % of 1 MiB.
+		{50, 12 << 20, 1 << 20, 325},
+		{50, 12 << 20, 1, 300},
 	} {
 		if got := floorPercent(tc.base, tc.headroom, tc.live); got != tc.want {
 			t.Errorf("floorPercent(%d, %d, %d) = %d, want %d", tc.base, tc.headroom, tc.live, got, tc.want)
@@ -118,6 +123,11 @@ func TestGCFloorFollowsLiveHeap(t *testing.T) {
 	runtime.GC()
 	setGCFloor(base, headroom)
 	collectUntil("small live heap", func(p int) bool { return p > 2*base })
+	// The heap may grow by the headroom, and not much more: the runtime's
+	// least goal grows with the percentage too.
+	if goal, live := heapGoal(), liveHeap(); goal < live+headroom*9/10 || goal > live+headroom+1<<20 {
+		t.Errorf("heap goal %d bytes over %d live, want about %d more", goal, live, headroom)
+	}
 
 	func() {
 		live := make([]byte, 64<<20) // pointer-free: live, never scanned
@@ -134,4 +144,12 @@ func TestGCFloorFollowsLiveHeap(t *testing.T) {
 	if p := gcPercent(); p != 77 {
 		t.Errorf("floor off: GC percent %d after collections, want 77 as set", p)
 	}
+}
+
+// heapGoal is the heap size the collector aims to finish its next
+// collection at.
+func heapGoal() uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64()
 }
