@@ -34,7 +34,9 @@ const DefaultGCPercent = 50
 // DefaultGCHeadroom is the least the heap may grow between collections
 // when GOGC is unset: after each collection `bedgate run` raises the
 // collector's target above DefaultGCPercent when the heap left live is
-// small, so that it may grow by this much before the next one. A
+// small, so that it may grow by this much before the next one (plus the
+// runtime's own allowance for goroutine stacks and globals, the same
+// percentage of them; a soft memory limit below that still wins). A
 // collection costs in proportion to what is live, and collections come in
 // proportion to what is allocated over the growth allowed: with a small
 // live heap, a percentage of it is little growth and many collections.
@@ -42,7 +44,8 @@ const DefaultGCPercent = 50
 // stays live, and GOGC 50 / 100 / 200 cost 229 / 208 / 193 ms of CPU per
 // 1,000 readings for a peak RSS of 34.8 / 40.2 / 48.6 MB; at 64 × 50 Hz
 // about 24 MB stays live, which GOGC 50 already lets grow by 12 MB (peak
-// RSS 62.5 MB; 74.5 with GOGC 100). Then GOGC 50 without / with this
+// RSS 62.5 MB; 74.5 with GOGC 100): the target is raised to 53 % at most
+// there, 50 % from 24 MiB live on. Then GOGC 50 without / with this
 // headroom, alternated: at 64 × 1 Hz 245, 250, 271 / 245, 219, 219 ms per
 // 1,000 readings, peak RSS 34.1-36.6 / 41.9-42.8 MB; at 64 × 50 Hz (one
 // pair) 188 / 179 ms, 61.9 / 62.0 MB. The default value of
@@ -62,7 +65,9 @@ type MemorySettings struct {
 // LimitMemory sets the runtime's soft memory limit to DefaultMemoryLimit
 // unless GOMEMLIMIT is set, and the collector's target to DefaultGCPercent
 // with DefaultGCHeadroom unless GOGC is set (an empty variable is unset, to
-// the runtime too), and returns the settings in force.
+// the runtime too), and returns the settings in force. The headroom is
+// kept until anything else sets the collector's target (SetGCPercent):
+// that target then stays as set.
 func LimitMemory() MemorySettings {
 	var s MemorySettings
 	if os.Getenv("GOMEMLIMIT") != "" {
@@ -83,13 +88,15 @@ func LimitMemory() MemorySettings {
 
 // gcFloor keeps the collector's target at base percent, or more when the
 // heap left live by the last collection is small: enough for it to grow by
-// headroom bytes. It looks after every collection (a finalizer that arms
-// itself again), never in between.
+// headroom bytes. It looks after every collection (a cleanup that arms
+// itself again), never in between, and stops when it finds a target it
+// did not set.
 var gcFloor struct {
 	mu       sync.Mutex
 	base     int    // the target for a large live heap
 	headroom uint64 // 0: off, the target left as set
-	armed    bool
+	set      int    // the target it set last
+	armed    bool   // a sentinel is waiting for the next collection
 }
 
 // setGCFloor sets the collector's target to base raised for headroom now
@@ -102,7 +109,8 @@ func setGCFloor(base int, headroom uint64) {
 	if headroom == 0 {
 		return
 	}
-	debug.SetGCPercent(floorPercent(base, headroom, liveHeap()))
+	gcFloor.set = floorPercent(base, headroom, liveHeap())
+	debug.SetGCPercent(gcFloor.set)
 	if !gcFloor.armed {
 		gcFloor.armed = true
 		armGCFloor()
@@ -110,28 +118,36 @@ func setGCFloor(base int, headroom uint64) {
 }
 
 // gcSentinel is garbage made to learn when a collection has run: its
-// finalizer runs after the collection that found it unreachable. It holds
-// a pointer so that it is not a tiny allocation, whose finalizer may never
+// cleanup runs after the collection that found it unreachable. It holds a
+// pointer so that it is not a tiny allocation, whose cleanup may never
 // run.
 type gcSentinel struct{ _ *int }
 
+// armGCFloor makes a sentinel whose cleanup, after the next collection,
+// sets the target for the heap that collection left live and arms the
+// next sentinel; it disarms when the floor is off or the target in force
+// is not the one it set.
 func armGCFloor() {
-	runtime.SetFinalizer(&gcSentinel{}, func(*gcSentinel) {
+	runtime.AddCleanup(&gcSentinel{}, func(struct{}) {
 		gcFloor.mu.Lock()
 		defer gcFloor.mu.Unlock()
-		if gcFloor.headroom == 0 {
+		if gcFloor.headroom == 0 || gcPercent() != gcFloor.set {
+			gcFloor.headroom = 0
 			gcFloor.armed = false
 			return
 		}
-		if want := floorPercent(gcFloor.base, gcFloor.headroom, liveHeap()); want != gcPercent() {
+		if want := floorPercent(gcFloor.base, gcFloor.headroom, liveHeap()); want != gcFloor.set {
+			gcFloor.set = want
 			debug.SetGCPercent(want)
 		}
 		armGCFloor()
-	})
+	}, struct{}{})
 }
 
 // runtimeHeapMinimum is the runtime's least heap goal at GOGC 100; it
-// scales with GOGC (defaultHeapMinimum in runtime/mgcpacer.go).
+// scales with GOGC (defaultHeapMinimum in runtime/mgcpacer.go; 512 KiB
+// with GOEXPERIMENT=heapminimum512kib, for which this bound is stricter
+// than it need be).
 const runtimeHeapMinimum = 4 << 20
 
 // floorPercent is the collector's target that lets a heap of live bytes

@@ -50,6 +50,7 @@ func TestLimitMemory(t *testing.T) {
 			MemorySettings{Limit: DefaultMemoryLimit, GCPercent: DefaultGCPercent, GCHeadroom: DefaultGCHeadroom}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			setGCFloor(0, 0) // the last case's, which would set hadGC anew
 			setenv(t, "GOMEMLIMIT", tc.memEnv)
 			setenv(t, "GOGC", tc.gcEnv)
 			debug.SetMemoryLimit(tc.hadMem)
@@ -96,7 +97,8 @@ func TestFloorPercent(t *testing.T) {
 
 // TestGCFloorFollowsLiveHeap: after each collection the collector's target
 // follows the heap left live, raised above the base while it is small and
-// back to the base once it is large; with the floor off it is left alone.
+// back to the base once it is large; a target set by anything else ends the
+// floor and stays; with the floor off it is left alone.
 func TestGCFloorFollowsLiveHeap(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	defer setGCFloor(0, 0)
@@ -123,10 +125,13 @@ func TestGCFloorFollowsLiveHeap(t *testing.T) {
 	runtime.GC()
 	setGCFloor(base, headroom)
 	collectUntil("small live heap", func(p int) bool { return p > 2*base })
-	// The heap may grow by the headroom, and not much more: the runtime's
-	// least goal grows with the percentage too.
-	if goal, live := heapGoal(), liveHeap(); goal < live+headroom*9/10 || goal > live+headroom+1<<20 {
-		t.Errorf("heap goal %d bytes over %d live, want about %d more", goal, live, headroom)
+	// The heap may grow by the headroom plus the runtime's allowance for
+	// stacks and globals (the same percentage of them), and not much more:
+	// the runtime's least goal grows with the percentage too.
+	p := uint64(gcPercent())
+	want := liveHeap() + headroom + (metric("/gc/scan/stack:bytes")+metric("/gc/scan/globals:bytes"))*p/100
+	if goal := heapGoal(); goal < want-headroom/10 || goal > want+1<<20 {
+		t.Errorf("heap goal %d bytes at GC percent %d, want about %d", goal, p, want)
 	}
 
 	func() {
@@ -137,19 +142,44 @@ func TestGCFloorFollowsLiveHeap(t *testing.T) {
 
 	collectUntil("64 MiB freed", func(p int) bool { return p > 2*base })
 
-	setGCFloor(0, 0)
+	// Another target, set after the floor's: the floor steps aside at the
+	// next collection and the target stays.
 	debug.SetGCPercent(77)
-	runtime.GC()
+	disarmed := func() bool {
+		gcFloor.mu.Lock()
+		defer gcFloor.mu.Unlock()
+		return !gcFloor.armed
+	}
+	collectUntil("target set by another", func(int) bool { return disarmed() })
 	runtime.GC()
 	if p := gcPercent(); p != 77 {
-		t.Errorf("floor off: GC percent %d after collections, want 77 as set", p)
+		t.Errorf("target set by another: GC percent %d after collections, want 77 as set", p)
+	}
+
+	// The floor off: the next collection disarms it, and the target it
+	// set last stays whatever the heap does.
+	setGCFloor(base, headroom)
+	last := gcPercent()
+	setGCFloor(0, 0)
+	collectUntil("floor off", func(int) bool { return disarmed() })
+	func() {
+		live := make([]byte, 64<<20)
+		runtime.GC()
+		runtime.GC()
+		runtime.KeepAlive(live)
+	}()
+	if p := gcPercent(); p != last {
+		t.Errorf("floor off: GC percent %d after collections, want %d as it was", p, last)
 	}
 }
 
 // heapGoal is the heap size the collector aims to finish its next
 // collection at.
-func heapGoal() uint64 {
-	sample := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+func heapGoal() uint64 { return metric("/gc/heap/goal:bytes") }
+
+// metric reads one of the runtime's uint64 metrics.
+func metric(name string) uint64 {
+	sample := []metrics.Sample{{Name: name}}
 	metrics.Read(sample)
 	return sample[0].Value.Uint64()
 }

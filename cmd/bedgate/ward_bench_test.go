@@ -264,8 +264,10 @@ func waitStartedUp(b *testing.B, pid int) {
 // is appended to the gateway's outbox (buffer, synced before Append
 // returns, group commit) as the gateway stores a reading, and the
 // gateway's publisher (publish) sends it from there and removes it on its
-// PUBACK; still no parsing, no association, no FHIR, no ledger. It runs
-// until killed.
+// PUBACK; still no parsing, no association, no FHIR, no ledger. Both run
+// with the Go runtime's defaults (GOGC 100, no memory limit), as a flow
+// built without bedgate would, where `bedgate run` sets its own
+// (gateway.LimitMemory). It runs until killed.
 func passthrough(broker string, ports []string) int {
 	send, err := passthroughSender(broker, os.Getenv(durableEnv))
 	if err != nil {
@@ -505,9 +507,14 @@ func processCPU(b *testing.B, pid int) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Fields after the command name, which is in parentheses: utime and
-	// stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+	// Fields after the command name, which is in parentheses: the state
+	// is the 1st, utime and stime the 12th and 13th, in clock ticks (100 a
+	// second on Linux). A process that has exited (a zombie until it is
+	// reaped) would read as one using no CPU.
 	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if f[0] == "Z" || f[0] == "X" {
+		b.Fatalf("process %d under measurement has exited", pid)
+	}
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(utime+stime) * 10 * time.Millisecond
