@@ -168,21 +168,27 @@ func floorPercent(base int, headroom, live uint64) int {
 // liveHeap is the heap the last collection left live, in bytes; 0 before
 // the first.
 func liveHeap() uint64 {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return sample[0].Value.Uint64()
+	live, _ := readMetric("/gc/heap/live:bytes")
+	return live
 }
 
 // gcPercent returns the collector's target in force, read without
 // changing it.
 func gcPercent() int {
-	sample := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() != metrics.KindUint64 {
+	p, ok := readMetric("/gc/gogc:percent")
+	if !ok {
 		return 100 // the runtime's default; the metric exists since Go 1.21
 	}
-	return int(sample[0].Value.Uint64())
+	return int(p)
+}
+
+// readMetric reads one of the runtime's uint64 metrics; false when the
+// runtime has no such metric.
+func readMetric(name string) (uint64, bool) {
+	sample := []metrics.Sample{{Name: name}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0, false
+	}
+	return sample[0].Value.Uint64(), true
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -129,8 +128,8 @@ func TestGCFloorFollowsLiveHeap(t *testing.T) {
 	// stacks and globals (the same percentage of them), and not much more:
 	// the runtime's least goal grows with the percentage too.
 	p := uint64(gcPercent())
-	want := liveHeap() + headroom + (metric("/gc/scan/stack:bytes")+metric("/gc/scan/globals:bytes"))*p/100
-	if goal := heapGoal(); goal < want-headroom/10 || goal > want+1<<20 {
+	want := liveHeap() + headroom + (metric(t, "/gc/scan/stack:bytes")+metric(t, "/gc/scan/globals:bytes"))*p/100
+	if goal := metric(t, "/gc/heap/goal:bytes"); goal < want-headroom/10 || goal > want+1<<20 {
 		t.Errorf("heap goal %d bytes at GC percent %d, want about %d", goal, p, want)
 	}
 
@@ -173,13 +172,12 @@ func TestGCFloorFollowsLiveHeap(t *testing.T) {
 	}
 }
 
-// heapGoal is the heap size the collector aims to finish its next
-// collection at.
-func heapGoal() uint64 { return metric("/gc/heap/goal:bytes") }
-
-// metric reads one of the runtime's uint64 metrics.
-func metric(name string) uint64 {
-	sample := []metrics.Sample{{Name: name}}
-	metrics.Read(sample)
-	return sample[0].Value.Uint64()
+// metric reads one of the runtime's uint64 metrics the test relies on.
+func metric(t *testing.T, name string) uint64 {
+	t.Helper()
+	v, ok := readMetric(name)
+	if !ok {
+		t.Fatalf("the runtime has no metric %s", name)
+	}
+	return v
 }
