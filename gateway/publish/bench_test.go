@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	pahomqtt "github.com/eclipse/paho.mqtt.golang"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/bedgate/bedgate/buffer"
 	"github.com/bedgate/bedgate/gateway/brokertest"
@@ -23,9 +25,10 @@ const benchMessages = 10000
 // BenchmarkDrainVsBarePaho measures the publisher draining a backlog from
 // the durable outbox to a real mosquitto, against a bare paho QoS 1 publish
 // loop with the same window, payloads and broker, side by side in one run.
-// It reports drain/s, bare/s and their ratio (the goal is at least 0.8).
-// The payloads are real FHIR Bundles of a pulse oximeter reading (about
-// 6.7 KB each; stored compressed in the outbox, as the gateway stores them).
+// It reports drain/s, bare/s and their ratio (issue 12 asks for at least
+// 0.9). The payloads are real FHIR Bundles of a pulse oximeter reading
+// (about 3.2 KB each; stored compressed in the outbox, as the gateway
+// stores them).
 func BenchmarkDrainVsBarePaho(b *testing.B) {
 	broker := brokertest.Start(b, "")
 	enc, err := fhir.New(fhir.Options{})
@@ -62,32 +65,53 @@ func drainOnce(b *testing.B, url string, iter int, body func(buffer.Seq) []byte)
 		b.Fatal(err)
 	}
 	defer buf.Close()
-	for i := 0; i < benchMessages; i++ {
-		if _, err := buf.AppendFunc(context.Background(), func(seq buffer.Seq) ([]byte, error) {
-			return Envelope("bench/obs", body(seq)), nil
-		}); err != nil {
-			b.Fatal(err)
-		}
+	// Appenders in parallel share group commits: the backlog is stored in
+	// about a second instead of ten thousand syncs one after the other.
+	const appenders = 16 // divides benchMessages
+	var fill errgroup.Group
+	for range appenders {
+		fill.Go(func() error {
+			for range benchMessages / appenders {
+				if _, err := buf.AppendFunc(context.Background(), func(seq buffer.Seq) ([]byte, error) {
+					return Envelope("bench/obs", body(seq)), nil
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
+	if err := fill.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	var (
+		acked     atomic.Int64
+		connected atomic.Int64 // Unix nanoseconds
+	)
+	drained := make(chan struct{})
 	pub, err := New(buf, Options{Broker: url, ClientID: fmt.Sprintf("bench-drain-%d", iter), StatusTopic: "bench/status",
-		Window: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Window: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// The clock starts when the connection is up, as bareOnce's does.
+		OnConnect: func(pahomqtt.Client) { connected.CompareAndSwap(0, time.Now().UnixNano()) },
+		OnAck: func(time.Duration) {
+			if acked.Add(1) == benchMessages {
+				close(drained)
+			}
+		}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	b.StartTimer()
-	start := time.Now()
 	go func() { done <- pub.Run(ctx) }()
-	deadline := start.Add(time.Minute)
-	for pub.Stats().Acked < benchMessages {
-		if time.Now().After(deadline) {
-			cancel()
-			b.Fatalf("drained %d of %d messages in a minute: %v", pub.Stats().Acked, benchMessages, pub.Stats())
-		}
-		time.Sleep(time.Millisecond)
+	select {
+	case <-drained:
+	case <-time.After(time.Minute):
+		cancel()
+		b.Fatalf("drained %d of %d messages in a minute: %v", pub.Stats().Acked, benchMessages, pub.Stats())
 	}
-	elapsed := time.Since(start)
+	elapsed := time.Since(time.Unix(0, connected.Load()))
 	b.StopTimer()
 	cancel()
 	<-done
