@@ -15,10 +15,12 @@
 // When a connection comes up the publisher notes the outbox's next sequence
 // number. Entries below it are the backlog, sent oldest first at most
 // BacklogRate a second; entries from it on are live, sent as they come.
-// Each lane is read by one goroutine in sequence order and published in
-// that order on one connection, so within a lane no message leaves after
-// one with a higher sequence number, of its device or any other. Only
-// across the two lanes may a fresh reading overtake the backlog, by design.
+// Each lane is read by a goroutine of its own in sequence order, a batch
+// ahead, and one goroutine publishes both lanes' entries, each lane's in
+// that order and the live lane's first, on one connection; so within a lane
+// no message leaves after one with a higher sequence number, of its device
+// or any other. Only across the two lanes may a fresh reading overtake the
+// backlog, by design.
 // Sequence numbers, not append times, mark the boundary, so a clock step
 // moves nothing from one lane to the other.
 //

@@ -275,6 +275,8 @@ func (p *Publisher) newAttempt() *attempt {
 		SetPingTimeout(10*time.Second).
 		SetConnectTimeout(10*time.Second).
 		SetWriteTimeout(10*time.Second).
+		// dialBroker's connection makes the write timeout cheap.
+		SetCustomOpenConnectionFn(dialBroker).
 		SetAutoReconnect(false). // connectLoop reconnects, with jitter
 		SetConnectRetry(false).
 		SetProtocolVersion(4). // MQTT 3.1.1: no silent retry as 3.1, which would hide the real refusal
@@ -585,20 +587,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.connectLoop(connCtx)
 	}()
 
-	pending := make(chan publication, p.opts.Window)
-	ackerDone := make(chan struct{})
-	go func() {
-		defer close(ackerDone)
-		p.acker(pending)
-	}()
-	err := p.drain(ctx, pending)
-	close(pending)
+	s := p.newSender()
+	err := s.run(ctx)
 	stopCtx, cancel := context.WithTimeout(context.Background(), p.opts.ShutdownWait)
 	defer cancel()
-
-	select {
-	case <-ackerDone:
-	case <-stopCtx.Done():
+	if !s.finish(stopCtx.Done()) {
 		p.log.Warn("stopping with publishes still awaiting PUBACK; they stay in the outbox")
 	}
 	stopConnecting()
@@ -614,10 +607,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 		}
 		a.client.Disconnect(250)
 	}
-	// Wake the acker if it still waits on a token: those entries stay in
-	// the outbox for the next run.
+	// Entries still awaiting PUBACK stay in the outbox for the next run.
 	p.loseEpoch()
-	<-ackerDone
 	return err
 }
 
@@ -745,56 +736,219 @@ type publication struct {
 	lost  <-chan struct{} // the connection it was sent on was lost
 }
 
-// drain runs the two lanes that feed the window (see Order in the package
-// documentation): the live lane sends entries appended since the current
-// connection came up, as they come; the backlog lane sends older entries,
-// oldest first, at most BacklogRate a second.
-func (p *Publisher) drain(ctx context.Context, pending chan<- publication) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, 2)
-	go func() { errs <- p.lane(ctx, pending, true) }()
-	go func() { errs <- p.lane(ctx, pending, false) }()
-	err := <-errs
-	cancel()
-	<-errs
+// Lanes (see Order in the package documentation), by index.
+const (
+	liveLane = iota
+	backlogLane
+	lanes
+)
+
+// laneBatch is the next entries of a lane, opened, taken for one
+// connection.
+type laneBatch struct {
+	c    laneConn
+	msgs []laneMsg
+}
+
+// laneMsg is an outbox entry ready to publish.
+type laneMsg struct {
+	seq   buffer.Seq
+	topic string
+	body  []byte
+}
+
+// sender publishes on one goroutine, as a bare publish loop does: it sends
+// the lanes' entries while the window has room (the live lane's first) and
+// settles the oldest publication when its PUBACK comes (a broker
+// acknowledges the QoS 1 publishes of one connection in order). A goroutine
+// per lane reads its entries from the outbox and opens them meanwhile, a
+// batch ahead. Before, each lane's goroutine read a batch between two
+// publishes and a third goroutine settled: a backlog drained at a median
+// 0.83 times a bare paho loop's rate (0.80-0.89), and 0.87 (0.85-0.92)
+// with this sender, a window's worth a read and dialBroker's cheap write
+// deadlines, the sender about half of the gain (BenchmarkDrainVsBarePaho,
+// eight alternated runs of ten drains each, on a 2-core machine).
+type sender struct {
+	p     *Publisher
+	ready [lanes]chan laneBatch // a batch read ahead
+	cur   [lanes]laneBatch      // what is left to send of each lane's batch
+	win   window
+}
+
+func (p *Publisher) newSender() *sender {
+	s := &sender{p: p, win: window{ring: make([]publication, p.opts.Window)}}
+	for l := range s.ready {
+		s.ready[l] = make(chan laneBatch, 1)
+	}
+	return s
+}
+
+// run publishes until ctx ends or reading the outbox fails, then returns
+// every entry read and not sent to the outbox. The window's publications
+// are left to finish.
+func (s *sender) run(ctx context.Context) error {
+	readCtx, stopReading := context.WithCancel(ctx)
+	failed := make(chan error, lanes)
+	var readers sync.WaitGroup
+	for l := range s.ready {
+		readers.Go(func() {
+			if err := s.p.read(readCtx, l == liveLane, s.ready[l]); readCtx.Err() == nil {
+				failed <- err
+			}
+		})
+	}
+	err := s.loop(ctx, failed)
+	stopReading()
+	readers.Wait()
+	for l := range s.ready {
+		s.giveBack(s.cur[l])
+		s.cur[l] = laneBatch{}
+		select {
+		case b := <-s.ready[l]:
+			s.giveBack(b)
+		default:
+		}
+	}
 	return err
 }
 
-func (p *Publisher) lane(ctx context.Context, pending chan<- publication, live bool) error {
+// giveBack returns a batch's unsent entries to the outbox.
+func (s *sender) giveBack(b laneBatch) {
+	if len(b.msgs) > 0 {
+		s.p.release(b.c.epoch, msgSeqs(b.msgs)...)
+	}
+}
+
+func (s *sender) loop(ctx context.Context, failed <-chan error) error {
+	for {
+		s.send()
+		var acked, lost <-chan struct{}
+		if s.win.n > 0 {
+			acked, lost = s.win.head().tok.Done(), s.win.head().lost
+		}
+		var next [lanes]chan laneBatch // nil (never ready) while a batch is left
+		for l := range next {
+			if len(s.cur[l].msgs) == 0 {
+				next[l] = s.ready[l]
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-failed:
+			return err
+		case s.cur[liveLane] = <-next[liveLane]:
+		case s.cur[backlogLane] = <-next[backlogLane]:
+		case <-acked:
+			s.p.settle(s.win.pop())
+		case <-lost:
+			// loseEpoch returns the entry to the outbox.
+			s.win.pop()
+			s.p.resent.Add(1)
+		}
+	}
+}
+
+// send publishes the lanes' entries while the window has room, the live
+// lane's first.
+func (s *sender) send() {
+	p := s.p
+	for !s.win.full() {
+		l := liveLane
+		if len(s.cur[l].msgs) == 0 {
+			l = backlogLane
+		}
+		b := &s.cur[l]
+		if len(b.msgs) == 0 {
+			return
+		}
+		if b.c.conn.Err() != nil {
+			// Lost: the loss returned them to the outbox.
+			p.resent.Add(int64(len(b.msgs)))
+			*b = laneBatch{}
+			continue
+		}
+		m := b.msgs[0]
+		b.msgs = b.msgs[1:]
+		s.win.push(publication{seq: m.seq, sent: time.Now(), tok: b.c.client.Publish(m.topic, 1, false, m.body), epoch: b.c.epoch, lost: b.c.conn.Done()})
+		p.published.Add(1)
+		if l == liveLane {
+			p.publishedLive.Add(1)
+		}
+	}
+}
+
+// finish waits, after run, for the PUBACKs of the window until deadline is
+// closed, and reports whether none is left unsettled.
+func (s *sender) finish(deadline <-chan struct{}) bool {
+	for s.win.n > 0 {
+		select {
+		case <-s.win.head().tok.Done():
+			s.p.settle(s.win.pop())
+		case <-s.win.head().lost:
+			s.win.pop()
+			s.p.resent.Add(1)
+		case <-deadline:
+			return false
+		}
+	}
+	return true
+}
+
+// window is a ring of the publications awaiting PUBACK, oldest first.
+type window struct {
+	ring     []publication
+	first, n int
+}
+
+func (w *window) full() bool { return w.n == len(w.ring) }
+
+func (w *window) head() *publication { return &w.ring[w.first] }
+
+func (w *window) push(pub publication) {
+	w.ring[(w.first+w.n)%len(w.ring)] = pub
+	w.n++
+}
+
+func (w *window) pop() publication {
+	pub := w.ring[w.first]
+	w.ring[w.first] = publication{}
+	w.first = (w.first + 1) % len(w.ring)
+	w.n--
+	return pub
+}
+
+// read takes a lane's entries from the outbox, opens them and hands them
+// to the sender a batch at a time, until ctx ends or the outbox fails.
+func (p *Publisher) read(ctx context.Context, live bool, ready chan<- laneBatch) error {
 	limit := newLimiter(p.opts.BacklogRate)
 	for {
-		c, entries, err := p.takeOnConn(ctx, live, cap(pending)-len(pending), limit)
+		c, entries, err := p.takeOnConn(ctx, live, limit)
 		if err != nil {
 			return err
 		}
-		for i, e := range entries {
-			if c.conn.Err() != nil {
-				// Lost: the loss returns the rest to the outbox.
-				p.resent.Add(int64(len(entries) - i))
-				break
-			}
+		msgs := make([]laneMsg, 0, len(entries))
+		for _, e := range entries {
 			topic, body, err := OpenEnvelope(e.Payload)
 			if err != nil {
 				p.undecodable.Add(1)
 				p.log.Error("removing an outbox entry that is not an envelope", "seq", e.Seq, "err", err)
 				if err := p.outbox.Ack(e.Seq); err != nil {
+					p.release(c.epoch, entrySeqs(entries)...)
 					return fmt.Errorf("publish: remove undecodable entry %d: %w", e.Seq, err)
 				}
 				continue
 			}
-			pub := publication{seq: e.Seq, sent: time.Now(), tok: c.client.Publish(topic, 1, false, body), epoch: c.epoch, lost: c.conn.Done()}
-			p.published.Add(1)
-			if live {
-				p.publishedLive.Add(1)
-			}
-			select {
-			case pending <- pub: // blocks while the window is full
-			case <-ctx.Done():
-				// This one was sent; its PUBACK, if any, is not awaited.
-				p.release(c.epoch, seqs(entries[i:])...)
-				return ctx.Err()
-			}
+			msgs = append(msgs, laneMsg{seq: e.Seq, topic: topic, body: body})
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		select {
+		case ready <- laneBatch{c: c, msgs: msgs}:
+		case <-ctx.Done():
+			p.release(c.epoch, msgSeqs(msgs)...)
+			return ctx.Err()
 		}
 	}
 }
@@ -811,7 +965,7 @@ type laneConn struct {
 // lost, loseEpoch returns them to the outbox (takeMu keeps every take
 // either before or after a ReleaseAll). It returns an error only when ctx
 // ends or the outbox fails.
-func (p *Publisher) takeOnConn(ctx context.Context, live bool, free int, limit *limiter) (laneConn, []buffer.Entry, error) {
+func (p *Publisher) takeOnConn(ctx context.Context, live bool, limit *limiter) (laneConn, []buffer.Entry, error) {
 	for {
 		p.takeMu.RLock()
 		p.mu.Lock()
@@ -837,7 +991,7 @@ func (p *Publisher) takeOnConn(ctx context.Context, live bool, free int, limit *
 		// another boundary.
 		wait, endWait := context.WithCancel(ctx)
 		stop := context.AfterFunc(c.conn, endWait)
-		entries, err := p.take(wait, live, boundary, free, limit)
+		entries, err := p.take(wait, live, boundary, limit)
 		stop()
 		endWait()
 		p.mu.Lock()
@@ -846,7 +1000,7 @@ func (p *Publisher) takeOnConn(ctx context.Context, live bool, free int, limit *
 		p.takeMu.RUnlock()
 		switch {
 		case ctx.Err() != nil:
-			p.release(c.epoch, seqs(entries)...)
+			p.release(c.epoch, entrySeqs(entries)...)
 			return c, nil, ctx.Err()
 		case lost:
 			// The outbox can hand out ready entries after the wait
@@ -872,12 +1026,12 @@ func (p *Publisher) release(epoch uint64, s ...buffer.Seq) {
 }
 
 // take reads the next entries of a lane: from boundary on for the live
-// lane, below it (paced by limit) for the backlog lane. It takes at least
-// half a window at a time: the window itself is enforced by the pending
-// channel, and one outbox read per message would cost more than the
-// publish.
-func (p *Publisher) take(ctx context.Context, live bool, boundary buffer.Seq, free int, limit *limiter) ([]buffer.Entry, error) {
-	n := max(p.opts.Window/2, free, 1)
+// lane, below it (paced by limit) for the backlog lane. It takes up to a
+// window at a time: one outbox read per message would cost more than the
+// publish (a read is a storage transaction), and a drain went about 1 %
+// faster with a window's worth than with half.
+func (p *Publisher) take(ctx context.Context, live bool, boundary buffer.Seq, limit *limiter) ([]buffer.Entry, error) {
+	n := p.opts.Window
 	if live {
 		return p.outbox.NextFrom(ctx, n, boundary)
 	}
@@ -941,23 +1095,6 @@ func (l *limiter) spend(n int) {
 	}
 }
 
-// acker waits for each publication's PUBACK in the order they were sent
-// (a broker acknowledges QoS 1 publishes of one connection in order) and
-// removes the entry from the outbox, unless the connection it was sent on
-// was lost first.
-func (p *Publisher) acker(pending <-chan publication) {
-	for pub := range pending {
-		select {
-		case <-pub.lost:
-			// loseEpoch returns the entry to the outbox.
-			p.resent.Add(1)
-			continue
-		case <-pub.tok.Done():
-		}
-		p.settle(pub)
-	}
-}
-
 func (p *Publisher) settle(pub publication) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -983,10 +1120,18 @@ func (p *Publisher) settle(pub publication) {
 	}
 }
 
-func seqs(entries []buffer.Entry) []buffer.Seq {
+func entrySeqs(entries []buffer.Entry) []buffer.Seq {
 	s := make([]buffer.Seq, len(entries))
 	for i, e := range entries {
 		s[i] = e.Seq
+	}
+	return s
+}
+
+func msgSeqs(msgs []laneMsg) []buffer.Seq {
+	s := make([]buffer.Seq, len(msgs))
+	for i, m := range msgs {
+		s[i] = m.seq
 	}
 	return s
 }
