@@ -35,17 +35,17 @@ func BenchmarkDrainVsBarePaho(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bundle := func(seq buffer.Seq) []byte {
-		body, err := enc.Encode(recordtest.PulseOximetry(), uint64(seq))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return body
+	bundle := func(seq buffer.Seq) ([]byte, error) {
+		return enc.Encode(recordtest.PulseOximetry(), uint64(seq))
+	}
+	payload, err := bundle(1)
+	if err != nil {
+		b.Fatal(err)
 	}
 	var drain, bare time.Duration
 	for i := 0; i < b.N; i++ {
 		drain += drainOnce(b, broker.URL(), i, bundle)
-		bare += bareOnce(b, broker.URL(), bundle(1), i)
+		bare += bareOnce(b, broker.URL(), payload, i)
 	}
 	n := float64(b.N * benchMessages)
 	b.ReportMetric(n/drain.Seconds(), "drain/s")
@@ -57,7 +57,7 @@ func BenchmarkDrainVsBarePaho(b *testing.B) {
 // publisher until every one is acknowledged and removed. The benchmark's
 // timer runs only while the messages flow (here and in bareOnce), so that
 // b.N stays small.
-func drainOnce(b *testing.B, url string, iter int, body func(buffer.Seq) []byte) time.Duration {
+func drainOnce(b *testing.B, url string, iter int, bundle func(buffer.Seq) ([]byte, error)) time.Duration {
 	b.StopTimer()
 	defer b.StartTimer()
 	buf, err := buffer.Open(b.TempDir(), buffer.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -73,7 +73,8 @@ func drainOnce(b *testing.B, url string, iter int, body func(buffer.Seq) []byte)
 		fill.Go(func() error {
 			for range benchMessages / appenders {
 				if _, err := buf.AppendFunc(context.Background(), func(seq buffer.Seq) ([]byte, error) {
-					return Envelope("bench/obs", body(seq)), nil
+					body, err := bundle(seq)
+					return Envelope("bench/obs", body), err
 				}); err != nil {
 					return err
 				}
@@ -86,13 +87,16 @@ func drainOnce(b *testing.B, url string, iter int, body func(buffer.Seq) []byte)
 	}
 	var (
 		acked     atomic.Int64
-		connected atomic.Int64 // Unix nanoseconds
+		connected atomic.Pointer[time.Time]
 	)
 	drained := make(chan struct{})
 	pub, err := New(buf, Options{Broker: url, ClientID: fmt.Sprintf("bench-drain-%d", iter), StatusTopic: "bench/status",
 		Window: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		// The clock starts when the connection is up, as bareOnce's does.
-		OnConnect: func(pahomqtt.Client) { connected.CompareAndSwap(0, time.Now().UnixNano()) },
+		OnConnect: func(pahomqtt.Client) {
+			now := time.Now()
+			connected.CompareAndSwap(nil, &now)
+		},
 		OnAck: func(time.Duration) {
 			if acked.Add(1) == benchMessages {
 				close(drained)
@@ -111,7 +115,7 @@ func drainOnce(b *testing.B, url string, iter int, body func(buffer.Seq) []byte)
 		cancel()
 		b.Fatalf("drained %d of %d messages in a minute: %v", pub.Stats().Acked, benchMessages, pub.Stats())
 	}
-	elapsed := time.Since(time.Unix(0, connected.Load()))
+	elapsed := time.Since(*connected.Load())
 	b.StopTimer()
 	cancel()
 	<-done

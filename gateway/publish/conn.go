@@ -13,10 +13,12 @@ import (
 	"golang.org/x/net/proxy"
 )
 
-// dialBroker opens the connection to one broker node as paho's own dialer
-// does (TCP for tcp:// and mqtt://, TLS for ssl://, tls:// and mqtts://,
-// through the proxy the environment names, if any), within the connect
-// timeout, and returns it as a deadlineConn.
+// dialBroker opens the connection to one broker node much as paho's own
+// dialer does: TCP for tcp:// and mqtt://, TLS for ssl://, tls:// and
+// mqtts://, through the proxy the environment names, if any (ALL_PROXY or
+// all_proxy, for TLS too, where paho reads only the latter), within the
+// connect timeout (through a proxy too). Beneath TLS, so that every record
+// crypto/tls writes meets its deadlines, the connection is a deadlineConn.
 func dialBroker(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	d := o.Dialer
 	if d == nil {
@@ -47,6 +49,7 @@ func dialBroker(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	conn = &deadlineConn{Conn: conn}
 	if secure {
 		cfg := o.TLSConfig.Clone()
 		if cfg == nil {
@@ -62,28 +65,29 @@ func dialBroker(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 		}
 		conn = tc
 	}
-	return &deadlineConn{Conn: conn}, nil
+	return conn, nil
 }
 
-// deadlineConn is the broker connection paho writes on, with write
-// deadlines that cost nothing per publish. paho sets a write deadline
+// deadlineConn is the broker connection paho writes on (beneath TLS), with
+// write deadlines that cost nothing per publish. paho sets a write deadline
 // before every publish it writes and clears it after (the client's write
 // timeout, 10 s): each moves a timer of the runtime's network poller, and
 // the two cost a backlog drain 2 to 3 % of its rate
-// (BenchmarkDrainVsBarePaho, five runs with and without a write timeout). deadlineConn moves the socket's deadline only
-// when a write needs it moved: to the one asked for when the one in force
-// is missing, later than asked, or less than half the timeout away; and off
-// before a write asked without one when the one in force is less than half
-// the last timeout away. So the write of a publish still fails after at
-// most the timeout and at least half of it, and any other write meets no
-// deadline sooner than half the last timeout after it starts: a connection
-// whose writes stall for 5 to 10 s ends, as with paho's own.
+// (BenchmarkDrainVsBarePaho, five runs with and without a write timeout).
+// deadlineConn moves the socket's deadline only when a write needs it
+// moved: to the one asked for when the one in force is missing, later than
+// asked, or less than half the timeout away; and off before a write asked
+// without one when the one in force is less than half the last timeout
+// away. So the write of a publish still fails after at most the timeout
+// and at least half of it, and any other write meets no deadline sooner
+// than half the last timeout after it starts: a connection whose writes
+// stall for 5 to 10 s ends, as with paho's own.
 type deadlineConn struct {
 	net.Conn
 
 	mu    sync.Mutex
 	want  time.Time     // the write deadline paho asked for; zero: none
-	set   time.Time     // the write deadline in force on the socket; zero: none
+	set   time.Time     // the socket's write deadline in force; zero: none
 	slack time.Duration // half the last timeout asked for
 }
 

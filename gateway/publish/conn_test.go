@@ -4,10 +4,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/url"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	pahomqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
 // countingConn counts the write deadlines set on the socket.
@@ -122,6 +126,49 @@ func TestDeadlineConnLeavesNoStaleDeadline(t *testing.T) {
 			if err := tt.write(c); err != nil {
 				t.Errorf("after the last publish's deadline passed: %v", err)
 			}
+		})
+	}
+}
+
+func TestDialBroker(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String() // nothing listens there once l is closed
+	l.Close()
+	opts := pahomqtt.NewClientOptions().SetConnectTimeout(2 * time.Second)
+	tests := []struct {
+		url   string
+		check func(t *testing.T, err error)
+	}{
+		{"ws://" + closed, func(t *testing.T, err error) {
+			if err == nil || !strings.Contains(err.Error(), `scheme "ws"`) {
+				t.Errorf("got %v, want the scheme refused", err)
+			}
+		}},
+		{"tcp://" + closed, func(t *testing.T, err error) {
+			if !unreachable(err) {
+				t.Errorf("got %v, want a dial error (the broker away)", err)
+			}
+		}},
+		{"ssl://" + closed, func(t *testing.T, err error) {
+			if !unreachable(err) {
+				t.Errorf("got %v, want a dial error (the broker away)", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			u, err := url.Parse(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := dialBroker(u, *opts)
+			if conn != nil {
+				conn.Close()
+			}
+			tt.check(t, err)
 		})
 	}
 }

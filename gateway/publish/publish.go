@@ -80,8 +80,8 @@ type Options struct {
 	// Logger receives diagnostics. The default is slog.Default().
 	Logger *slog.Logger
 	// OnAck, when set, is called with the time from each publish to its
-	// PUBACK, on the goroutine that removes acknowledged entries: it must
-	// not block (a metrics histogram).
+	// PUBACK, on the goroutine that publishes and removes acknowledged
+	// entries: it must not block (a metrics histogram), or publishing waits.
 	OnAck func(latency time.Duration)
 	// Split, when set, returns where a new connection splits the outbox:
 	// entries below it are that connection's backlog, which entries from it
@@ -608,6 +608,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		a.client.Disconnect(250)
 	}
 	// Entries still awaiting PUBACK stay in the outbox for the next run.
+	s.settleAcked()
 	p.loseEpoch()
 	return err
 }
@@ -762,15 +763,20 @@ type laneMsg struct {
 // settles the oldest publication when its PUBACK comes (a broker
 // acknowledges the QoS 1 publishes of one connection in order). A goroutine
 // per lane reads its entries from the outbox and opens them meanwhile, a
-// batch ahead. Before, each lane's goroutine read a batch between two
-// publishes and a third goroutine settled: a backlog drained at a median
-// 0.83 times a bare paho loop's rate (0.80-0.89), and 0.87 (0.85-0.92)
-// with this sender, a window's worth a read and dialBroker's cheap write
-// deadlines, the sender about half of the gain (BenchmarkDrainVsBarePaho,
-// eight alternated runs of ten drains each, on a 2-core machine).
+// batch ahead: it hands the batch over once the sender has sent the last.
+// The live lane going first, a live lane that kept the window full would
+// hold the backlog back; it would be taking readings as fast as the broker
+// acknowledges them, a gateway beyond its means either way.
+//
+// Before, each lane's goroutine read a batch between two publishes and a
+// third goroutine settled: a backlog drained at a median 0.83 times a bare
+// paho loop's rate (0.80-0.89), and 0.87 (0.85-0.92) with this sender, a
+// window's worth a read and dialBroker's cheap write deadlines, the sender
+// about half of the gain (BenchmarkDrainVsBarePaho, eight alternated runs
+// of ten drains each, on a 2-core machine).
 type sender struct {
 	p     *Publisher
-	ready [lanes]chan laneBatch // a batch read ahead
+	ready [lanes]chan laneBatch // unbuffered: a reader waits with its batch
 	cur   [lanes]laneBatch      // what is left to send of each lane's batch
 	win   window
 }
@@ -778,14 +784,14 @@ type sender struct {
 func (p *Publisher) newSender() *sender {
 	s := &sender{p: p, win: window{ring: make([]publication, p.opts.Window)}}
 	for l := range s.ready {
-		s.ready[l] = make(chan laneBatch, 1)
+		s.ready[l] = make(chan laneBatch)
 	}
 	return s
 }
 
 // run publishes until ctx ends or reading the outbox fails, then returns
 // every entry read and not sent to the outbox. The window's publications
-// are left to finish.
+// are left to finish (finish, settleAcked).
 func (s *sender) run(ctx context.Context) error {
 	readCtx, stopReading := context.WithCancel(ctx)
 	failed := make(chan error, lanes)
@@ -799,15 +805,10 @@ func (s *sender) run(ctx context.Context) error {
 	}
 	err := s.loop(ctx, failed)
 	stopReading()
-	readers.Wait()
-	for l := range s.ready {
+	readers.Wait() // each returns the batch it holds
+	for l := range s.cur {
 		s.giveBack(s.cur[l])
 		s.cur[l] = laneBatch{}
-		select {
-		case b := <-s.ready[l]:
-			s.giveBack(b)
-		default:
-		}
 	}
 	return err
 }
@@ -821,6 +822,9 @@ func (s *sender) giveBack(b laneBatch) {
 
 func (s *sender) loop(ctx context.Context, failed <-chan error) error {
 	for {
+		if err := ctx.Err(); err != nil {
+			return err // nothing more is sent once ctx ends
+		}
 		s.send()
 		var acked, lost <-chan struct{}
 		if s.win.n > 0 {
@@ -893,6 +897,15 @@ func (s *sender) finish(deadline <-chan struct{}) bool {
 		}
 	}
 	return true
+}
+
+// settleAcked settles the publications at the head of the window whose
+// PUBACK has come: Run calls it last, for those that came after finish
+// gave up waiting.
+func (s *sender) settleAcked() {
+	for s.win.n > 0 && isClosed(s.win.head().tok.Done()) {
+		s.p.settle(s.win.pop())
+	}
 }
 
 // window is a ring of the publications awaiting PUBACK, oldest first.
@@ -1027,11 +1040,11 @@ func (p *Publisher) release(epoch uint64, s ...buffer.Seq) {
 
 // take reads the next entries of a lane: from boundary on for the live
 // lane, below it (paced by limit) for the backlog lane. It takes up to a
-// window at a time: one outbox read per message would cost more than the
-// publish (a read is a storage transaction), and a drain went about 1 %
-// faster with a window's worth than with half.
+// window at a time, at most maxTake: one outbox read per message would cost
+// more than the publish (a read is a storage transaction), and a drain went
+// about 1 % faster with a window's worth than with half.
 func (p *Publisher) take(ctx context.Context, live bool, boundary buffer.Seq, limit *limiter) ([]buffer.Entry, error) {
-	n := p.opts.Window
+	n := min(p.opts.Window, maxTake)
 	if live {
 		return p.outbox.NextFrom(ctx, n, boundary)
 	}
@@ -1042,6 +1055,12 @@ func (p *Publisher) take(ctx context.Context, live bool, boundary buffer.Seq, li
 	limit.spend(len(entries))
 	return entries, err
 }
+
+// maxTake bounds the entries a lane reads at a time: with its batch being
+// sent and the next read ahead, a lane holds at most twice this many
+// entries opened in memory (3.2 KB each for a pulse oximeter's reading)
+// besides the window.
+const maxTake = 128
 
 // limiter paces the backlog lane: rate entries a second, in bursts of at
 // most a tenth of a second's worth. A rate of 0 is unlimited.
