@@ -52,9 +52,11 @@ func writePublish(c net.Conn, timeout time.Duration, p []byte) error {
 	return err
 }
 
-// untilPassed waits until the clock has passed t.
-func untilPassed(t time.Time) {
-	time.Sleep(time.Until(t) + time.Millisecond)
+// untilPassed waits until the clock has passed d.
+func untilPassed(t *testing.T, d time.Time) {
+	t.Helper()
+	waitFor(t, "the clock to pass "+d.Format(time.RFC3339Nano), time.Until(d)+10*time.Second,
+		func() bool { return time.Now().After(d) })
 }
 
 func TestDeadlineConnSetsTheDeadlineOncePerHalfTimeout(t *testing.T) {
@@ -86,7 +88,7 @@ func TestDeadlineConnFailsAStalledPublish(t *testing.T) {
 				if err := writePublish(c, timeout, msg); err != nil {
 					t.Fatal(err)
 				}
-				untilPassed(start.Add(timeout / 2))
+				untilPassed(t, start.Add(timeout/2))
 			}
 			start := time.Now()
 			errc := make(chan error, 1)
@@ -122,7 +124,7 @@ func TestDeadlineConnLeavesNoStaleDeadline(t *testing.T) {
 			if err := writePublish(c, timeout, []byte("publish")); err != nil {
 				t.Fatal(err)
 			}
-			untilPassed(start.Add(timeout)) // the deadline set for that publish has passed
+			untilPassed(t, start.Add(timeout)) // the deadline set for that publish has passed
 			if err := tt.write(c); err != nil {
 				t.Errorf("after the last publish's deadline passed: %v", err)
 			}
