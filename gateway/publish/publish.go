@@ -844,11 +844,9 @@ func (s *sender) loop(ctx context.Context, failed <-chan error) error {
 		case s.cur[liveLane] = <-next[liveLane]:
 		case s.cur[backlogLane] = <-next[backlogLane]:
 		case <-acked:
-			s.p.settle(s.win.pop())
+			s.retireHead(true)
 		case <-lost:
-			// loseEpoch returns the entry to the outbox.
-			s.win.pop()
-			s.p.resent.Add(1)
+			s.retireHead(false)
 		}
 	}
 }
@@ -888,10 +886,9 @@ func (s *sender) finish(deadline <-chan struct{}) bool {
 	for s.win.n > 0 {
 		select {
 		case <-s.win.head().tok.Done():
-			s.p.settle(s.win.pop())
+			s.retireHead(true)
 		case <-s.win.head().lost:
-			s.win.pop()
-			s.p.resent.Add(1)
+			s.retireHead(false)
 		case <-deadline:
 			return false
 		}
@@ -904,8 +901,20 @@ func (s *sender) finish(deadline <-chan struct{}) bool {
 // gave up waiting.
 func (s *sender) settleAcked() {
 	for s.win.n > 0 && isClosed(s.win.head().tok.Done()) {
-		s.p.settle(s.win.pop())
+		s.retireHead(true)
 	}
+}
+
+// retireHead takes the oldest publication out of the window: settled when
+// its PUBACK came, counted as resent when its connection was lost first
+// (loseEpoch returns the entry to the outbox).
+func (s *sender) retireHead(acked bool) {
+	pub := s.win.pop()
+	if acked {
+		s.p.settle(pub)
+		return
+	}
+	s.p.resent.Add(1)
 }
 
 // window is a ring of the publications awaiting PUBACK, oldest first.
