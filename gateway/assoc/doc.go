@@ -47,7 +47,9 @@
 // at most Decider.MaxWait, and then applies the policy with
 // ReasonFeedUnavailable: never a guessed patient. [Held] keeps held
 // readings in a [Store] on disk (gateway/holdfile) so that they survive a
-// crash.
+// crash. Measured (README): at 64 beds × 1 Hz the hold is all of a
+// gateway's latency (p99 5.07 s with the default grace, 17 ms forwarding
+// at once) and about a tenth of its CPU.
 //
 // Readings already filed are not revisited here: [Decider.Refile] gives
 // the subject a filed reading has now, and the gateway corrects the filings

@@ -226,6 +226,10 @@ func (w *window) pop() publication {
 
 // read takes a lane's entries from the outbox, opens them and hands them
 // to the sender a batch at a time, until ctx ends or the outbox fails.
+// Each entry is decompressed into a body of its own: bodies recycled once
+// the broker acknowledged them allocated 3.5 KB less a message (of 9.6 KB)
+// and drained no faster (BenchmarkDrainVsBarePaho, eight alternated pairs:
+// ratio medians 0.890 against 0.893).
 func (p *Publisher) read(ctx context.Context, live bool, ready chan<- laneBatch) error {
 	limit := newLimiter(p.opts.BacklogRate)
 	for {
