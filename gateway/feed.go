@@ -28,7 +28,10 @@ const feedClientSuffix = "-feed"
 // published meanwhile). Messages are handled one at a time, in order, and
 // acknowledged once handled.
 func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.Config) {
-	lost := make(chan struct{}, 1)
+	// lost carries when the connection broke, to this goroutine, the only
+	// one that tells the feed it is up or down: the loss of a connection
+	// whose feed is not up yet must not be told before its Up.
+	lost := make(chan time.Time, 1)
 	var attempted atomic.Value // string: the node of the latest connection attempt
 	co := mqtt.NewClientOptions()
 	for _, u := range cfg.MQTT.URLs() {
@@ -49,10 +52,10 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 			return tc
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			p.feed.Down(p.now())
+			at := p.now()
 			p.log.Warn("admission feed connection lost; readings from now on wait for it", "err", err)
 			select {
-			case lost <- struct{}{}:
+			case lost <- at:
 			default:
 			}
 		})
@@ -105,19 +108,41 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 			if p.scores != nil {
 				p.watchSubscription(nurses, btok)
 			}
-			if granted {
-				p.feed.Up(p.now(), session)
-				// Filings the feed did not know complete become correctable
-				// once the retained admissions are in (the grace).
-				p.rechecks.request(time.Time{}, p.now().Add(p.grace+100*time.Millisecond))
-				p.wakeHeld()
-				p.log.Info("admission feed subscribed", "session_present", session)
-			}
-			select {
-			case <-ctx.Done():
+			gone := false
+			if granted && !isDone(btok) && ctx.Err() == nil {
+				// Without the barrier's answer the retained admissions are
+				// not known to be in: the feed stays down, and a new
+				// connection tries again.
+				p.log.Warn("admission feed: the broker did not answer a subscription in 30 s; reconnecting")
 				c.Disconnect(250)
-				return
-			case <-lost:
+				gone = true
+			}
+			if granted && isDone(btok) && btok.Error() == nil {
+				// The barrier's SUBACK came: the retained admissions before
+				// it are in, unless the connection broke meanwhile (paho
+				// then completes the token with an error, or the loss is
+				// waiting here).
+				select {
+				case <-lost:
+					gone = true
+				default:
+					p.feed.Up(p.now(), session)
+					// Filings the feed did not know complete become
+					// correctable once the retained admissions are in (the
+					// grace).
+					p.rechecks.request(time.Time{}, p.now().Add(p.grace+100*time.Millisecond))
+					p.wakeHeld()
+					p.log.Info("admission feed subscribed", "session_present", session)
+				}
+			}
+			if !gone {
+				select {
+				case <-ctx.Done():
+					c.Disconnect(250)
+					return
+				case at := <-lost:
+					p.feed.Down(at) // nothing when the feed was not up
+				}
 			}
 		}
 		select {
@@ -125,6 +150,16 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 			return
 		case <-time.After(backoff.Next()):
 		}
+	}
+}
+
+// isDone reports whether a token has completed.
+func isDone(t mqtt.Token) bool {
+	select {
+	case <-t.Done():
+		return true
+	default:
+		return false
 	}
 }
 

@@ -513,6 +513,58 @@ func TestPartition(t *testing.T) {
 		healed.Sub(cutAt).Round(time.Second), taken, filed, n.filed, n.unassociated, n.corrected)
 }
 
+// TestFeedSilentBeforeItsBarrier: on the admission feed's first
+// connection nothing reaches the gateway after the broker's first SUBACK:
+// neither the retained admission of P1 nor the answer to the barrier
+// subscription that says the retained admissions are in; its reconnects
+// are refused until the test heals the link. The publisher's connection
+// stays up. The feed was never known complete: past the barrier's 30 s
+// and the grace, the readings are still held and nothing is published;
+// once the feed connects, they are filed against P1, none without a
+// patient. (Before, the feed was marked up when the barrier timed out, and
+// the readings were filed without P1.)
+func TestFeedSilentBeforeItsBarrier(t *testing.T) {
+	broker := brokertest.Start(t, "")
+	proxy := brokertest.NewProxy(t, broker.URL())
+	feed := newEPRFeed(t, broker.URL(), "bed1")
+	inbox := newEPRInbox(t, broker.URL(), "bed1")
+	status := watch(t, broker.URL())
+	feed.event(assoc.Admit, nhsP1, time.Now().Add(-time.Minute), "adt-p1")
+	proxy.SilenceAfterSuback(gatewayFeedSuffix)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := time.Now()
+	port := startScenarioMonitor(t, ctx, "stable", 50*time.Millisecond)
+	done := runGateway(t, ctx, testConfig(t, t.TempDir(), proxy.URL(), port, 16<<20))
+	const barrierTimeout = 30 * time.Second // the gateway's wait for the barrier's SUBACK
+	waitUntil(t, "readings held past the barrier's timeout and the grace", 90*time.Second, func() bool {
+		st, _ := status.get()
+		return time.Since(started) > barrierTimeout+assoc.DefaultGrace+3*time.Second && st.Held > 50
+	})
+	if _, published := status.get(); published != 0 {
+		t.Fatalf("%d messages on the bed's observation topic while the admission feed was never complete", published)
+	}
+	healed := time.Now()
+	proxy.Heal()
+	waitUntil(t, "the held readings filed against P1", 60*time.Second, func() bool {
+		taken, filed := inbox.readingsIn(started, healed)
+		return taken > 50 && filed == taken
+	})
+	waitFiledRight(t, feed, inbox)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+	n := checkSubjects(t, feed, inbox)
+	if n.unassociated > 0 {
+		t.Errorf("%d observations filed without a patient although P1's retained admission covers them", n.unassociated)
+	}
+}
+
+// gatewayFeedSuffix ends the client id of the gateway's admission feed
+// connection (its mqtt.client_id plus "-feed").
+const gatewayFeedSuffix = "-feed"
+
 // cutAndReadmit cuts the link through proxy; a second into the cut the EPR
 // discharges P1, a second later it admits P2, and after p2For of P2 the
 // link heals. It returns when each happened (the events' times as the EPR

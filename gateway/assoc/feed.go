@@ -133,7 +133,13 @@ func (f *Feed) Known(bed string, t, now time.Time) bool {
 	}
 	var through time.Time
 	switch {
-	case f.up && f.pending == nil:
+	case f.pending != nil:
+		// A gap whose retained messages are not all in, the link up or
+		// broken again since: known up to where the gap starts (nothing
+		// after a start). Not downAt, which a break within the grace
+		// moves past the gap.
+		through = f.pending.from
+	case f.up:
 		through = now
 	case f.everUp:
 		through = f.downAt

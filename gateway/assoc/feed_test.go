@@ -37,6 +37,10 @@ func TestFeedWatermark(t *testing.T) {
 		{"break without the session: before the latest event, a hole", 60, []link{{up: true, at: 0}, {at: 50}, {up: true, at: 70}}, 55, 200, false},
 		{"break without the session: after the latest event, known", 60, []link{{up: true, at: 0}, {at: 50}, {up: true, at: 70}}, 65, 80, true},
 		{"break without the session: before the break, known", 60, []link{{up: true, at: 0}, {at: 50}, {up: true, at: 70}}, 40, 80, true},
+		{"a break within the grace of a reconnect: the gap stays unknown", 60, []link{{up: true, at: 0}, {at: 50}, {up: true, at: 70}, {at: 72}}, 55, 80, false},
+		{"a break within the grace of a reconnect: before the gap, known", 60, []link{{up: true, at: 0}, {at: 50}, {up: true, at: 70}, {at: 72}}, 40, 80, true},
+		{"a break within the grace of a start: nothing known", 15, []link{{up: true, at: 20}, {at: 22}}, 10, 30, false},
+		{"a break within the grace of a start: not after the retained event either", 15, []link{{up: true, at: 20}, {at: 22}}, 16, 30, false},
 		{"unsettled gap extends over the next break", 60, []link{{up: true, at: 0}, {at: 50}, {up: true, at: 70}, {at: 71}, {up: true, at: 90, session: true}}, 55, 200, false},
 	}
 	for _, tt := range tests {

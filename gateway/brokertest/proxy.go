@@ -1,6 +1,9 @@
 package brokertest
 
 import (
+	"bufio"
+	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -18,6 +21,11 @@ type Proxy struct {
 	mu    sync.Mutex
 	cut   bool
 	conns map[net.Conn]bool
+	// afterSuback is the client id suffix of the clients whose
+	// connections go silent after the broker's first SUBACK
+	// (SilenceAfterSuback).
+	afterSuback string
+	refusing    bool // afterSuback's clients are refused until Heal
 }
 
 // NewProxy starts a proxy to the broker URL target (tcp://host:port); it
@@ -55,7 +63,19 @@ func (p *Proxy) Cut() {
 func (p *Proxy) Heal() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = false
+	p.cut, p.refusing, p.afterSuback = false, false, ""
+}
+
+// SilenceAfterSuback arms a partial partition for the MQTT clients whose
+// client id ends with suffix: on the next such connection nothing the
+// broker sends after its first SUBACK reaches the client (what the client
+// sends still reaches the broker, and the connection stays open until the
+// client or the broker closes it), and later connections of those clients
+// are refused until Heal. Other clients pass as before.
+func (p *Proxy) SilenceAfterSuback(suffix string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.afterSuback, p.refusing = suffix, false
 }
 
 func (p *Proxy) serve() {
@@ -90,19 +110,131 @@ func (p *Proxy) relay(c net.Conn) {
 	}
 	p.conns[c], p.conns[b] = true, true
 	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
-		dst.Close()
-		src.Close()
-		done <- struct{}{}
+	defer p.forget(c, b)
+	client := bufio.NewReader(c)
+	toClient := func() { io.Copy(c, b) }
+	id, connect, err := readConnect(client)
+	if err == nil {
+		p.mu.Lock()
+		watched := p.afterSuback != "" && strings.HasSuffix(id, p.afterSuback)
+		if watched && p.refusing {
+			err = errRefused
+		}
+		p.mu.Unlock()
+		if watched && err == nil {
+			toClient = func() { p.relayUntilSuback(c, b) }
+		}
 	}
-	go pipe(b, c)
-	go pipe(c, b)
-	<-done
-	<-done
+	if err == nil {
+		_, err = b.Write(connect)
+	}
+	if err != nil {
+		c.Close()
+		b.Close()
+		return
+	}
+	var both sync.WaitGroup
+	both.Go(func() {
+		io.Copy(b, client)
+		b.Close()
+		c.Close()
+	})
+	both.Go(func() {
+		toClient()
+		c.Close()
+		b.Close()
+	})
+	both.Wait()
+}
+
+var errRefused = errors.New("brokertest: refused until Heal")
+
+func (p *Proxy) forget(c, b net.Conn) {
 	p.mu.Lock()
 	delete(p.conns, c)
 	delete(p.conns, b)
 	p.mu.Unlock()
+}
+
+// relayUntilSuback copies the broker's packets to the client up to and
+// including the first SUBACK, then refuses the watched clients until Heal
+// and discards what the broker sends on this connection.
+func (p *Proxy) relayUntilSuback(c, b net.Conn) {
+	broker := bufio.NewReader(b)
+	for {
+		packet, err := readPacket(broker)
+		if err != nil {
+			return
+		}
+		if _, err := c.Write(packet); err != nil {
+			return
+		}
+		if packet[0]>>4 == 9 { // SUBACK
+			p.mu.Lock()
+			p.refusing = true
+			p.mu.Unlock()
+			io.Copy(io.Discard, broker)
+			return
+		}
+	}
+}
+
+// readPacket reads one MQTT control packet: fixed header, remaining length
+// (MQTT 3.1.1, 2.2.3), rest.
+func readPacket(r *bufio.Reader) ([]byte, error) {
+	head, err := r.ReadByte()
+	if err != nil {
+		return nil, err
+	}
+	packet := []byte{head}
+	n, shift := 0, 0
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			return nil, err
+		}
+		packet = append(packet, b)
+		n |= int(b&0x7f) << shift
+		if b&0x80 == 0 {
+			break
+		}
+		if shift += 7; shift > 21 {
+			return nil, errors.New("brokertest: bad remaining length")
+		}
+	}
+	rest := make([]byte, n)
+	if _, err := io.ReadFull(r, rest); err != nil {
+		return nil, err
+	}
+	return append(packet, rest...), nil
+}
+
+// readConnect reads the client's CONNECT packet and returns its client id
+// (MQTT 3.1.1, 3.1) and the packet's bytes.
+func readConnect(r *bufio.Reader) (string, []byte, error) {
+	packet, err := readPacket(r)
+	if err != nil {
+		return "", nil, err
+	}
+	if packet[0]>>4 != 1 {
+		return "", nil, errors.New("brokertest: first packet is not CONNECT")
+	}
+	i := 1
+	for packet[i]&0x80 != 0 {
+		i++
+	}
+	v := packet[i+1:]
+	if len(v) < 2 {
+		return "", nil, errors.New("brokertest: short CONNECT")
+	}
+	v = v[2+int(binary.BigEndian.Uint16(v)):] // protocol name
+	if len(v) < 6 {
+		return "", nil, errors.New("brokertest: short CONNECT")
+	}
+	v = v[4:] // level, flags, keep alive
+	n := int(binary.BigEndian.Uint16(v))
+	if len(v) < 2+n {
+		return "", nil, errors.New("brokertest: short CONNECT")
+	}
+	return string(v[2 : 2+n]), packet, nil
 }
