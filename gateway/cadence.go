@@ -32,12 +32,16 @@ import (
 // every reading is either stored durably or counted at once.
 //
 // Whatever the cadence, these are always charted:
-//   - a reading with an episodic value (the driver's Episodic codes, and
-//     non-invasive blood pressure from any source): a measurement of its
-//     own, made once (the validator already quarantines one sent again);
+//   - a measurement of its own, made once (the validator counts one sent
+//     again as a repeat): a record the measurements split off a reading
+//     (record.Record.Episodic: values the device stamped with their own
+//     time, or the driver's Episodic codes), or a reading with an
+//     episodic value (non-invasive blood pressure from any source);
 //   - a reading with a flagged value (questionable, sensor off, invalid,
 //     out of range, alarm, demo, calibrating, or flagged by validation)
-//     or with values quarantined;
+//     or with values quarantined (a reading quarantined whole is not
+//     charted, having nothing left to chart, but counts as flagged for
+//     the recovery below: quarantinedAll);
 //   - a reading whose device status word, or whose set of values sent
 //     without a number (and without a flag: a monitor showing dashes for
 //     a probe not connected), differs from the previous reading's;
@@ -96,12 +100,12 @@ func (c *cadence) chart(rec record.Record, partial bool) string {
 	// The reading's state: the device's status word and the codes it
 	// sent no number for without a flag (a probe unplugged on a monitor
 	// that shows dashes).
+	if c.isEpisodic(rec) {
+		return chartEpisodic
+	}
 	state := append(make([]byte, 0, 64), rec.DeviceStatus...)
 	flagged := partial
 	for _, o := range rec.Observations {
-		if c.episodic[o.MDC] {
-			return chartEpisodic
-		}
 		if o.Questionable || o.Status&^drivers.Unavailable != 0 {
 			flagged = true
 		}
@@ -131,6 +135,30 @@ func (c *cadence) chart(rec record.Record, partial bool) string {
 		return chartInterval
 	}
 	return ""
+}
+
+// isEpisodic reports whether rec is a measurement of its own rather than
+// a continuous monitor's reading.
+func (c *cadence) isEpisodic(rec record.Record) bool {
+	if rec.Episodic {
+		return true
+	}
+	for _, o := range rec.Observations {
+		if c.episodic[o.MDC] {
+			return true
+		}
+	}
+	return false
+}
+
+// quarantinedAll notes that none of rec's values was accepted: the next
+// complete reading is charted as the recovery, as after a flagged one
+// (a reading with some values quarantined is charted, and flagged, by
+// chart itself).
+func (c *cadence) quarantinedAll(rec record.Record) {
+	if c.every > 0 && !c.isEpisodic(rec) {
+		c.wasFlagged = true
+	}
 }
 
 // take records a complete reading as its interval's charted one.

@@ -25,7 +25,11 @@ func TestCadenceChart(t *testing.T) {
 		status  string // device status word
 		partial bool   // values of the reading were quarantined
 		noTime  bool   // the device sends no time: received at t0+at
-		want    string
+		// episodic: a record the measurements split off (Record.Episodic)
+		episodic bool
+		// quarantined: every value was quarantined (quarantinedAll; want "")
+		quarantined bool
+		want        string
 	}
 	ok := []record.Observation{spo2(97)}
 	tests := []struct {
@@ -81,6 +85,22 @@ func TestCadenceChart(t *testing.T) {
 			{at: 2 * time.Second, obs: []record.Observation{{MDC: mdc.Temp, Value: v(37), Unit: "Cel"}}, want: chartEpisodic},
 			{at: 3 * time.Second, obs: ok, want: ""},
 		}},
+		{"a measurement the device stamped, whatever its code", time.Minute, nil, []step{
+			{at: 0, obs: ok, want: chartInterval},
+			{at: 20 * time.Second, obs: []record.Observation{{MDC: mdc.Temp, Value: v(37), Unit: "Cel"}}, episodic: true, want: chartEpisodic},
+			{at: 21 * time.Second, obs: ok, want: ""},
+		}},
+		{"a reading quarantined whole, then the recovery", time.Minute, nil, []step{
+			{at: 0, obs: ok, want: chartInterval},
+			{at: 10 * time.Second, obs: []record.Observation{spo2(12)}, quarantined: true, want: ""},
+			{at: 11 * time.Second, obs: ok, want: chartRecovered},
+			{at: 12 * time.Second, obs: ok, want: ""},
+		}},
+		{"a measurement quarantined whole leaves the continuous readings alone", time.Minute, nil, []step{
+			{at: 0, obs: ok, want: chartInterval},
+			{at: 10 * time.Second, obs: []record.Observation{{MDC: mdc.NIBPSys, Value: v(120), Unit: "mm[Hg]"}}, quarantined: true, want: ""},
+			{at: 11 * time.Second, obs: ok, want: ""},
+		}},
 		{"device status changes", time.Minute, nil, []step{
 			{at: 0, obs: ok, status: "EXC=000000", want: chartInterval},
 			{at: time.Second, obs: ok, status: "EXC=000000", want: ""},
@@ -100,9 +120,13 @@ func TestCadenceChart(t *testing.T) {
 			c := newCadence(tt.every, tt.episodic)
 			for i, s := range tt.steps {
 				rec := record.Record{DeviceTime: t0.Add(s.at), ReceivedAt: t0.Add(s.at + 300*time.Millisecond),
-					DeviceStatus: s.status, Observations: s.obs}
+					DeviceStatus: s.status, Observations: s.obs, Episodic: s.episodic}
 				if s.noTime {
 					rec.DeviceTime, rec.ReceivedAt = time.Time{}, t0.Add(s.at)
+				}
+				if s.quarantined {
+					c.quarantinedAll(rec)
+					continue
 				}
 				if got := c.chart(rec, s.partial); got != s.want {
 					t.Errorf("reading %d at +%v: chart = %q, want %q", i, s.at, got, s.want)

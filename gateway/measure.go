@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/bedgate/bedgate/drivers"
+	"github.com/bedgate/bedgate/drivers/mdc"
 	"github.com/bedgate/bedgate/gateway/record"
 )
 
@@ -43,7 +45,8 @@ func newMeasurements(episodic []uint32) *measurements {
 // An episodic value without one is at the time the same value (number,
 // unit, status) was first reported, so a monitor repeating its last
 // measurement repeats one record; a new value is a new measurement at the
-// time of its reading. (Without a stamp a new measurement equal to the
+// time of its reading, and so are the other parts of its blood pressure
+// (freshPanels). (Without a stamp a new measurement equal to the
 // previous cannot be told from it: it is taken as a repeat, never as a new
 // value.)
 func (m *measurements) records(bed Bed, r drivers.Reading) []record.Record {
@@ -55,10 +58,15 @@ func (m *measurements) records(bed Bed, r drivers.Reading) []record.Record {
 	continuous.Values = nil
 	var times []time.Time // each measurement's, in the device's zone
 	byTime := map[int64][]drivers.Value{}
+	fresh := m.freshPanels(r.Values)
 	for _, v := range r.Values {
 		at := v.MeasuredAt
 		if at.IsZero() && m.episodic[v.MDC] {
-			at = m.firstReported(v, reported)
+			if _, p := mdc.RoleOf(v.MDC); p.Code != 0 && slices.Contains(fresh, p.Code) {
+				at = m.sighted(v, reported)
+			} else {
+				at = m.firstReported(v, reported)
+			}
 		}
 		if at.IsZero() {
 			continuous.Values = append(continuous.Values, v)
@@ -87,13 +95,38 @@ func (m *measurements) records(bed Bed, r drivers.Reading) []record.Record {
 // value without a time stamp: now, unless the last such value of its code
 // was the same.
 func (m *measurements) firstReported(v drivers.Value, now time.Time) time.Time {
-	key := CodeKey(v.MDC, v.Label)
-	last, ok := m.unstamped[key]
-	if ok && sameValue(last.value, v) {
+	if last, ok := m.unstamped[CodeKey(v.MDC, v.Label)]; ok && sameValue(last.value, v) {
 		return last.at
 	}
-	m.unstamped[key] = sighting{value: v, at: now}
+	return m.sighted(v, now)
+}
+
+// sighted records v, an episodic value without a time stamp, as a new
+// measurement reported now.
+func (m *measurements) sighted(v drivers.Value, now time.Time) time.Time {
+	m.unstamped[CodeKey(v.MDC, v.Label)] = sighting{value: v, at: now}
 	return now
+}
+
+// freshPanels returns the blood pressures (their panel codes) of which
+// values holds a new measurement: an unstamped episodic part that differs
+// from the last reported. The parts of a cuff measurement are one
+// measurement: when one part is new, all are, although a part may read
+// as before (120/80 then 120/75: the systolic taken at the earlier time
+// would be a second record, stale, and the panel lose its systolic).
+func (m *measurements) freshPanels(values []drivers.Value) []uint32 {
+	var fresh []uint32
+	for _, v := range values {
+		if !v.MeasuredAt.IsZero() || !m.episodic[v.MDC] {
+			continue
+		}
+		if _, p := mdc.RoleOf(v.MDC); p.Code != 0 {
+			if last, ok := m.unstamped[CodeKey(v.MDC, v.Label)]; !ok || !sameValue(last.value, v) {
+				fresh = append(fresh, p.Code)
+			}
+		}
+	}
+	return fresh
 }
 
 // sameValue reports whether two values say the same: number, unit and

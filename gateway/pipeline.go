@@ -292,6 +292,9 @@ func (b *bedPipeline) accept(ctx context.Context, rec record.Record, claim *Clai
 		}
 	}
 	if len(accepted.Observations) == 0 {
+		if len(rejected) > 0 {
+			b.cadence.quarantinedAll(rec)
+		}
 		return nil
 	}
 	if err := accepted.Check(); err != nil {
@@ -299,9 +302,11 @@ func (b *bedPipeline) accept(ctx context.Context, rec record.Record, claim *Clai
 		// the reason, rather than failing the device's session on every
 		// reading.
 		b.p.log.Error("a reading breaks the record contract; quarantined", "bed", b.bed.Name, "reason", "unencodable", "err", err)
+		b.cadence.quarantinedAll(rec)
 		return b.p.quarantineAll(ctx, accepted, "unencodable", err.Error())
 	}
 	if claim != nil && claim.Problem != "" {
+		b.cadence.quarantinedAll(rec)
 		return b.p.quarantineAll(ctx, accepted, ReasonPatientMismatch, "the sender's patient identifier is unusable: "+claim.Problem)
 	}
 	if b.cadence.chart(accepted, len(rejected) > 0) == "" {
