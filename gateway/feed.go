@@ -108,15 +108,8 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 			if p.scores != nil {
 				p.watchSubscription(nurses, btok)
 			}
-			gone := false
-			if granted && !isDone(btok) && ctx.Err() == nil {
-				// Without the barrier's answer the retained admissions are
-				// not known to be in: the feed stays down, and a new
-				// connection tries again.
-				p.log.Warn("admission feed: the broker did not answer a subscription in 30 s; reconnecting")
-				c.Disconnect(250)
-				gone = true
-			}
+			// gone: this connection is over (lost, or dropped here).
+			up, gone := false, false
 			if granted && isDone(btok) && btok.Error() == nil {
 				// The barrier's SUBACK came: the retained admissions before
 				// it are in, unless the connection broke meanwhile (paho
@@ -127,6 +120,7 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 					gone = true
 				default:
 					p.feed.Up(p.now(), session)
+					up = true
 					// Filings the feed did not know complete become
 					// correctable once the retained admissions are in (the
 					// grace).
@@ -134,6 +128,17 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 					p.wakeHeld()
 					p.log.Info("admission feed subscribed", "session_present", session)
 				}
+			}
+			if granted && !up && !gone && ctx.Err() == nil {
+				// The barrier went unanswered or failed (paho gives up
+				// handing a subscription over after its write timeout):
+				// the retained admissions are not known to be in, so the
+				// feed stays down, and a new connection tries again. (A
+				// refused admission subscription is reported, and waited
+				// out on this connection.)
+				p.log.Warn("admission feed: no answer to the subscription that follows the retained admissions; reconnecting", "err", btok.Error())
+				c.Disconnect(250)
+				gone = true
 			}
 			if !gone {
 				select {

@@ -227,7 +227,11 @@ func readConnect(r *bufio.Reader) (string, []byte, error) {
 	if len(v) < 2 {
 		return "", nil, errors.New("brokertest: short CONNECT")
 	}
-	v = v[2+int(binary.BigEndian.Uint16(v)):] // protocol name
+	if name := 2 + int(binary.BigEndian.Uint16(v)); len(v) >= name {
+		v = v[name:] // protocol name
+	} else {
+		return "", nil, errors.New("brokertest: short CONNECT")
+	}
 	if len(v) < 6 {
 		return "", nil, errors.New("brokertest: short CONNECT")
 	}
