@@ -95,10 +95,18 @@ func (m *measurements) records(bed Bed, r drivers.Reading) []record.Record {
 // value without a time stamp: now, unless the last such value of its code
 // was the same.
 func (m *measurements) firstReported(v drivers.Value, now time.Time) time.Time {
-	if last, ok := m.unstamped[CodeKey(v.MDC, v.Label)]; ok && sameValue(last.value, v) {
-		return last.at
+	if at, again := m.repeated(v); again {
+		return at
 	}
 	return m.sighted(v, now)
+}
+
+// repeated reports whether v, an episodic value without a time stamp, is
+// the last such value of its code reported again, and when that was first
+// reported.
+func (m *measurements) repeated(v drivers.Value) (first time.Time, again bool) {
+	last, ok := m.unstamped[CodeKey(v.MDC, v.Label)]
+	return last.at, ok && sameValue(last.value, v)
 }
 
 // sighted records v, an episodic value without a time stamp, as a new
@@ -121,7 +129,7 @@ func (m *measurements) freshPanels(values []drivers.Value) []uint32 {
 			continue
 		}
 		if _, p := mdc.RoleOf(v.MDC); p.Code != 0 {
-			if last, ok := m.unstamped[CodeKey(v.MDC, v.Label)]; !ok || !sameValue(last.value, v) {
+			if _, again := m.repeated(v); !again {
 				fresh = append(fresh, p.Code)
 			}
 		}
