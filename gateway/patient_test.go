@@ -290,6 +290,18 @@ func checkSubjects(t *testing.T, f *eprFeed, in *eprInbox) tally {
 	return n
 }
 
+// stopFiledRight waits until every filing the inbox holds is right
+// (waitFiledRight), then stops the gateway: cancel ends its context, done
+// gives its Run's error.
+func stopFiledRight(t *testing.T, f *eprFeed, in *eprInbox, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	waitFiledRight(t, f, in)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("gateway.Run: %v", err)
+	}
+}
+
 // waitFiledRight waits, before a test stops its gateway, until no
 // Observation the inbox holds is filed against a patient the timeline does
 // not put in the bed at its time and not struck out: a correction is
@@ -368,11 +380,7 @@ func TestFloodOfAdmissionEvents(t *testing.T) {
 	// is decided before the gateway knows of it (the watermark's job).
 	feed.event(assoc.Admit, nhsP2, time.Now().Add(2*time.Second), "p2")
 	waitUntil(t, "readings filed against P2 after 2,000 events", 30*time.Second, func() bool { return inbox.count(nhsP2) > 3 })
-	waitFiledRight(t, feed, inbox)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("gateway.Run: %v", err)
-	}
+	stopFiledRight(t, feed, inbox, cancel, done)
 	n := checkSubjects(t, feed, inbox)
 	t.Logf("filed %d, unassociated %d, corrected %d", n.filed, n.unassociated, n.corrected)
 }
@@ -433,11 +441,7 @@ func TestNurseEntryOfPreviousPatient(t *testing.T) {
 	}
 	feed.nurse(nhsP2, "A", "air", time.Now(), "p2-round")
 	waitUntil(t, "P2's NEWS2 score", 30*time.Second, func() bool { return len(inbox.scores(nhsP2)) > 0 })
-	waitFiledRight(t, feed, inbox)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("gateway.Run: %v", err)
-	}
+	stopFiledRight(t, feed, inbox, cancel, done)
 	for _, s := range inbox.scores(nhsP2) {
 		if strings.Contains(s.Note, "p1-round") || !strings.Contains(s.Note, "p2-round") {
 			t.Errorf("P2's score does not rest on P2's own entry: %q", s.Note)
@@ -493,11 +497,7 @@ func TestPartition(t *testing.T) {
 		taken, _ := inbox.readingsIn(healed, time.Now())
 		return taken > 5
 	})
-	waitFiledRight(t, feed, inbox)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("gateway.Run: %v", err)
-	}
+	stopFiledRight(t, feed, inbox, cancel, done)
 	n := checkSubjects(t, feed, inbox)
 	taken, filed := inbox.readingsIn(cutAt, healed)
 	if taken == 0 {
@@ -550,11 +550,7 @@ func TestFeedSilentBeforeItsBarrier(t *testing.T) {
 		taken, filed := inbox.readingsIn(started, healed)
 		return taken > 50 && filed == taken
 	})
-	waitFiledRight(t, feed, inbox)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("gateway.Run: %v", err)
-	}
+	stopFiledRight(t, feed, inbox, cancel, done)
 	n := checkSubjects(t, feed, inbox)
 	if n.unassociated > 0 {
 		t.Errorf("%d observations filed without a patient although P1's retained admission covers them", n.unassociated)
@@ -612,11 +608,7 @@ func TestStartWithRetainedAdmission(t *testing.T) {
 				proxy.Heal()
 			}
 			waitUntil(t, "readings filed against P1", 60*time.Second, func() bool { return inbox.count(nhsP1) > 60 })
-			waitFiledRight(t, feed, inbox)
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatalf("gateway.Run: %v", err)
-			}
+			stopFiledRight(t, feed, inbox, cancel, done)
 			n := checkSubjects(t, feed, inbox)
 			if n.unassociated > 0 {
 				t.Errorf("%d observations filed without a patient although a retained admission covers them", n.unassociated)
@@ -650,11 +642,7 @@ func TestRegisterPersists(t *testing.T) {
 	before := inbox.count(nhsP1)
 	done = runGateway(t, ctx, cfg)
 	waitUntil(t, "readings filed against P1 after the restart", 30*time.Second, func() bool { return inbox.count(nhsP1) > before+30 })
-	waitFiledRight(t, feed, inbox)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("gateway.Run: %v", err)
-	}
+	stopFiledRight(t, feed, inbox, cancel, done)
 	n := checkSubjects(t, feed, inbox)
 	if n.unassociated > 0 {
 		t.Errorf("%d observations without a patient: the register did not persist", n.unassociated)
