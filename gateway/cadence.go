@@ -97,12 +97,12 @@ func (c *cadence) chart(rec record.Record, partial bool) string {
 	if c.every <= 0 {
 		return chartEvery
 	}
-	// The reading's state: the device's status word and the codes it
-	// sent no number for without a flag (a probe unplugged on a monitor
-	// that shows dashes).
 	if c.isEpisodic(rec) {
 		return chartEpisodic
 	}
+	// The reading's state: the device's status word and the codes it
+	// sent no number for without a flag (a probe unplugged on a monitor
+	// that shows dashes).
 	state := append(make([]byte, 0, 64), rec.DeviceStatus...)
 	flagged := partial
 	for _, o := range rec.Observations {

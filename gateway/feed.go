@@ -108,38 +108,7 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 			if p.scores != nil {
 				p.watchSubscription(nurses, btok)
 			}
-			// gone: this connection is over (lost, or dropped here).
-			up, gone := false, false
-			if granted && isDone(btok) && btok.Error() == nil {
-				// The barrier's SUBACK came: the retained admissions before
-				// it are in, unless the connection broke meanwhile (paho
-				// then completes the token with an error, or the loss is
-				// waiting here).
-				select {
-				case <-lost:
-					gone = true
-				default:
-					p.feed.Up(p.now(), session)
-					up = true
-					// Filings the feed did not know complete become
-					// correctable once the retained admissions are in (the
-					// grace).
-					p.rechecks.request(time.Time{}, p.now().Add(p.grace+100*time.Millisecond))
-					p.wakeHeld()
-					p.log.Info("admission feed subscribed", "session_present", session)
-				}
-			}
-			if granted && !up && !gone && ctx.Err() == nil {
-				// The barrier went unanswered or failed (paho gives up
-				// handing a subscription over after its write timeout):
-				// the retained admissions are not known to be in, so the
-				// feed stays down, and a new connection tries again. (A
-				// refused admission subscription is reported, and waited
-				// out on this connection.)
-				p.log.Warn("admission feed: no answer to the subscription that follows the retained admissions; reconnecting", "err", btok.Error())
-				c.Disconnect(250)
-				gone = true
-			}
+			gone := granted && !p.upOn(ctx, c, btok, session, lost)
 			if !gone {
 				select {
 				case <-ctx.Done():
@@ -156,6 +125,37 @@ func (p *pipeline) listen(ctx context.Context, cfg *config.Config, tlsCfg *tls.C
 		case <-time.After(backoff.Next()):
 		}
 	}
+}
+
+// upOn tells the feed it is up on connection c, whose admission
+// subscription was granted, once the barrier subscription (btok) was
+// answered: the retained admissions before its SUBACK are then in. It
+// reports whether it did. Otherwise c is over: lost meanwhile (paho then
+// completes the token with an error, or the loss is waiting on lost), or
+// dropped here because the barrier went unanswered or failed (paho gives
+// up handing a subscription over after its write timeout), so that a new
+// connection tries again, or because ctx ended. (A refused admission subscription is reported,
+// and waited out on its connection.)
+func (p *pipeline) upOn(ctx context.Context, c mqtt.Client, btok mqtt.Token, session bool, lost <-chan time.Time) bool {
+	if isDone(btok) && btok.Error() == nil {
+		select {
+		case <-lost:
+			return false
+		default:
+		}
+		p.feed.Up(p.now(), session)
+		// Filings the feed did not know complete become correctable once
+		// the retained admissions are in (the grace).
+		p.rechecks.request(time.Time{}, p.now().Add(p.grace+100*time.Millisecond))
+		p.wakeHeld()
+		p.log.Info("admission feed subscribed", "session_present", session)
+		return true
+	}
+	if ctx.Err() == nil {
+		p.log.Warn("admission feed: no answer to the subscription that follows the retained admissions; reconnecting", "err", btok.Error())
+	}
+	c.Disconnect(250)
+	return false
 }
 
 // isDone reports whether a token has completed.
